@@ -1,0 +1,213 @@
+//! Persistence for cmms-pipeline: one [`Store`] over SQLite (embedded default) or PostgreSQL,
+//! chosen by URL, with embedded migrations applied on open.
+//!
+//! Queries are written once with `$n` placeholders and run on both backends through sqlx's `Any`
+//! driver; instants are stored as epoch milliseconds and quantities as doubles, so both backends
+//! round-trip every value bit for bit. The clock is never read here: callers pass `now`.
+
+pub mod master;
+mod migrate;
+pub mod rows;
+#[cfg(feature = "test-support")]
+pub mod testing;
+
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyPool, Executor};
+use std::time::Duration;
+
+pub use rows::{SqlValue, UpsertCounts};
+
+/// Which database engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file (WAL mode).
+    Sqlite,
+    /// PostgreSQL server.
+    Postgres,
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        })
+    }
+}
+
+/// Errors of the storage layer, each a reason an operator can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database URL is neither `sqlite:` nor `postgres:`.
+    #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST/DB")]
+    UnsupportedUrl(String),
+    /// The database could not be reached or opened.
+    #[error("cannot open the database at {url}: {source}")]
+    Connect {
+        /// The URL with any password removed.
+        url: String,
+        /// The driver's error.
+        source: sqlx::Error,
+    },
+    /// A migration failed; the database is left at the last good version.
+    #[error("migration {version} ({description}) failed: {source}")]
+    Migration {
+        /// The migration's version number.
+        version: i64,
+        /// What the migration does.
+        description: &'static str,
+        /// The driver's error.
+        source: sqlx::Error,
+    },
+    /// An applied migration differs from the one this binary carries.
+    #[error(
+        "migration {version} in the database differs from this build's (checksum mismatch): \
+         the database was created by a different cmms version"
+    )]
+    MigrationChanged {
+        /// The migration's version number.
+        version: i64,
+    },
+    /// The database holds migrations newer than this binary knows.
+    #[error("the database is at schema version {found}, newer than this build's {known}: upgrade cmms")]
+    SchemaTooNew {
+        /// Highest version in the database.
+        found: i64,
+        /// Highest version this build carries.
+        known: i64,
+    },
+    /// A query failed.
+    #[error("database error: {0}")]
+    Query(#[from] sqlx::Error),
+}
+
+/// The persistence handle shared by every stage; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// The default embedded database: `./cmms.db`.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://cmms.db";
+
+/// Turns a user-supplied database location into a driver URL and its backend. A bare path is
+/// an SQLite file; SQLite files are created on first use.
+pub fn resolve_url(url: &str) -> Result<(String, Backend), StoreError> {
+    let url = url.trim();
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok((url.to_owned(), Backend::Postgres));
+    }
+    let sqlite = if url.starts_with("sqlite:") {
+        url.to_owned()
+    } else if !url.contains("://") && !url.is_empty() {
+        format!("sqlite://{url}")
+    } else {
+        return Err(StoreError::UnsupportedUrl(redact(url)));
+    };
+    let with_mode = if sqlite.contains("mode=") || sqlite.contains(":memory:") {
+        sqlite
+    } else if sqlite.contains('?') {
+        format!("{sqlite}&mode=rwc")
+    } else {
+        format!("{sqlite}?mode=rwc")
+    };
+    Ok((with_mode, Backend::Sqlite))
+}
+
+/// The URL with its password replaced, for messages and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.find(':') {
+                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `url` and brings its schema up to date.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        install_default_drivers();
+        let (driver_url, backend) = resolve_url(url)?;
+        let options = AnyPoolOptions::new()
+            .max_connections(match backend {
+                Backend::Sqlite => 4,
+                Backend::Postgres => 16,
+            })
+            .acquire_timeout(Duration::from_secs(30));
+        let options = match backend {
+            Backend::Sqlite => options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    // WAL: readers never block the writer. synchronous=NORMAL in WAL keeps every
+                    // committed transaction across a process crash; only an OS crash or power loss
+                    // can lose the last commits. busy_timeout lets writers queue instead of failing.
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                         PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            }),
+            Backend::Postgres => options,
+        };
+        let pool = options
+            .connect(&driver_url)
+            .await
+            .map_err(|source| StoreError::Connect { url: redact(url), source })?;
+        let store = Store { pool, backend };
+        migrate::run(&store).await?;
+        Ok(store)
+    }
+
+    /// The engine behind this store.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The connection pool, for the store's own modules.
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Checks that the database answers; used by `/healthz`.
+    pub async fn health(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The schema version the database is at.
+    pub async fn schema_version(&self) -> Result<i64, StoreError> {
+        migrate::current_version(self).await
+    }
+
+    /// Closes every connection (waits for in-flight queries).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolves_urls() {
+        assert_eq!(resolve_url("cmms.db").unwrap(), ("sqlite://cmms.db?mode=rwc".into(), Backend::Sqlite));
+        assert_eq!(resolve_url("sqlite://x.db?foo=1").unwrap().0, "sqlite://x.db?foo=1&mode=rwc");
+        assert_eq!(resolve_url("sqlite::memory:").unwrap().0, "sqlite::memory:");
+        assert_eq!(resolve_url("postgres://u@h/db").unwrap().1, Backend::Postgres);
+        assert!(resolve_url("mysql://h/db").is_err());
+    }
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+    }
+}

@@ -1,0 +1,106 @@
+//! Embedded schema migrations, applied in order on open, each in its own transaction.
+//!
+//! A small migrator of our own instead of sqlx's: it runs unchanged on both backends through the
+//! `Any` driver and needs no proc-macro crates. Applied versions and checksums are recorded in
+//! `schema_migrations`; a changed migration or a database newer than the binary is refused.
+//! On PostgreSQL an advisory lock serialises instances starting at the same time.
+
+use crate::{Backend, Store, StoreError};
+use sqlx::{AssertSqlSafe, Row};
+
+struct Migration {
+    version: i64,
+    description: &'static str,
+    sqlite: &'static str,
+    postgres: &'static str,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    description: "data model",
+    sqlite: include_str!("../migrations/sqlite/0001_data_model.sql"),
+    postgres: include_str!("../migrations/postgres/0001_data_model.sql"),
+}];
+
+/// Arbitrary constant identifying cmms-pipeline's migration lock among advisory locks.
+const PG_LOCK_KEY: i64 = 0x636d_6d73_6d69_67;
+
+/// FNV-1a over the SQL text: stable across builds and platforms, enough to detect edits.
+fn checksum(sql: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in sql.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    format!("{h:016x}")
+}
+
+pub(crate) async fn current_version(store: &Store) -> Result<i64, StoreError> {
+    let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
+        .fetch_one(store.pool())
+        .await?;
+    Ok(v.unwrap_or(0))
+}
+
+pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
+    let mut conn = store.pool().acquire().await?;
+    sqlx::raw_sql(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version     BIGINT PRIMARY KEY,
+            description TEXT NOT NULL,
+            checksum    TEXT NOT NULL,
+            applied_at  TEXT NOT NULL
+        )",
+    )
+    .execute(&mut *conn)
+    .await?;
+    if store.backend() == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_lock($1)").bind(PG_LOCK_KEY).execute(&mut *conn).await?;
+    }
+    let result = apply_pending(store.backend(), &mut conn).await;
+    if store.backend() == Backend::Postgres {
+        sqlx::query("SELECT pg_advisory_unlock($1)").bind(PG_LOCK_KEY).execute(&mut *conn).await?;
+    }
+    result
+}
+
+async fn apply_pending(backend: Backend, conn: &mut sqlx::AnyConnection) -> Result<(), StoreError> {
+    let applied: Vec<(i64, String)> = sqlx::query("SELECT version, checksum FROM schema_migrations ORDER BY version")
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect::<Result<_, sqlx::Error>>()?;
+    let known = MIGRATIONS.last().map_or(0, |m| m.version);
+    if let Some(&(found, _)) = applied.last() {
+        if found > known {
+            return Err(StoreError::SchemaTooNew { found, known });
+        }
+    }
+    for m in MIGRATIONS {
+        let sql = match backend {
+            Backend::Sqlite => m.sqlite,
+            Backend::Postgres => m.postgres,
+        };
+        let sum = checksum(sql);
+        if let Some((_, existing)) = applied.iter().find(|(v, _)| *v == m.version) {
+            if *existing != sum {
+                return Err(StoreError::MigrationChanged { version: m.version });
+            }
+            continue;
+        }
+        let fail = |source| StoreError::Migration { version: m.version, description: m.description, source };
+        let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(fail)?;
+        sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *tx).await.map_err(fail)?;
+        sqlx::query("INSERT INTO schema_migrations (version, description, checksum, applied_at) VALUES ($1, $2, $3, CAST(CURRENT_TIMESTAMP AS TEXT))")
+            .bind(m.version)
+            .bind(m.description)
+            .bind(sum)
+            .execute(&mut *tx)
+            .await
+            .map_err(fail)?;
+        tx.commit().await.map_err(fail)?;
+        tracing::info!(version = m.version, description = m.description, "applied migration");
+    }
+    Ok(())
+}
