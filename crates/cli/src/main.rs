@@ -1,1 +1,82 @@
-fn main() {}
+//! The `cmms` binary: parses the command line, loads configuration, initialises logging, and
+//! dispatches to the library crates. Exit codes: 0 success; 1 error; 2 usage error; 3 an import
+//! finished but rejected rows; 4 the command is not available in this build yet.
+
+mod cli;
+mod config;
+mod import;
+mod serve;
+
+use clap::Parser;
+use cli::{Cli, Command};
+use config::Config;
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+/// Exit code: an import finished but rejected one or more rows (or stopped early).
+const EXIT_REJECTED_ROWS: u8 = 3;
+/// Exit code: the command exists in the interface but is not implemented in this build.
+const EXIT_NOT_AVAILABLE: u8 = 4;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(&cli.global) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    init_logging(&config, matches!(cli.command, Command::Serve { .. }));
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, config)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(config: &Config, serving: bool) {
+    let default = if serving { "info" } else { "warn" };
+    let filter = if config.log.is_empty() {
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default))
+    } else {
+        EnvFilter::new(&config.log)
+    };
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}
+
+async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve { listen } => serve::run(&config, listen.as_deref()).await,
+        Command::Import { kind, file, json } => import::run(&config, kind, &file, json).await,
+        other => Ok(not_available(&other)),
+    }
+}
+
+/// Says plainly that a command of the documented interface is not in this build yet.
+fn not_available(command: &Command) -> ExitCode {
+    let name = match command {
+        Command::Recompute { .. } => "recompute",
+        Command::Report { .. } => "report",
+        Command::Export { .. } => "export",
+        Command::Dlq { .. } => "dlq",
+        Command::Quarantine { .. } => "quarantine",
+        Command::Formulas { .. } => "formulas",
+        Command::Thresholds { .. } => "thresholds",
+        Command::Token { .. } => "token",
+        Command::Demo { .. } => "demo",
+        Command::Compute { .. } => "compute",
+        Command::Serve { .. } | Command::Import { .. } => "this command",
+    };
+    eprintln!("error: `cmms {name}` is not available in this build yet (see the README's status section)");
+    ExitCode::from(EXIT_NOT_AVAILABLE)
+}

@@ -54,11 +54,7 @@ impl<'a> RawRow<'a> {
 
     /// The raw text of a column ("" when absent).
     pub fn text(&self, field: &'static str) -> &'a str {
-        self.columns
-            .iter()
-            .position(|c| *c == field)
-            .and_then(|i| self.values.get(i))
-            .map_or("", String::as_str)
+        self.columns.iter().position(|c| *c == field).and_then(|i| self.values.get(i)).map_or("", String::as_str)
     }
 
     /// Parses a column with `parse`, tagging any error with the column name.
@@ -197,21 +193,21 @@ impl ImportRecord for PartRecord {
             baseline_reorder: optional_quantity(row, "baseline_reorder")?,
             baseline_max: optional_quantity(row, "baseline_max")?,
         };
-        if let (Some(min), Some(reorder)) = (rec.baseline_min, rec.baseline_reorder) {
-            if reorder < min {
-                return Err(FieldError::new(
-                    "baseline_reorder",
-                    format!("must not be below baseline_min ({reorder} < {min})"),
-                ));
-            }
+        if let (Some(min), Some(reorder)) = (rec.baseline_min, rec.baseline_reorder)
+            && reorder < min
+        {
+            return Err(FieldError::new(
+                "baseline_reorder",
+                format!("must not be below baseline_min ({reorder} < {min})"),
+            ));
         }
-        if let (Some(reorder), Some(max)) = (rec.baseline_reorder, rec.baseline_max) {
-            if max < reorder {
-                return Err(FieldError::new(
-                    "baseline_max",
-                    format!("must not be below baseline_reorder ({max} < {reorder})"),
-                ));
-            }
+        if let (Some(reorder), Some(max)) = (rec.baseline_reorder, rec.baseline_max)
+            && max < reorder
+        {
+            return Err(FieldError::new(
+                "baseline_max",
+                format!("must not be below baseline_reorder ({max} < {reorder})"),
+            ));
         }
         Ok(rec)
     }
@@ -271,12 +267,7 @@ impl ImportRecord for AssetRecord {
             asset_id: row.id("asset_id", AssetId::parse)?,
             asset_group: row.id("asset_group", AssetGroup::parse)?,
             site_id: row.id("site_id", SiteId::parse)?,
-            fallback_interval_days: bounded_days(
-                row,
-                "fallback_interval_days",
-                false,
-                MAX_FALLBACK_INTERVAL_DAYS,
-            )?,
+            fallback_interval_days: bounded_days(row, "fallback_interval_days", false, MAX_FALLBACK_INTERVAL_DAYS)?,
             last_completion_at: row.parse("last_completion_at", parse_optional_timestamp)?,
         })
     }
@@ -304,11 +295,7 @@ impl ImportRecord for AssetPartRecord {
         if quantity.get() == 0.0 {
             return Err(FieldError::new("quantity", QuantityError::NotPositive(0.0)));
         }
-        Ok(Self {
-            asset_id: row.id("asset_id", AssetId::parse)?,
-            part_id: row.id("part_id", PartId::parse)?,
-            quantity,
-        })
+        Ok(Self { asset_id: row.id("asset_id", AssetId::parse)?, part_id: row.id("part_id", PartId::parse)?, quantity })
     }
     fn key(&self) -> String {
         format!("{}\u{1f}{}", self.asset_id, self.part_id)

@@ -36,11 +36,7 @@ pub fn parse_timestamp(s: &str) -> Result<Timestamp, TimeError> {
 
 /// Parses an optional timestamp: empty text means "none".
 pub fn parse_optional_timestamp(s: &str) -> Result<Option<Timestamp>, TimeError> {
-    if s.trim().is_empty() {
-        Ok(None)
-    } else {
-        parse_timestamp(s).map(Some)
-    }
+    if s.trim().is_empty() { Ok(None) } else { parse_timestamp(s).map(Some) }
 }
 
 /// A validated IANA time zone name, resolved against jiff's bundled tz database so results do

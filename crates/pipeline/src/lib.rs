@@ -1,1 +1,7 @@
-//! placeholder
+//! Pipeline stages of cmms-pipeline as services over the store: ingestion (file imports today;
+//! webhooks later), validation and mapping, calculation, publication and routing.
+//!
+//! Each stage loads what it needs from the store, calls the pure core, and stores the result.
+//! The CLI and the HTTP server are thin shells over these services.
+
+pub mod import;

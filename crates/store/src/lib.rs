@@ -5,6 +5,7 @@
 //! driver; instants are stored as epoch milliseconds and quantities as doubles, so both backends
 //! round-trip every value bit for bit. The clock is never read here: callers pass `now`.
 
+mod imports;
 pub mod master;
 mod migrate;
 pub mod rows;
@@ -156,10 +157,8 @@ impl Store {
             }),
             Backend::Postgres => options,
         };
-        let pool = options
-            .connect(&driver_url)
-            .await
-            .map_err(|source| StoreError::Connect { url: redact(url), source })?;
+        let pool =
+            options.connect(&driver_url).await.map_err(|source| StoreError::Connect { url: redact(url), source })?;
         let store = Store { pool, backend };
         migrate::run(&store).await?;
         Ok(store)

@@ -44,11 +44,8 @@ fn part_ref(id: &str) -> Reference<'_> {
 }
 
 impl MasterRecord for SiteRecord {
-    const SPEC: TableSpec = TableSpec {
-        table: "sites",
-        columns: &[("site_id", ColType::Text), ("timezone", ColType::Text)],
-        key_len: 1,
-    };
+    const SPEC: TableSpec =
+        TableSpec { table: "sites", columns: &[("site_id", ColType::Text), ("timezone", ColType::Text)], key_len: 1 };
     fn to_row(&self) -> Vec<SqlValue> {
         vec![SqlValue::Text(self.site_id.to_string()), SqlValue::Text(self.timezone.name().to_owned())]
     }
@@ -156,7 +153,13 @@ impl MasterRecord for AssetPartRecord {
     }
     fn references(&self) -> Vec<Reference<'_>> {
         vec![
-            Reference { field: "asset_id", table: "assets", column: "asset_id", id: self.asset_id.as_str(), import_hint: "assets" },
+            Reference {
+                field: "asset_id",
+                table: "assets",
+                column: "asset_id",
+                id: self.asset_id.as_str(),
+                import_hint: "assets",
+            },
             part_ref(self.part_id.as_str()),
         ]
     }

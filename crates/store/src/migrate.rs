@@ -36,9 +36,8 @@ fn checksum(sql: &str) -> String {
 }
 
 pub(crate) async fn current_version(store: &Store) -> Result<i64, StoreError> {
-    let v: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations")
-        .fetch_one(store.pool())
-        .await?;
+    let v: Option<i64> =
+        sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations").fetch_one(store.pool()).await?;
     Ok(v.unwrap_or(0))
 }
 

@@ -260,9 +260,7 @@ impl Store {
 
     /// Number of rows in a table (for reports and tests).
     pub async fn count_rows(&self, table: &'static str) -> Result<i64, StoreError> {
-        Ok(sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}")))
-            .fetch_one(self.pool())
-            .await?)
+        Ok(sqlx::query_scalar(AssertSqlSafe(format!("SELECT COUNT(*) FROM {table}"))).fetch_one(self.pool()).await?)
     }
 }
 

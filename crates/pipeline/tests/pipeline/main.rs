@@ -1,1 +1,143 @@
-fn main(){}
+//! Import pipeline integration tests, each run on SQLite and on PostgreSQL (when configured).
+
+use cmms_core::master::{AssetPartRecord, AssetRecord, PartRecord, SiteRecord, SkuMapRecord};
+use cmms_pipeline::import::{ImportReport, Location, Quiet, RowIssue, import_master};
+use cmms_store::testing::{Db, run_suite};
+use cmms_store::{UpsertCounts, case};
+use std::path::{Path, PathBuf};
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+}
+
+fn write_temp(name: &str, content: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("cmms-pipeline-{}-{}", std::process::id(), name.replace('.', "-")));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join(name);
+    std::fs::write(&p, content).unwrap();
+    p
+}
+
+async fn load_sites(db: &Db) {
+    let r = import_master::<SiteRecord>(&db.store, &fixture("sites.csv"), 1, &mut Quiet).await.unwrap();
+    assert!(r.is_clean(), "{r:?}");
+}
+
+fn issue_at(r: &ImportReport, line: u64) -> &RowIssue {
+    r.issues
+        .iter()
+        .find(|i| i.location == Location::Line(line))
+        .unwrap_or_else(|| panic!("no issue reported for line {line}: {:?}", r.issues))
+}
+
+async fn bad_parts_rows_are_reported_and_good_rows_land(db: Db) {
+    load_sites(&db).await;
+    let r = import_master::<PartRecord>(&db.store, &fixture("parts_with_bad_rows.csv"), 2, &mut Quiet).await.unwrap();
+    assert_eq!(r.rows, 8);
+    assert_eq!(r.rejected, 6);
+    assert_eq!(r.counts, UpsertCounts { inserted: 2, updated: 0, unchanged: 0 });
+    let check = |line, field: Option<&str>, needle: &str| {
+        let i = issue_at(&r, line);
+        assert_eq!(i.field.as_deref(), field, "line {line}: {i}");
+        assert!(i.reason.contains(needle), "line {line}: {i}");
+    };
+    check(3, Some("lead_time_days"), "negative");
+    check(4, Some("site_id"), "unknown site \"NOWHERE\"");
+    check(5, Some("part_id"), "'/' is not allowed");
+    check(6, None, "expected 9 fields as in the header, found 8");
+    check(7, Some("description"), "not valid UTF-8");
+    check(8, None, "duplicate part_id \"P-1\": first given at line 2");
+    assert_eq!(db.store.count_rows("parts").await.unwrap(), 2);
+    assert_eq!(db.store.count_rows("import_runs").await.unwrap(), 2);
+}
+
+async fn reimport_changes_nothing(db: Db) {
+    load_sites(&db).await;
+    let path = fixture("parts_with_bad_rows.csv");
+    import_master::<PartRecord>(&db.store, &path, 2, &mut Quiet).await.unwrap();
+    let again = import_master::<PartRecord>(&db.store, &path, 3, &mut Quiet).await.unwrap();
+    assert_eq!(again.counts, UpsertCounts { inserted: 0, updated: 0, unchanged: 2 });
+    let sites = import_master::<SiteRecord>(&db.store, &fixture("sites.csv"), 4, &mut Quiet).await.unwrap();
+    assert_eq!(sites.counts.unchanged, 2);
+}
+
+async fn json_rows_follow_the_same_rules_with_json_paths(db: Db) {
+    load_sites(&db).await;
+    let r = import_master::<PartRecord>(&db.store, &fixture("parts.json"), 2, &mut Quiet).await.unwrap();
+    assert_eq!(r.rows, 5);
+    assert_eq!(r.counts.inserted, 1);
+    let shown: Vec<String> = r.issues.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        shown,
+        vec![
+            "$[1].lead_time_days: must be a finite number",
+            "$[2].lead_time_days: expected a string or a number, found an array",
+            "$[3]: expected an object with the record's fields",
+            "$[4].description: missing field",
+        ]
+    );
+    assert_eq!(r.ignored_columns, vec!["erp_note".to_string()]);
+}
+
+async fn broken_json_keeps_the_rows_before_it(db: Db) {
+    load_sites(&db).await;
+    let mut content = String::from("[");
+    for i in 0..1500 {
+        content.push_str(&format!(
+            r#"{{"part_id":"B-{i}","description":"","unit":"EA","site_id":"PLANT-A","part_class":"C","lead_time_days":1,"baseline_min":"","baseline_reorder":"","baseline_max":""}},"#
+        ));
+    }
+    content.push_str("{\"part_id\": oops");
+    let path = write_temp("broken.json", &content);
+    let r = import_master::<PartRecord>(&db.store, &path, 2, &mut Quiet).await.unwrap();
+    assert!(r.stopped.as_deref().is_some_and(|s| s.contains("line 1 column")), "{r:?}");
+    assert_eq!(r.counts.inserted, 1500);
+    assert!(!r.is_clean());
+}
+
+async fn assets_sku_map_and_bom_check_references(db: Db) {
+    load_sites(&db).await;
+    import_master::<PartRecord>(&db.store, &fixture("parts_with_bad_rows.csv"), 2, &mut Quiet).await.unwrap();
+    let assets = write_temp(
+        "assets.csv",
+        "asset_id,asset_group,site_id,fallback_interval_days,last_completion_at\n\
+         CH-1,HVAC-CHILLERS,PLANT-A,90,2025-03-01T08:00:00+01:00\n\
+         CH-2,HVAC-CHILLERS,MOON,90,\n\
+         CH-3,HVAC-CHILLERS,PLANT-A,0,\n\
+         CH-4,HVAC-CHILLERS,CAMPUS-S,30,\n",
+    );
+    let r = import_master::<AssetRecord>(&db.store, &assets, 3, &mut Quiet).await.unwrap();
+    assert_eq!((r.counts.inserted, r.rejected), (2, 2), "{:?}", r.issues);
+    assert_eq!(issue_at(&r, 3).field.as_deref(), Some("site_id"));
+    assert_eq!(issue_at(&r, 4).field.as_deref(), Some("fallback_interval_days"));
+
+    let bom =
+        write_temp("asset_parts.csv", "asset_id,part_id,quantity\nCH-1,P-1,2\nCH-1,P-404,1\nCH-9,P-1,1\nCH-4,P-8,0\n");
+    let r = import_master::<AssetPartRecord>(&db.store, &bom, 4, &mut Quiet).await.unwrap();
+    assert_eq!((r.counts.inserted, r.rejected), (1, 3), "{:?}", r.issues);
+    assert!(issue_at(&r, 3).reason.contains("unknown part \"P-404\""));
+    assert!(issue_at(&r, 4).reason.contains("unknown asset \"CH-9\""));
+
+    let map =
+        write_temp("sku_map.csv", "source,external_sku,part_id\nERP,brg-6204 ,P-1\nERP,X1,P-404\nERP,brg-6204 ,P-8\n");
+    let r = import_master::<SkuMapRecord>(&db.store, &map, 5, &mut Quiet).await.unwrap();
+    assert_eq!((r.counts.inserted, r.rejected), (1, 2), "{:?}", r.issues);
+    assert!(issue_at(&r, 4).reason.starts_with("duplicate source, external_sku"));
+}
+
+async fn missing_header_column_is_a_file_error(db: Db) {
+    let path = write_temp("nohdr.csv", "part_id,unit\nP-1,EA\n");
+    let err = import_master::<PartRecord>(&db.store, &path, 1, &mut Quiet).await.unwrap_err();
+    assert!(err.to_string().contains("header is missing column(s) description"), "{err}");
+}
+
+fn main() -> std::process::ExitCode {
+    run_suite(&[
+        case!(bad_parts_rows_are_reported_and_good_rows_land),
+        case!(reimport_changes_nothing),
+        case!(json_rows_follow_the_same_rules_with_json_paths),
+        case!(broken_json_keeps_the_rows_before_it),
+        case!(assets_sku_map_and_bom_check_references),
+        case!(missing_header_column_is_a_file_error),
+    ])
+}

@@ -45,9 +45,7 @@ async fn upsert_counts_inserted_updated_unchanged(db: Db) {
 
 async fn existing_ids_finds_only_known(db: Db) {
     let s = &db.store;
-    s.upsert_batch(&SiteRecord::SPEC, vec![record::<SiteRecord>(&["S1", "UTC"]).to_row()], 1)
-        .await
-        .unwrap();
+    s.upsert_batch(&SiteRecord::SPEC, vec![record::<SiteRecord>(&["S1", "UTC"]).to_row()], 1).await.unwrap();
     let ids = ["S1", "S9"].into_iter().collect();
     let found = s.existing_ids("sites", "site_id", &ids).await.unwrap();
     assert_eq!(found.into_iter().collect::<Vec<_>>(), vec!["S1".to_string()]);

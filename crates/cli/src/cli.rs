@@ -1,0 +1,268 @@
+//! The command-line interface: every subcommand of DESIGN.md, with its flags.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// cmms — spare-part thresholds, PM intervals and work-order routing for maintenance teams.
+#[derive(Debug, Parser)]
+#[command(name = "cmms", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Settings shared by every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Settings shared by every command (each also settable in cmms.toml or as CMMS_* variables).
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Database: an SQLite file path or sqlite:// URL (default ./cmms.db), or postgres://USER@HOST/DB.
+    #[arg(long, global = true, value_name = "URL")]
+    pub database_url: Option<String>,
+    /// Configuration file [default: ./cmms.toml if present; env CMMS_CONFIG].
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Log filter, e.g. `info` or `cmms=debug` [default: warn for commands, info for serve].
+    #[arg(long, global = true, value_name = "FILTER")]
+    pub log: Option<String>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP service (API, health, dashboard) until SIGINT/SIGTERM.
+    Serve {
+        /// Address to listen on [default: 127.0.0.1:8080].
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Import a CSV or JSON file of one kind (see DESIGN.md for the columns).
+    Import {
+        /// What the file holds.
+        kind: ImportKind,
+        /// The file (.csv with a header row, or .json holding an array of objects).
+        file: PathBuf,
+        /// Print the result as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Recompute thresholds and PM intervals whose inputs changed.
+    Recompute {
+        /// Computation instant (RFC 3339) [default: now].
+        #[arg(long, value_name = "T")]
+        as_of: Option<String>,
+        /// Recompute everything, not only what changed.
+        #[arg(long)]
+        all: bool,
+    },
+    /// Show parts below reorder, drift alerts, paused parts, quarantine and PM schedule.
+    Report {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// Export thresholds, intervals, work orders or procurement requests for an ERP or spreadsheet.
+    Export {
+        /// What to export.
+        what: ExportKind,
+        /// File format.
+        #[arg(long, value_enum, default_value_t = FileFormat::Csv)]
+        format: FileFormat,
+        /// Output file [default: stdout].
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Inspect and replay the dead-letter queue of failed publications.
+    Dlq {
+        /// The action.
+        #[command(subcommand)]
+        action: DlqAction,
+    },
+    /// Review SKUs held in quarantine (unmapped or ambiguous) and map them.
+    Quarantine {
+        /// The action.
+        #[command(subcommand)]
+        action: QuarantineAction,
+    },
+    /// Manage the versioned formula registry.
+    Formulas {
+        /// The action.
+        #[command(subcommand)]
+        action: FormulasAction,
+    },
+    /// Operator actions on thresholds.
+    Thresholds {
+        /// The action.
+        #[command(subcommand)]
+        action: ThresholdsAction,
+    },
+    /// Manage API tokens.
+    Token {
+        /// The action.
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+    /// Build a realistic demo site, run every stage, and serve the dashboard.
+    Demo {
+        /// Seed for the generated data.
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// Do not start the server at the end.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Run validation and calculation on a folder of import files, without a store.
+    Compute {
+        /// Folder holding the import files (parts.csv, consumption.csv, assets.csv …).
+        #[arg(long, value_name = "DIR")]
+        input: PathBuf,
+        /// Folder to write thresholds.csv and intervals.csv into.
+        #[arg(long, value_name = "DIR")]
+        output: PathBuf,
+        /// Formula registry TOML [default: built-in defaults].
+        #[arg(long, value_name = "FILE")]
+        formulas: Option<PathBuf>,
+        /// Computation instant (RFC 3339) [default: now].
+        #[arg(long, value_name = "T")]
+        as_of: Option<String>,
+    },
+}
+
+/// Import file kinds (DESIGN.md, "Import file formats").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
+pub enum ImportKind {
+    /// site_id, timezone
+    Sites,
+    /// part_id, description, unit, site_id, part_class, lead_time_days, baseline_min/reorder/max
+    Parts,
+    /// source, external_sku, part_id
+    SkuMap,
+    /// source, sequence_id, external_sku, on_hand, observed_at
+    Inventory,
+    /// event_id, source, external_sku, quantity, consumed_at
+    Consumption,
+    /// scan_id, scanner_id, code, counted_qty, scanned_at
+    Scans,
+    /// asset_id, asset_group, site_id, fallback_interval_days, last_completion_at
+    Assets,
+    /// asset_id, part_id, quantity
+    AssetParts,
+    /// event_id, asset_id, event_type, started_at, ended_at
+    Failures,
+    /// asset_id, mtbf_hours, observed_at
+    MtbfReadings,
+}
+
+/// Table or JSON output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable tables.
+    Table,
+    /// JSON on stdout.
+    Json,
+}
+
+/// Export file format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FileFormat {
+    /// CSV with a header row.
+    Csv,
+    /// A JSON array.
+    Json,
+}
+
+/// What `cmms export` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "kebab-case")]
+pub enum ExportKind {
+    /// Current thresholds per part.
+    Thresholds,
+    /// PM intervals and next due dates per asset.
+    Intervals,
+    /// PM work orders.
+    WorkOrders,
+    /// Procurement requests.
+    Procurement,
+}
+
+/// `cmms dlq` actions.
+#[derive(Debug, Subcommand)]
+pub enum DlqAction {
+    /// List dead-lettered publications.
+    List,
+    /// Show one dead letter with every attempt.
+    Show {
+        /// Dead-letter id.
+        id: i64,
+    },
+    /// Put dead letters back into the outbox.
+    Replay {
+        /// Dead-letter ids.
+        ids: Vec<i64>,
+        /// Replay every dead letter.
+        #[arg(long, conflicts_with = "ids")]
+        all: bool,
+    },
+}
+
+/// `cmms quarantine` actions.
+#[derive(Debug, Subcommand)]
+pub enum QuarantineAction {
+    /// List quarantined SKUs with their reason and candidates.
+    List,
+    /// Map a quarantined SKU to a part and re-process its held records.
+    Resolve {
+        /// Quarantine entry id.
+        id: i64,
+        /// The part the SKU means.
+        #[arg(long)]
+        part: String,
+    },
+}
+
+/// `cmms formulas` actions.
+#[derive(Debug, Subcommand)]
+pub enum FormulasAction {
+    /// List stored formula versions.
+    List,
+    /// Show the parameter differences between two versions.
+    Diff {
+        /// Older version id.
+        from: i64,
+        /// Newer version id.
+        to: i64,
+    },
+    /// Load a formula registry TOML file as a new immutable version and activate it.
+    Load {
+        /// The TOML file.
+        file: PathBuf,
+    },
+}
+
+/// `cmms thresholds` actions.
+#[derive(Debug, Subcommand)]
+pub enum ThresholdsAction {
+    /// Approve computed thresholds that drifted from the baseline, replacing the fallback.
+    Approve {
+        /// Parts to approve.
+        #[arg(required = true)]
+        parts: Vec<String>,
+    },
+}
+
+/// `cmms token` actions.
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Create an API token (shown once, stored hashed).
+    Create {
+        /// Scopes granted.
+        #[arg(long, value_delimiter = ',', required = true)]
+        scope: Vec<String>,
+        /// A name to recognise the token by.
+        #[arg(long)]
+        name: Option<String>,
+    },
+}

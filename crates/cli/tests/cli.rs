@@ -1,0 +1,122 @@
+//! End-to-end tests of the `cmms` binary: imports, exit codes, `serve` health and shutdown.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn workdir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("cmms-cli-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn cmms(dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_cmms"));
+    c.current_dir(dir).env_remove("CMMS_DATABASE_URL").env_remove("CMMS_CONFIG");
+    c
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../pipeline/tests/fixtures").join(name)
+}
+
+#[test]
+fn import_reports_rejected_rows_with_file_and_line_and_exit_code_3() {
+    let dir = workdir("import");
+    let ok = cmms(&dir).args(["import", "sites"]).arg(fixture("sites.csv")).output().unwrap();
+    assert!(ok.status.success(), "{ok:?}");
+    assert!(dir.join("cmms.db").exists(), "the default store is ./cmms.db, created on first use");
+
+    let out = cmms(&dir).args(["import", "parts"]).arg(fixture("parts_with_bad_rows.csv")).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("parts_with_bad_rows.csv:3: lead_time_days: must not be negative"), "{stderr}");
+    assert!(stderr.contains("parts_with_bad_rows.csv:8: duplicate part_id"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("8 rows read — 2 inserted, 0 updated, 0 unchanged, 6 rejected"), "{stdout}");
+
+    let json = cmms(&dir).args(["import", "parts", "--json"]).arg(fixture("parts_with_bad_rows.csv")).output().unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(report["counts"]["unchanged"], 2);
+    assert_eq!(report["rejected"], 6);
+}
+
+#[test]
+fn missing_file_and_unknown_format_are_clear_errors() {
+    let dir = workdir("errors");
+    let out = cmms(&dir).args(["import", "parts", "nope.csv"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nope.csv"));
+    std::fs::write(dir.join("parts.txt"), "x").unwrap();
+    let out = cmms(&dir).args(["import", "parts", "parts.txt"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("use a .csv or .json file"));
+}
+
+#[test]
+fn commands_not_in_this_build_say_so_and_exit_4() {
+    let dir = workdir("unavailable");
+    let out = cmms(&dir).args(["report"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`cmms report` is not available in this build yet"));
+    let help = cmms(&dir).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&help.stdout);
+    for sub in [
+        "serve",
+        "import",
+        "recompute",
+        "report",
+        "export",
+        "dlq",
+        "quarantine",
+        "formulas",
+        "thresholds",
+        "token",
+        "demo",
+        "compute",
+    ] {
+        assert!(help.contains(&format!("  {sub}")), "--help lacks {sub}:\n{help}");
+    }
+}
+
+fn http_get(addr: &str, path: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    body
+}
+
+#[test]
+fn serve_answers_healthz_and_exits_cleanly_on_sigterm() {
+    let dir = workdir("serve");
+    let mut child =
+        cmms(&dir).args(["serve", "--listen", "127.0.0.1:0", "--log", "info"]).stderr(Stdio::piped()).spawn().unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("serve exited before listening").unwrap();
+        if let Some(rest) = line.split("listening on http://").nth(1) {
+            break rest.split_whitespace().next().unwrap().to_owned();
+        }
+    };
+    let response = http_get(&addr, "/healthz");
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains(r#""status":"ok""#) && response.contains(r#""store":"sqlite""#), "{response}");
+
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop within 20 s of SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "serve exited with {status}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(rest.iter().any(|l| l.contains("SIGTERM received")), "{rest:?}");
+}
