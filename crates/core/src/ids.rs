@@ -110,6 +110,10 @@ id_type!(
     EventId
 );
 id_type!(
+    /// A PM plan of an asset (an asset may have several: monthly lubrication, yearly overhaul).
+    PlanId
+);
+id_type!(
     /// A part class used for formula overrides (e.g. `BEARING`, `FILTER`).
     PartClass
 );

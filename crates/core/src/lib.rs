@@ -1,7 +1,15 @@
-//! Pure domain of cmms-pipeline: identifiers, quantities, timestamps and (in later modules) the
-//! threshold, MTBF/PM and work-order logic. Nothing here performs I/O or reads the clock.
+//! Pure domain of cmms-pipeline: identifiers, quantities, timestamps, import records, the formula
+//! registry, threshold and drift math, the inventory gate, MTBF and PM due dates, and the
+//! work-order state machine. Nothing here performs I/O or reads the clock.
 
+pub mod drift;
+pub mod formula;
 pub mod ids;
+pub mod inventory;
 pub mod master;
+pub mod pm;
 pub mod quantity;
+pub mod reliability;
+pub mod thresholds;
 pub mod time;
+pub mod work_order;

@@ -1,0 +1,747 @@
+//! Formula registry: every tunable number of the threshold, PM-interval and inventory-gate
+//! calculations, parsed from one versioned TOML document into a validated [`FormulaSet`].
+//!
+//! DESIGN.md "Formula registry": changing a multiplier needs no code change, every result names the
+//! version that produced it, and operators can list and diff versions. This module owns the
+//! document's shape, its defaults, its range checks, the canonical serialisation whose SHA-256 is
+//! the version's content hash, and the parameter diff. Storing versions (id, time) is the store's
+//! job.
+
+use crate::ids::{PartClass, SiteId};
+use crate::master::MAX_FALLBACK_INTERVAL_DAYS;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The document schema this build reads; `schema = 1` may be omitted.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Longest averaging window accepted, in days.
+pub const MAX_WINDOW_DAYS: u32 = 3650;
+/// Most decimals thresholds may be rounded to.
+pub const MAX_ROUNDING_DECIMALS: u8 = 9;
+/// Longest look-back accepted for MTBF samples and the snapshot gate, in days.
+pub const MAX_LOOKBACK_DAYS: u32 = 36_500;
+
+/// The shipped formula document. It spells out every default, so parsing it gives exactly
+/// [`FormulaParams::default()`] (and so does parsing an empty document).
+pub const DEFAULT_FORMULAS_TOML: &str = r#"# cmms-pipeline formula registry (schema 1).
+# Every key is optional; a missing key takes the value shown here. Unknown keys are errors.
+schema = 1
+
+[thresholds]
+window_days = 90               # rolling window of the moving average, days (zero-usage days count)
+method = "moving_average"      # the only method so far
+safety_multiplier = 1.5        # min = avg_daily_usage x lead_time_days x safety_multiplier
+reorder_factor = 1.25          # reorder = min x reorder_factor
+max_factor = 1.5               # max = reorder x max_factor
+rounding_decimals = 2          # each value rounded half-to-even on its binary value (Python round)
+drift_tolerance = 0.40         # relative deviation from the part-master baseline that raises drift
+fallback_multiplier = 1.0      # published while drifted and unapproved: baseline x fallback_multiplier
+
+# Seasonal maintenance windows (none by default). Month-days are UTC calendar days, inclusive;
+# a window may wrap over new year. Empty filter lists mean "all".
+# [[seasonal_windows]]
+# start = "11-15"
+# end = "02-15"
+# uplift = 1.3
+# part_classes = ["FILTER"]
+# site_ids = ["PLANT-1"]
+
+# Per part-class overrides of any [thresholds] key:
+# [overrides.BEARING]
+# safety_multiplier = 2.0
+
+[pm]
+safety_factor = 0.85           # interval_days = clamp(mean_mtbf_hours x safety_factor / 24, min, max)
+min_interval_days = 7.0
+max_interval_days = 365.0
+cv_limit = 1.0                 # coefficient of variation above which the manufacturer interval is used
+# lookback_days = 730          # MTBF samples only from the last N days (default: whole history)
+
+[gate]
+drop_factor = 3.0              # a stock drop larger than recent consumption x drop_factor ...
+drop_lookback_days = 7         # ... (consumption of the last N days before the snapshot) ...
+drop_slack_units = 1.0         # ... plus this many units is held for review
+scan_abs_tolerance = 0.0       # a scan matches when |counted - system| <= max(abs, rel x system)
+scan_rel_tolerance = 0.02
+"#;
+
+/// How average daily usage is derived from consumption history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ThresholdMethod {
+    /// Consumed quantity in the rolling window divided by the window's length in days.
+    MovingAverage,
+}
+
+/// Parameters of the threshold formula for one part class (after overrides).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThresholdParams {
+    /// Length of the rolling consumption window, in days (≥ 1).
+    pub window_days: u32,
+    /// How average daily usage is computed.
+    pub method: ThresholdMethod,
+    /// `min = avg × lead × safety_multiplier` (> 0).
+    pub safety_multiplier: f64,
+    /// `reorder = min × reorder_factor` (> 0).
+    pub reorder_factor: f64,
+    /// `max = reorder × max_factor` (> 0).
+    pub max_factor: f64,
+    /// Decimals each threshold is rounded to.
+    pub rounding_decimals: u8,
+    /// Relative deviation from the baseline above which a threshold has drifted (≥ 0).
+    pub drift_tolerance: f64,
+    /// While drifted and unapproved, `baseline × fallback_multiplier` is published (> 0).
+    pub fallback_multiplier: f64,
+}
+
+impl Default for ThresholdParams {
+    fn default() -> Self {
+        Self {
+            window_days: 90,
+            method: ThresholdMethod::MovingAverage,
+            safety_multiplier: 1.5,
+            reorder_factor: 1.25,
+            max_factor: 1.5,
+            rounding_decimals: 2,
+            drift_tolerance: 0.40,
+            fallback_multiplier: 1.0,
+        }
+    }
+}
+
+/// A part class's overrides of [`ThresholdParams`]; absent keys keep the global value.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ThresholdOverrides {
+    /// Overrides [`ThresholdParams::window_days`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_days: Option<u32>,
+    /// Overrides [`ThresholdParams::method`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub method: Option<ThresholdMethod>,
+    /// Overrides [`ThresholdParams::safety_multiplier`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub safety_multiplier: Option<f64>,
+    /// Overrides [`ThresholdParams::reorder_factor`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reorder_factor: Option<f64>,
+    /// Overrides [`ThresholdParams::max_factor`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_factor: Option<f64>,
+    /// Overrides [`ThresholdParams::rounding_decimals`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rounding_decimals: Option<u8>,
+    /// Overrides [`ThresholdParams::drift_tolerance`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub drift_tolerance: Option<f64>,
+    /// Overrides [`ThresholdParams::fallback_multiplier`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fallback_multiplier: Option<f64>,
+}
+
+impl ThresholdOverrides {
+    /// The global parameters with these overrides applied.
+    pub fn apply(&self, base: ThresholdParams) -> ThresholdParams {
+        ThresholdParams {
+            window_days: self.window_days.unwrap_or(base.window_days),
+            method: self.method.unwrap_or(base.method),
+            safety_multiplier: self.safety_multiplier.unwrap_or(base.safety_multiplier),
+            reorder_factor: self.reorder_factor.unwrap_or(base.reorder_factor),
+            max_factor: self.max_factor.unwrap_or(base.max_factor),
+            rounding_decimals: self.rounding_decimals.unwrap_or(base.rounding_decimals),
+            drift_tolerance: self.drift_tolerance.unwrap_or(base.drift_tolerance),
+            fallback_multiplier: self.fallback_multiplier.unwrap_or(base.fallback_multiplier),
+        }
+    }
+}
+
+/// Why a `MM-DD` month-day was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not a month-day {0:?} (expected MM-DD, e.g. 11-15; 02-29 is allowed)")]
+pub struct MonthDayError(pub String);
+
+/// A day of the year as `MM-DD`, without a year. `02-29` is accepted: in common years a window
+/// starting on it starts on 1 March and one ending on it ends with 28 February.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct MonthDay {
+    month: u8,
+    day: u8,
+}
+
+impl MonthDay {
+    /// Builds a month-day; the day must exist in that month of a leap year.
+    pub fn new(month: u8, day: u8) -> Option<Self> {
+        const MAX_DAY: [u8; 12] = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+        let max = *MAX_DAY.get(usize::from(month).checked_sub(1)?)?;
+        (1..=max).contains(&day).then_some(Self { month, day })
+    }
+
+    /// The month, 1–12.
+    pub fn month(self) -> u8 {
+        self.month
+    }
+
+    /// The day of the month, 1–31.
+    pub fn day(self) -> u8 {
+        self.day
+    }
+}
+
+impl std::str::FromStr for MonthDay {
+    type Err = MonthDayError;
+    fn from_str(s: &str) -> Result<Self, MonthDayError> {
+        let err = || MonthDayError(s.to_owned());
+        let b = s.as_bytes();
+        if b.len() != 5 || b[2] != b'-' {
+            return Err(err());
+        }
+        let two = |i: usize| -> Option<u8> {
+            let (h, l) = (b[i], b[i + 1]);
+            (h.is_ascii_digit() && l.is_ascii_digit()).then(|| (h - b'0') * 10 + (l - b'0'))
+        };
+        two(0).zip(two(3)).and_then(|(m, d)| Self::new(m, d)).ok_or_else(err)
+    }
+}
+
+impl fmt::Display for MonthDay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:02}-{:02}", self.month, self.day)
+    }
+}
+
+impl Serialize for MonthDay {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for MonthDay {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+/// A recurring seasonal maintenance window that scales expected usage (see
+/// [`crate::thresholds::seasonal_uplift`] for the exact arithmetic).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeasonalWindow {
+    /// First UTC calendar day of the window (inclusive).
+    pub start: MonthDay,
+    /// Last UTC calendar day of the window (inclusive); before `start` means it wraps over new year.
+    pub end: MonthDay,
+    /// Usage factor inside the window (> 0; 1.3 = 30 % more usage).
+    pub uplift: f64,
+    /// Part classes it applies to; empty = all.
+    #[serde(default)]
+    pub part_classes: Vec<PartClass>,
+    /// Sites it applies to; empty = all.
+    #[serde(default)]
+    pub site_ids: Vec<SiteId>,
+}
+
+impl SeasonalWindow {
+    /// Whether the window applies to a part of this class stored at this site.
+    pub fn applies_to(&self, class: &PartClass, site: &SiteId) -> bool {
+        (self.part_classes.is_empty() || self.part_classes.contains(class))
+            && (self.site_ids.is_empty() || self.site_ids.contains(site))
+    }
+
+    /// Whether the window runs over new year (`end` before `start`).
+    pub fn wraps(&self) -> bool {
+        self.end < self.start
+    }
+}
+
+/// Parameters of the MTBF → PM interval policy.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PmParams {
+    /// `interval_days = mean_mtbf_hours × safety_factor / 24` before clamping (> 0).
+    pub safety_factor: f64,
+    /// Lower clamp of the MTBF-based interval, days (> 0).
+    pub min_interval_days: f64,
+    /// Upper clamp of the MTBF-based interval, days (≥ min, ≤ 3650).
+    pub max_interval_days: f64,
+    /// Coefficient of variation above which the manufacturer interval is used (≥ 0).
+    pub cv_limit: f64,
+    /// Only samples from the last N days count; `None` = the whole history.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lookback_days: Option<u32>,
+}
+
+impl Default for PmParams {
+    fn default() -> Self {
+        Self {
+            safety_factor: 0.85,
+            min_interval_days: 7.0,
+            max_interval_days: 365.0,
+            cv_limit: 1.0,
+            lookback_days: None,
+        }
+    }
+}
+
+/// Parameters of the inventory gate (snapshot plausibility and scan reconciliation). They live in
+/// the registry so that stores managers tune them like any other formula parameter.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GateParams {
+    /// A stock drop larger than `recent consumption × drop_factor + drop_slack_units` is held (≥ 0).
+    pub drop_factor: f64,
+    /// "Recent consumption" = consumption in the last N days before the snapshot (≥ 1).
+    pub drop_lookback_days: u32,
+    /// Absolute slack added to the explainable drop, in stock units (≥ 0): absorbs counting noise.
+    pub drop_slack_units: f64,
+    /// Absolute scan tolerance in stock units (≥ 0).
+    pub scan_abs_tolerance: f64,
+    /// Relative scan tolerance as a fraction of system stock (≥ 0).
+    pub scan_rel_tolerance: f64,
+}
+
+impl Default for GateParams {
+    fn default() -> Self {
+        Self {
+            drop_factor: 3.0,
+            drop_lookback_days: 7,
+            drop_slack_units: 1.0,
+            scan_abs_tolerance: 0.0,
+            scan_rel_tolerance: 0.02,
+        }
+    }
+}
+
+/// The whole parameter document as written in TOML. Defaults fill absent keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FormulaParams {
+    /// Document schema; only [`SCHEMA_VERSION`] is understood.
+    pub schema: u32,
+    /// Global threshold parameters.
+    pub thresholds: ThresholdParams,
+    /// Seasonal maintenance windows (canonically ordered after validation).
+    pub seasonal_windows: Vec<SeasonalWindow>,
+    /// Per part-class overrides of the threshold parameters.
+    pub overrides: BTreeMap<PartClass, ThresholdOverrides>,
+    /// PM interval policy.
+    pub pm: PmParams,
+    /// Inventory gate.
+    pub gate: GateParams,
+}
+
+impl Default for FormulaParams {
+    fn default() -> Self {
+        Self {
+            schema: SCHEMA_VERSION,
+            thresholds: ThresholdParams::default(),
+            seasonal_windows: Vec::new(),
+            overrides: BTreeMap::new(),
+            pm: PmParams::default(),
+            gate: GateParams::default(),
+        }
+    }
+}
+
+/// Why a formula document was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormulaError {
+    /// Not TOML, a wrong type, an unknown key or an unknown method (toml names line and column).
+    #[error("formula document is not valid: {0}")]
+    Syntax(String),
+    /// A `schema` this build does not read.
+    #[error("unsupported formula schema {0} (this build reads schema {SCHEMA_VERSION})")]
+    UnsupportedSchema(u32),
+    /// A value outside its allowed range.
+    #[error("{path}: {reason}")]
+    OutOfRange {
+        /// Dotted path of the offending key, e.g. `overrides.BEARING.safety_multiplier`.
+        path: String,
+        /// The rule it breaks.
+        reason: String,
+    },
+}
+
+struct Checker<'p> {
+    prefix: &'p str,
+}
+
+impl Checker<'_> {
+    fn fail(&self, key: &str, reason: String) -> FormulaError {
+        FormulaError::OutOfRange { path: format!("{}.{key}", self.prefix), reason }
+    }
+    fn positive(&self, key: &str, v: f64) -> Result<(), FormulaError> {
+        if v.is_finite() && v > 0.0 { Ok(()) } else { Err(self.fail(key, format!("must be a number > 0 (got {v})"))) }
+    }
+    fn non_negative(&self, key: &str, v: f64) -> Result<(), FormulaError> {
+        if v.is_finite() && v >= 0.0 { Ok(()) } else { Err(self.fail(key, format!("must be a number >= 0 (got {v})"))) }
+    }
+    fn within<T: PartialOrd + fmt::Display>(&self, key: &str, v: T, lo: T, hi: T) -> Result<(), FormulaError> {
+        if lo <= v && v <= hi {
+            Ok(())
+        } else {
+            Err(self.fail(key, format!("must be between {lo} and {hi} (got {v})")))
+        }
+    }
+}
+
+impl ThresholdParams {
+    fn validate(&self, prefix: &str) -> Result<(), FormulaError> {
+        let c = Checker { prefix };
+        c.within("window_days", self.window_days, 1, MAX_WINDOW_DAYS)?;
+        c.positive("safety_multiplier", self.safety_multiplier)?;
+        c.positive("reorder_factor", self.reorder_factor)?;
+        c.positive("max_factor", self.max_factor)?;
+        c.within("rounding_decimals", self.rounding_decimals, 0, MAX_ROUNDING_DECIMALS)?;
+        c.non_negative("drift_tolerance", self.drift_tolerance)?;
+        c.positive("fallback_multiplier", self.fallback_multiplier)
+    }
+}
+
+impl PmParams {
+    fn validate(&self) -> Result<(), FormulaError> {
+        let c = Checker { prefix: "pm" };
+        c.positive("safety_factor", self.safety_factor)?;
+        c.positive("min_interval_days", self.min_interval_days)?;
+        c.within("max_interval_days", self.max_interval_days, self.min_interval_days, MAX_FALLBACK_INTERVAL_DAYS)?;
+        c.non_negative("cv_limit", self.cv_limit)?;
+        match self.lookback_days {
+            Some(d) => c.within("lookback_days", d, 1, MAX_LOOKBACK_DAYS),
+            None => Ok(()),
+        }
+    }
+}
+
+impl GateParams {
+    fn validate(&self) -> Result<(), FormulaError> {
+        let c = Checker { prefix: "gate" };
+        c.non_negative("drop_factor", self.drop_factor)?;
+        c.within("drop_lookback_days", self.drop_lookback_days, 1, MAX_LOOKBACK_DAYS)?;
+        c.non_negative("drop_slack_units", self.drop_slack_units)?;
+        c.non_negative("scan_abs_tolerance", self.scan_abs_tolerance)?;
+        c.non_negative("scan_rel_tolerance", self.scan_rel_tolerance)
+    }
+}
+
+impl FormulaParams {
+    /// Checks every range and brings the document into canonical form: filter lists sorted and
+    /// de-duplicated, windows in a fixed order, `-0.0` written as `0.0`. Canonical form makes the
+    /// content hash independent of how the TOML was written, and makes summing window uplifts
+    /// independent of their order in the file.
+    fn normalize_and_validate(mut self) -> Result<Self, FormulaError> {
+        if self.schema != SCHEMA_VERSION {
+            return Err(FormulaError::UnsupportedSchema(self.schema));
+        }
+        self.thresholds.drift_tolerance += 0.0;
+        self.thresholds.validate("thresholds")?;
+        for (class, o) in &mut self.overrides {
+            o.drift_tolerance = o.drift_tolerance.map(|v| v + 0.0);
+            o.apply(self.thresholds).validate(&format!("overrides.{class}"))?;
+        }
+        for w in &mut self.seasonal_windows {
+            w.part_classes.sort();
+            w.part_classes.dedup();
+            w.site_ids.sort();
+            w.site_ids.dedup();
+        }
+        self.seasonal_windows.sort_by(|a, b| {
+            (a.start, a.end)
+                .cmp(&(b.start, b.end))
+                .then(a.uplift.total_cmp(&b.uplift))
+                .then_with(|| a.part_classes.cmp(&b.part_classes))
+                .then_with(|| a.site_ids.cmp(&b.site_ids))
+        });
+        for (i, w) in self.seasonal_windows.iter().enumerate() {
+            Checker { prefix: &format!("seasonal_windows[{i}]") }.positive("uplift", w.uplift)?;
+        }
+        self.pm.cv_limit += 0.0;
+        self.pm.validate()?;
+        let g = &mut self.gate;
+        g.drop_factor += 0.0;
+        g.drop_slack_units += 0.0;
+        g.scan_abs_tolerance += 0.0;
+        g.scan_rel_tolerance += 0.0;
+        self.gate.validate()?;
+        Ok(self)
+    }
+}
+
+/// A validated formula version: the parameters plus their canonical text. Only constructible
+/// through validation, so every `FormulaSet` in the system is in range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FormulaSet {
+    params: FormulaParams,
+    canonical: String,
+}
+
+impl FormulaSet {
+    /// Parses and validates a TOML formula document.
+    pub fn parse(text: &str) -> Result<Self, FormulaError> {
+        let params: FormulaParams = toml::from_str(text).map_err(|e| FormulaError::Syntax(e.to_string()))?;
+        Self::from_params(params)
+    }
+
+    /// Validates parameters built in code.
+    pub fn from_params(params: FormulaParams) -> Result<Self, FormulaError> {
+        let params = params.normalize_and_validate()?;
+        let canonical = toml::to_string(&params).map_err(|e| FormulaError::Syntax(e.to_string()))?;
+        Ok(Self { params, canonical })
+    }
+
+    /// The built-in defaults ([`DEFAULT_FORMULAS_TOML`]).
+    pub fn defaults() -> Self {
+        // The defaults are a constant checked by a unit test; failing here is a build defect.
+        Self::from_params(FormulaParams::default()).expect("default formula parameters are valid")
+    }
+
+    /// The validated parameters.
+    pub fn params(&self) -> &FormulaParams {
+        &self.params
+    }
+
+    /// The threshold parameters for a part class, overrides applied.
+    pub fn params_for(&self, class: &PartClass) -> ThresholdParams {
+        match self.params.overrides.get(class) {
+            Some(o) => o.apply(self.params.thresholds),
+            None => self.params.thresholds,
+        }
+    }
+
+    /// The seasonal windows that apply to a part of this class at this site, in canonical order.
+    pub fn seasonal_windows_for<'a>(
+        &'a self,
+        class: &'a PartClass,
+        site: &'a SiteId,
+    ) -> impl Iterator<Item = &'a SeasonalWindow> + Clone + 'a {
+        self.params.seasonal_windows.iter().filter(move |w| w.applies_to(class, site))
+    }
+
+    /// The PM interval policy.
+    pub fn pm(&self) -> &PmParams {
+        &self.params.pm
+    }
+
+    /// The inventory gate parameters.
+    pub fn gate(&self) -> &GateParams {
+        &self.params.gate
+    }
+
+    /// The canonical TOML text: every key spelled out, fixed order, fixed number format.
+    pub fn canonical_toml(&self) -> &str {
+        &self.canonical
+    }
+
+    /// Lower-case hex SHA-256 of [`Self::canonical_toml`]: equal parameter sets hash equal however
+    /// their TOML was formatted, commented or ordered.
+    pub fn content_hash(&self) -> String {
+        Sha256::digest(self.canonical.as_bytes()).iter().fold(String::with_capacity(64), |mut s, b| {
+            use fmt::Write;
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+    }
+
+    fn flattened(&self) -> BTreeMap<String, String> {
+        // The canonical text was written by toml's own serializer, so reading it back cannot fail.
+        let table: toml::Table = toml::from_str(&self.canonical).unwrap_or_default();
+        let mut out = BTreeMap::new();
+        for (k, v) in &table {
+            flatten(k.clone(), v, &mut out);
+        }
+        out
+    }
+}
+
+impl Default for FormulaSet {
+    fn default() -> Self {
+        Self::defaults()
+    }
+}
+
+fn flatten(path: String, v: &toml::Value, out: &mut BTreeMap<String, String>) {
+    match v {
+        toml::Value::Table(t) => {
+            for (k, v) in t {
+                flatten(format!("{path}.{k}"), v, out);
+            }
+        }
+        toml::Value::Array(items) if items.iter().any(toml::Value::is_table) => {
+            for (i, v) in items.iter().enumerate() {
+                flatten(format!("{path}[{i}]"), v, out);
+            }
+        }
+        other => {
+            out.insert(path, other.to_string());
+        }
+    }
+}
+
+/// One parameter that differs between two formula versions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ParamChange {
+    /// Dotted path, e.g. `thresholds.safety_multiplier` or `seasonal_windows[0].uplift`.
+    pub path: String,
+    /// Value in the older version (TOML syntax); `None` when the key is new.
+    pub old: Option<String>,
+    /// Value in the newer version (TOML syntax); `None` when the key was removed.
+    pub new: Option<String>,
+}
+
+impl fmt::Display for ParamChange {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".to_owned());
+        write!(f, "{}: {} -> {}", self.path, show(&self.old), show(&self.new))
+    }
+}
+
+/// The parameters that differ from `old` to `new`, sorted by path (for `cmms formulas diff`).
+pub fn diff(old: &FormulaSet, new: &FormulaSet) -> Vec<ParamChange> {
+    let (a, b) = (old.flattened(), new.flattened());
+    let mut paths: Vec<&String> = a.keys().chain(b.keys()).collect();
+    paths.sort();
+    paths.dedup();
+    paths
+        .into_iter()
+        .filter_map(|p| {
+            let (o, n) = (a.get(p), b.get(p));
+            (o != n).then(|| ParamChange { path: p.clone(), old: o.cloned(), new: n.cloned() })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn class(s: &str) -> PartClass {
+        PartClass::parse(s).unwrap()
+    }
+
+    #[test]
+    fn shipped_document_and_empty_document_are_the_defaults() {
+        let shipped = FormulaSet::parse(DEFAULT_FORMULAS_TOML).unwrap();
+        assert_eq!(shipped.params(), &FormulaParams::default());
+        assert_eq!(FormulaSet::parse("").unwrap(), shipped);
+        assert_eq!(FormulaSet::defaults(), shipped);
+        assert_eq!(shipped.content_hash().len(), 64);
+    }
+
+    #[test]
+    fn hash_ignores_formatting_order_and_explicit_defaults() {
+        let a = FormulaSet::parse(
+            "[thresholds]\nsafety_multiplier = 2.0\n[[seasonal_windows]]\nstart='11-15'\nend='02-15'\nuplift=1.3\npart_classes=['B','A','A']\n[[seasonal_windows]]\nstart='06-01'\nend='06-30'\nuplift=1.1\n",
+        )
+        .unwrap();
+        let b = FormulaSet::parse(
+            "# other layout\n[[seasonal_windows]]\nuplift = 1.1\nend = \"06-30\"\nstart = \"06-01\"\n\n[[seasonal_windows]]\nstart = \"11-15\"\nend = \"02-15\"\nuplift = 1.30\npart_classes = [\"A\", \"B\"]\n\n[thresholds]\nwindow_days = 90\nsafety_multiplier = 2\n",
+        )
+        .unwrap();
+        assert_eq!(a.content_hash(), b.content_hash());
+        assert_eq!(a, b);
+        assert_ne!(a.content_hash(), FormulaSet::defaults().content_hash());
+    }
+
+    #[test]
+    fn unknown_keys_and_methods_are_rejected_with_the_key_named() {
+        let e = FormulaSet::parse("[thresholds]\nsafety_multiplyer = 2.0\n").unwrap_err();
+        assert!(e.to_string().contains("safety_multiplyer"), "{e}");
+        let e = FormulaSet::parse("colour = 1\n").unwrap_err();
+        assert!(e.to_string().contains("colour"), "{e}");
+        let e = FormulaSet::parse("[thresholds]\nmethod = \"ewma\"\n").unwrap_err();
+        assert!(e.to_string().contains("moving_average"), "{e}");
+        let e = FormulaSet::parse("[overrides.BEARING]\nwindow = 3\n").unwrap_err();
+        assert!(e.to_string().contains("window"), "{e}");
+        assert_eq!(FormulaSet::parse("schema = 2").unwrap_err(), FormulaError::UnsupportedSchema(2));
+    }
+
+    #[test]
+    fn range_checks_name_the_path() {
+        let cases = [
+            ("[thresholds]\nsafety_multiplier = 0\n", "thresholds.safety_multiplier"),
+            ("[thresholds]\nwindow_days = 0\n", "thresholds.window_days"),
+            ("[thresholds]\nrounding_decimals = 12\n", "thresholds.rounding_decimals"),
+            ("[thresholds]\ndrift_tolerance = -0.1\n", "thresholds.drift_tolerance"),
+            ("[thresholds]\nreorder_factor = nan\n", "thresholds.reorder_factor"),
+            ("[overrides.BRG]\nmax_factor = -1\n", "overrides.BRG.max_factor"),
+            ("[[seasonal_windows]]\nstart='01-01'\nend='01-31'\nuplift=0\n", "seasonal_windows[0].uplift"),
+            ("[pm]\nmin_interval_days = 30\nmax_interval_days = 10\n", "pm.max_interval_days"),
+            ("[pm]\nlookback_days = 0\n", "pm.lookback_days"),
+            ("[gate]\ndrop_lookback_days = 0\n", "gate.drop_lookback_days"),
+        ];
+        for (doc, path) in cases {
+            match FormulaSet::parse(doc) {
+                Err(FormulaError::OutOfRange { path: p, .. }) => assert_eq!(p, path, "{doc}"),
+                other => panic!("{doc}: {other:?}"),
+            }
+        }
+        for bad in ["13-01", "02-30", "2-1", "00-10", "11/15", "1115x"] {
+            let doc = format!("[[seasonal_windows]]\nstart='{bad}'\nend='01-31'\nuplift=1.2\n");
+            assert!(matches!(FormulaSet::parse(&doc), Err(FormulaError::Syntax(_))), "{bad}");
+        }
+        assert!("02-29".parse::<MonthDay>().is_ok());
+    }
+
+    #[test]
+    fn overrides_apply_per_class_only() {
+        let f = FormulaSet::parse(
+            "[thresholds]\nsafety_multiplier = 1.6\n[overrides.BEARING]\nsafety_multiplier = 2.0\nwindow_days = 30\n",
+        )
+        .unwrap();
+        let b = f.params_for(&class("BEARING"));
+        assert_eq!((b.safety_multiplier, b.window_days, b.reorder_factor), (2.0, 30, 1.25));
+        let o = f.params_for(&class("FILTER"));
+        assert_eq!((o.safety_multiplier, o.window_days), (1.6, 90));
+    }
+
+    #[test]
+    fn windows_filter_by_class_and_site() {
+        let f = FormulaSet::parse(
+            "[[seasonal_windows]]\nstart='11-15'\nend='02-15'\nuplift=1.3\npart_classes=['FILTER']\n[[seasonal_windows]]\nstart='06-01'\nend='06-30'\nuplift=1.1\nsite_ids=['S2']\n",
+        )
+        .unwrap();
+        let s1 = SiteId::parse("S1").unwrap();
+        let s2 = SiteId::parse("S2").unwrap();
+        assert_eq!(f.seasonal_windows_for(&class("FILTER"), &s1).count(), 1);
+        assert_eq!(f.seasonal_windows_for(&class("FILTER"), &s2).count(), 2);
+        assert_eq!(f.seasonal_windows_for(&class("BEARING"), &s1).count(), 0);
+        assert!(f.params().seasonal_windows.iter().any(SeasonalWindow::wraps));
+    }
+
+    #[test]
+    fn diff_lists_changed_added_and_removed_paths() {
+        let a = FormulaSet::defaults();
+        let b = FormulaSet::parse(
+            "[thresholds]\nsafety_multiplier = 1.8\n[overrides.BEARING]\nmax_factor = 2.0\n[pm]\nlookback_days = 365\n",
+        )
+        .unwrap();
+        let d = diff(&a, &b);
+        let show: Vec<String> = d.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            show,
+            [
+                "overrides.BEARING.max_factor: (absent) -> 2.0",
+                "pm.lookback_days: (absent) -> 365",
+                "thresholds.safety_multiplier: 1.5 -> 1.8",
+            ]
+        );
+        assert!(diff(&a, &a).is_empty());
+        let back = diff(&b, &a);
+        assert_eq!(back.len(), 3);
+        assert!(back.iter().all(|c| c.new.is_none() || c.path.starts_with("thresholds")));
+    }
+
+    #[test]
+    fn canonical_text_round_trips() {
+        let f = FormulaSet::parse(
+            "[[seasonal_windows]]\nstart='12-01'\nend='01-31'\nuplift=1.25\n[overrides.X]\nrounding_decimals=3\n",
+        )
+        .unwrap();
+        let again = FormulaSet::parse(f.canonical_toml()).unwrap();
+        assert_eq!(again, f);
+        assert_eq!(again.content_hash(), f.content_hash());
+    }
+}
