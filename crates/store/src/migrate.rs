@@ -23,7 +23,7 @@ const MIGRATIONS: &[Migration] = &[Migration {
 }];
 
 /// Arbitrary constant identifying cmms-pipeline's migration lock among advisory locks.
-const PG_LOCK_KEY: i64 = 0x636d_6d73_6d69_67;
+const PG_LOCK_KEY: i64 = 0x0063_6d6d_736d_6967;
 
 /// FNV-1a over the SQL text: stable across builds and platforms, enough to detect edits.
 fn checksum(sql: &str) -> String {
@@ -71,10 +71,10 @@ async fn apply_pending(backend: Backend, conn: &mut sqlx::AnyConnection) -> Resu
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .collect::<Result<_, sqlx::Error>>()?;
     let known = MIGRATIONS.last().map_or(0, |m| m.version);
-    if let Some(&(found, _)) = applied.last() {
-        if found > known {
-            return Err(StoreError::SchemaTooNew { found, known });
-        }
+    if let Some(&(found, _)) = applied.last()
+        && found > known
+    {
+        return Err(StoreError::SchemaTooNew { found, known });
     }
     for m in MIGRATIONS {
         let sql = match backend {

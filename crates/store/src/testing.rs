@@ -71,11 +71,11 @@ impl TestDb {
         if let Some(dir) = self.sqlite_dir {
             let _ = std::fs::remove_dir_all(dir);
         }
-        if let Some((base, schema)) = self.pg {
-            if let Ok(admin) = Store::open_unmigrated(&base).await {
-                let _ = admin.execute_raw(&format!("DROP SCHEMA {schema} CASCADE")).await;
-                admin.close().await;
-            }
+        if let Some((base, schema)) = self.pg
+            && let Ok(admin) = Store::open_unmigrated(&base).await
+        {
+            let _ = admin.execute_raw(&format!("DROP SCHEMA {schema} CASCADE")).await;
+            admin.close().await;
         }
     }
 }
@@ -91,6 +91,21 @@ impl Store {
             .await
             .map_err(|source| StoreError::Connect { url: crate::redact(url), source })?;
         Ok(Store { pool, backend })
+    }
+
+    /// Checks that a statement executed first with a NULL double and then with a value (same
+    /// cached statement, same connection) works — the sqlx `Any` NULL-encoding pitfall.
+    pub async fn check_null_then_value_doubles(&self) -> Result<(), StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        sqlx::raw_sql("CREATE TEMPORARY TABLE null_probe (v DOUBLE PRECISION)").execute(&mut *conn).await?;
+        for v in [None, Some(1.5), None, Some(2.5)] {
+            crate::rows::bind_opt_f64(sqlx::query("INSERT INTO null_probe (v) VALUES ($1)"), v)
+                .execute(&mut *conn)
+                .await?;
+        }
+        let sum: Option<f64> = sqlx::query_scalar("SELECT SUM(v) FROM null_probe").fetch_one(&mut *conn).await?;
+        assert_eq!(sum, Some(4.0));
+        Ok(())
     }
 
     /// Runs raw SQL (test administration only).

@@ -58,8 +58,13 @@ async fn foreign_keys_are_enforced(db: Db) {
     assert_eq!(db.store.count_rows("parts").await.unwrap(), 0);
 }
 
+async fn null_then_value_doubles_share_a_prepared_statement(db: Db) {
+    db.store.check_null_then_value_doubles().await.unwrap();
+}
+
 fn main() -> std::process::ExitCode {
     run_suite(&[
+        case!(null_then_value_doubles_share_a_prepared_statement),
         case!(migrations_are_idempotent),
         case!(upsert_counts_inserted_updated_unchanged),
         case!(existing_ids_finds_only_known),
