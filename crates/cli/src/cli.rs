@@ -92,6 +92,13 @@ pub enum Command {
         #[command(subcommand)]
         action: FormulasAction,
     },
+    /// List PM work orders and move them through their states.
+    #[command(name = "work-orders")]
+    WorkOrders {
+        /// The action.
+        #[command(subcommand)]
+        action: WorkOrdersAction,
+    },
     /// Operator actions on thresholds.
     Thresholds {
         /// The action.
@@ -239,6 +246,38 @@ pub enum FormulasAction {
     Load {
         /// The TOML file.
         file: PathBuf,
+    },
+}
+
+/// `cmms work-orders` actions.
+#[derive(Debug, Subcommand)]
+pub enum WorkOrdersAction {
+    /// List work orders by due date.
+    List {
+        /// Only this state (SCHEDULED, RELEASED, IN_PROGRESS, MATERIAL_PENDING, COMPLETED, CANCELLED).
+        #[arg(long)]
+        state: Option<String>,
+        /// Only this asset.
+        #[arg(long)]
+        asset: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// Apply an action: release, start, hold_for_material, material_available, cancel.
+    Transition {
+        /// Work order id.
+        id: i64,
+        /// The action.
+        action: String,
+    },
+    /// Complete an IN_PROGRESS work order and schedule the next PM.
+    Complete {
+        /// Work order id.
+        id: i64,
+        /// Completion time (RFC 3339; without offset = UTC) [default: now].
+        #[arg(long, value_name = "T")]
+        at: Option<String>,
     },
 }
 

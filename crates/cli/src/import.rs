@@ -5,8 +5,9 @@ use crate::cli::ImportKind;
 use crate::config::Config;
 use crate::{EXIT_NOT_AVAILABLE, EXIT_REJECTED_ROWS};
 use clap::ValueEnum;
+use cmms_core::feeds::{FailureRecord, MtbfReadingRecord};
 use cmms_core::master::{AssetPartRecord, AssetRecord, PartRecord, SiteRecord, SkuMapRecord};
-use cmms_pipeline::import::{ImportObserver, ImportReport, Location, RowIssue, import_master};
+use cmms_pipeline::import::{ImportObserver, ImportReport, Location, RowIssue, import_file};
 use cmms_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
@@ -46,11 +47,13 @@ pub async fn run(config: &Config, kind: ImportKind, file: &Path, json: bool) -> 
     let mut observer = Terminal { bar, file: file.display().to_string() };
     let now = jiff::Timestamp::now().as_millisecond();
     let report = match kind {
-        ImportKind::Sites => import_master::<SiteRecord>(&store, file, now, &mut observer).await,
-        ImportKind::Parts => import_master::<PartRecord>(&store, file, now, &mut observer).await,
-        ImportKind::SkuMap => import_master::<SkuMapRecord>(&store, file, now, &mut observer).await,
-        ImportKind::Assets => import_master::<AssetRecord>(&store, file, now, &mut observer).await,
-        ImportKind::AssetParts => import_master::<AssetPartRecord>(&store, file, now, &mut observer).await,
+        ImportKind::Sites => import_file::<SiteRecord>(&store, file, now, &mut observer).await,
+        ImportKind::Parts => import_file::<PartRecord>(&store, file, now, &mut observer).await,
+        ImportKind::SkuMap => import_file::<SkuMapRecord>(&store, file, now, &mut observer).await,
+        ImportKind::Assets => import_file::<AssetRecord>(&store, file, now, &mut observer).await,
+        ImportKind::AssetParts => import_file::<AssetPartRecord>(&store, file, now, &mut observer).await,
+        ImportKind::Failures => import_file::<FailureRecord>(&store, file, now, &mut observer).await,
+        ImportKind::MtbfReadings => import_file::<MtbfReadingRecord>(&store, file, now, &mut observer).await,
         other => {
             observer.bar.finish_and_clear();
             eprintln!(
@@ -66,16 +69,23 @@ pub async fn run(config: &Config, kind: ImportKind, file: &Path, json: bool) -> 
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print_summary(&report);
+        print_summary(&report, matches!(kind, ImportKind::Failures | ImportKind::MtbfReadings));
     }
     Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_REJECTED_ROWS) })
 }
 
-fn print_summary(r: &ImportReport) {
-    println!(
-        "{}: {} rows read — {} inserted, {} updated, {} unchanged, {} rejected",
-        r.file, r.rows, r.counts.inserted, r.counts.updated, r.counts.unchanged, r.rejected
-    );
+fn print_summary(r: &ImportReport, feed: bool) {
+    if feed {
+        println!(
+            "{}: {} rows read — {} new, {} duplicate deliveries (already stored, ignored), {} rejected",
+            r.file, r.rows, r.counts.inserted, r.counts.unchanged, r.rejected
+        );
+    } else {
+        println!(
+            "{}: {} rows read — {} inserted, {} updated, {} unchanged, {} rejected",
+            r.file, r.rows, r.counts.inserted, r.counts.updated, r.counts.unchanged, r.rejected
+        );
+    }
     if !r.ignored_columns.is_empty() {
         println!("ignored columns not used by `{}`: {}", r.kind, r.ignored_columns.join(", "));
     }

@@ -1,10 +1,12 @@
 //! The `cmms` binary: parses the command line, loads configuration, initialises logging, and
 //! dispatches to the library crates. Exit codes: 0 success; 1 error; 2 usage error; 3 an import
-//! finished but rejected rows; 4 the command is not available in this build yet.
+//! finished but rejected rows; 4 the command is not available in this build yet; 5 a work-order
+//! operation was refused by a rule (the message names it).
 
 mod cli;
 mod config;
 mod import;
+mod pm;
 mod serve;
 
 use clap::Parser;
@@ -58,6 +60,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve { listen } => serve::run(&config, listen.as_deref()).await,
         Command::Import { kind, file, json } => import::run(&config, kind, &file, json).await,
+        Command::Recompute { as_of, all } => pm::recompute(&config, as_of.as_deref(), all).await,
+        Command::Report { format } => pm::report(&config, format).await,
+        Command::WorkOrders { action } => pm::work_orders(&config, action).await,
         other => Ok(not_available(&other)),
     }
 }
@@ -65,8 +70,6 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
 /// Says plainly that a command of the documented interface is not in this build yet.
 fn not_available(command: &Command) -> ExitCode {
     let name = match command {
-        Command::Recompute { .. } => "recompute",
-        Command::Report { .. } => "report",
         Command::Export { .. } => "export",
         Command::Dlq { .. } => "dlq",
         Command::Quarantine { .. } => "quarantine",
@@ -75,7 +78,11 @@ fn not_available(command: &Command) -> ExitCode {
         Command::Token { .. } => "token",
         Command::Demo { .. } => "demo",
         Command::Compute { .. } => "compute",
-        Command::Serve { .. } | Command::Import { .. } => "this command",
+        Command::Serve { .. }
+        | Command::Import { .. }
+        | Command::Recompute { .. }
+        | Command::Report { .. }
+        | Command::WorkOrders { .. } => "this command",
     };
     eprintln!("error: `cmms {name}` is not available in this build yet (see the README's status section)");
     ExitCode::from(EXIT_NOT_AVAILABLE)

@@ -58,9 +58,9 @@ fn missing_file_and_unknown_format_are_clear_errors() {
 #[test]
 fn commands_not_in_this_build_say_so_and_exit_4() {
     let dir = workdir("unavailable");
-    let out = cmms(&dir).args(["report"]).output().unwrap();
+    let out = cmms(&dir).args(["export", "thresholds"]).output().unwrap();
     assert_eq!(out.status.code(), Some(4));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("`cmms report` is not available in this build yet"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`cmms export` is not available in this build yet"));
     let help = cmms(&dir).arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
     for sub in [

@@ -3,6 +3,7 @@
 //! work-order state machine. Nothing here performs I/O or reads the clock.
 
 pub mod drift;
+pub mod feeds;
 pub mod formula;
 pub mod ids;
 pub mod inventory;

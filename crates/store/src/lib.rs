@@ -8,9 +8,11 @@
 mod imports;
 pub mod master;
 mod migrate;
+pub mod reliability;
 pub mod rows;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod work_orders;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
@@ -80,6 +82,21 @@ pub enum StoreError {
     /// A query failed.
     #[error("database error: {0}")]
     Query(#[from] sqlx::Error),
+    /// A stored value breaks a domain rule (written by another tool or an older version).
+    #[error("stored {column} is invalid: {reason}")]
+    Invalid {
+        /// Table and column.
+        column: &'static str,
+        /// Why it was refused.
+        reason: String,
+    },
+}
+
+impl StoreError {
+    /// A stored value that does not parse into its domain type.
+    pub fn invalid(column: &'static str, reason: impl std::fmt::Display) -> Self {
+        StoreError::Invalid { column, reason: reason.to_string() }
+    }
 }
 
 /// The persistence handle shared by every stage; cheap to clone.

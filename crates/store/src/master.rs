@@ -1,7 +1,8 @@
-//! Master data (sites, parts, SKU map, assets, PM bills of materials): how each typed record is
-//! stored, and which other master data it must reference.
+//! How each typed import record is stored (table, columns, write mode) and which master data it
+//! must reference: master data (sites, parts, SKU map, assets, PM bills of materials) here, feed
+//! events in their own modules.
 
-use crate::rows::{ColType, SqlValue, TableSpec};
+use crate::rows::{ColType, SqlValue, TableSpec, WriteMode};
 use cmms_core::master::{AssetPartRecord, AssetRecord, PartRecord, SiteRecord, SkuMapRecord};
 use cmms_core::quantity::Quantity;
 use cmms_core::time::to_epoch_ms;
@@ -21,8 +22,9 @@ pub struct Reference<'a> {
     pub import_hint: &'static str,
 }
 
-/// A master-data record that is upserted into a keyed table.
-pub trait MasterRecord {
+/// A record that the batch writer stores in a keyed table: master data (upserted) or feed events
+/// (first delivery wins).
+pub trait StoredRecord {
     /// Where and how it is stored.
     const SPEC: TableSpec;
     /// The record as a row in `SPEC.columns` order.
@@ -43,9 +45,14 @@ fn part_ref(id: &str) -> Reference<'_> {
     Reference { field: "part_id", table: "parts", column: "part_id", id, import_hint: "parts" }
 }
 
-impl MasterRecord for SiteRecord {
-    const SPEC: TableSpec =
-        TableSpec { table: "sites", columns: &[("site_id", ColType::Text), ("timezone", ColType::Text)], key_len: 1 };
+impl StoredRecord for SiteRecord {
+    const SPEC: TableSpec = TableSpec {
+        table: "sites",
+        columns: &[("site_id", ColType::Text), ("timezone", ColType::Text)],
+        key_len: 1,
+        stamp: "updated_at",
+        mode: WriteMode::Upsert,
+    };
     fn to_row(&self) -> Vec<SqlValue> {
         vec![SqlValue::Text(self.site_id.to_string()), SqlValue::Text(self.timezone.name().to_owned())]
     }
@@ -54,7 +61,7 @@ impl MasterRecord for SiteRecord {
     }
 }
 
-impl MasterRecord for PartRecord {
+impl StoredRecord for PartRecord {
     const SPEC: TableSpec = TableSpec {
         table: "parts",
         columns: &[
@@ -69,6 +76,8 @@ impl MasterRecord for PartRecord {
             ("baseline_max", ColType::Real),
         ],
         key_len: 1,
+        stamp: "updated_at",
+        mode: WriteMode::Upsert,
     };
     fn to_row(&self) -> Vec<SqlValue> {
         vec![
@@ -88,7 +97,7 @@ impl MasterRecord for PartRecord {
     }
 }
 
-impl MasterRecord for SkuMapRecord {
+impl StoredRecord for SkuMapRecord {
     const SPEC: TableSpec = TableSpec {
         table: "sku_map",
         columns: &[
@@ -98,6 +107,8 @@ impl MasterRecord for SkuMapRecord {
             ("part_id", ColType::Text),
         ],
         key_len: 2,
+        stamp: "updated_at",
+        mode: WriteMode::Upsert,
     };
     fn to_row(&self) -> Vec<SqlValue> {
         vec![
@@ -112,7 +123,7 @@ impl MasterRecord for SkuMapRecord {
     }
 }
 
-impl MasterRecord for AssetRecord {
+impl StoredRecord for AssetRecord {
     const SPEC: TableSpec = TableSpec {
         table: "assets",
         columns: &[
@@ -123,6 +134,8 @@ impl MasterRecord for AssetRecord {
             ("last_completion_at", ColType::Int),
         ],
         key_len: 1,
+        stamp: "updated_at",
+        mode: WriteMode::Upsert,
     };
     fn to_row(&self) -> Vec<SqlValue> {
         vec![
@@ -138,11 +151,13 @@ impl MasterRecord for AssetRecord {
     }
 }
 
-impl MasterRecord for AssetPartRecord {
+impl StoredRecord for AssetPartRecord {
     const SPEC: TableSpec = TableSpec {
         table: "asset_parts",
         columns: &[("asset_id", ColType::Text), ("part_id", ColType::Text), ("quantity", ColType::Real)],
         key_len: 2,
+        stamp: "updated_at",
+        mode: WriteMode::Upsert,
     };
     fn to_row(&self) -> Vec<SqlValue> {
         vec![

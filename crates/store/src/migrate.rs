@@ -15,12 +15,20 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "data model",
-    sqlite: include_str!("../migrations/sqlite/0001_data_model.sql"),
-    postgres: include_str!("../migrations/postgres/0001_data_model.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "data model",
+        sqlite: include_str!("../migrations/sqlite/0001_data_model.sql"),
+        postgres: include_str!("../migrations/postgres/0001_data_model.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "pm pipeline details",
+        sqlite: include_str!("../migrations/sqlite/0002_pm.sql"),
+        postgres: include_str!("../migrations/postgres/0002_pm.sql"),
+    },
+];
 
 /// Arbitrary constant identifying cmms-pipeline's migration lock among advisory locks.
 const PG_LOCK_KEY: i64 = 0x0063_6d6d_736d_6967;

@@ -70,8 +70,8 @@ pub enum ColType {
     Real,
 }
 
-/// A keyed table as the upsert sees it. `columns` start with the key columns; `updated_at`
-/// (epoch ms) is appended by the upsert and is not compared.
+/// A keyed table as the batch writer sees it. `columns` start with the key columns; the
+/// `stamp` column (epoch ms of the write) is appended by the writer and never compared.
 #[derive(Debug)]
 pub struct TableSpec {
     /// Table name.
@@ -80,16 +80,31 @@ pub struct TableSpec {
     pub columns: &'static [(&'static str, ColType)],
     /// How many leading columns form the primary key.
     pub key_len: usize,
+    /// The write-time column (`updated_at` for master data, `received_at` for feeds).
+    pub stamp: &'static str,
+    /// What a row whose key already exists with other values does.
+    pub mode: WriteMode,
 }
 
-/// What a batch upsert did.
+/// How the batch writer treats a key that already exists with different values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteMode {
+    /// Master data: the new values replace the old (counted as updated).
+    Upsert,
+    /// Event feeds: the first delivery wins; a later copy with other values is a conflict,
+    /// reported back and not written.
+    FirstWins,
+}
+
+/// What a batch write did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct UpsertCounts {
     /// Rows that did not exist before.
     pub inserted: u64,
-    /// Rows that existed with other values.
+    /// Rows that existed with other values and were replaced ([`WriteMode::Upsert`]).
     pub updated: u64,
-    /// Rows that existed with exactly these values (nothing written).
+    /// Rows that existed with exactly these values (nothing written): re-imports and
+    /// re-deliveries.
     pub unchanged: u64,
 }
 
@@ -138,7 +153,7 @@ fn decode(row: &AnyRow, i: usize, ty: ColType) -> Result<SqlValue, sqlx::Error> 
 /// SQLite gets anonymous `?` instead: sqlx resolves every named parameter of a statement through
 /// `sqlite3_bind_parameter_name`, which walks a list, so `$n` costs O(parameters²) per statement —
 /// 87 % of a large import's time before this change.
-fn placeholders(backend: Backend, rows: usize, width: usize, offset: usize) -> String {
+pub(crate) fn placeholders(backend: Backend, rows: usize, width: usize, offset: usize) -> String {
     let mut s = String::with_capacity(rows * width * 5);
     for r in 0..rows {
         if r > 0 {
@@ -169,15 +184,19 @@ fn key_of(spec: &TableSpec, row: &[SqlValue]) -> String {
 impl Store {
     /// Upserts `rows` (each in `spec.columns` order, keys unique within the batch), writing only
     /// new and changed rows, all in one transaction.
+    ///
+    /// Returns the counts and, in [`WriteMode::FirstWins`], the indices (into `rows`) of rows whose
+    /// key exists with other values: conflicts, not written.
     pub async fn upsert_batch(
         &self,
         spec: &TableSpec,
         rows: Vec<Vec<SqlValue>>,
         now_ms: i64,
-    ) -> Result<UpsertCounts, StoreError> {
+    ) -> Result<(UpsertCounts, Vec<usize>), StoreError> {
         let mut counts = UpsertCounts::default();
+        let mut conflicts = Vec::new();
         if rows.is_empty() {
-            return Ok(counts);
+            return Ok((counts, conflicts));
         }
         let cols: Vec<&str> = spec.columns.iter().map(|(c, _)| *c).collect();
         let keys = &cols[..spec.key_len];
@@ -211,7 +230,7 @@ impl Store {
 
         // 2. Classify.
         let mut to_write = Vec::with_capacity(rows.len());
-        for row in rows {
+        for (i, row) in rows.into_iter().enumerate() {
             match existing.get(&key_of(spec, &row)) {
                 None => {
                     counts.inserted += 1;
@@ -220,6 +239,7 @@ impl Store {
                 Some(old) if old.len() == row.len() && old.iter().zip(&row).all(|(a, b)| a.same(b)) => {
                     counts.unchanged += 1;
                 }
+                Some(_) if spec.mode == WriteMode::FirstWins => conflicts.push(i),
                 Some(_) => {
                     counts.updated += 1;
                     to_write.push(row);
@@ -230,19 +250,27 @@ impl Store {
         // 3. One multi-row upsert for the rows that need it.
         if !to_write.is_empty() {
             let width = cols.len() + 1;
-            let sets = cols[spec.key_len..]
-                .iter()
-                .chain(std::iter::once(&"updated_at"))
-                .map(|c| format!("{c} = excluded.{c}"))
-                .collect::<Vec<_>>()
-                .join(", ");
+            // FirstWins still says DO NOTHING on conflict: a concurrent writer may have inserted
+            // the key since the read above, and the first delivery must win.
+            let on_conflict = match spec.mode {
+                WriteMode::Upsert => format!(
+                    "DO UPDATE SET {}",
+                    cols[spec.key_len..]
+                        .iter()
+                        .chain(std::iter::once(&spec.stamp))
+                        .map(|c| format!("{c} = excluded.{c}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                WriteMode::FirstWins => "DO NOTHING".to_owned(),
+            };
             let insert = format!(
-                "INSERT INTO {} ({}, updated_at) VALUES {} ON CONFLICT ({}) DO UPDATE SET {}",
+                "INSERT INTO {} ({}, {}) VALUES {} ON CONFLICT ({}) {on_conflict}",
                 spec.table,
                 cols.join(", "),
+                spec.stamp,
                 placeholders(self.backend(), to_write.len(), width, 0),
                 keys.join(", "),
-                sets
             );
             let mut q = sqlx::query(AssertSqlSafe(insert));
             for row in to_write {
@@ -254,7 +282,7 @@ impl Store {
             q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
-        Ok(counts)
+        Ok((counts, conflicts))
     }
 
     /// Which of `ids` exist in `table.column`.

@@ -3,13 +3,19 @@
 //!
 //! Promises: a bad row never aborts the import or half-applies — it is reported with its line
 //! (or JSON index), field and reason while the good rows land; memory does not grow with the file
-//! (apart from 16 bytes per distinct key for duplicate detection); re-importing the same file
+//! (apart from 32 bytes per distinct key for duplicate detection); re-importing the same file
 //! writes nothing and reports every row as unchanged.
+//!
+//! Duplicates follow the table's write mode. Master data: a second row for a key in one file is
+//! rejected. Feed events (first delivery wins): an identical copy is a duplicate delivery (counted,
+//! harmless); a copy with other values is rejected as `DUPLICATE_CONFLICT`, whether the first copy
+//! is earlier in the file or already stored.
 
 pub mod reader;
 
 use cmms_core::master::ImportRecord;
-use cmms_store::master::MasterRecord;
+use cmms_store::master::StoredRecord;
+use cmms_store::rows::WriteMode;
 use cmms_store::{Store, StoreError, UpsertCounts};
 use reader::{Format, Parsed, read_file};
 use std::collections::{HashMap, HashSet};
@@ -165,8 +171,8 @@ fn fingerprint(key: &str) -> u128 {
     (u128::from(half(1)) << 64) | u128::from(half(2))
 }
 
-/// Imports a master-data file of kind `R` into the store, upserting by key.
-pub async fn import_master<R: ImportRecord + MasterRecord>(
+/// Imports a file of kind `R` into the store, by key, following the kind's write mode.
+pub async fn import_file<R: ImportRecord + StoredRecord>(
     store: &Store,
     path: &Path,
     now_ms: i64,
@@ -187,7 +193,7 @@ pub async fn import_master<R: ImportRecord + MasterRecord>(
     };
 
     let mut report = ImportReport { kind: R::KIND, file: path.display().to_string(), ..Default::default() };
-    let mut seen: HashMap<u128, Location> = HashMap::new();
+    let mut seen: HashMap<u128, (Location, u64)> = HashMap::new();
     let mut write_error = None;
     while let Some(batch) = rx.recv().await {
         match write_batch(store, batch, &mut seen, &mut report, observer, now_ms).await {
@@ -233,21 +239,19 @@ pub async fn import_master<R: ImportRecord + MasterRecord>(
     Ok(report)
 }
 
-async fn write_batch<R: ImportRecord + MasterRecord>(
+async fn write_batch<R: ImportRecord + StoredRecord>(
     store: &Store,
     batch: Vec<Parsed<R>>,
-    seen: &mut HashMap<u128, Location>,
+    seen: &mut HashMap<u128, (Location, u64)>,
     report: &mut ImportReport,
     observer: &mut dyn ImportObserver,
     now_ms: i64,
 ) -> Result<(), ImportError> {
     // Which referenced ids exist, one query per referenced table.
     let mut wanted: HashMap<(&'static str, &'static str), HashSet<&str>> = HashMap::new();
-    for (_, rec) in &batch {
-        if let Ok(rec) = rec {
-            for r in rec.references() {
-                wanted.entry((r.table, r.column)).or_default().insert(r.id);
-            }
+    for rec in batch.iter().filter_map(|(_, r)| r.as_ref().ok()) {
+        for r in rec.references() {
+            wanted.entry((r.table, r.column)).or_default().insert(r.id);
         }
     }
     let mut known: HashMap<(&'static str, &'static str), HashSet<String>> = HashMap::new();
@@ -256,6 +260,8 @@ async fn write_batch<R: ImportRecord + MasterRecord>(
     }
 
     let mut rows = Vec::with_capacity(batch.len());
+    let mut locations = Vec::with_capacity(batch.len());
+    let mut keys = Vec::with_capacity(batch.len());
     let mut reject = |issue: RowIssue, report: &mut ImportReport| {
         observer.rejected(&issue);
         report.rejected += 1;
@@ -263,6 +269,7 @@ async fn write_batch<R: ImportRecord + MasterRecord>(
             report.issues.push(issue);
         }
     };
+    let key_names = R::COLUMNS[..R::SPEC.key_len].join(", ");
     for (location, rec) in batch {
         report.rows += 1;
         let rec = match rec {
@@ -283,26 +290,46 @@ async fn write_batch<R: ImportRecord + MasterRecord>(
             reject(issue, report);
             continue;
         }
-        let fp = fingerprint(&rec.key());
-        if let Some(first) = seen.get(&fp) {
-            let first = match first {
-                Location::Line(l) => format!("line {l}"),
-                Location::Index(i) => format!("$[{i}]"),
-            };
-            let what = R::COLUMNS[..R::SPEC.key_len].join(", ");
-            reject(
-                RowIssue::row(
-                    location,
-                    format!("duplicate {what} {:?}: first given at {first}", rec.key().replace('\u{1f}', "/")),
-                ),
-                report,
-            );
-            continue;
+        let key = rec.key().replace('\u{1f}', "/");
+        let row = rec.to_row();
+        let content = fingerprint(&format!("{row:?}")) as u64;
+        match seen.get(&fingerprint(&rec.key())) {
+            Some((_, first_content)) if R::SPEC.mode == WriteMode::FirstWins && *first_content == content => {
+                report.counts.unchanged += 1;
+            }
+            Some((first, _)) => {
+                let reason = match R::SPEC.mode {
+                    WriteMode::Upsert => format!("duplicate {key_names} {key:?}: first given at {}", at(first)),
+                    WriteMode::FirstWins => format!(
+                        "DUPLICATE_CONFLICT: {key_names} {key:?} was first given at {} with other values",
+                        at(first)
+                    ),
+                };
+                reject(RowIssue::row(location, reason), report);
+            }
+            None => {
+                seen.insert(fingerprint(&rec.key()), (location.clone(), content));
+                rows.push(row);
+                locations.push(location);
+                keys.push(key);
+            }
         }
-        seen.insert(fp, location);
-        rows.push(rec.to_row());
     }
-    let counts = store.upsert_batch(&R::SPEC, rows, now_ms).await?;
+    let (counts, conflicts) = store.upsert_batch(&R::SPEC, rows, now_ms).await?;
     report.counts.add(counts);
+    for i in conflicts {
+        let reason = format!(
+            "DUPLICATE_CONFLICT: {key_names} {:?} is already stored with other values (the first delivery wins)",
+            keys[i]
+        );
+        reject(RowIssue::row(locations[i].clone(), reason), report);
+    }
     Ok(())
+}
+
+fn at(location: &Location) -> String {
+    match location {
+        Location::Line(l) => format!("line {l}"),
+        Location::Index(i) => format!("$[{i}]"),
+    }
 }

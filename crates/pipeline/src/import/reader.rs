@@ -135,10 +135,9 @@ fn read_csv<R: ImportRecord, I: Read>(
 
     let mut record = csv::ByteRecord::new();
     loop {
-        let location;
-        match rdr.read_byte_record(&mut record) {
+        let location = match rdr.read_byte_record(&mut record) {
             Ok(false) => return Ok(()),
-            Ok(true) => location = Location::Line(record.position().map_or(0, |p| p.line())),
+            Ok(true) => Location::Line(record.position().map_or(0, |p| p.line())),
             Err(e) => {
                 let line = e.position().map_or(0, |p| p.line());
                 if matches!(e.kind(), csv::ErrorKind::Io(_)) {
@@ -153,7 +152,7 @@ fn read_csv<R: ImportRecord, I: Read>(
                 }
                 continue;
             }
-        }
+        };
         if record.len() == 1 && record[0].is_empty() {
             continue;
         }

@@ -1,7 +1,9 @@
-//! Import pipeline integration tests, each run on SQLite and on PostgreSQL (when configured).
+//! Pipeline integration tests, each run on SQLite and on PostgreSQL (when configured).
+
+mod pm;
 
 use cmms_core::master::{AssetPartRecord, AssetRecord, PartRecord, SiteRecord, SkuMapRecord};
-use cmms_pipeline::import::{ImportReport, Location, Quiet, RowIssue, import_master};
+use cmms_pipeline::import::{ImportReport, Location, Quiet, RowIssue, import_file};
 use cmms_store::testing::{Db, run_suite};
 use cmms_store::{UpsertCounts, case};
 use std::path::{Path, PathBuf};
@@ -10,20 +12,22 @@ fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
 }
 
-fn write_temp(name: &str, content: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("cmms-pipeline-{}-{}", std::process::id(), name.replace('.', "-")));
+pub(crate) fn write_temp(name: &str, content: &str) -> PathBuf {
+    static N: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("cmms-pipeline-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let p = dir.join(name);
     std::fs::write(&p, content).unwrap();
     p
 }
 
-async fn load_sites(db: &Db) {
-    let r = import_master::<SiteRecord>(&db.store, &fixture("sites.csv"), 1, &mut Quiet).await.unwrap();
+pub(crate) async fn load_sites(db: &Db) {
+    let r = import_file::<SiteRecord>(&db.store, &fixture("sites.csv"), 1, &mut Quiet).await.unwrap();
     assert!(r.is_clean(), "{r:?}");
 }
 
-fn issue_at(r: &ImportReport, line: u64) -> &RowIssue {
+pub(crate) fn issue_at(r: &ImportReport, line: u64) -> &RowIssue {
     r.issues
         .iter()
         .find(|i| i.location == Location::Line(line))
@@ -32,7 +36,7 @@ fn issue_at(r: &ImportReport, line: u64) -> &RowIssue {
 
 async fn bad_parts_rows_are_reported_and_good_rows_land(db: Db) {
     load_sites(&db).await;
-    let r = import_master::<PartRecord>(&db.store, &fixture("parts_with_bad_rows.csv"), 2, &mut Quiet).await.unwrap();
+    let r = import_file::<PartRecord>(&db.store, &fixture("parts_with_bad_rows.csv"), 2, &mut Quiet).await.unwrap();
     assert_eq!(r.rows, 8);
     assert_eq!(r.rejected, 6);
     assert_eq!(r.counts, UpsertCounts { inserted: 2, updated: 0, unchanged: 0 });
@@ -54,16 +58,16 @@ async fn bad_parts_rows_are_reported_and_good_rows_land(db: Db) {
 async fn reimport_changes_nothing(db: Db) {
     load_sites(&db).await;
     let path = fixture("parts_with_bad_rows.csv");
-    import_master::<PartRecord>(&db.store, &path, 2, &mut Quiet).await.unwrap();
-    let again = import_master::<PartRecord>(&db.store, &path, 3, &mut Quiet).await.unwrap();
+    import_file::<PartRecord>(&db.store, &path, 2, &mut Quiet).await.unwrap();
+    let again = import_file::<PartRecord>(&db.store, &path, 3, &mut Quiet).await.unwrap();
     assert_eq!(again.counts, UpsertCounts { inserted: 0, updated: 0, unchanged: 2 });
-    let sites = import_master::<SiteRecord>(&db.store, &fixture("sites.csv"), 4, &mut Quiet).await.unwrap();
+    let sites = import_file::<SiteRecord>(&db.store, &fixture("sites.csv"), 4, &mut Quiet).await.unwrap();
     assert_eq!(sites.counts.unchanged, 2);
 }
 
 async fn json_rows_follow_the_same_rules_with_json_paths(db: Db) {
     load_sites(&db).await;
-    let r = import_master::<PartRecord>(&db.store, &fixture("parts.json"), 2, &mut Quiet).await.unwrap();
+    let r = import_file::<PartRecord>(&db.store, &fixture("parts.json"), 2, &mut Quiet).await.unwrap();
     assert_eq!(r.rows, 5);
     assert_eq!(r.counts.inserted, 1);
     let shown: Vec<String> = r.issues.iter().map(ToString::to_string).collect();
@@ -89,7 +93,7 @@ async fn broken_json_keeps_the_rows_before_it(db: Db) {
     }
     content.push_str("{\"part_id\": oops");
     let path = write_temp("broken.json", &content);
-    let r = import_master::<PartRecord>(&db.store, &path, 2, &mut Quiet).await.unwrap();
+    let r = import_file::<PartRecord>(&db.store, &path, 2, &mut Quiet).await.unwrap();
     assert!(r.stopped.as_deref().is_some_and(|s| s.contains("line 1 column")), "{r:?}");
     assert_eq!(r.counts.inserted, 1500);
     assert!(!r.is_clean());
@@ -97,7 +101,7 @@ async fn broken_json_keeps_the_rows_before_it(db: Db) {
 
 async fn assets_sku_map_and_bom_check_references(db: Db) {
     load_sites(&db).await;
-    import_master::<PartRecord>(&db.store, &fixture("parts_with_bad_rows.csv"), 2, &mut Quiet).await.unwrap();
+    import_file::<PartRecord>(&db.store, &fixture("parts_with_bad_rows.csv"), 2, &mut Quiet).await.unwrap();
     let assets = write_temp(
         "assets.csv",
         "asset_id,asset_group,site_id,fallback_interval_days,last_completion_at\n\
@@ -106,28 +110,28 @@ async fn assets_sku_map_and_bom_check_references(db: Db) {
          CH-3,HVAC-CHILLERS,PLANT-A,0,\n\
          CH-4,HVAC-CHILLERS,CAMPUS-S,30,\n",
     );
-    let r = import_master::<AssetRecord>(&db.store, &assets, 3, &mut Quiet).await.unwrap();
+    let r = import_file::<AssetRecord>(&db.store, &assets, 3, &mut Quiet).await.unwrap();
     assert_eq!((r.counts.inserted, r.rejected), (2, 2), "{:?}", r.issues);
     assert_eq!(issue_at(&r, 3).field.as_deref(), Some("site_id"));
     assert_eq!(issue_at(&r, 4).field.as_deref(), Some("fallback_interval_days"));
 
     let bom =
         write_temp("asset_parts.csv", "asset_id,part_id,quantity\nCH-1,P-1,2\nCH-1,P-404,1\nCH-9,P-1,1\nCH-4,P-8,0\n");
-    let r = import_master::<AssetPartRecord>(&db.store, &bom, 4, &mut Quiet).await.unwrap();
+    let r = import_file::<AssetPartRecord>(&db.store, &bom, 4, &mut Quiet).await.unwrap();
     assert_eq!((r.counts.inserted, r.rejected), (1, 3), "{:?}", r.issues);
     assert!(issue_at(&r, 3).reason.contains("unknown part \"P-404\""));
     assert!(issue_at(&r, 4).reason.contains("unknown asset \"CH-9\""));
 
     let map =
         write_temp("sku_map.csv", "source,external_sku,part_id\nERP,brg-6204 ,P-1\nERP,X1,P-404\nERP,brg-6204 ,P-8\n");
-    let r = import_master::<SkuMapRecord>(&db.store, &map, 5, &mut Quiet).await.unwrap();
+    let r = import_file::<SkuMapRecord>(&db.store, &map, 5, &mut Quiet).await.unwrap();
     assert_eq!((r.counts.inserted, r.rejected), (1, 2), "{:?}", r.issues);
     assert!(issue_at(&r, 4).reason.starts_with("duplicate source, external_sku"));
 }
 
 async fn missing_header_column_is_a_file_error(db: Db) {
     let path = write_temp("nohdr.csv", "part_id,unit\nP-1,EA\n");
-    let err = import_master::<PartRecord>(&db.store, &path, 1, &mut Quiet).await.unwrap_err();
+    let err = import_file::<PartRecord>(&db.store, &path, 1, &mut Quiet).await.unwrap_err();
     assert!(err.to_string().contains("header is missing column(s) description"), "{err}");
 }
 
@@ -139,5 +143,10 @@ fn main() -> std::process::ExitCode {
         case!(broken_json_keeps_the_rows_before_it),
         case!(assets_sku_map_and_bom_check_references),
         case!(missing_header_column_is_a_file_error),
+        case!(pm::failure_feed_is_idempotent_and_rejects_conflicts),
+        case!(pm::intervals_use_unplanned_failures_only_and_fall_back),
+        case!(pm::recompute_is_stable_and_keeps_one_open_pm),
+        case!(pm::completion_schedules_exactly_one_next_pm),
+        case!(pm::concurrent_completions_yield_one_open_pm),
     ])
 }

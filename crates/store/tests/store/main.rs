@@ -1,7 +1,7 @@
 //! Storage integration tests, each run on SQLite and on PostgreSQL (when configured).
 
 use cmms_core::master::{ImportRecord, PartRecord, RawRow, SiteRecord};
-use cmms_store::master::MasterRecord;
+use cmms_store::master::StoredRecord;
 use cmms_store::testing::{Db, run_suite};
 use cmms_store::{UpsertCounts, case};
 
@@ -26,19 +26,19 @@ async fn upsert_counts_inserted_updated_unchanged(db: Db) {
         record::<SiteRecord>(&["S1", "Europe/Berlin"]).to_row(),
         record::<SiteRecord>(&["S2", "Australia/Sydney"]).to_row(),
     ];
-    let c = s.upsert_batch(&SiteRecord::SPEC, sites.clone(), 1).await.unwrap();
+    let c = s.upsert_batch(&SiteRecord::SPEC, sites.clone(), 1).await.unwrap().0;
     assert_eq!(c, UpsertCounts { inserted: 2, updated: 0, unchanged: 0 });
-    let c = s.upsert_batch(&SiteRecord::SPEC, sites, 2).await.unwrap();
+    let c = s.upsert_batch(&SiteRecord::SPEC, sites, 2).await.unwrap().0;
     assert_eq!(c, UpsertCounts { inserted: 0, updated: 0, unchanged: 2 });
 
     let part = |lead: &str, bmin: &str| {
         record::<PartRecord>(&["P-1", "Bearing", "EA", "S1", "BEARING", lead, bmin, "", ""]).to_row()
     };
-    let c = s.upsert_batch(&PartRecord::SPEC, vec![part("14", "")], 3).await.unwrap();
+    let c = s.upsert_batch(&PartRecord::SPEC, vec![part("14", "")], 3).await.unwrap().0;
     assert_eq!(c.inserted, 1);
-    let c = s.upsert_batch(&PartRecord::SPEC, vec![part("14", "")], 4).await.unwrap();
+    let c = s.upsert_batch(&PartRecord::SPEC, vec![part("14", "")], 4).await.unwrap().0;
     assert_eq!(c.unchanged, 1, "NULL baselines compare equal");
-    let c = s.upsert_batch(&PartRecord::SPEC, vec![part("14.5", "2")], 5).await.unwrap();
+    let c = s.upsert_batch(&PartRecord::SPEC, vec![part("14.5", "2")], 5).await.unwrap().0;
     assert_eq!(c.updated, 1);
     assert_eq!(s.count_rows("parts").await.unwrap(), 1);
 }

@@ -1,0 +1,154 @@
+//! `cmms recompute`, `cmms report` and `cmms work-orders`: the PM side of the CLI.
+
+use crate::cli::{OutputFormat, WorkOrdersAction};
+use crate::config::Config;
+use anyhow::Context;
+use cmms_core::time::{SiteTz, from_epoch_ms, parse_timestamp};
+use cmms_core::work_order::WoAction;
+use cmms_pipeline::pm::{self, PmServiceError};
+use cmms_store::Store;
+use cmms_store::work_orders::WorkOrderRow;
+use jiff::Timestamp;
+use std::process::ExitCode;
+
+fn instant(text: Option<&str>, what: &str) -> anyhow::Result<Timestamp> {
+    match text {
+        Some(t) => parse_timestamp(t).with_context(|| format!("--{what}")),
+        None => Ok(Timestamp::now()),
+    }
+}
+
+pub async fn recompute(config: &Config, as_of: Option<&str>, _all: bool) -> anyhow::Result<ExitCode> {
+    let as_of = instant(as_of, "as-of")?;
+    let store = Store::open(&config.database_url).await?;
+    let run = pm::recompute_intervals(&store, as_of, Timestamp::now().as_millisecond()).await?;
+    store.close().await;
+    println!(
+        "PM intervals (formula version {}): {} assets — {} new, {} changed, {} unchanged",
+        run.formula_version, run.assets, run.rows.inserted, run.rows.updated, run.rows.unchanged
+    );
+    for (basis, n) in &run.by_basis {
+        println!("  basis {basis}: {n}");
+    }
+    for (status, n) in &run.by_status {
+        println!("  status {status}: {n}");
+    }
+    if run.discarded_samples > 0 {
+        println!("  {} MTBF samples ≤ 0 discarded", run.discarded_samples);
+    }
+    println!(
+        "PM work orders: {} created, {} rescheduled (open and not yet released)",
+        run.work_orders_created, run.work_orders_rescheduled
+    );
+    println!("thresholds: not recomputed — the inventory threshold pipeline is not in this build yet");
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn report(config: &Config, format: OutputFormat) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&config.database_url).await?;
+    let intervals = store.pm_intervals().await?;
+    store.close().await;
+    if format == OutputFormat::Json {
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "pm_intervals": intervals }))?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("PM intervals per asset ({} assets; run `cmms recompute` to refresh)", intervals.len());
+    println!(
+        "{:<20} {:<10} {:<20} {:>5} {:>10} {:>6} {:>9}  {:<25}  status",
+        "asset", "site", "basis", "n", "MTBF h", "cv", "interval", "next due (local)"
+    );
+    for r in &intervals {
+        let basis = match (&r.basis, &r.reason) {
+            (Some(b), Some(why)) => format!("{b} ({why})"),
+            (Some(b), None) => b.clone(),
+            _ => String::new(),
+        };
+        println!(
+            "{:<20} {:<10} {:<20} {:>5} {:>10} {:>6} {:>9}  {:<25}  {}",
+            r.asset_id,
+            r.site_id,
+            basis,
+            r.n_samples,
+            r.mean_mtbf_hours.map_or("-".into(), |m| format!("{m:.1}")),
+            r.cv.map_or("-".into(), |c| format!("{c:.2}")),
+            r.interval_days.map_or("-".into(), |d| format!("{d:.2} d")),
+            r.next_due_local.as_deref().unwrap_or("-"),
+            r.status
+        );
+    }
+    println!(
+        "Inventory sections (parts below reorder, drift, paused parts, quarantine) arrive with the inventory pipeline."
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn local(ms: i64, tz: &str) -> String {
+    let ts = from_epoch_ms(ms);
+    match SiteTz::parse(tz) {
+        Ok(z) => ts.to_zoned(z.zone()).strftime("%Y-%m-%d %H:%M %Z").to_string(),
+        Err(_) => ts.to_string(),
+    }
+}
+
+fn print_orders(orders: &[WorkOrderRow]) {
+    println!("{:>6} {:<20} {:<6} {:<17} {:<26} completed", "id", "asset", "plan", "state", "due (site time)");
+    for w in orders {
+        println!(
+            "{:>6} {:<20} {:<6} {:<17} {:<26} {}",
+            w.id,
+            w.asset_id,
+            w.plan_id,
+            w.state,
+            local(w.due_at, &w.timezone),
+            w.completed_at.map_or(String::new(), |c| local(c, &w.timezone))
+        );
+    }
+}
+
+/// Exit code of a refused work-order operation (the rule is named in the message).
+const EXIT_REFUSED: u8 = 5;
+
+fn refused(e: &PmServiceError) -> ExitCode {
+    eprintln!("error [{}]: {e}", e.code());
+    ExitCode::from(EXIT_REFUSED)
+}
+
+pub async fn work_orders(config: &Config, action: WorkOrdersAction) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&config.database_url).await?;
+    let now = Timestamp::now().as_millisecond();
+    let code = match action {
+        WorkOrdersAction::List { state, asset, format } => {
+            let state = state.map(|s| s.to_ascii_uppercase());
+            let orders = store.work_orders(state.as_deref(), asset.as_deref()).await?;
+            match format {
+                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&orders)?),
+                OutputFormat::Table => print_orders(&orders),
+            }
+            ExitCode::SUCCESS
+        }
+        WorkOrdersAction::Transition { id, action } => {
+            let action: WoAction = action.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+            match pm::apply_action(&store, id, action, now).await {
+                Ok(w) => {
+                    print_orders(std::slice::from_ref(&w));
+                    ExitCode::SUCCESS
+                }
+                Err(e @ (PmServiceError::Store(_) | PmServiceError::Formulas(_))) => return Err(e.into()),
+                Err(e) => refused(&e),
+            }
+        }
+        WorkOrdersAction::Complete { id, at } => {
+            let at = instant(at.as_deref(), "at")?;
+            match pm::complete(&store, id, at, now).await {
+                Ok((done, next)) => {
+                    print_orders(&[done, next]);
+                    ExitCode::SUCCESS
+                }
+                Err(e @ (PmServiceError::Store(_) | PmServiceError::Formulas(_))) => return Err(e.into()),
+                Err(e) => refused(&e),
+            }
+        }
+    };
+    store.close().await;
+    Ok(code)
+}

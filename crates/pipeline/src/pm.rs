@@ -1,0 +1,229 @@
+//! Reliability → PM stage: recompute every asset's MTBF, PM interval and next due date from its
+//! failure log and MTBF readings, store them, and keep one open PM work order per asset and plan;
+//! plus the work-order operations (transition, complete) that the CLI and API call.
+
+use crate::formulas::{self, FormulasError};
+use cmms_core::ids::PlanId;
+use cmms_core::pm::{PmError, next_due};
+use cmms_core::reliability::{SampleScope, lookback_start, mtbf_stats, pm_interval};
+use cmms_core::time::{SiteTz, from_epoch_ms, to_epoch_ms};
+use cmms_core::work_order::{PmWorkOrder, WoAction, WoId, WoState, WorkOrderError, completion, transition};
+use cmms_store::reliability::PM_INTERVALS;
+use cmms_store::work_orders::{CompletionOutcome, Scheduled, WorkOrderRow};
+use cmms_store::{SqlValue, Store, StoreError, UpsertCounts};
+use jiff::Timestamp;
+use std::collections::BTreeMap;
+
+/// The PM plan that MTBF-based intervals drive (one per asset until plans are imported).
+pub const DEFAULT_PLAN: &str = "PM";
+
+/// Assets processed per store round trip.
+const ASSET_CHUNK: usize = 1000;
+
+/// Errors of the PM stage and work-order operations, each a reason for the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum PmServiceError {
+    /// No work order has this id.
+    #[error("unknown work order {0}")]
+    UnknownWorkOrder(i64),
+    /// The operation breaks a work-order rule (illegal transition, completion not after the
+    /// previous one, due date not after the completion …).
+    #[error("{0}")]
+    Rule(#[from] WorkOrderError),
+    /// `complete` has its own operation because it needs the completion time.
+    #[error("use `complete` to complete a work order (it needs the completion time)")]
+    UseComplete,
+    /// Another change to the same order won the race; nothing was written.
+    #[error("work order {0} was changed concurrently; reload and retry")]
+    Concurrent(i64),
+    /// A stored value breaks a domain rule.
+    #[error("{0}")]
+    Invalid(String),
+    /// The formula registry could not be loaded.
+    #[error(transparent)]
+    Formulas(#[from] FormulasError),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl PmServiceError {
+    /// Stable machine-readable code (for JSON output and the HTTP API).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::UnknownWorkOrder(_) => "UNKNOWN_WORK_ORDER",
+            Self::Rule(e) => e.code(),
+            Self::UseComplete => "COMPLETION_NEEDS_TIME",
+            Self::Concurrent(_) => "CONCURRENT_CHANGE",
+            Self::Invalid(_) | Self::Formulas(_) | Self::Store(_) => "INTERNAL",
+        }
+    }
+}
+
+/// What a recompute of PM intervals did.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct IntervalRun {
+    /// Formula version used.
+    pub formula_version: i64,
+    /// Assets computed.
+    pub assets: u64,
+    /// Interval rows inserted / updated / unchanged.
+    pub rows: UpsertCounts,
+    /// Assets per status (`OK`, `NO_LAST_COMPLETION`, `NOT_MONOTONIC`).
+    pub by_status: BTreeMap<String, u64>,
+    /// Assets per basis and reason (`MTBF`, `FALLBACK/NO_VALID_SAMPLES` …).
+    pub by_basis: BTreeMap<String, u64>,
+    /// Samples discarded as ≤ 0, over all assets.
+    pub discarded_samples: u64,
+    /// PM work orders created.
+    pub work_orders_created: u64,
+    /// Open, unreleased PM work orders whose due date moved.
+    pub work_orders_rescheduled: u64,
+}
+
+/// Recomputes the MTBF, PM interval and next due date of every asset, stores them, and makes sure
+/// each asset with a due date has its open PM work order.
+pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -> Result<IntervalRun, PmServiceError> {
+    let span = tracing::info_span!("recompute_intervals", %as_of);
+    let _enter = span.enter();
+    let (formula_version, formulas) = formulas::active(store, now_ms).await?;
+    let params = *formulas.pm();
+    let scope = SampleScope { since: lookback_start(as_of, params.lookback_days) };
+    let mut run = IntervalRun { formula_version, ..Default::default() };
+    let plan = PlanId::parse(DEFAULT_PLAN).map_err(|e| PmServiceError::Invalid(e.to_string()))?;
+    let assets = store.pm_assets().await?;
+    for chunk in assets.chunks(ASSET_CHUNK) {
+        let ids: Vec<String> = chunk.iter().map(|a| a.asset_id.clone()).collect();
+        let mut histories = store.failure_histories(&ids).await?;
+        let mut readings = store.mtbf_readings(&ids).await?;
+        let mut rows = Vec::with_capacity(chunk.len());
+        let mut due = Vec::new();
+        for asset in chunk {
+            let events = histories.remove(&asset.asset_id).unwrap_or_default();
+            let readings = readings.remove(&asset.asset_id).unwrap_or_default();
+            let stats = mtbf_stats(&events, &readings, scope)
+                .map_err(|e| PmServiceError::Invalid(format!("asset {}: {e}", asset.asset_id)))?;
+            let interval = pm_interval(&stats, &params, asset.fallback_interval_days);
+            let tz = SiteTz::parse(&asset.timezone)
+                .map_err(|e| PmServiceError::Invalid(format!("asset {}: {e}", asset.asset_id)))?
+                .zone();
+            let last = asset.last_completion_at.map(from_epoch_ms);
+            let next = next_due(last, interval.interval_days, &tz);
+            let status = match &next {
+                Ok(_) => "OK",
+                Err(e) => e.code(),
+            };
+            *run.by_status.entry(status.to_owned()).or_default() += 1;
+            let basis = match interval.reason {
+                Some(r) => format!("{}/{}", interval.basis.as_str(), r.code()),
+                None => interval.basis.as_str().to_owned(),
+            };
+            *run.by_basis.entry(basis).or_default() += 1;
+            run.discarded_samples += stats.n_discarded as u64;
+            let (due_ms, due_local) = match &next {
+                Ok(n) => (Some(to_epoch_ms(n.due_utc())), Some(n.local_rfc3339())),
+                Err(PmError::NotMonotonic { due_at, .. }) => {
+                    tracing::warn!(asset = %asset.asset_id, %due_at, "next due date not after the last completion; not stored");
+                    (None, None)
+                }
+                Err(_) => (None, None),
+            };
+            if let (Some(d), Some(l)) = (due_ms, last) {
+                due.push((asset.asset_id.clone(), d, to_epoch_ms(l)));
+            }
+            rows.push(vec![
+                SqlValue::Text(asset.asset_id.clone()),
+                SqlValue::Int(formula_version),
+                SqlValue::Text(status.to_owned()),
+                SqlValue::Text(interval.basis.as_str().to_owned()),
+                SqlValue::opt_text(interval.reason.map(|r| r.code())),
+                SqlValue::Int(stats.n_samples as i64),
+                SqlValue::Int(stats.n_discarded as i64),
+                SqlValue::Int(stats.n_open_planned as i64),
+                SqlValue::opt_real(stats.mean_hours),
+                SqlValue::opt_real(stats.cv),
+                SqlValue::Real(interval.interval_days),
+                SqlValue::opt_int(asset.last_completion_at),
+                SqlValue::opt_int(due_ms),
+                SqlValue::opt_text(due_local.as_deref()),
+            ]);
+        }
+        run.assets += rows.len() as u64;
+        let (counts, _) = store.upsert_batch(&PM_INTERVALS, rows, now_ms).await?;
+        run.rows.add(counts);
+        for (asset_id, due_ms, follows_ms) in due {
+            match store.schedule_pm(&asset_id, plan.as_str(), due_ms, Some(follows_ms), now_ms).await? {
+                Scheduled::Created(_) => run.work_orders_created += 1,
+                Scheduled::Rescheduled(_) => run.work_orders_rescheduled += 1,
+                Scheduled::Unchanged(_) => {}
+            }
+        }
+    }
+    tracing::info!(assets = run.assets, created = run.work_orders_created, "PM intervals recomputed");
+    Ok(run)
+}
+
+fn parse_state(s: &str) -> Result<WoState, PmServiceError> {
+    s.parse().map_err(|e| PmServiceError::Invalid(format!("stored work-order state: {e}")))
+}
+
+async fn load(store: &Store, id: i64) -> Result<WorkOrderRow, PmServiceError> {
+    store.work_order(id).await?.ok_or(PmServiceError::UnknownWorkOrder(id))
+}
+
+/// Applies an action other than `complete` to a work order.
+pub async fn apply_action(
+    store: &Store,
+    id: i64,
+    action: WoAction,
+    now_ms: i64,
+) -> Result<WorkOrderRow, PmServiceError> {
+    if action == WoAction::Complete {
+        return Err(PmServiceError::UseComplete);
+    }
+    let order = load(store, id).await?;
+    let from = parse_state(&order.state)?;
+    let to = transition(from, action).map_err(WorkOrderError::from)?;
+    if !store.transition_work_order(id, from.as_str(), to.as_str(), action.as_str(), now_ms).await? {
+        return Err(PmServiceError::Concurrent(id));
+    }
+    load(store, id).await
+}
+
+/// Completes an IN_PROGRESS work order at `completed_at` and schedules the next PM, due after
+/// the asset's current PM interval in the site's local time. Returns (completed, next).
+pub async fn complete(
+    store: &Store,
+    id: i64,
+    completed_at: Timestamp,
+    now_ms: i64,
+) -> Result<(WorkOrderRow, WorkOrderRow), PmServiceError> {
+    let order = load(store, id).await?;
+    let tz = SiteTz::parse(&order.timezone).map_err(|e| PmServiceError::Invalid(e.to_string()))?.zone();
+    let interval_days = current_interval_days(store, &order.asset_id).await?;
+    let asset_id = order.asset_id.parse().map_err(|e| PmServiceError::Invalid(format!("asset id: {e}")))?;
+    let plan_id = PlanId::parse(&order.plan_id).map_err(|e| PmServiceError::Invalid(format!("plan id: {e}")))?;
+    let model = PmWorkOrder {
+        id: WoId(order.id as u64),
+        asset_id,
+        plan_id,
+        state: parse_state(&order.state)?,
+        // An order scheduled before any completion follows nothing: any completion is after it.
+        follows: order.follows_at.map_or(Timestamp::MIN, from_epoch_ms),
+        due_at: from_epoch_ms(order.due_at),
+        completed_at: order.completed_at.map(from_epoch_ms),
+    };
+    let next = completion(&model, completed_at, interval_days, &tz)?;
+    match store.complete_work_order(id, to_epoch_ms(completed_at), to_epoch_ms(next.due_utc()), now_ms).await? {
+        CompletionOutcome::Completed { next_id } => Ok((load(store, id).await?, load(store, next_id).await?)),
+        CompletionOutcome::StateChanged => Err(PmServiceError::Concurrent(id)),
+    }
+}
+
+/// The asset's PM interval: the computed one, or its manufacturer interval before any recompute.
+async fn current_interval_days(store: &Store, asset_id: &str) -> Result<f64, PmServiceError> {
+    store
+        .current_interval_days(asset_id)
+        .await?
+        .ok_or_else(|| PmServiceError::Invalid(format!("work order names unknown asset {asset_id}")))
+}

@@ -1,0 +1,174 @@
+//! Reliability → PM pipeline: failure feed import, interval recompute, PM work orders.
+
+use crate::{issue_at, load_sites, write_temp};
+use cmms_core::feeds::{FailureRecord, MtbfReadingRecord};
+use cmms_core::master::AssetRecord;
+use cmms_core::time::parse_timestamp;
+use cmms_core::work_order::WoAction;
+use cmms_pipeline::import::{Quiet, import_file};
+use cmms_pipeline::pm::{self, PmServiceError};
+use cmms_store::UpsertCounts;
+use cmms_store::testing::Db;
+
+const NOW: i64 = 1_790_000_000_000;
+
+async fn load_assets(db: &Db) {
+    load_sites(db).await;
+    let assets = write_temp(
+        "assets.csv",
+        "asset_id,asset_group,site_id,fallback_interval_days,last_completion_at\n\
+         CH-1,HVAC-CHILLERS,PLANT-A,90,2026-10-01T07:00:00+02:00\n\
+         EMPTY,PUMPS,PLANT-A,45,2026-10-01T07:00:00+02:00\n\
+         WILD,PUMPS,CAMPUS-S,60,2026-09-30T09:00:00\n\
+         NEW,PUMPS,CAMPUS-S,30,\n",
+    );
+    let r = import_file::<AssetRecord>(&db.store, &assets, 2, &mut Quiet).await.unwrap();
+    assert!(r.is_clean(), "{:?}", r.issues);
+}
+
+const FAILURES: &str = "event_id,asset_id,event_type,started_at,ended_at\n\
+    F1,CH-1,UNPLANNED,2026-01-10T04:00:00+01:00,2026-01-10T09:00:00+01:00\n\
+    F2,CH-1,PLANNED,2026-02-01 06:00:00,2026-02-02 06:00:00\n\
+    F3,CH-1,SENSOR_RESET,2026-02-15 06:00:00,\n\
+    F4,CH-1,UNPLANNED,2026-03-12 05:00:00,2026-03-12 09:00:00\n\
+    F5,CH-1,CORRECTIVE,2026-03-12 09:00:00,2026-03-12 12:00:00\n\
+    F6,CH-1,UNPLANNED,2026-05-02 22:00:00,\n\
+    F7,CH-1,PLANNED,2026-04-01 00:00:00,\n\
+    W1,WILD,UNPLANNED,2026-01-01 00:00:00,\n\
+    W2,WILD,UNPLANNED,2026-01-01 01:00:00,\n\
+    W3,WILD,UNPLANNED,2026-09-01 00:00:00,\n\
+    W4,WILD,UNPLANNED,2026-01-01 02:00:00,\n\
+    E1,EMPTY,SENSOR_RESET,2026-01-01 00:00:00,\n\
+    E2,EMPTY,PLANNED,2026-02-01 00:00:00,2026-02-01 04:00:00\n";
+
+async fn load_failures(db: &Db) {
+    let r =
+        import_file::<FailureRecord>(&db.store, &write_temp("failures.csv", FAILURES), 3, &mut Quiet).await.unwrap();
+    assert!(r.is_clean(), "{:?}", r.issues);
+}
+
+pub async fn failure_feed_is_idempotent_and_rejects_conflicts(db: Db) {
+    load_assets(&db).await;
+    load_failures(&db).await;
+    let again = import_file::<FailureRecord>(&db.store, &write_temp("f.csv", FAILURES), 4, &mut Quiet).await.unwrap();
+    assert_eq!(again.counts, UpsertCounts { inserted: 0, updated: 0, unchanged: 13 });
+    assert!(again.is_clean());
+
+    let mixed = write_temp(
+        "mixed.csv",
+        "event_id,asset_id,event_type,started_at,ended_at\n\
+         F1,CH-1,UNPLANNED,2026-01-10T05:00:00+01:00,\n\
+         N1,CH-1,BREAKDOWN,2026-06-01,\n\
+         N2,NOPE,UNPLANNED,2026-06-01,\n\
+         N3,CH-1,UNPLANNED,2026-06-01,\n\
+         N3,CH-1,UNPLANNED,2026-06-01,\n\
+         N3,CH-1,UNPLANNED,2026-06-02,\n",
+    );
+    let r = import_file::<FailureRecord>(&db.store, &mixed, 5, &mut Quiet).await.unwrap();
+    assert_eq!((r.counts.inserted, r.counts.unchanged, r.rejected), (1, 1, 4), "{:?}", r.issues);
+    assert!(issue_at(&r, 2).reason.contains("DUPLICATE_CONFLICT") && issue_at(&r, 2).reason.contains("already stored"));
+    assert!(issue_at(&r, 3).reason.contains("known: UNPLANNED, CORRECTIVE, PLANNED, SENSOR_RESET"));
+    assert!(issue_at(&r, 4).reason.contains("unknown asset \"NOPE\""));
+    assert!(issue_at(&r, 7).reason.contains("DUPLICATE_CONFLICT") && issue_at(&r, 7).reason.contains("line 5"));
+    assert_eq!(db.store.count_rows("failure_events").await.unwrap(), 14);
+}
+
+pub async fn intervals_use_unplanned_failures_only_and_fall_back(db: Db) {
+    load_assets(&db).await;
+    load_failures(&db).await;
+    let readings = write_temp("r.csv", "asset_id,mtbf_hours,observed_at\nNEW,0,2026-01-01\nNEW,-3,2026-01-02\n");
+    import_file::<MtbfReadingRecord>(&db.store, &readings, 3, &mut Quiet).await.unwrap();
+    let run = pm::recompute_intervals(&db.store, parse_timestamp("2026-11-01").unwrap(), NOW).await.unwrap();
+    assert_eq!(run.assets, 4);
+    assert_eq!(run.discarded_samples, 2);
+    let rows = db.store.pm_intervals().await.unwrap();
+    let get = |id: &str| rows.iter().find(|r| r.asset_id == id).unwrap().clone();
+
+    // Spans between UNPLANNED starts: 1466 h minus the 24 h PLANNED stop, and 1241 h; the open
+    // PLANNED event subtracts nothing; CORRECTIVE and SENSOR_RESET end nothing.
+    let ch = get("CH-1");
+    assert_eq!((ch.basis.as_deref(), ch.n_samples, ch.mean_mtbf_hours), (Some("MTBF"), 2, Some(1341.5)));
+    assert_eq!(ch.interval_days, Some(1341.5 * 0.85 / 24.0));
+    // 07:00 Berlin summer time + 47.51 days of wall-clock time, across the October DST change.
+    assert_eq!(ch.next_due_local.as_deref(), Some("2026-11-17T19:16:30+01:00"));
+
+    let empty = get("EMPTY");
+    assert_eq!((empty.basis.as_deref(), empty.reason.as_deref()), (Some("FALLBACK"), Some("NO_VALID_SAMPLES")));
+    assert_eq!(empty.interval_days, Some(45.0));
+    let wild = get("WILD");
+    assert_eq!((wild.basis.as_deref(), wild.reason.as_deref()), (Some("FALLBACK"), Some("HIGH_VARIABILITY")));
+    // Naive timestamps are UTC: 09:00Z is 19:00 in Sydney (AEST); 60 days later it is still 19:00
+    // local, now under daylight saving (AEDT, +11:00).
+    assert_eq!(wild.next_due_local.as_deref(), Some("2026-11-29T19:00:00+11:00"));
+    let new = get("NEW");
+    assert_eq!((new.status.as_str(), new.n_discarded, new.next_due_at), ("NO_LAST_COMPLETION", 2, None));
+}
+
+pub async fn recompute_is_stable_and_keeps_one_open_pm(db: Db) {
+    load_assets(&db).await;
+    load_failures(&db).await;
+    let as_of = parse_timestamp("2026-11-01").unwrap();
+    let first = pm::recompute_intervals(&db.store, as_of, NOW).await.unwrap();
+    assert_eq!(first.work_orders_created, 3, "every asset with a completion gets its PM");
+    let second = pm::recompute_intervals(&db.store, as_of, NOW + 1).await.unwrap();
+    assert_eq!(second.rows, UpsertCounts { inserted: 0, updated: 0, unchanged: 4 });
+    assert_eq!((second.work_orders_created, second.work_orders_rescheduled), (0, 0));
+    assert_eq!(db.store.work_orders(None, None).await.unwrap().len(), 3);
+}
+
+async fn in_progress_pm(db: &Db, asset: &str) -> i64 {
+    pm::recompute_intervals(&db.store, parse_timestamp("2026-11-01").unwrap(), NOW).await.unwrap();
+    let wo = db.store.work_orders(Some("SCHEDULED"), Some(asset)).await.unwrap().remove(0);
+    pm::apply_action(&db.store, wo.id, WoAction::Release, NOW).await.unwrap();
+    pm::apply_action(&db.store, wo.id, WoAction::Start, NOW).await.unwrap();
+    wo.id
+}
+
+pub async fn completion_schedules_exactly_one_next_pm(db: Db) {
+    load_assets(&db).await;
+    load_failures(&db).await;
+    let id = in_progress_pm(&db, "CH-1").await;
+    let err = pm::apply_action(&db.store, id, WoAction::Release, NOW).await.unwrap_err();
+    assert!(err.to_string().contains("allowed: complete, cancel"), "{err}");
+
+    let done_at = parse_timestamp("2026-11-18T10:00:00+01:00").unwrap();
+    let (done, next) = pm::complete(&db.store, id, done_at, NOW).await.unwrap();
+    assert_eq!(done.state, "COMPLETED");
+    assert_eq!((next.state.as_str(), next.previous_id), ("SCHEDULED", Some(id)));
+    assert!(next.due_at > done.completed_at.unwrap(), "due strictly after the completion");
+
+    let again = pm::complete(&db.store, id, done_at, NOW).await.unwrap_err();
+    assert_eq!(again.code(), "ILLEGAL_TRANSITION");
+    let open = db.store.work_orders(None, Some("CH-1")).await.unwrap();
+    assert_eq!(open.iter().filter(|w| w.state != "COMPLETED" && w.state != "CANCELLED").count(), 1);
+
+    // The next PM must be completed after the completion it follows.
+    pm::apply_action(&db.store, next.id, WoAction::Release, NOW).await.unwrap();
+    pm::apply_action(&db.store, next.id, WoAction::Start, NOW).await.unwrap();
+    let early = pm::complete(&db.store, next.id, done_at, NOW).await.unwrap_err();
+    assert_eq!(early.code(), "COMPLETION_BEFORE_SCHEDULE");
+}
+
+pub async fn concurrent_completions_yield_one_open_pm(db: Db) {
+    load_assets(&db).await;
+    load_failures(&db).await;
+    let id = in_progress_pm(&db, "CH-1").await;
+    let mut tasks = Vec::new();
+    for i in 0..8 {
+        let store = db.store.clone();
+        let at = parse_timestamp(&format!("2026-11-18T10:0{i}:00+01:00")).unwrap();
+        tasks.push(tokio::spawn(async move { pm::complete(&store, id, at, NOW).await }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(_) => ok += 1,
+            Err(PmServiceError::Concurrent(_)) | Err(PmServiceError::Rule(_)) => {}
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+    assert_eq!(ok, 1, "exactly one completion wins");
+    let orders = db.store.work_orders(None, Some("CH-1")).await.unwrap();
+    assert_eq!(orders.len(), 2);
+    assert_eq!(orders.iter().filter(|w| w.state == "SCHEDULED").count(), 1);
+}

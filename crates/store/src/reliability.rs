@@ -1,0 +1,302 @@
+//! Reliability feeds (failure-log events, MTBF readings), the formula registry's active version,
+//! and computed PM intervals.
+
+use crate::master::{Reference, StoredRecord};
+use crate::rows::{ColType, SqlValue, TableSpec, WriteMode};
+use crate::{Store, StoreError};
+use cmms_core::feeds::{FailureRecord, MtbfReadingRecord};
+use cmms_core::ids::EventId;
+use cmms_core::reliability::{FailureEvent, MtbfReading};
+use cmms_core::time::{from_epoch_ms, to_epoch_ms};
+use sqlx::{AssertSqlSafe, Row};
+use std::collections::HashMap;
+
+fn asset_ref(id: &str) -> Reference<'_> {
+    Reference { field: "asset_id", table: "assets", column: "asset_id", id, import_hint: "assets" }
+}
+
+impl StoredRecord for FailureRecord {
+    const SPEC: TableSpec = TableSpec {
+        table: "failure_events",
+        columns: &[
+            ("event_id", ColType::Text),
+            ("asset_id", ColType::Text),
+            ("event_type", ColType::Text),
+            ("started_at", ColType::Int),
+            ("ended_at", ColType::Int),
+        ],
+        key_len: 1,
+        stamp: "received_at",
+        mode: WriteMode::FirstWins,
+    };
+    fn to_row(&self) -> Vec<SqlValue> {
+        vec![
+            SqlValue::Text(self.event.event_id.to_string()),
+            SqlValue::Text(self.asset_id.to_string()),
+            SqlValue::Text(self.event.event_type.as_str().to_owned()),
+            SqlValue::Int(to_epoch_ms(self.event.started_at)),
+            SqlValue::opt_int(self.event.ended_at.map(to_epoch_ms)),
+        ]
+    }
+    fn references(&self) -> Vec<Reference<'_>> {
+        vec![asset_ref(self.asset_id.as_str())]
+    }
+}
+
+impl StoredRecord for MtbfReadingRecord {
+    const SPEC: TableSpec = TableSpec {
+        table: "mtbf_readings",
+        columns: &[("asset_id", ColType::Text), ("observed_at", ColType::Int), ("mtbf_hours", ColType::Real)],
+        key_len: 2,
+        stamp: "received_at",
+        mode: WriteMode::FirstWins,
+    };
+    fn to_row(&self) -> Vec<SqlValue> {
+        vec![
+            SqlValue::Text(self.asset_id.to_string()),
+            SqlValue::Int(to_epoch_ms(self.reading.observed_at)),
+            SqlValue::Real(self.reading.mtbf_hours),
+        ]
+    }
+    fn references(&self) -> Vec<Reference<'_>> {
+        vec![asset_ref(self.asset_id.as_str())]
+    }
+}
+
+/// An asset as the PM calculation needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PmAsset {
+    /// The asset.
+    pub asset_id: String,
+    /// Its site's IANA time zone.
+    pub timezone: String,
+    /// Manufacturer interval, days.
+    pub fallback_interval_days: f64,
+    /// Last PM completion, epoch ms.
+    pub last_completion_at: Option<i64>,
+}
+
+/// The `pm_intervals` row of one asset.
+pub const PM_INTERVALS: TableSpec = TableSpec {
+    table: "pm_intervals",
+    columns: &[
+        ("asset_id", ColType::Text),
+        ("formula_version", ColType::Int),
+        ("status", ColType::Text),
+        ("basis", ColType::Text),
+        ("reason", ColType::Text),
+        ("n_samples", ColType::Int),
+        ("n_discarded", ColType::Int),
+        ("n_open_planned", ColType::Int),
+        ("mean_mtbf_hours", ColType::Real),
+        ("cv", ColType::Real),
+        ("interval_days", ColType::Real),
+        ("last_completion_at", ColType::Int),
+        ("next_due_at", ColType::Int),
+        ("next_due_local", ColType::Text),
+    ],
+    key_len: 1,
+    stamp: "computed_at",
+    mode: WriteMode::Upsert,
+};
+
+/// A stored PM interval with its asset (for reports and exports).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PmIntervalRow {
+    /// The asset.
+    pub asset_id: String,
+    /// Its group.
+    pub asset_group: String,
+    /// Its site.
+    pub site_id: String,
+    /// `OK`, `NO_LAST_COMPLETION` or `NOT_MONOTONIC`.
+    pub status: String,
+    /// `MTBF` or `FALLBACK`.
+    pub basis: Option<String>,
+    /// Fallback reason.
+    pub reason: Option<String>,
+    /// Valid samples.
+    pub n_samples: i64,
+    /// Discarded samples (≤ 0).
+    pub n_discarded: i64,
+    /// Mean MTBF, hours.
+    pub mean_mtbf_hours: Option<f64>,
+    /// Coefficient of variation.
+    pub cv: Option<f64>,
+    /// Interval, days.
+    pub interval_days: Option<f64>,
+    /// Next due date, local time with offset.
+    pub next_due_local: Option<String>,
+    /// Next due date, epoch ms.
+    pub next_due_at: Option<i64>,
+    /// Formula version used.
+    pub formula_version: i64,
+}
+
+impl Store {
+    /// The active formula registry version `(id, content)`, if any was stored.
+    pub async fn active_formulas(&self) -> Result<Option<(i64, String)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT version_id, content FROM formula_versions WHERE active = 1 ORDER BY version_id DESC LIMIT 1",
+        )
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(match row {
+            Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
+            None => None,
+        })
+    }
+
+    /// Stores a formula version (immutable; the same content hash is stored once) and makes it
+    /// the active one. Returns its id.
+    pub async fn activate_formulas(
+        &self,
+        content: &str,
+        hash: &str,
+        label: &str,
+        now_ms: i64,
+    ) -> Result<i64, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO formula_versions (content_hash, content, label, created_at, active) VALUES ($1, $2, $3, $4, 0) \
+             ON CONFLICT (content_hash) DO NOTHING",
+        )
+        .bind(hash)
+        .bind(content)
+        .bind(label)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        let id: i64 = sqlx::query_scalar("SELECT version_id FROM formula_versions WHERE content_hash = $1")
+            .bind(hash)
+            .fetch_one(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE formula_versions SET active = CASE WHEN version_id = $1 THEN 1 ELSE 0 END")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Every asset with its site's time zone, ordered by id.
+    pub async fn pm_assets(&self) -> Result<Vec<PmAsset>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT a.asset_id, s.timezone, a.fallback_interval_days, a.last_completion_at \
+             FROM assets a JOIN sites s ON s.site_id = a.site_id ORDER BY a.asset_id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PmAsset {
+                    asset_id: r.try_get(0)?,
+                    timezone: r.try_get(1)?,
+                    fallback_interval_days: r.try_get(2)?,
+                    last_completion_at: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The failure logs of `asset_ids`, each sorted by start (then event id, for determinism).
+    pub async fn failure_histories(
+        &self,
+        asset_ids: &[String],
+    ) -> Result<HashMap<String, Vec<FailureEvent>>, StoreError> {
+        let mut out: HashMap<String, Vec<FailureEvent>> = HashMap::new();
+        for chunk in asset_ids.chunks(1000) {
+            let sql = format!(
+                "SELECT asset_id, event_id, event_type, started_at, ended_at FROM failure_events \
+                 WHERE asset_id IN ({}) ORDER BY asset_id, started_at, event_id",
+                list(self, chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(id.as_str());
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                let asset: String = r.try_get(0)?;
+                let event_id: String = r.try_get(1)?;
+                let event_type: String = r.try_get(2)?;
+                let event = FailureEvent {
+                    event_id: EventId::parse(&event_id)
+                        .map_err(|e| StoreError::invalid("failure_events.event_id", e))?,
+                    event_type: event_type.parse().map_err(|e| StoreError::invalid("failure_events.event_type", e))?,
+                    started_at: from_epoch_ms(r.try_get(3)?),
+                    ended_at: r.try_get::<Option<i64>, _>(4)?.map(from_epoch_ms),
+                };
+                out.entry(asset).or_default().push(event);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The MTBF readings of `asset_ids`.
+    pub async fn mtbf_readings(&self, asset_ids: &[String]) -> Result<HashMap<String, Vec<MtbfReading>>, StoreError> {
+        let mut out: HashMap<String, Vec<MtbfReading>> = HashMap::new();
+        for chunk in asset_ids.chunks(1000) {
+            let sql = format!(
+                "SELECT asset_id, mtbf_hours, observed_at FROM mtbf_readings WHERE asset_id IN ({}) ORDER BY asset_id, observed_at",
+                list(self, chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(id.as_str());
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                let reading = MtbfReading { mtbf_hours: r.try_get(1)?, observed_at: from_epoch_ms(r.try_get(2)?) };
+                out.entry(r.try_get(0)?).or_default().push(reading);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The PM interval in force for an asset: the computed one, else its manufacturer interval.
+    /// `None` for an unknown asset.
+    pub async fn current_interval_days(&self, asset_id: &str) -> Result<Option<f64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT COALESCE(p.interval_days, a.fallback_interval_days) FROM assets a \
+             LEFT JOIN pm_intervals p ON p.asset_id = a.asset_id WHERE a.asset_id = $1",
+        )
+        .bind(asset_id)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Stored PM intervals with their assets, ordered by asset.
+    pub async fn pm_intervals(&self) -> Result<Vec<PmIntervalRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT p.asset_id, a.asset_group, a.site_id, p.status, p.basis, p.reason, p.n_samples, p.n_discarded, \
+             p.mean_mtbf_hours, p.cv, p.interval_days, p.next_due_local, p.next_due_at, p.formula_version \
+             FROM pm_intervals p JOIN assets a ON a.asset_id = p.asset_id ORDER BY p.asset_id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(PmIntervalRow {
+                    asset_id: r.try_get(0)?,
+                    asset_group: r.try_get(1)?,
+                    site_id: r.try_get(2)?,
+                    status: r.try_get(3)?,
+                    basis: r.try_get(4)?,
+                    reason: r.try_get(5)?,
+                    n_samples: r.try_get(6)?,
+                    n_discarded: r.try_get(7)?,
+                    mean_mtbf_hours: r.try_get(8)?,
+                    cv: r.try_get(9)?,
+                    interval_days: r.try_get(10)?,
+                    next_due_local: r.try_get(11)?,
+                    next_due_at: r.try_get(12)?,
+                    formula_version: r.try_get(13)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// `$1, $2, …` (PostgreSQL) or `?, ?, …` (SQLite) for an IN list.
+pub(crate) fn list(store: &Store, n: usize) -> String {
+    crate::rows::placeholders(store.backend(), n, 1, 0)
+}

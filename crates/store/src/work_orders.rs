@@ -1,0 +1,273 @@
+//! PM work orders: at most one open per asset and plan (a partial unique index enforces it),
+//! state changes as compare-and-set updates with an event row each, and completion that stores
+//! COMPLETED and the next SCHEDULED order in one transaction.
+
+use crate::{Store, StoreError};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+/// A stored PM work order.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct WorkOrderRow {
+    /// Its id.
+    pub id: i64,
+    /// The asset.
+    pub asset_id: String,
+    /// The PM plan.
+    pub plan_id: String,
+    /// State name (`SCHEDULED`, `RELEASED` …).
+    pub state: String,
+    /// Due instant, epoch ms.
+    pub due_at: i64,
+    /// The completion the due date was computed from, epoch ms.
+    pub follows_at: Option<i64>,
+    /// When it was completed, epoch ms.
+    pub completed_at: Option<i64>,
+    /// The order it follows (completed before it).
+    pub previous_id: Option<i64>,
+    /// Site time zone of the asset (for showing local times).
+    pub timezone: String,
+    /// Created, epoch ms.
+    pub created_at: i64,
+    /// Last changed, epoch ms.
+    pub updated_at: i64,
+}
+
+const SELECT: &str = "SELECT w.id, w.asset_id, w.plan_id, w.state, w.due_at, w.follows_at, w.completed_at, \
+     w.previous_id, s.timezone, w.created_at, w.updated_at \
+     FROM work_orders w JOIN assets a ON a.asset_id = w.asset_id JOIN sites s ON s.site_id = a.site_id";
+
+fn decode(r: &AnyRow) -> Result<WorkOrderRow, sqlx::Error> {
+    Ok(WorkOrderRow {
+        id: r.try_get(0)?,
+        asset_id: r.try_get(1)?,
+        plan_id: r.try_get(2)?,
+        state: r.try_get(3)?,
+        due_at: r.try_get(4)?,
+        follows_at: r.try_get(5)?,
+        completed_at: r.try_get(6)?,
+        previous_id: r.try_get(7)?,
+        timezone: r.try_get(8)?,
+        created_at: r.try_get(9)?,
+        updated_at: r.try_get(10)?,
+    })
+}
+
+/// What scheduling a PM did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheduled {
+    /// A new SCHEDULED order was created.
+    Created(i64),
+    /// The open, not yet released order got the new due date.
+    Rescheduled(i64),
+    /// The open order already had this due date, or is already under way (left alone).
+    Unchanged(i64),
+}
+
+/// Outcome of a completion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CompletionOutcome {
+    /// Stored: the order is COMPLETED and the next one SCHEDULED (its id).
+    Completed {
+        /// The new SCHEDULED order.
+        next_id: i64,
+    },
+    /// The order was no longer in the expected state (a concurrent change won); nothing written.
+    StateChanged,
+}
+
+/// States in which a PM has not been released to technicians, so its due date may still move.
+const NOT_RELEASED: &str = "('SCHEDULED', 'MATERIAL_PENDING')";
+
+impl Store {
+    /// One work order.
+    pub async fn work_order(&self, id: i64) -> Result<Option<WorkOrderRow>, StoreError> {
+        let sql = format!("{SELECT} WHERE w.id = $1");
+        let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(self.pool()).await?;
+        Ok(row.as_ref().map(decode).transpose()?)
+    }
+
+    /// Work orders, optionally of one state and/or one asset, by due date.
+    pub async fn work_orders(
+        &self,
+        state: Option<&str>,
+        asset_id: Option<&str>,
+    ) -> Result<Vec<WorkOrderRow>, StoreError> {
+        let sql = format!(
+            "{SELECT} WHERE ($1 = '' OR w.state = $1) AND ($2 = '' OR w.asset_id = $2) ORDER BY w.due_at, w.id"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(state.unwrap_or(""))
+            .bind(asset_id.unwrap_or(""))
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows.iter().map(decode).collect::<Result<_, _>>()?)
+    }
+
+    /// Makes sure the asset and plan have an open PM due at `due_at`: creates one if none is open,
+    /// moves the due date of an open one not yet released, and leaves a released one alone.
+    pub async fn schedule_pm(
+        &self,
+        asset_id: &str,
+        plan_id: &str,
+        due_at: i64,
+        follows_at: Option<i64>,
+        now_ms: i64,
+    ) -> Result<Scheduled, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let open: Option<(i64, String, i64)> = sqlx::query(
+            "SELECT id, state, due_at FROM work_orders WHERE asset_id = $1 AND plan_id = $2 \
+             AND state NOT IN ('COMPLETED', 'CANCELLED')",
+        )
+        .bind(asset_id)
+        .bind(plan_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+        .transpose()?;
+        let outcome = match open {
+            None => {
+                // The partial unique index turns a concurrent double creation into a no-op here.
+                let id: Option<i64> = sqlx::query_scalar(
+                    "INSERT INTO work_orders (asset_id, plan_id, state, due_at, follows_at, created_at, updated_at) \
+                     VALUES ($1, $2, 'SCHEDULED', $3, $4, $5, $5) ON CONFLICT DO NOTHING RETURNING id",
+                )
+                .bind(asset_id)
+                .bind(plan_id)
+                .bind(due_at)
+                .bind(follows_at)
+                .bind(now_ms)
+                .fetch_optional(&mut *tx)
+                .await?;
+                match id {
+                    Some(id) => {
+                        record_event(&mut tx, id, None, "SCHEDULED", "scheduled from the PM interval", now_ms).await?;
+                        Scheduled::Created(id)
+                    }
+                    None => {
+                        tx.rollback().await?;
+                        return Box::pin(self.schedule_pm(asset_id, plan_id, due_at, follows_at, now_ms)).await;
+                    }
+                }
+            }
+            Some((id, _, due)) if due == due_at => Scheduled::Unchanged(id),
+            Some((id, state, _)) if state == "SCHEDULED" || state == "MATERIAL_PENDING" => {
+                let sql = format!(
+                    "UPDATE work_orders SET due_at = $1, follows_at = $2, updated_at = $3 WHERE id = $4 AND state IN {NOT_RELEASED}"
+                );
+                sqlx::query(AssertSqlSafe(sql))
+                    .bind(due_at)
+                    .bind(follows_at)
+                    .bind(now_ms)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                Scheduled::Rescheduled(id)
+            }
+            Some((id, _, _)) => Scheduled::Unchanged(id),
+        };
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    /// Moves an order from `from` to `to` if it is still in `from`; false when another change
+    /// got there first. Records the change.
+    pub async fn transition_work_order(
+        &self,
+        id: i64,
+        from: &str,
+        to: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let n = sqlx::query("UPDATE work_orders SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4")
+            .bind(to)
+            .bind(now_ms)
+            .bind(id)
+            .bind(from)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        record_event(&mut tx, id, Some(from), to, reason, now_ms).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Completes an IN_PROGRESS order at `completed_at`, records the completion on the asset, and
+    /// schedules the next PM due at `next_due_at` — all or nothing.
+    pub async fn complete_work_order(
+        &self,
+        id: i64,
+        completed_at: i64,
+        next_due_at: i64,
+        now_ms: i64,
+    ) -> Result<CompletionOutcome, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let done = sqlx::query(
+            "UPDATE work_orders SET state = 'COMPLETED', completed_at = $1, updated_at = $2 \
+             WHERE id = $3 AND state = 'IN_PROGRESS' RETURNING asset_id, plan_id",
+        )
+        .bind(completed_at)
+        .bind(now_ms)
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(done) = done else {
+            tx.rollback().await?;
+            return Ok(CompletionOutcome::StateChanged);
+        };
+        let (asset_id, plan_id): (String, String) = (done.try_get(0)?, done.try_get(1)?);
+        record_event(&mut tx, id, Some("IN_PROGRESS"), "COMPLETED", "completed", now_ms).await?;
+        sqlx::query(
+            "UPDATE assets SET last_completion_at = $1, updated_at = $2 \
+             WHERE asset_id = $3 AND (last_completion_at IS NULL OR last_completion_at < $1)",
+        )
+        .bind(completed_at)
+        .bind(now_ms)
+        .bind(&asset_id)
+        .execute(&mut *tx)
+        .await?;
+        let next_id: i64 = sqlx::query_scalar(
+            "INSERT INTO work_orders (asset_id, plan_id, state, due_at, follows_at, previous_id, created_at, updated_at) \
+             VALUES ($1, $2, 'SCHEDULED', $3, $4, $5, $6, $6) RETURNING id",
+        )
+        .bind(&asset_id)
+        .bind(&plan_id)
+        .bind(next_due_at)
+        .bind(completed_at)
+        .bind(id)
+        .bind(now_ms)
+        .fetch_one(&mut *tx)
+        .await?;
+        record_event(&mut tx, next_id, None, "SCHEDULED", "next PM after completion", now_ms).await?;
+        tx.commit().await?;
+        Ok(CompletionOutcome::Completed { next_id })
+    }
+}
+
+async fn record_event(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: i64,
+    from: Option<&str>,
+    to: &str,
+    reason: &str,
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO work_order_events (work_order_id, from_state, to_state, reason, actor, at) \
+         VALUES ($1, $2, $3, $4, 'cmms', $5)",
+    )
+    .bind(id)
+    .bind(from)
+    .bind(to)
+    .bind(reason)
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
