@@ -63,6 +63,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Recompute { as_of, all } => pm::recompute(&config, as_of.as_deref(), all).await,
         Command::Report { format } => pm::report(&config, format).await,
         Command::WorkOrders { action } => pm::work_orders(&config, action).await,
+        Command::Formulas { action } => pm::formulas(&config, action).await,
         other => Ok(not_available(&other)),
     }
 }
@@ -73,7 +74,6 @@ fn not_available(command: &Command) -> ExitCode {
         Command::Export { .. } => "export",
         Command::Dlq { .. } => "dlq",
         Command::Quarantine { .. } => "quarantine",
-        Command::Formulas { .. } => "formulas",
         Command::Thresholds { .. } => "thresholds",
         Command::Token { .. } => "token",
         Command::Demo { .. } => "demo",
@@ -82,7 +82,8 @@ fn not_available(command: &Command) -> ExitCode {
         | Command::Import { .. }
         | Command::Recompute { .. }
         | Command::Report { .. }
-        | Command::WorkOrders { .. } => "this command",
+        | Command::WorkOrders { .. }
+        | Command::Formulas { .. } => "this command",
     };
     eprintln!("error: `cmms {name}` is not available in this build yet (see the README's status section)");
     ExitCode::from(EXIT_NOT_AVAILABLE)

@@ -1,10 +1,11 @@
 //! `cmms recompute`, `cmms report` and `cmms work-orders`: the PM side of the CLI.
 
-use crate::cli::{OutputFormat, WorkOrdersAction};
+use crate::cli::{FormulasAction, OutputFormat, WorkOrdersAction};
 use crate::config::Config;
 use anyhow::Context;
 use cmms_core::time::{SiteTz, from_epoch_ms, parse_timestamp};
 use cmms_core::work_order::WoAction;
+use cmms_pipeline::formulas;
 use cmms_pipeline::pm::{self, PmServiceError};
 use cmms_store::Store;
 use cmms_store::work_orders::WorkOrderRow;
@@ -151,4 +152,53 @@ pub async fn work_orders(config: &Config, action: WorkOrdersAction) -> anyhow::R
     };
     store.close().await;
     Ok(code)
+}
+
+pub async fn formulas(config: &Config, action: FormulasAction) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&config.database_url).await?;
+    let now = Timestamp::now().as_millisecond();
+    match action {
+        FormulasAction::List => {
+            formulas::active(&store, now).await?;
+            println!("{:>7}  {:<6} {:<16} {:<25} label", "version", "active", "hash", "stored");
+            for v in store.formula_versions().await? {
+                println!(
+                    "{:>7}  {:<6} {:<16} {:<25} {}",
+                    v.version_id,
+                    if v.active { "yes" } else { "" },
+                    &v.content_hash[..v.content_hash.len().min(16)],
+                    from_epoch_ms(v.created_at).strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                    v.label.unwrap_or_default()
+                );
+            }
+        }
+        FormulasAction::Load { file } => {
+            let text = std::fs::read_to_string(&file).with_context(|| format!("cannot read {}", file.display()))?;
+            let label = file.display().to_string();
+            let (id, new) = formulas::load(&store, &text, &label, now)
+                .await
+                .with_context(|| format!("{} was not loaded", file.display()))?;
+            if new {
+                println!("stored {label} as formula version {id}; it is now active (run `cmms recompute` to apply it)");
+            } else {
+                println!("{label} is identical to stored version {id}; version {id} is now active");
+            }
+        }
+        FormulasAction::Diff { from, to } => {
+            let changes = formulas::diff_versions(&store, from, to).await?;
+            if changes.is_empty() {
+                println!("versions {from} and {to} have the same parameters");
+            }
+            for c in changes {
+                println!(
+                    "{}: {} -> {}",
+                    c.path,
+                    c.old.as_deref().unwrap_or("(absent)"),
+                    c.new.as_deref().unwrap_or("(absent)")
+                );
+            }
+        }
+    }
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
 }

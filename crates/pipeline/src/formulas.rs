@@ -1,7 +1,7 @@
 //! The formula registry as the stages see it: the active version, or the built-in defaults stored
 //! as the first version on first use, so every computed row can name the version that made it.
 
-use cmms_core::formula::{DEFAULT_FORMULAS_TOML, FormulaError, FormulaSet};
+use cmms_core::formula::{DEFAULT_FORMULAS_TOML, FormulaError, FormulaSet, ParamChange, diff};
 use cmms_store::{Store, StoreError};
 
 /// Why the active formulas could not be loaded.
@@ -15,9 +15,34 @@ pub enum FormulasError {
         /// Why.
         source: FormulaError,
     },
+    /// A file to load does not parse or breaks a parameter rule.
+    #[error("{0}")]
+    Rejected(FormulaError),
+    /// No version with this id.
+    #[error("unknown formula version {0} (see `cmms formulas list`)")]
+    UnknownVersion(i64),
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Loads registry text as a new immutable version (or finds the identical stored one) and makes
+/// it active. Returns `(version id, newly stored?)`.
+pub async fn load(store: &Store, text: &str, label: &str, now_ms: i64) -> Result<(i64, bool), FormulasError> {
+    let set = FormulaSet::parse(text).map_err(FormulasError::Rejected)?;
+    let hash = set.content_hash();
+    let existed = store.formula_versions().await?.iter().any(|v| v.content_hash == hash);
+    let id = store.activate_formulas(set.canonical_toml(), &hash, label, now_ms).await?;
+    Ok((id, !existed))
+}
+
+/// Parameter differences from version `from` to version `to`.
+pub async fn diff_versions(store: &Store, from: i64, to: i64) -> Result<Vec<ParamChange>, FormulasError> {
+    let get = async |version: i64| -> Result<FormulaSet, FormulasError> {
+        let content = store.formula_content(version).await?.ok_or(FormulasError::UnknownVersion(version))?;
+        FormulaSet::parse(&content).map_err(|source| FormulasError::Invalid { version, source })
+    };
+    Ok(diff(&get(from).await?, &get(to).await?))
 }
 
 /// The active formula set and its version id (installing the defaults if none is stored).

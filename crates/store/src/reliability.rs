@@ -100,6 +100,21 @@ pub const PM_INTERVALS: TableSpec = TableSpec {
     mode: WriteMode::Upsert,
 };
 
+/// A stored formula registry version (immutable).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct FormulaVersionRow {
+    /// Version id (increasing).
+    pub version_id: i64,
+    /// SHA-256 of the canonical parameters.
+    pub content_hash: String,
+    /// Where it came from (file name, or "built-in defaults").
+    pub label: Option<String>,
+    /// Stored at, epoch ms.
+    pub created_at: i64,
+    /// Whether calculations use it now.
+    pub active: bool,
+}
+
 /// A stored PM interval with its asset (for reports and exports).
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PmIntervalRow {
@@ -177,6 +192,34 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// Every stored formula version, oldest first.
+    pub async fn formula_versions(&self) -> Result<Vec<FormulaVersionRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT version_id, content_hash, label, created_at, active FROM formula_versions ORDER BY version_id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FormulaVersionRow {
+                    version_id: r.try_get(0)?,
+                    content_hash: r.try_get(1)?,
+                    label: r.try_get(2)?,
+                    created_at: r.try_get(3)?,
+                    active: r.try_get::<i64, _>(4)? == 1,
+                })
+            })
+            .collect()
+    }
+
+    /// The content of one formula version.
+    pub async fn formula_content(&self, version_id: i64) -> Result<Option<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT content FROM formula_versions WHERE version_id = $1")
+            .bind(version_id)
+            .fetch_optional(self.pool())
+            .await?)
     }
 
     /// Every asset with its site's time zone, ordered by id.

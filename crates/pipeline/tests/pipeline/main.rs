@@ -148,5 +148,6 @@ fn main() -> std::process::ExitCode {
         case!(pm::recompute_is_stable_and_keeps_one_open_pm),
         case!(pm::completion_schedules_exactly_one_next_pm),
         case!(pm::concurrent_completions_yield_one_open_pm),
+        case!(pm::formula_change_flows_into_intervals),
     ])
 }

@@ -5,6 +5,7 @@ use cmms_core::feeds::{FailureRecord, MtbfReadingRecord};
 use cmms_core::master::AssetRecord;
 use cmms_core::time::parse_timestamp;
 use cmms_core::work_order::WoAction;
+use cmms_pipeline::formulas;
 use cmms_pipeline::import::{Quiet, import_file};
 use cmms_pipeline::pm::{self, PmServiceError};
 use cmms_store::UpsertCounts;
@@ -171,4 +172,28 @@ pub async fn concurrent_completions_yield_one_open_pm(db: Db) {
     let orders = db.store.work_orders(None, Some("CH-1")).await.unwrap();
     assert_eq!(orders.len(), 2);
     assert_eq!(orders.iter().filter(|w| w.state == "SCHEDULED").count(), 1);
+}
+
+pub async fn formula_change_flows_into_intervals(db: Db) {
+    load_assets(&db).await;
+    load_failures(&db).await;
+    let as_of = parse_timestamp("2026-11-01").unwrap();
+    let first = pm::recompute_intervals(&db.store, as_of, NOW).await.unwrap();
+    let (v2, new) = formulas::load(&db.store, "[pm]\nsafety_factor = 0.7\n", "test", NOW).await.unwrap();
+    assert!(new && v2 > first.formula_version);
+    let (again, new) = formulas::load(&db.store, "[pm]\n  safety_factor = 0.70 # same\n", "again", NOW).await.unwrap();
+    assert_eq!((again, new), (v2, false), "identical parameters are one version");
+    let changes = formulas::diff_versions(&db.store, first.formula_version, v2).await.unwrap();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].path, "pm.safety_factor");
+
+    let second = pm::recompute_intervals(&db.store, as_of, NOW + 1).await.unwrap();
+    assert_eq!(second.formula_version, v2);
+    assert_eq!(second.work_orders_rescheduled, 1, "only CH-1's interval depends on the factor");
+    let ch = db.store.pm_intervals().await.unwrap().into_iter().find(|r| r.asset_id == "CH-1").unwrap();
+    assert_eq!((ch.interval_days, ch.formula_version), (Some(1341.5 * 0.7 / 24.0), v2));
+
+    let bad = formulas::load(&db.store, "[pm]\nsafety_factor = 0\n", "bad", NOW).await.unwrap_err();
+    assert!(bad.to_string().contains("pm.safety_factor"), "{bad}");
+    assert_eq!(db.store.formula_versions().await.unwrap().len(), 2, "a rejected file stores nothing");
 }
