@@ -99,6 +99,12 @@ pub enum Command {
         #[command(subcommand)]
         action: WorkOrdersAction,
     },
+    /// Operator actions on scans.
+    Scans {
+        /// The action.
+        #[command(subcommand)]
+        action: ScansAction,
+    },
     /// Operator actions on thresholds.
     Thresholds {
         /// The action.
@@ -278,6 +284,16 @@ pub enum WorkOrdersAction {
         /// Completion time (RFC 3339; without offset = UTC) [default: now].
         #[arg(long, value_name = "T")]
         at: Option<String>,
+    },
+}
+
+/// `cmms scans` actions.
+#[derive(Debug, Subcommand)]
+pub enum ScansAction {
+    /// Accept the count of a discrepant scan: stock becomes the counted quantity, routing resumes.
+    Accept {
+        /// The scan that paused its part.
+        scan_id: String,
     },
 }
 

@@ -1,11 +1,10 @@
 //! `cmms import <kind> FILE`: streams the file into the store with a progress bar, prints each
 //! rejected row as `FILE:LINE: field: reason`, and ends with a summary.
 
+use crate::EXIT_REJECTED_ROWS;
 use crate::cli::ImportKind;
 use crate::config::Config;
-use crate::{EXIT_NOT_AVAILABLE, EXIT_REJECTED_ROWS};
-use clap::ValueEnum;
-use cmms_core::feeds::{FailureRecord, MtbfReadingRecord};
+use cmms_core::feeds::{ConsumptionRecord, FailureRecord, MtbfReadingRecord, ScanRecord, SnapshotRecord};
 use cmms_core::master::{AssetPartRecord, AssetRecord, PartRecord, SiteRecord, SkuMapRecord};
 use cmms_pipeline::import::{ImportObserver, ImportReport, Location, RowIssue, import_file};
 use cmms_store::Store;
@@ -53,23 +52,36 @@ pub async fn run(config: &Config, kind: ImportKind, file: &Path, json: bool) -> 
         ImportKind::Assets => import_file::<AssetRecord>(&store, file, now, &mut observer).await,
         ImportKind::AssetParts => import_file::<AssetPartRecord>(&store, file, now, &mut observer).await,
         ImportKind::Failures => import_file::<FailureRecord>(&store, file, now, &mut observer).await,
+        ImportKind::Inventory => import_file::<SnapshotRecord>(&store, file, now, &mut observer).await,
+        ImportKind::Consumption => import_file::<ConsumptionRecord>(&store, file, now, &mut observer).await,
+        ImportKind::Scans => import_file::<ScanRecord>(&store, file, now, &mut observer).await,
         ImportKind::MtbfReadings => import_file::<MtbfReadingRecord>(&store, file, now, &mut observer).await,
-        other => {
-            observer.bar.finish_and_clear();
-            eprintln!(
-                "error: importing {} is not available in this build yet (see the README's status section)",
-                other.to_possible_value().map_or("this kind".into(), |v| v.get_name().to_owned())
-            );
-            return Ok(ExitCode::from(EXIT_NOT_AVAILABLE));
-        }
     };
     observer.bar.finish_and_clear();
-    store.close().await;
     let report = report?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+    let feed = !matches!(
+        kind,
+        ImportKind::Sites | ImportKind::Parts | ImportKind::SkuMap | ImportKind::Assets | ImportKind::AssetParts
+    );
+    // Inventory feeds are staged by the import; the validation and mapping stage runs right after.
+    let gate = if matches!(kind, ImportKind::Inventory | ImportKind::Consumption | ImportKind::Scans) {
+        Some(cmms_pipeline::inventory::process(&store, now).await?)
     } else {
-        print_summary(&report, matches!(kind, ImportKind::Failures | ImportKind::MtbfReadings));
+        None
+    };
+    store.close().await;
+    if json {
+        // The import report, plus what the validation stage did for inventory feeds.
+        let mut doc = serde_json::to_value(&report)?;
+        if let (Some(obj), Some(gate)) = (doc.as_object_mut(), &gate) {
+            obj.insert("validation".into(), serde_json::to_value(gate)?);
+        }
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+    } else {
+        print_summary(&report, feed);
+        if let Some(gate) = &gate {
+            crate::inventory::print_gate(gate);
+        }
     }
     Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_REJECTED_ROWS) })
 }

@@ -6,6 +6,7 @@
 mod cli;
 mod config;
 mod import;
+mod inventory;
 mod pm;
 mod serve;
 
@@ -60,11 +61,23 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     match command {
         Command::Serve { listen } => serve::run(&config, listen.as_deref()).await,
         Command::Import { kind, file, json } => import::run(&config, kind, &file, json).await,
-        Command::Recompute { as_of, all } => pm::recompute(&config, as_of.as_deref(), all).await,
-        Command::Report { format } => pm::report(&config, format).await,
+        Command::Recompute { as_of, all } => inventory::recompute(&config, as_of.as_deref(), all).await,
+        Command::Report { format } => inventory::report(&config, format).await,
+        Command::Quarantine { action } => inventory::quarantine(&config, action).await,
+        Command::Thresholds { action } => inventory::thresholds(&config, action).await,
+        Command::Scans { action } => inventory::scans(&config, action).await,
         Command::WorkOrders { action } => pm::work_orders(&config, action).await,
         Command::Formulas { action } => pm::formulas(&config, action).await,
         other => Ok(not_available(&other)),
+    }
+}
+
+/// Parses a `--as-of`/`--at` instant; `None` means now.
+fn instant(text: Option<&str>, what: &str) -> anyhow::Result<jiff::Timestamp> {
+    use anyhow::Context;
+    match text {
+        Some(t) => cmms_core::time::parse_timestamp(t).with_context(|| format!("--{what}")),
+        None => Ok(jiff::Timestamp::now()),
     }
 }
 
@@ -73,8 +86,6 @@ fn not_available(command: &Command) -> ExitCode {
     let name = match command {
         Command::Export { .. } => "export",
         Command::Dlq { .. } => "dlq",
-        Command::Quarantine { .. } => "quarantine",
-        Command::Thresholds { .. } => "thresholds",
         Command::Token { .. } => "token",
         Command::Demo { .. } => "demo",
         Command::Compute { .. } => "compute",
@@ -83,7 +94,10 @@ fn not_available(command: &Command) -> ExitCode {
         | Command::Recompute { .. }
         | Command::Report { .. }
         | Command::WorkOrders { .. }
-        | Command::Formulas { .. } => "this command",
+        | Command::Formulas { .. }
+        | Command::Quarantine { .. }
+        | Command::Thresholds { .. }
+        | Command::Scans { .. } => "this command",
     };
     eprintln!("error: `cmms {name}` is not available in this build yet (see the README's status section)");
     ExitCode::from(EXIT_NOT_AVAILABLE)

@@ -2,8 +2,9 @@
 
 use crate::cli::{FormulasAction, OutputFormat, WorkOrdersAction};
 use crate::config::Config;
+pub(crate) use crate::instant;
 use anyhow::Context;
-use cmms_core::time::{SiteTz, from_epoch_ms, parse_timestamp};
+use cmms_core::time::{SiteTz, from_epoch_ms};
 use cmms_core::work_order::WoAction;
 use cmms_pipeline::formulas;
 use cmms_pipeline::pm::{self, PmServiceError};
@@ -12,18 +13,8 @@ use cmms_store::work_orders::WorkOrderRow;
 use jiff::Timestamp;
 use std::process::ExitCode;
 
-fn instant(text: Option<&str>, what: &str) -> anyhow::Result<Timestamp> {
-    match text {
-        Some(t) => parse_timestamp(t).with_context(|| format!("--{what}")),
-        None => Ok(Timestamp::now()),
-    }
-}
-
-pub async fn recompute(config: &Config, as_of: Option<&str>, _all: bool) -> anyhow::Result<ExitCode> {
-    let as_of = instant(as_of, "as-of")?;
-    let store = Store::open(&config.database_url).await?;
-    let run = pm::recompute_intervals(&store, as_of, Timestamp::now().as_millisecond()).await?;
-    store.close().await;
+/// Prints what a PM interval recompute did.
+pub fn print_intervals(run: &pm::IntervalRun) {
     println!(
         "PM intervals (formula version {}): {} assets — {} new, {} changed, {} unchanged",
         run.formula_version, run.assets, run.rows.inserted, run.rows.updated, run.rows.unchanged
@@ -41,24 +32,16 @@ pub async fn recompute(config: &Config, as_of: Option<&str>, _all: bool) -> anyh
         "PM work orders: {} created, {} rescheduled (open and not yet released)",
         run.work_orders_created, run.work_orders_rescheduled
     );
-    println!("thresholds: not recomputed — the inventory threshold pipeline is not in this build yet");
-    Ok(ExitCode::SUCCESS)
 }
 
-pub async fn report(config: &Config, format: OutputFormat) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&config.database_url).await?;
-    let intervals = store.pm_intervals().await?;
-    store.close().await;
-    if format == OutputFormat::Json {
-        println!("{}", serde_json::to_string_pretty(&serde_json::json!({ "pm_intervals": intervals }))?);
-        return Ok(ExitCode::SUCCESS);
-    }
-    println!("PM intervals per asset ({} assets; run `cmms recompute` to refresh)", intervals.len());
+/// Prints the PM section of `cmms report`.
+pub fn print_pm_report(intervals: &[cmms_store::reliability::PmIntervalRow]) {
+    println!("\nPM intervals per asset ({} assets)", intervals.len());
     println!(
         "{:<20} {:<10} {:<20} {:>5} {:>10} {:>6} {:>9}  {:<25}  status",
         "asset", "site", "basis", "n", "MTBF h", "cv", "interval", "next due (local)"
     );
-    for r in &intervals {
+    for r in intervals {
         let basis = match (&r.basis, &r.reason) {
             (Some(b), Some(why)) => format!("{b} ({why})"),
             (Some(b), None) => b.clone(),
@@ -77,10 +60,6 @@ pub async fn report(config: &Config, format: OutputFormat) -> anyhow::Result<Exi
             r.status
         );
     }
-    println!(
-        "Inventory sections (parts below reorder, drift, paused parts, quarantine) arrive with the inventory pipeline."
-    );
-    Ok(ExitCode::SUCCESS)
 }
 
 fn local(ms: i64, tz: &str) -> String {

@@ -1,11 +1,117 @@
-//! Import records of the reliability feeds (failure-log events, MTBF readings), parsed at the
-//! boundary into the types the MTBF calculation uses.
+//! Import records of the feeds: stock snapshots, consumption and scans (inventory), failure-log
+//! events and MTBF readings (reliability), parsed at the boundary into domain types.
 
-use crate::ids::{AssetId, EventId};
+use crate::ids::{AssetId, EventId, ExternalSku, SourceId};
 use crate::master::{FieldError, ImportRecord, RawRow};
-use crate::quantity::parse_finite;
+use crate::quantity::{Quantity, parse_finite};
 use crate::reliability::{FailureEvent, FailureEventType, MtbfReading};
 use crate::time::{parse_optional_timestamp, parse_timestamp};
+use jiff::Timestamp;
+
+/// A stock snapshot from an ERP/WMS: the on-hand quantity of one SKU, numbered by its source.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SnapshotRecord {
+    /// The delivering system.
+    pub source: SourceId,
+    /// Monotonic per (source, SKU): a snapshot not newer than the last applied one changes nothing.
+    pub sequence_id: i64,
+    /// The SKU as the source spells it.
+    pub external_sku: ExternalSku,
+    /// On-hand quantity (negative stock is a rejected row).
+    pub on_hand: Quantity,
+    /// When the source observed it.
+    pub observed_at: Timestamp,
+}
+
+impl ImportRecord for SnapshotRecord {
+    const KIND: &'static str = "inventory";
+    const COLUMNS: &'static [&'static str] = &["source", "sequence_id", "external_sku", "on_hand", "observed_at"];
+    fn parse(row: &RawRow<'_>) -> Result<Self, FieldError> {
+        Ok(Self {
+            source: row.id("source", SourceId::parse)?,
+            sequence_id: row.parse("sequence_id", parse_sequence)?,
+            external_sku: row.parse("external_sku", ExternalSku::parse)?,
+            on_hand: row.parse("on_hand", Quantity::parse)?,
+            observed_at: row.parse("observed_at", parse_timestamp)?,
+        })
+    }
+    fn key(&self) -> String {
+        format!("{}\u{1f}{}\u{1f}{}", self.source, self.external_sku, self.sequence_id)
+    }
+}
+
+fn parse_sequence(s: &str) -> Result<i64, String> {
+    match s.trim().parse::<i64>() {
+        Ok(v) if v >= 0 => Ok(v),
+        Ok(v) => Err(format!("must not be negative (got {v})")),
+        Err(_) => Err(format!("not a whole number: {s:?}")),
+    }
+}
+
+/// Units of a part consumed (issued to a job), as an additive event deduplicated by
+/// `(source, event_id)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumptionRecord {
+    /// The source's event id.
+    pub event_id: EventId,
+    /// The delivering system.
+    pub source: SourceId,
+    /// The SKU as the source spells it.
+    pub external_sku: ExternalSku,
+    /// Units consumed (negative, NaN and infinite quantities are rejected rows).
+    pub quantity: Quantity,
+    /// When.
+    pub consumed_at: Timestamp,
+}
+
+impl ImportRecord for ConsumptionRecord {
+    const KIND: &'static str = "consumption";
+    const COLUMNS: &'static [&'static str] = &["event_id", "source", "external_sku", "quantity", "consumed_at"];
+    fn parse(row: &RawRow<'_>) -> Result<Self, FieldError> {
+        Ok(Self {
+            event_id: row.id("event_id", EventId::parse)?,
+            source: row.id("source", SourceId::parse)?,
+            external_sku: row.parse("external_sku", ExternalSku::parse)?,
+            quantity: row.parse("quantity", Quantity::parse)?,
+            consumed_at: row.parse("consumed_at", parse_timestamp)?,
+        })
+    }
+    fn key(&self) -> String {
+        format!("{}\u{1f}{}", self.source, self.event_id)
+    }
+}
+
+/// A physical count from a barcode/QR scanner.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScanRecord {
+    /// The scan's id.
+    pub scan_id: EventId,
+    /// The scanner.
+    pub scanner_id: SourceId,
+    /// The scanned code: the barcode/QR payload naming the SKU (a part id or an external SKU).
+    pub code: ExternalSku,
+    /// Units counted on the shelf.
+    pub counted_qty: Quantity,
+    /// When.
+    pub scanned_at: Timestamp,
+}
+
+impl ImportRecord for ScanRecord {
+    const KIND: &'static str = "scans";
+    const COLUMNS: &'static [&'static str] = &["scan_id", "scanner_id", "code", "counted_qty", "scanned_at"];
+    fn parse(row: &RawRow<'_>) -> Result<Self, FieldError> {
+        Ok(Self {
+            scan_id: row.id("scan_id", EventId::parse)?,
+            scanner_id: row.id("scanner_id", SourceId::parse)?,
+            code: row.parse("code", ExternalSku::parse)?,
+            counted_qty: row.parse("counted_qty", Quantity::parse)?,
+            scanned_at: row.parse("scanned_at", parse_timestamp)?,
+        })
+    }
+    fn key(&self) -> String {
+        self.scan_id.to_string()
+    }
+}
 
 /// One failure-log event of an asset.
 #[derive(Debug, Clone, PartialEq)]
@@ -73,6 +179,19 @@ mod tests {
     fn parse<R: ImportRecord>(vals: &[&str]) -> Result<R, FieldError> {
         let v: Vec<String> = vals.iter().map(|s| s.to_string()).collect();
         R::parse(&RawRow::new(R::COLUMNS, &v))
+    }
+
+    #[test]
+    fn inventory_rows() {
+        let s = parse::<SnapshotRecord>(&["ERP", "17", " brg-6204 ", "12", "2026-01-01T00:00:00Z"]).unwrap();
+        assert_eq!((s.sequence_id, s.external_sku.normalized()), (17, "BRG-6204".to_string()));
+        assert_eq!(parse::<SnapshotRecord>(&["ERP", "17", "X", "-1", "2026-01-01"]).unwrap_err().field, "on_hand");
+        assert_eq!(parse::<SnapshotRecord>(&["ERP", "1.5", "X", "1", "2026-01-01"]).unwrap_err().field, "sequence_id");
+        for bad in ["-2", "NaN", "inf", ""] {
+            let e = parse::<ConsumptionRecord>(&["E1", "ERP", "X", bad, "2026-01-01"]).unwrap_err();
+            assert_eq!(e.field, "quantity", "{bad}");
+        }
+        assert!(parse::<ScanRecord>(&["S1", "GUN-7", "BRG-6204", "3", "2026-01-01"]).is_ok());
     }
 
     #[test]

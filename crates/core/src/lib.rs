@@ -7,6 +7,7 @@ pub mod feeds;
 pub mod formula;
 pub mod ids;
 pub mod inventory;
+pub mod mapping;
 pub mod master;
 pub mod pm;
 pub mod quantity;

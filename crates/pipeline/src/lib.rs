@@ -6,4 +6,6 @@
 
 pub mod formulas;
 pub mod import;
+pub mod inventory;
 pub mod pm;
+pub mod thresholds;

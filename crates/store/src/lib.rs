@@ -4,14 +4,20 @@
 //! Queries are written once with `$n` placeholders and run on both backends through sqlx's `Any`
 //! driver; instants are stored as epoch milliseconds and quantities as doubles, so both backends
 //! round-trip every value bit for bit. The clock is never read here: callers pass `now`.
+//!
+//! House rule: an `Option<f64>` is never bound with `.bind(..)` directly; use
+//! [`rows::bind_opt_f64`] (sqlx 0.9.0's `Any` driver sends a NULL double as `float4`, which breaks
+//! the next execution of the cached statement on PostgreSQL — see `rows::bind`).
 
 mod imports;
+pub mod inventory;
 pub mod master;
 mod migrate;
 pub mod reliability;
 pub mod rows;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod thresholds;
 pub mod work_orders;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

@@ -28,6 +28,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_pm.sql"),
         postgres: include_str!("../migrations/postgres/0002_pm.sql"),
     },
+    Migration {
+        version: 3,
+        description: "inventory pipeline",
+        sqlite: include_str!("../migrations/sqlite/0003_inventory.sql"),
+        postgres: include_str!("../migrations/postgres/0003_inventory.sql"),
+    },
 ];
 
 /// Arbitrary constant identifying cmms-pipeline's migration lock among advisory locks.

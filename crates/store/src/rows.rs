@@ -135,6 +135,14 @@ pub(crate) fn bind(q: Query<'_, Any, AnyArguments>, v: SqlValue) -> Query<'_, An
     }
 }
 
+/// Binds optional doubles in order (see [`bind`]).
+pub fn bind_opt_f64s<'q>(mut q: Query<'q, Any, AnyArguments>, vals: &[Option<f64>]) -> Query<'q, Any, AnyArguments> {
+    for v in vals {
+        q = bind_opt_f64(q, *v);
+    }
+    q
+}
+
 /// Binds an optional double safely (see [`bind`]).
 pub fn bind_opt_f64(q: Query<'_, Any, AnyArguments>, v: Option<f64>) -> Query<'_, Any, AnyArguments> {
     bind(q, SqlValue::opt_real(v))

@@ -269,7 +269,7 @@ async fn write_batch<R: ImportRecord + StoredRecord>(
             report.issues.push(issue);
         }
     };
-    let key_names = R::COLUMNS[..R::SPEC.key_len].join(", ");
+    let key_names = R::SPEC.columns[..R::SPEC.key_len].iter().map(|(c, _)| *c).collect::<Vec<_>>().join(", ");
     for (location, rec) in batch {
         report.rows += 1;
         let rec = match rec {

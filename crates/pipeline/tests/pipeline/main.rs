@@ -1,5 +1,6 @@
 //! Pipeline integration tests, each run on SQLite and on PostgreSQL (when configured).
 
+mod inventory;
 mod pm;
 
 use cmms_core::master::{AssetPartRecord, AssetRecord, PartRecord, SiteRecord, SkuMapRecord};
@@ -149,5 +150,9 @@ fn main() -> std::process::ExitCode {
         case!(pm::completion_schedules_exactly_one_next_pm),
         case!(pm::concurrent_completions_yield_one_open_pm),
         case!(pm::formula_change_flows_into_intervals),
+        case!(inventory::drift_falls_back_until_approved),
+        case!(inventory::quarantine_holds_until_resolved),
+        case!(inventory::snapshots_in_any_order_end_in_the_in_order_state),
+        case!(inventory::scan_discrepancy_pauses_until_matching_count_or_acceptance),
     ])
 }

@@ -1,0 +1,201 @@
+//! `cmms recompute`, `cmms report`, `cmms quarantine`, `cmms thresholds` and `cmms scans`: the
+//! inventory side of the CLI, and the recompute/report that span both pipelines.
+
+use crate::cli::{OutputFormat, QuarantineAction, ScansAction, ThresholdsAction};
+use crate::config::Config;
+use crate::instant;
+use cmms_pipeline::inventory::{self, GateRun};
+use cmms_pipeline::{pm, thresholds};
+use cmms_store::Store;
+use jiff::Timestamp;
+use std::process::ExitCode;
+
+/// Prints what the validation and mapping stage did.
+pub fn print_gate(g: &GateRun) {
+    println!(
+        "validation: {} consumption events mapped; snapshots {} applied, {} stale/duplicate, {} held as implausible; \
+         scans {} matched, {} discrepant, {} parts released",
+        g.consumption_mapped,
+        g.snapshots_applied,
+        g.snapshots_stale,
+        g.snapshots_held,
+        g.scans_matched,
+        g.scans_discrepant,
+        g.parts_released
+    );
+    for (sku, n) in &g.quarantined {
+        println!("  quarantined {sku}: {n} record(s) held (see `cmms quarantine list`)");
+    }
+}
+
+pub async fn recompute(config: &Config, as_of: Option<&str>, _all: bool) -> anyhow::Result<ExitCode> {
+    let as_of = instant(as_of, "as-of")?;
+    let now = Timestamp::now().as_millisecond();
+    let store = Store::open(&config.database_url).await?;
+    let gate = inventory::process(&store, now).await?;
+    let th = thresholds::recompute_thresholds(&store, as_of, now).await?;
+    let pm = pm::recompute_intervals(&store, as_of, now).await?;
+    store.close().await;
+    print_gate(&gate);
+    println!(
+        "thresholds (formula version {}, as of {as_of}): {} parts, {} changed",
+        th.formula_version, th.parts, th.changed
+    );
+    for (status, n) in &th.by_status {
+        println!("  status {status}: {n}");
+    }
+    for (basis, n) in &th.by_basis {
+        println!("  published {basis}: {n}");
+    }
+    crate::pm::print_intervals(&pm);
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(serde::Serialize)]
+struct PartLine {
+    part_id: String,
+    available: f64,
+    on_hand: f64,
+    min: f64,
+    reorder: f64,
+    max: f64,
+    basis: String,
+}
+
+pub async fn report(config: &Config, format: OutputFormat) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&config.database_url).await?;
+    let current = store.current_thresholds().await?;
+    let mut below = Vec::new();
+    let mut paused = Vec::new();
+    let mut parts: Vec<_> = current.values().collect();
+    parts.sort_by(|a, b| a.part_id.cmp(&b.part_id));
+    for t in parts {
+        let Some(stock) = store.stock(&t.part_id).await? else { continue };
+        if let Some(why) = &stock.paused_reason {
+            paused.push((t.part_id.clone(), why.clone()));
+        }
+        let available = stock.on_hand - stock.reserved;
+        if available < t.published[1] {
+            below.push(PartLine {
+                part_id: t.part_id.clone(),
+                available,
+                on_hand: stock.on_hand,
+                min: t.published[0],
+                reorder: t.published[1],
+                max: t.published[2],
+                basis: t.basis.clone(),
+            });
+        }
+    }
+    let alerts = store.open_alerts().await?;
+    let quarantine = store.quarantine(true).await?;
+    let errors = store.threshold_errors().await?;
+    let intervals = store.pm_intervals().await?;
+    store.close().await;
+    if format == OutputFormat::Json {
+        let doc = serde_json::json!({
+            "parts_below_reorder": below,
+            "paused_parts": paused.iter().map(|(p, why)| serde_json::json!({"part_id": p, "reason": why})).collect::<Vec<_>>(),
+            "alerts": alerts,
+            "quarantine": quarantine,
+            "threshold_errors": errors.iter().map(|(p, c)| serde_json::json!({"part_id": p, "code": c})).collect::<Vec<_>>(),
+            "pm_intervals": intervals,
+        });
+        println!("{}", serde_json::to_string_pretty(&doc)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    println!("Parts below reorder point ({}), available = on hand − reserved", below.len());
+    println!("{:<20} {:>10} {:>10} {:>10} {:>10}  basis", "part", "available", "min", "reorder", "max");
+    for p in &below {
+        println!("{:<20} {:>10} {:>10} {:>10} {:>10}  {}", p.part_id, p.available, p.min, p.reorder, p.max, p.basis);
+    }
+    println!("\nOpen alerts ({})", alerts.len());
+    for a in &alerts {
+        println!("  [{}] {}: {}", a.kind, a.subject, a.message);
+    }
+    println!("\nParts with routing paused ({})", paused.len());
+    for (p, why) in &paused {
+        println!("  {p}: {why}");
+    }
+    println!("\nQuarantine ({} open)", quarantine.len());
+    for q in &quarantine {
+        println!(
+            "  #{} {}/{:?} {} — {} record(s) held{}",
+            q.id,
+            q.source,
+            q.external_sku,
+            q.reason,
+            q.held_count,
+            q.candidates.as_deref().map_or(String::new(), |c| format!(", candidates {c}"))
+        );
+    }
+    if !errors.is_empty() {
+        println!("\nParts without thresholds ({})", errors.len());
+        for (p, code) in &errors {
+            println!("  {p}: {code}");
+        }
+    }
+    crate::pm::print_pm_report(&intervals);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn quarantine(config: &Config, action: QuarantineAction) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&config.database_url).await?;
+    let now = Timestamp::now().as_millisecond();
+    match action {
+        QuarantineAction::List => {
+            let rows = store.quarantine(false).await?;
+            println!(
+                "{:>5} {:<8} {:<10} {:<24} {:<10} {:>6}  candidates / resolved to",
+                "id", "status", "source", "sku", "reason", "held"
+            );
+            for q in rows {
+                println!(
+                    "{:>5} {:<8} {:<10} {:<24} {:<10} {:>6}  {}",
+                    q.id,
+                    q.status,
+                    q.source,
+                    format!("{:?}", q.external_sku),
+                    q.reason,
+                    q.held_count,
+                    q.resolved_part_id.or(q.candidates).unwrap_or_default()
+                );
+            }
+        }
+        QuarantineAction::Resolve { id, part } => {
+            let run = inventory::resolve_quarantine(&store, id, &part, now).await?;
+            println!("quarantine #{id} mapped to {part}; held records re-processed:");
+            print_gate(&run);
+        }
+    }
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn thresholds(config: &Config, action: ThresholdsAction) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&config.database_url).await?;
+    let now = Timestamp::now().as_millisecond();
+    let ThresholdsAction::Approve { parts } = action;
+    let mut failed = false;
+    for part in parts {
+        match thresholds::approve(&store, &part, now).await {
+            Ok(()) => println!("{part}: computed thresholds approved and published"),
+            Err(e @ thresholds::ThresholdsError::NothingToApprove(_)) => {
+                eprintln!("{part}: {e}");
+                failed = true;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    store.close().await;
+    Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
+}
+
+pub async fn scans(config: &Config, action: ScansAction) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&config.database_url).await?;
+    let ScansAction::Accept { scan_id } = action;
+    let part = inventory::accept_scan(&store, &scan_id, Timestamp::now().as_millisecond()).await?;
+    store.close().await;
+    println!("count of scan {scan_id} accepted: stock of {part} set to the counted quantity, routing resumed");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,588 @@
+//! Inventory side of the store: staged feeds (snapshots, consumption, scans), the SKU map index,
+//! the quarantine queue, stock state with routing pauses, and alerts.
+
+use crate::master::{Reference, StoredRecord};
+use crate::rows::{ColType, SqlValue, TableSpec, WriteMode, bind_opt_f64};
+use crate::{Store, StoreError};
+use cmms_core::feeds::{ConsumptionRecord, ScanRecord, SnapshotRecord};
+use cmms_core::time::to_epoch_ms;
+use sqlx::Row;
+
+impl StoredRecord for SnapshotRecord {
+    const SPEC: TableSpec = TableSpec {
+        table: "inventory_snapshots",
+        columns: &[
+            ("source", ColType::Text),
+            ("external_sku", ColType::Text),
+            ("sequence_id", ColType::Int),
+            ("on_hand", ColType::Real),
+            ("observed_at", ColType::Int),
+        ],
+        key_len: 3,
+        stamp: "received_at",
+        mode: WriteMode::FirstWins,
+    };
+    fn to_row(&self) -> Vec<SqlValue> {
+        vec![
+            SqlValue::Text(self.source.to_string()),
+            SqlValue::Text(self.external_sku.as_str().to_owned()),
+            SqlValue::Int(self.sequence_id),
+            SqlValue::Real(self.on_hand.get()),
+            SqlValue::Int(to_epoch_ms(self.observed_at)),
+        ]
+    }
+    fn references(&self) -> Vec<Reference<'_>> {
+        Vec::new()
+    }
+}
+
+impl StoredRecord for ConsumptionRecord {
+    const SPEC: TableSpec = TableSpec {
+        table: "consumption",
+        columns: &[
+            ("source", ColType::Text),
+            ("event_id", ColType::Text),
+            ("external_sku", ColType::Text),
+            ("quantity", ColType::Real),
+            ("consumed_at", ColType::Int),
+        ],
+        key_len: 2,
+        stamp: "received_at",
+        mode: WriteMode::FirstWins,
+    };
+    fn to_row(&self) -> Vec<SqlValue> {
+        vec![
+            SqlValue::Text(self.source.to_string()),
+            SqlValue::Text(self.event_id.to_string()),
+            SqlValue::Text(self.external_sku.as_str().to_owned()),
+            SqlValue::Real(self.quantity.get()),
+            SqlValue::Int(to_epoch_ms(self.consumed_at)),
+        ]
+    }
+    fn references(&self) -> Vec<Reference<'_>> {
+        Vec::new()
+    }
+}
+
+impl StoredRecord for ScanRecord {
+    const SPEC: TableSpec = TableSpec {
+        table: "scans",
+        columns: &[
+            ("scan_id", ColType::Text),
+            ("scanner_id", ColType::Text),
+            ("code", ColType::Text),
+            ("counted_qty", ColType::Real),
+            ("scanned_at", ColType::Int),
+        ],
+        key_len: 1,
+        stamp: "received_at",
+        mode: WriteMode::FirstWins,
+    };
+    fn to_row(&self) -> Vec<SqlValue> {
+        vec![
+            SqlValue::Text(self.scan_id.to_string()),
+            SqlValue::Text(self.scanner_id.to_string()),
+            SqlValue::Text(self.code.as_str().to_owned()),
+            SqlValue::Real(self.counted_qty.get()),
+            SqlValue::Int(to_epoch_ms(self.scanned_at)),
+        ]
+    }
+    fn references(&self) -> Vec<Reference<'_>> {
+        Vec::new()
+    }
+}
+
+/// One explicit SKU mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SkuMapEntry {
+    /// The source.
+    pub source: String,
+    /// The SKU as that source spells it.
+    pub external_sku: String,
+    /// Its normalised form (trimmed, upper-cased).
+    pub norm_sku: String,
+    /// The part.
+    pub part_id: String,
+}
+
+/// A staged stock snapshot awaiting (or re-awaiting, when quarantined) the gate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StagedSnapshot {
+    /// The source.
+    pub source: String,
+    /// The SKU as delivered.
+    pub external_sku: String,
+    /// The source's sequence number.
+    pub sequence_id: i64,
+    /// On-hand quantity.
+    pub on_hand: f64,
+    /// Observed at, epoch ms.
+    pub observed_at: i64,
+}
+
+/// A staged scan awaiting reconciliation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StagedScan {
+    /// The scan.
+    pub scan_id: String,
+    /// The scanned code.
+    pub code: String,
+    /// Units counted.
+    pub counted_qty: f64,
+    /// Scanned at, epoch ms.
+    pub scanned_at: i64,
+}
+
+/// Stock state of a part.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct StockState {
+    /// On hand.
+    pub on_hand: f64,
+    /// Reserved for open work orders.
+    pub reserved: f64,
+    /// When the on-hand figure was observed, epoch ms.
+    pub observed_at: i64,
+    /// Why routing is paused for the part, if it is.
+    pub paused_reason: Option<String>,
+}
+
+/// An entry of the quarantine queue.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct QuarantineRow {
+    /// Its id.
+    pub id: i64,
+    /// The source.
+    pub source: String,
+    /// The SKU as delivered.
+    pub external_sku: String,
+    /// `UNMAPPED` or `AMBIGUOUS`.
+    pub reason: String,
+    /// Candidate parts (for AMBIGUOUS), comma-separated.
+    pub candidates: Option<String>,
+    /// Records held for this SKU.
+    pub held_count: i64,
+    /// `OPEN` or `RESOLVED`.
+    pub status: String,
+    /// The part it was resolved to.
+    pub resolved_part_id: Option<String>,
+}
+
+/// An alert for operators.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AlertRow {
+    /// Its id.
+    pub id: i64,
+    /// `DRIFT`, `SCAN_DISCREPANCY`, `IMPLAUSIBLE_DROP` …
+    pub kind: String,
+    /// What it is about (a part id).
+    pub subject: String,
+    /// In words.
+    pub message: String,
+    /// `OPEN` or `RESOLVED`.
+    pub status: String,
+    /// Raised at, epoch ms.
+    pub created_at: i64,
+}
+
+impl Store {
+    /// The whole SKU map (small: one row per mapped SKU).
+    pub async fn sku_map_entries(&self) -> Result<Vec<SkuMapEntry>, StoreError> {
+        let rows =
+            sqlx::query("SELECT source, external_sku, norm_sku, part_id FROM sku_map").fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(SkuMapEntry {
+                    source: r.try_get(0)?,
+                    external_sku: r.try_get(1)?,
+                    norm_sku: r.try_get(2)?,
+                    part_id: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every part id (scans may name a part directly).
+    pub async fn part_ids(&self) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT part_id FROM parts").fetch_all(self.pool()).await?)
+    }
+
+    /// Distinct (source, SKU) of consumption not yet mapped to a part, with how many events.
+    pub async fn unmapped_consumption(&self) -> Result<Vec<(String, String, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT source, external_sku, COUNT(*) FROM consumption WHERE part_id IS NULL GROUP BY source, external_sku",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).collect()
+    }
+
+    /// Maps the unmapped consumption of one (source, SKU) to a part; returns how many events.
+    pub async fn map_consumption(&self, source: &str, sku: &str, part_id: &str) -> Result<u64, StoreError> {
+        Ok(sqlx::query(
+            "UPDATE consumption SET part_id = $1 WHERE source = $2 AND external_sku = $3 AND part_id IS NULL",
+        )
+        .bind(part_id)
+        .bind(source)
+        .bind(sku)
+        .execute(self.pool())
+        .await?
+        .rows_affected())
+    }
+
+    /// Opens (or refreshes) the quarantine entry of a SKU that cannot be mapped.
+    pub async fn quarantine_hold(
+        &self,
+        source: &str,
+        sku: &str,
+        reason: &str,
+        candidates: Option<&str>,
+        held_count: i64,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO quarantine (source, external_sku, reason, candidates, held_count, status, first_seen, last_seen) \
+             VALUES ($1, $2, $3, $4, $5, 'OPEN', $6, $6) \
+             ON CONFLICT (source, external_sku) WHERE status = 'OPEN' DO UPDATE SET reason = excluded.reason, \
+             candidates = excluded.candidates, held_count = excluded.held_count, last_seen = excluded.last_seen",
+        )
+        .bind(source)
+        .bind(sku)
+        .bind(reason)
+        .bind(candidates)
+        .bind(held_count)
+        .bind(now_ms)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Closes the open quarantine entry of a SKU that now maps to `part_id`.
+    pub async fn quarantine_release(
+        &self,
+        source: &str,
+        sku: &str,
+        part_id: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE quarantine SET status = 'RESOLVED', resolved_part_id = $1, resolved_at = $2 \
+             WHERE source = $3 AND external_sku = $4 AND status = 'OPEN'",
+        )
+        .bind(part_id)
+        .bind(now_ms)
+        .bind(source)
+        .bind(sku)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Quarantine entries, open ones first.
+    pub async fn quarantine(&self, only_open: bool) -> Result<Vec<QuarantineRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, source, external_sku, reason, candidates, held_count, status, resolved_part_id FROM quarantine \
+             WHERE ($1 = 0 OR status = 'OPEN') ORDER BY status DESC, id",
+        )
+        .bind(i64::from(only_open))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(QuarantineRow {
+                    id: r.try_get(0)?,
+                    source: r.try_get(1)?,
+                    external_sku: r.try_get(2)?,
+                    reason: r.try_get(3)?,
+                    candidates: r.try_get(4)?,
+                    held_count: r.try_get(5)?,
+                    status: r.try_get(6)?,
+                    resolved_part_id: r.try_get(7)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Adds an explicit SKU mapping (an operator's quarantine decision).
+    pub async fn add_sku_mapping(
+        &self,
+        source: &str,
+        sku: &str,
+        norm: &str,
+        part_id: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sku_map (source, external_sku, norm_sku, part_id, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (source, external_sku) DO UPDATE SET part_id = excluded.part_id, updated_at = excluded.updated_at",
+        )
+        .bind(source)
+        .bind(sku)
+        .bind(norm)
+        .bind(part_id)
+        .bind(now_ms)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Snapshots still to pass the gate (new, or quarantined awaiting a mapping), in sequence order.
+    pub async fn staged_snapshots(&self) -> Result<Vec<StagedSnapshot>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT source, external_sku, sequence_id, on_hand, observed_at FROM inventory_snapshots \
+             WHERE status IN ('PENDING', 'QUARANTINED') ORDER BY source, external_sku, sequence_id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StagedSnapshot {
+                    source: r.try_get(0)?,
+                    external_sku: r.try_get(1)?,
+                    sequence_id: r.try_get(2)?,
+                    on_hand: r.try_get(3)?,
+                    observed_at: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The last applied sequence of a (source, SKU).
+    pub async fn last_sequence(&self, source: &str, sku: &str) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT last_sequence_id FROM snapshot_sequences WHERE source = $1 AND external_sku = $2",
+        )
+        .bind(source)
+        .bind(sku)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Records the gate's verdict on a snapshot that is not applied (stale, held, quarantined).
+    pub async fn set_snapshot_status(
+        &self,
+        s: &StagedSnapshot,
+        part_id: Option<&str>,
+        status: &str,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE inventory_snapshots SET status = $1, reason = $2, part_id = $3 \
+             WHERE source = $4 AND external_sku = $5 AND sequence_id = $6",
+        )
+        .bind(status)
+        .bind(reason)
+        .bind(part_id)
+        .bind(&s.source)
+        .bind(&s.external_sku)
+        .bind(s.sequence_id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Applies a snapshot: stock state, last sequence and the snapshot's status, in one transaction.
+    pub async fn apply_snapshot(&self, s: &StagedSnapshot, part_id: &str, now_ms: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query(
+            "INSERT INTO inventory_state (part_id, on_hand, observed_at, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (part_id) DO UPDATE SET on_hand = excluded.on_hand, observed_at = excluded.observed_at, \
+             updated_at = excluded.updated_at",
+        )
+        .bind(part_id)
+        .bind(s.on_hand)
+        .bind(s.observed_at)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO snapshot_sequences (source, external_sku, last_sequence_id, applied_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (source, external_sku) DO UPDATE SET last_sequence_id = excluded.last_sequence_id, \
+             applied_at = excluded.applied_at",
+        )
+        .bind(&s.source)
+        .bind(&s.external_sku)
+        .bind(s.sequence_id)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "UPDATE inventory_snapshots SET status = 'APPLIED', reason = NULL, part_id = $1 \
+             WHERE source = $2 AND external_sku = $3 AND sequence_id = $4",
+        )
+        .bind(part_id)
+        .bind(&s.source)
+        .bind(&s.external_sku)
+        .bind(s.sequence_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Mapped consumption of a part in `[from_ms, to_ms]` (plausibility of stock drops).
+    pub async fn consumption_between(&self, part_id: &str, from_ms: i64, to_ms: i64) -> Result<f64, StoreError> {
+        let v: Option<f64> = sqlx::query_scalar(
+            "SELECT SUM(quantity) FROM consumption WHERE part_id = $1 AND consumed_at >= $2 AND consumed_at <= $3",
+        )
+        .bind(part_id)
+        .bind(from_ms)
+        .bind(to_ms)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(v.unwrap_or(0.0))
+    }
+
+    /// A part's stock state.
+    pub async fn stock(&self, part_id: &str) -> Result<Option<StockState>, StoreError> {
+        let row =
+            sqlx::query("SELECT on_hand, reserved, observed_at, paused_reason FROM inventory_state WHERE part_id = $1")
+                .bind(part_id)
+                .fetch_optional(self.pool())
+                .await?;
+        row.map(|r| {
+            Ok(StockState {
+                on_hand: r.try_get(0)?,
+                reserved: r.try_get(1)?,
+                observed_at: r.try_get(2)?,
+                paused_reason: r.try_get(3)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Pauses routing for a part (`Some(reason)`) or resumes it (`None`); `set_on_hand` replaces
+    /// the stock figure (an accepted count).
+    pub async fn set_pause(
+        &self,
+        part_id: &str,
+        reason: Option<&str>,
+        set_on_hand: Option<f64>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let q = sqlx::query(
+            "INSERT INTO inventory_state (part_id, on_hand, observed_at, paused_reason, paused_since, updated_at) \
+             VALUES ($1, COALESCE($2, 0), $3, $4, CASE WHEN $4 IS NULL THEN NULL ELSE $3 END, $3) \
+             ON CONFLICT (part_id) DO UPDATE SET on_hand = COALESCE($2, inventory_state.on_hand), \
+             paused_reason = excluded.paused_reason, paused_since = excluded.paused_since, updated_at = excluded.updated_at",
+        )
+        .bind(part_id);
+        bind_opt_f64(q, set_on_hand).bind(now_ms).bind(reason).execute(self.pool()).await?;
+        Ok(())
+    }
+
+    /// Scans not yet reconciled, oldest first.
+    pub async fn staged_scans(&self) -> Result<Vec<StagedScan>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT scan_id, code, counted_qty, scanned_at FROM scans WHERE outcome IN ('PENDING', 'QUARANTINED') \
+             ORDER BY scanned_at, scan_id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(StagedScan {
+                    scan_id: r.try_get(0)?,
+                    code: r.try_get(1)?,
+                    counted_qty: r.try_get(2)?,
+                    scanned_at: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records a scan's reconciliation.
+    pub async fn set_scan_outcome(
+        &self,
+        scan_id: &str,
+        part_id: Option<&str>,
+        system_qty: Option<f64>,
+        outcome: &str,
+    ) -> Result<(), StoreError> {
+        bind_opt_f64(
+            sqlx::query("UPDATE scans SET part_id = $1, system_qty = $2, outcome = $3 WHERE scan_id = $4")
+                .bind(part_id),
+            system_qty,
+        )
+        .bind(outcome)
+        .bind(scan_id)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// A scan's part and counted quantity.
+    pub async fn scan(&self, scan_id: &str) -> Result<Option<(Option<String>, f64, String)>, StoreError> {
+        let row = sqlx::query("SELECT part_id, counted_qty, outcome FROM scans WHERE scan_id = $1")
+            .bind(scan_id)
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?))).transpose()
+    }
+
+    /// The latest discrepant scan of a part: `(counted, system, scanned_at)`.
+    pub async fn pausing_scan(&self, part_id: &str) -> Result<Option<(f64, f64, i64)>, StoreError> {
+        let row = sqlx::query(
+            "SELECT counted_qty, system_qty, scanned_at FROM scans WHERE part_id = $1 AND outcome = 'DISCREPANCY' \
+             ORDER BY scanned_at DESC, scan_id DESC LIMIT 1",
+        )
+        .bind(part_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| Ok((r.try_get(0)?, r.try_get::<Option<f64>, _>(1)?.unwrap_or(0.0), r.try_get(2)?))).transpose()
+    }
+
+    /// Raises an alert, or refreshes the open one of the same kind and subject.
+    pub async fn raise_alert(
+        &self,
+        kind: &str,
+        subject: &str,
+        message: &str,
+        details: Option<&str>,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO alerts (kind, subject, message, details, status, created_at) VALUES ($1, $2, $3, $4, 'OPEN', $5) \
+             ON CONFLICT (kind, subject) WHERE status = 'OPEN' DO UPDATE SET message = excluded.message, details = excluded.details",
+        )
+        .bind(kind)
+        .bind(subject)
+        .bind(message)
+        .bind(details)
+        .bind(now_ms)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Resolves the open alert of a kind and subject, if any.
+    pub async fn resolve_alert(&self, kind: &str, subject: &str, now_ms: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE alerts SET status = 'RESOLVED', resolved_at = $1 WHERE kind = $2 AND subject = $3 AND status = 'OPEN'")
+            .bind(now_ms)
+            .bind(kind)
+            .bind(subject)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Open alerts, newest first.
+    pub async fn open_alerts(&self) -> Result<Vec<AlertRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, kind, subject, message, status, created_at FROM alerts WHERE status = 'OPEN' ORDER BY id DESC",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AlertRow {
+                    id: r.try_get(0)?,
+                    kind: r.try_get(1)?,
+                    subject: r.try_get(2)?,
+                    message: r.try_get(3)?,
+                    status: r.try_get(4)?,
+                    created_at: r.try_get(5)?,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,253 @@
+//! Threshold inputs (parts with their consumption in the window), the thresholds in force per
+//! part, their history, and operator approval.
+
+use crate::rows::bind_opt_f64s;
+use crate::{Store, StoreError};
+use sqlx::Row;
+use std::collections::HashMap;
+
+/// What the calculation needs of one part.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThresholdInput {
+    /// The part.
+    pub part_id: String,
+    /// Its site.
+    pub site_id: String,
+    /// Its class (formula overrides).
+    pub part_class: String,
+    /// Supplier lead time, days.
+    pub lead_time_days: f64,
+    /// Baseline limits from the part master.
+    pub baseline: [Option<f64>; 3],
+    /// Units consumed in the window.
+    pub consumed_in_window: f64,
+    /// Whether any mapped consumption exists before `as_of`.
+    pub has_history: bool,
+}
+
+/// The thresholds in force for a part.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CurrentThreshold {
+    /// The part.
+    pub part_id: String,
+    /// Published limits `[min, reorder, max]`.
+    pub published: [f64; 3],
+    /// Computed limits (equal to published unless drift chose the fallback).
+    pub computed: Option<[f64; 3]>,
+    /// `COMPUTED`, `APPROVED` or `FALLBACK`.
+    pub basis: String,
+    /// Computed limits an operator approved despite drift.
+    pub approved: Option<[f64; 3]>,
+    /// Publication sequence, +1 on every change.
+    pub sequence_id: i64,
+    /// Formula version of the computation.
+    pub formula_version: Option<i64>,
+}
+
+/// One change of a part's thresholds, to be stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThresholdChange {
+    /// The part.
+    pub part_id: String,
+    /// Formula version used.
+    pub formula_version: i64,
+    /// Computation instant, epoch ms.
+    pub as_of: i64,
+    /// `OK` or the error code.
+    pub status: String,
+    /// Average daily usage.
+    pub avg_daily_usage: Option<f64>,
+    /// Computed limits.
+    pub computed: Option<[f64; 3]>,
+    /// Published limits (`None` when the calculation failed: the previous ones stay in force).
+    pub published: Option<[f64; 3]>,
+    /// `COMPUTED`, `APPROVED`, `FALLBACK` or `NONE`.
+    pub basis: String,
+    /// The inputs, as JSON.
+    pub inputs: String,
+}
+
+fn triple(r: &sqlx::any::AnyRow, first: usize) -> Result<Option<[f64; 3]>, sqlx::Error> {
+    let a: Option<f64> = r.try_get(first)?;
+    let b: Option<f64> = r.try_get(first + 1)?;
+    let c: Option<f64> = r.try_get(first + 2)?;
+    Ok(match (a, b, c) {
+        (Some(a), Some(b), Some(c)) => Some([a, b, c]),
+        _ => None,
+    })
+}
+
+impl Store {
+    /// Every part with its consumption in `[window_start_ms, as_of_ms)` and whether it has any
+    /// mapped consumption before `as_of_ms`, ordered by part.
+    pub async fn threshold_inputs(
+        &self,
+        window_start_ms: i64,
+        as_of_ms: i64,
+    ) -> Result<Vec<ThresholdInput>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT p.part_id, p.site_id, p.part_class, p.lead_time_days, p.baseline_min, p.baseline_reorder, \
+             p.baseline_max, c.in_window, c.n_before FROM parts p LEFT JOIN ( \
+               SELECT part_id, SUM(CASE WHEN consumed_at >= $1 THEN quantity ELSE 0.0 END) AS in_window, \
+                      COUNT(*) AS n_before \
+               FROM consumption WHERE part_id IS NOT NULL AND consumed_at < $2 GROUP BY part_id \
+             ) c ON c.part_id = p.part_id ORDER BY p.part_id",
+        )
+        .bind(window_start_ms)
+        .bind(as_of_ms)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ThresholdInput {
+                    part_id: r.try_get(0)?,
+                    site_id: r.try_get(1)?,
+                    part_class: r.try_get(2)?,
+                    lead_time_days: r.try_get(3)?,
+                    baseline: [r.try_get(4)?, r.try_get(5)?, r.try_get(6)?],
+                    consumed_in_window: r.try_get::<Option<f64>, _>(7)?.unwrap_or(0.0),
+                    has_history: r.try_get::<Option<i64>, _>(8)?.unwrap_or(0) > 0,
+                })
+            })
+            .collect()
+    }
+
+    /// The thresholds in force, by part.
+    pub async fn current_thresholds(&self) -> Result<HashMap<String, CurrentThreshold>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT part_id, min_qty, reorder_qty, max_qty, computed_min, computed_reorder, computed_max, basis, \
+             approved_min, approved_reorder, approved_max, sequence_id, formula_version FROM current_thresholds",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let mut out = HashMap::with_capacity(rows.len());
+        for r in &rows {
+            let part_id: String = r.try_get(0)?;
+            let current = CurrentThreshold {
+                part_id: part_id.clone(),
+                published: triple(r, 1)?.unwrap_or_default(),
+                computed: triple(r, 4)?,
+                basis: r.try_get(7)?,
+                approved: triple(r, 8)?,
+                sequence_id: r.try_get(11)?,
+                formula_version: r.try_get(12)?,
+            };
+            out.insert(part_id, current);
+        }
+        Ok(out)
+    }
+
+    /// The latest status of every part whose last calculation failed: `(part, code)`.
+    pub async fn threshold_errors(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT t.part_id, t.status FROM thresholds t JOIN (SELECT part_id, MAX(id) AS id FROM thresholds \
+             GROUP BY part_id) l ON l.id = t.id WHERE t.status <> 'OK' ORDER BY t.part_id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    /// Stores changes: a history row each and, when limits are published, the new thresholds in
+    /// force with the next publication sequence. One transaction for the whole slice.
+    pub async fn store_threshold_changes(&self, changes: &[ThresholdChange], now_ms: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for c in changes {
+            let previous: Option<i64> =
+                sqlx::query_scalar("SELECT sequence_id FROM current_thresholds WHERE part_id = $1")
+                    .bind(&c.part_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            let sequence = previous.unwrap_or(0) + i64::from(c.published.is_some());
+            let [cmin, creo, cmax] = c.computed.map_or([None; 3], |v| v.map(Some));
+            let [pmin, preo, pmax] = c.published.map_or([None; 3], |v| v.map(Some));
+            let insert = sqlx::query(
+                "INSERT INTO thresholds (part_id, formula_version, as_of, status, basis, inputs, sequence_id, \
+                 created_at, avg_daily_usage, computed_min, computed_reorder, computed_max, published_min, \
+                 published_reorder, published_max) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
+            )
+            .bind(&c.part_id)
+            .bind(c.formula_version)
+            .bind(c.as_of)
+            .bind(&c.status)
+            .bind(&c.basis)
+            .bind(&c.inputs)
+            .bind(sequence)
+            .bind(now_ms);
+            let id: i64 = bind_opt_f64s(insert, &[c.avg_daily_usage, cmin, creo, cmax, pmin, preo, pmax])
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+            if let (Some([min, reorder, max]), Some([a, b, d])) = (c.published, c.computed) {
+                sqlx::query(
+                    "INSERT INTO current_thresholds (part_id, threshold_id, min_qty, reorder_qty, max_qty, basis, \
+                     sequence_id, updated_at, computed_min, computed_reorder, computed_max, status, formula_version) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'OK', $12) \
+                     ON CONFLICT (part_id) DO UPDATE SET threshold_id = excluded.threshold_id, min_qty = excluded.min_qty, \
+                     reorder_qty = excluded.reorder_qty, max_qty = excluded.max_qty, basis = excluded.basis, \
+                     sequence_id = excluded.sequence_id, updated_at = excluded.updated_at, \
+                     computed_min = excluded.computed_min, computed_reorder = excluded.computed_reorder, \
+                     computed_max = excluded.computed_max, status = 'OK', formula_version = excluded.formula_version",
+                )
+                .bind(&c.part_id)
+                .bind(id)
+                .bind(min)
+                .bind(reorder)
+                .bind(max)
+                .bind(&c.basis)
+                .bind(sequence)
+                .bind(now_ms)
+                .bind(a)
+                .bind(b)
+                .bind(d)
+                .bind(c.formula_version)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records an operator's approval of the computed limits of a part held on the drift
+    /// fallback: the computed limits are published (next sequence) and recorded as approved, with
+    /// a history row, in one transaction. False when the part is not on the fallback.
+    pub async fn approve_thresholds(&self, part_id: &str, now_ms: i64) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let n = sqlx::query(
+            "UPDATE current_thresholds SET approved_min = computed_min, approved_reorder = computed_reorder, \
+             approved_max = computed_max, approved_at = $1, min_qty = computed_min, reorder_qty = computed_reorder, \
+             max_qty = computed_max, basis = 'APPROVED', sequence_id = sequence_id + 1, updated_at = $1 \
+             WHERE part_id = $2 AND basis = 'FALLBACK' AND computed_min IS NOT NULL",
+        )
+        .bind(now_ms)
+        .bind(part_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO thresholds (part_id, formula_version, as_of, status, basis, inputs, sequence_id, created_at, \
+             avg_daily_usage, computed_min, computed_reorder, computed_max, published_min, published_reorder, published_max) \
+             SELECT t.part_id, t.formula_version, t.as_of, 'OK', 'APPROVED', t.inputs, c.sequence_id, $1, \
+             t.avg_daily_usage, t.computed_min, t.computed_reorder, t.computed_max, t.computed_min, t.computed_reorder, \
+             t.computed_max FROM thresholds t JOIN current_thresholds c ON c.threshold_id = t.id WHERE c.part_id = $2 \
+             RETURNING id",
+        )
+        .bind(now_ms)
+        .bind(part_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE current_thresholds SET threshold_id = $1 WHERE part_id = $2")
+            .bind(id)
+            .bind(part_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+}
