@@ -4,7 +4,7 @@
 use crate::EXIT_REJECTED_ROWS;
 use crate::cli::ImportKind;
 use crate::config::Config;
-use cmms_core::feeds::{ConsumptionRecord, FailureRecord, MtbfReadingRecord, ScanRecord, SnapshotRecord};
+use cmms_core::feeds::{FailureRecord, MtbfReadingRecord, ScanRecord, SnapshotRecord};
 use cmms_core::master::{AssetPartRecord, AssetRecord, PartRecord, SiteRecord, SkuMapRecord};
 use cmms_pipeline::import::{ImportObserver, ImportReport, Location, RowIssue, import_file};
 use cmms_store::Store;
@@ -53,7 +53,7 @@ pub async fn run(config: &Config, kind: ImportKind, file: &Path, json: bool) -> 
         ImportKind::AssetParts => import_file::<AssetPartRecord>(&store, file, now, &mut observer).await,
         ImportKind::Failures => import_file::<FailureRecord>(&store, file, now, &mut observer).await,
         ImportKind::Inventory => import_file::<SnapshotRecord>(&store, file, now, &mut observer).await,
-        ImportKind::Consumption => import_file::<ConsumptionRecord>(&store, file, now, &mut observer).await,
+        ImportKind::Consumption => cmms_pipeline::inventory::import_consumption(&store, file, now, &mut observer).await,
         ImportKind::Scans => import_file::<ScanRecord>(&store, file, now, &mut observer).await,
         ImportKind::MtbfReadings => import_file::<MtbfReadingRecord>(&store, file, now, &mut observer).await,
     };

@@ -8,6 +8,7 @@
 //! them.
 
 use crate::formulas::{self, FormulasError};
+use cmms_core::feeds::ConsumptionRecord;
 use cmms_core::formula::GateParams;
 use cmms_core::inventory::{
     Pause, Plausibility, ReconcileEvent, RoutingState, ScanOutcome, SequenceCheck, check_plausibility, check_sequence,
@@ -17,7 +18,8 @@ use cmms_core::mapping::{Mapping, SkuIndex, normalise};
 use cmms_core::quantity::Quantity;
 use cmms_core::time::from_epoch_ms;
 use cmms_store::inventory::{StagedScan, StagedSnapshot};
-use cmms_store::{Store, StoreError};
+use cmms_store::master::StoredRecord;
+use cmms_store::{SqlValue, Store, StoreError};
 use std::collections::BTreeMap;
 
 /// The quarantine "source" of scanned codes (scans carry no source system).
@@ -78,6 +80,24 @@ async fn index(store: &Store) -> Result<SkuIndex, StoreError> {
         entries.iter().map(|e| (e.source.as_str(), e.external_sku.as_str(), e.part_id.as_str())),
         parts.iter().map(String::as_str),
     ))
+}
+
+/// Ingests a consumption file. SKUs that map are resolved in the same write (so a million
+/// events are not rewritten afterwards); the rest stay unmapped for [`process`] to quarantine.
+pub async fn import_consumption(
+    store: &Store,
+    path: &std::path::Path,
+    now_ms: i64,
+    observer: &mut dyn crate::import::ImportObserver,
+) -> Result<crate::import::ImportReport, crate::import::ImportError> {
+    let ix = index(store).await?;
+    let part_column = ConsumptionRecord::SPEC.columns.len() - 1;
+    crate::import::import_file_with::<ConsumptionRecord>(store, path, now_ms, observer, &mut |rec, row| {
+        if let Mapping::Part(part) = ix.resolve(rec.source.as_str(), rec.external_sku.as_str()) {
+            row[part_column] = SqlValue::Text(part);
+        }
+    })
+    .await
 }
 
 /// Runs mapping, the snapshot gate and scan reconciliation over everything pending.

@@ -21,6 +21,7 @@ impl StoredRecord for SnapshotRecord {
         key_len: 3,
         stamp: "received_at",
         mode: WriteMode::FirstWins,
+        derived: 0,
     };
     fn to_row(&self) -> Vec<SqlValue> {
         vec![
@@ -45,11 +46,15 @@ impl StoredRecord for ConsumptionRecord {
             ("external_sku", ColType::Text),
             ("quantity", ColType::Real),
             ("consumed_at", ColType::Int),
+            ("part_id", ColType::Text),
         ],
         key_len: 2,
         stamp: "received_at",
         mode: WriteMode::FirstWins,
+        derived: 1,
     };
+    /// The part is derived: NULL here, set at ingest when the SKU maps (see
+    /// `cmms_pipeline::inventory::import_consumption`) or later by the mapping stage.
     fn to_row(&self) -> Vec<SqlValue> {
         vec![
             SqlValue::Text(self.source.to_string()),
@@ -57,6 +62,7 @@ impl StoredRecord for ConsumptionRecord {
             SqlValue::Text(self.external_sku.as_str().to_owned()),
             SqlValue::Real(self.quantity.get()),
             SqlValue::Int(to_epoch_ms(self.consumed_at)),
+            SqlValue::Null(ColType::Text),
         ]
     }
     fn references(&self) -> Vec<Reference<'_>> {
@@ -77,6 +83,7 @@ impl StoredRecord for ScanRecord {
         key_len: 1,
         stamp: "received_at",
         mode: WriteMode::FirstWins,
+        derived: 0,
     };
     fn to_row(&self) -> Vec<SqlValue> {
         vec![

@@ -52,6 +52,7 @@ impl StoredRecord for SiteRecord {
         key_len: 1,
         stamp: "updated_at",
         mode: WriteMode::Upsert,
+        derived: 0,
     };
     fn to_row(&self) -> Vec<SqlValue> {
         vec![SqlValue::Text(self.site_id.to_string()), SqlValue::Text(self.timezone.name().to_owned())]
@@ -78,6 +79,7 @@ impl StoredRecord for PartRecord {
         key_len: 1,
         stamp: "updated_at",
         mode: WriteMode::Upsert,
+        derived: 0,
     };
     fn to_row(&self) -> Vec<SqlValue> {
         vec![
@@ -109,6 +111,7 @@ impl StoredRecord for SkuMapRecord {
         key_len: 2,
         stamp: "updated_at",
         mode: WriteMode::Upsert,
+        derived: 0,
     };
     fn to_row(&self) -> Vec<SqlValue> {
         vec![
@@ -136,6 +139,7 @@ impl StoredRecord for AssetRecord {
         key_len: 1,
         stamp: "updated_at",
         mode: WriteMode::Upsert,
+        derived: 0,
     };
     fn to_row(&self) -> Vec<SqlValue> {
         vec![
@@ -158,6 +162,7 @@ impl StoredRecord for AssetPartRecord {
         key_len: 2,
         stamp: "updated_at",
         mode: WriteMode::Upsert,
+        derived: 0,
     };
     fn to_row(&self) -> Vec<SqlValue> {
         vec![

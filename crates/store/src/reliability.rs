@@ -28,6 +28,7 @@ impl StoredRecord for FailureRecord {
         key_len: 1,
         stamp: "received_at",
         mode: WriteMode::FirstWins,
+        derived: 0,
     };
     fn to_row(&self) -> Vec<SqlValue> {
         vec![
@@ -50,6 +51,7 @@ impl StoredRecord for MtbfReadingRecord {
         key_len: 2,
         stamp: "received_at",
         mode: WriteMode::FirstWins,
+        derived: 0,
     };
     fn to_row(&self) -> Vec<SqlValue> {
         vec![
@@ -98,6 +100,7 @@ pub const PM_INTERVALS: TableSpec = TableSpec {
     key_len: 1,
     stamp: "computed_at",
     mode: WriteMode::Upsert,
+    derived: 0,
 };
 
 /// A stored formula registry version (immutable).

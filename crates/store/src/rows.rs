@@ -8,7 +8,7 @@
 use crate::{Backend, Store, StoreError};
 use sqlx::any::{AnyArguments, AnyRow};
 use sqlx::query::Query;
-use sqlx::{Any, AssertSqlSafe, Row};
+use sqlx::{Any, AssertSqlSafe, Row, Transaction};
 use std::collections::{HashMap, HashSet};
 
 /// One SQL value as both backends carry it.
@@ -84,6 +84,9 @@ pub struct TableSpec {
     pub stamp: &'static str,
     /// What a row whose key already exists with other values does.
     pub mode: WriteMode,
+    /// How many trailing columns are derived by the pipeline (e.g. the part a SKU maps to)
+    /// rather than delivered: they are written but not compared when judging a re-delivery.
+    pub derived: usize,
 }
 
 /// How the batch writer treats a key that already exists with different values.
@@ -185,13 +188,35 @@ pub(crate) fn placeholders(backend: Backend, rows: usize, width: usize, offset: 
     s
 }
 
+/// Binds whole rows followed by the write stamp.
+fn bind_rows<'q>(
+    mut q: Query<'q, Any, AnyArguments>,
+    rows: Vec<Vec<SqlValue>>,
+    now_ms: i64,
+) -> Query<'q, Any, AnyArguments> {
+    for row in rows {
+        for v in row {
+            q = bind(q, v);
+        }
+        q = q.bind(now_ms);
+    }
+    q
+}
+
+/// Equal delivered content: every column but the trailing derived ones, compared exactly.
+fn same_content(spec: &TableSpec, old: &[SqlValue], new: &[SqlValue]) -> bool {
+    let n = spec.columns.len() - spec.derived;
+    old.len() == new.len() && old[..n].iter().zip(&new[..n]).all(|(a, b)| a.same(b))
+}
+
 fn key_of(spec: &TableSpec, row: &[SqlValue]) -> String {
     row[..spec.key_len].iter().map(SqlValue::key_text).collect::<Vec<_>>().join("\u{1f}")
 }
 
 impl Store {
-    /// Upserts `rows` (each in `spec.columns` order, keys unique within the batch), writing only
-    /// new and changed rows, all in one transaction.
+    /// Writes `rows` (each in `spec.columns` order, keys unique within the batch) in one
+    /// transaction, following `spec.mode`: upserts write only new and changed rows; first-wins
+    /// inserts new rows and compares the others with what is stored.
     ///
     /// Returns the counts and, in [`WriteMode::FirstWins`], the indices (into `rows`) of rows whose
     /// key exists with other values: conflicts, not written.
@@ -206,27 +231,161 @@ impl Store {
         if rows.is_empty() {
             return Ok((counts, conflicts));
         }
-        let cols: Vec<&str> = spec.columns.iter().map(|(c, _)| *c).collect();
-        let keys = &cols[..spec.key_len];
+        // Statements stay under SQLite's 32,766 bound parameters and at most 1,000 keys per
+        // lookup; the transaction spans the whole batch, because with random-order index
+        // inserts each commit rewrites the touched index pages into the WAL.
+        let per_statement = (30_000 / (spec.columns.len() + 1)).clamp(1, 1000);
         let mut tx = self.pool().begin().await?;
+        let mut rows = rows.into_iter();
+        let mut offset = 0;
+        loop {
+            let chunk: Vec<Vec<SqlValue>> = rows.by_ref().take(per_statement).collect();
+            if chunk.is_empty() {
+                break;
+            }
+            let n = chunk.len();
+            let (c, k) = match spec.mode {
+                WriteMode::Upsert => self.upsert_rows(&mut tx, spec, chunk, now_ms).await?,
+                WriteMode::FirstWins => self.insert_first_wins(&mut tx, spec, chunk, now_ms).await?,
+            };
+            counts.add(c);
+            conflicts.extend(k.into_iter().map(|i| i + offset));
+            offset += n;
+        }
+        tx.commit().await?;
+        Ok((counts, conflicts))
+    }
 
-        // 1. Existing rows for this batch's keys.
-        // SQLite needs a subquery on the right of a row-value IN; PostgreSQL plans a plain list
-        // as index lookups, but a prepared `IN (VALUES …)` drifts to a generic plan that scans.
-        let list = placeholders(self.backend(), rows.len(), spec.key_len, 0);
-        let list = match self.backend() {
-            Backend::Sqlite => format!("VALUES {list}"),
-            Backend::Postgres => list,
-        };
-        let select = format!("SELECT {} FROM {} WHERE ({}) IN ({list})", cols.join(", "), spec.table, keys.join(", "));
-        let mut q = sqlx::query(AssertSqlSafe(select));
-        for row in &rows {
-            for v in &row[..spec.key_len] {
-                q = bind(q, v.clone());
+    async fn upsert_rows(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        spec: &TableSpec,
+        rows: Vec<Vec<SqlValue>>,
+        now_ms: i64,
+    ) -> Result<(UpsertCounts, Vec<usize>), StoreError> {
+        let mut counts = UpsertCounts::default();
+        let existing = self.existing_rows(tx, spec, rows.iter().map(|r| &r[..spec.key_len])).await?;
+        let mut to_write = Vec::with_capacity(rows.len());
+        for row in rows {
+            match existing.get(&key_of(spec, &row)) {
+                None => {
+                    counts.inserted += 1;
+                    to_write.push(row);
+                }
+                Some(old) if same_content(spec, old, &row) => counts.unchanged += 1,
+                Some(_) => {
+                    counts.updated += 1;
+                    to_write.push(row);
+                }
             }
         }
-        let mut existing: HashMap<String, Vec<SqlValue>> = HashMap::new();
-        for r in q.fetch_all(&mut *tx).await? {
+        if !to_write.is_empty() {
+            let sets = spec.columns[spec.key_len..]
+                .iter()
+                .map(|(c, _)| *c)
+                .chain(std::iter::once(spec.stamp))
+                .map(|c| format!("{c} = excluded.{c}"))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let (insert, _) = self.insert_sql(spec, to_write.len(), &format!("DO UPDATE SET {sets}"), false);
+            bind_rows(sqlx::query(AssertSqlSafe(insert)), to_write, now_ms).execute(&mut **tx).await?;
+        }
+        Ok((counts, Vec::new()))
+    }
+
+    async fn insert_first_wins(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        spec: &TableSpec,
+        rows: Vec<Vec<SqlValue>>,
+        now_ms: i64,
+    ) -> Result<(UpsertCounts, Vec<usize>), StoreError> {
+        // Insert everything; the rows not returned were already there (usually none), and only
+        // those are read back and compared. No read before the write on the common path.
+        let (insert, _) = self.insert_sql(spec, rows.len(), "DO NOTHING", true);
+        let returned = bind_rows(sqlx::query(AssertSqlSafe(insert)), rows.clone(), now_ms).fetch_all(&mut **tx).await?;
+        let mut inserted = std::collections::HashSet::with_capacity(returned.len());
+        for r in &returned {
+            let key = spec.columns[..spec.key_len]
+                .iter()
+                .enumerate()
+                .map(|(i, (_, ty))| decode(r, i, *ty))
+                .collect::<Result<Vec<_>, _>>()?;
+            inserted.insert(key_of(spec, &key));
+        }
+        let mut counts = UpsertCounts { inserted: inserted.len() as u64, ..Default::default() };
+        let mut conflicts = Vec::new();
+        let others: Vec<usize> = (0..rows.len()).filter(|&i| !inserted.contains(&key_of(spec, &rows[i]))).collect();
+        if !others.is_empty() {
+            let existing = self.existing_rows(tx, spec, others.iter().map(|&i| &rows[i][..spec.key_len])).await?;
+            for i in others {
+                match existing.get(&key_of(spec, &rows[i])) {
+                    Some(old) if same_content(spec, old, &rows[i]) => counts.unchanged += 1,
+                    _ => conflicts.push(i),
+                }
+            }
+        }
+        Ok((counts, conflicts))
+    }
+
+    /// `INSERT INTO t (cols, stamp) VALUES … ON CONFLICT (keys) <action> [RETURNING keys]`.
+    fn insert_sql(&self, spec: &TableSpec, n: usize, action: &str, returning: bool) -> (String, usize) {
+        let cols: Vec<&str> = spec.columns.iter().map(|(c, _)| *c).collect();
+        let keys = cols[..spec.key_len].join(", ");
+        let width = cols.len() + 1;
+        let mut sql = format!(
+            "INSERT INTO {} ({}, {}) VALUES {} ON CONFLICT ({keys}) {action}",
+            spec.table,
+            cols.join(", "),
+            spec.stamp,
+            placeholders(self.backend(), n, width, 0),
+        );
+        if returning {
+            sql.push_str(&format!(" RETURNING {keys}"));
+        }
+        (sql, width)
+    }
+
+    /// The stored rows for `keys`, by key. SQLite scans the table for a composite
+    /// `(a, b) IN (VALUES …)` (and an OR chain of 1,000 equalities exceeds its expression depth),
+    /// so composite keys become `a IN (…) AND b IN (…)` over the distinct values there: an index
+    /// lookup that may over-fetch a few rows, which the exact-key map below ignores. PostgreSQL
+    /// plans a row-value list as index lookups, while a prepared `IN (VALUES …)` drifts to a
+    /// generic plan that scans.
+    async fn existing_rows<'k>(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        spec: &TableSpec,
+        keys: impl Iterator<Item = &'k [SqlValue]>,
+    ) -> Result<HashMap<String, Vec<SqlValue>>, StoreError> {
+        let keys: Vec<&[SqlValue]> = keys.collect();
+        let cols: Vec<&str> = spec.columns.iter().map(|(c, _)| *c).collect();
+        let key_cols = &cols[..spec.key_len];
+        let mut binds: Vec<SqlValue> = Vec::new();
+        let filter = match (self.backend(), spec.key_len) {
+            (Backend::Sqlite, k) if k > 1 => {
+                let mut parts = Vec::with_capacity(k);
+                for (i, col) in key_cols.iter().enumerate() {
+                    let mut seen = std::collections::HashSet::new();
+                    let distinct: Vec<&SqlValue> =
+                        keys.iter().map(|key| &key[i]).filter(|v| seen.insert(v.key_text())).collect();
+                    parts.push(format!("{col} IN ({})", placeholders(self.backend(), distinct.len(), 1, 0)));
+                    binds.extend(distinct.into_iter().cloned());
+                }
+                parts.join(" AND ")
+            }
+            _ => {
+                binds.extend(keys.iter().flat_map(|k| k.iter().cloned()));
+                format!("({}) IN ({})", key_cols.join(", "), placeholders(self.backend(), keys.len(), spec.key_len, 0))
+            }
+        };
+        let select = format!("SELECT {} FROM {} WHERE {filter}", cols.join(", "), spec.table);
+        let mut q = sqlx::query(AssertSqlSafe(select));
+        for v in binds {
+            q = bind(q, v);
+        }
+        let mut existing = HashMap::new();
+        for r in q.fetch_all(&mut **tx).await? {
             let vals = spec
                 .columns
                 .iter()
@@ -235,62 +394,7 @@ impl Store {
                 .collect::<Result<Vec<_>, _>>()?;
             existing.insert(key_of(spec, &vals), vals);
         }
-
-        // 2. Classify.
-        let mut to_write = Vec::with_capacity(rows.len());
-        for (i, row) in rows.into_iter().enumerate() {
-            match existing.get(&key_of(spec, &row)) {
-                None => {
-                    counts.inserted += 1;
-                    to_write.push(row);
-                }
-                Some(old) if old.len() == row.len() && old.iter().zip(&row).all(|(a, b)| a.same(b)) => {
-                    counts.unchanged += 1;
-                }
-                Some(_) if spec.mode == WriteMode::FirstWins => conflicts.push(i),
-                Some(_) => {
-                    counts.updated += 1;
-                    to_write.push(row);
-                }
-            }
-        }
-
-        // 3. One multi-row upsert for the rows that need it.
-        if !to_write.is_empty() {
-            let width = cols.len() + 1;
-            // FirstWins still says DO NOTHING on conflict: a concurrent writer may have inserted
-            // the key since the read above, and the first delivery must win.
-            let on_conflict = match spec.mode {
-                WriteMode::Upsert => format!(
-                    "DO UPDATE SET {}",
-                    cols[spec.key_len..]
-                        .iter()
-                        .chain(std::iter::once(&spec.stamp))
-                        .map(|c| format!("{c} = excluded.{c}"))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-                WriteMode::FirstWins => "DO NOTHING".to_owned(),
-            };
-            let insert = format!(
-                "INSERT INTO {} ({}, {}) VALUES {} ON CONFLICT ({}) {on_conflict}",
-                spec.table,
-                cols.join(", "),
-                spec.stamp,
-                placeholders(self.backend(), to_write.len(), width, 0),
-                keys.join(", "),
-            );
-            let mut q = sqlx::query(AssertSqlSafe(insert));
-            for row in to_write {
-                for v in row {
-                    q = bind(q, v);
-                }
-                q = q.bind(now_ms);
-            }
-            q.execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok((counts, conflicts))
+        Ok(existing)
     }
 
     /// Which of `ids` exist in `table.column`.

@@ -160,6 +160,18 @@ pub trait ImportObserver: Send {
 pub struct Quiet;
 impl ImportObserver for Quiet {}
 
+/// A location packed into 8 bytes for the duplicate map: JSON indices carry the top bit.
+fn pack(location: &Location) -> u64 {
+    match location {
+        Location::Line(l) => *l & !(1 << 63),
+        Location::Index(i) => *i | (1 << 63),
+    }
+}
+
+fn unpack(packed: u64) -> Location {
+    if packed & (1 << 63) == 0 { Location::Line(packed) } else { Location::Index(packed & !(1 << 63)) }
+}
+
 /// A 128-bit fingerprint of a record key, for duplicate detection in bounded memory.
 fn fingerprint(key: &str) -> u128 {
     let half = |salt: u8| {
@@ -178,6 +190,20 @@ pub async fn import_file<R: ImportRecord + StoredRecord>(
     now_ms: i64,
     observer: &mut dyn ImportObserver,
 ) -> Result<ImportReport, ImportError> {
+    import_file_with::<R>(store, path, now_ms, observer, &mut |_, _| {}).await
+}
+
+/// Sets a record's derived columns (see `TableSpec::derived`) on its row before it is written.
+pub type Derive<'a, R> = dyn FnMut(&R, &mut [cmms_store::SqlValue]) + Send + 'a;
+
+/// [`import_file`], with `derive` filling each accepted row's derived columns.
+pub async fn import_file_with<R: ImportRecord + StoredRecord>(
+    store: &Store,
+    path: &Path,
+    now_ms: i64,
+    observer: &mut dyn ImportObserver,
+    derive: &mut Derive<'_, R>,
+) -> Result<ImportReport, ImportError> {
     let format = Format::from_path(path)?;
     let total = std::fs::metadata(path).map_err(|source| ImportError::Io { path: path.into(), source })?.len();
     observer.started(total);
@@ -186,17 +212,18 @@ pub async fn import_file<R: ImportRecord + StoredRecord>(
     let run_id = store.begin_import_run(R::KIND, &path.display().to_string(), now_ms).await?;
 
     let bytes = Arc::new(AtomicU64::new(0));
-    let (tx, mut rx) = mpsc::channel::<Vec<Parsed<R>>>(4);
+    let (tx, mut rx) = mpsc::channel::<Vec<Parsed<R>>>(1);
     let reader = {
         let (path, bytes) = (path.to_path_buf(), bytes.clone());
         tokio::task::spawn_blocking(move || read_file::<R>(path, format, tx, bytes))
     };
 
     let mut report = ImportReport { kind: R::KIND, file: path.display().to_string(), ..Default::default() };
-    let mut seen: HashMap<u128, (Location, u64)> = HashMap::new();
+    // Per distinct key: its 128-bit fingerprint → (packed first location, content fingerprint).
+    let mut seen: HashMap<u128, (u64, u64)> = HashMap::new();
     let mut write_error = None;
     while let Some(batch) = rx.recv().await {
-        match write_batch(store, batch, &mut seen, &mut report, observer, now_ms).await {
+        match write_batch(store, batch, &mut seen, &mut report, observer, derive, now_ms).await {
             Ok(()) => observer.progress(bytes.load(Ordering::Relaxed)),
             Err(e) => {
                 write_error = Some(e);
@@ -242,9 +269,10 @@ pub async fn import_file<R: ImportRecord + StoredRecord>(
 async fn write_batch<R: ImportRecord + StoredRecord>(
     store: &Store,
     batch: Vec<Parsed<R>>,
-    seen: &mut HashMap<u128, (Location, u64)>,
+    seen: &mut HashMap<u128, (u64, u64)>,
     report: &mut ImportReport,
     observer: &mut dyn ImportObserver,
+    derive: &mut Derive<'_, R>,
     now_ms: i64,
 ) -> Result<(), ImportError> {
     // Which referenced ids exist, one query per referenced table.
@@ -291,24 +319,27 @@ async fn write_batch<R: ImportRecord + StoredRecord>(
             continue;
         }
         let key = rec.key().replace('\u{1f}', "/");
-        let row = rec.to_row();
+        let mut row = rec.to_row();
         let content = fingerprint(&format!("{row:?}")) as u64;
+        derive(&rec, &mut row);
         match seen.get(&fingerprint(&rec.key())) {
             Some((_, first_content)) if R::SPEC.mode == WriteMode::FirstWins && *first_content == content => {
                 report.counts.unchanged += 1;
             }
             Some((first, _)) => {
                 let reason = match R::SPEC.mode {
-                    WriteMode::Upsert => format!("duplicate {key_names} {key:?}: first given at {}", at(first)),
+                    WriteMode::Upsert => {
+                        format!("duplicate {key_names} {key:?}: first given at {}", at(&unpack(*first)))
+                    }
                     WriteMode::FirstWins => format!(
                         "DUPLICATE_CONFLICT: {key_names} {key:?} was first given at {} with other values",
-                        at(first)
+                        at(&unpack(*first))
                     ),
                 };
                 reject(RowIssue::row(location, reason), report);
             }
             None => {
-                seen.insert(fingerprint(&rec.key()), (location.clone(), content));
+                seen.insert(fingerprint(&rec.key()), (pack(&location), content));
                 rows.push(row);
                 locations.push(location);
                 keys.push(key);

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc::Sender;
 
 /// Rows per batch handed to the writer (and per database transaction).
-pub const BATCH_ROWS: usize = 1000;
+pub const BATCH_ROWS: usize = 5_000;
 
 /// The file formats accepted by `cmms import`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -45,8 +45,15 @@ fn consumption() -> String {
 
 pub async fn drift_falls_back_until_approved(db: Db) {
     master(&db).await;
-    import::<ConsumptionRecord>(&db, "c.csv", &consumption()).await;
-    inventory::process(&db.store, NOW).await.unwrap();
+    // Mapping at ingest: the mappable SKUs land with their part, the unmappable one waits.
+    let path = write_temp("c.csv", &consumption());
+    let r = inventory::import_consumption(&db.store, &path, 2, &mut Quiet).await.unwrap();
+    assert_eq!(r.counts.inserted, 181);
+    let gate = inventory::process(&db.store, NOW).await.unwrap();
+    assert_eq!(gate.consumption_mapped, 0, "already mapped at ingest");
+    assert_eq!(gate.quarantined.len(), 1);
+    let again = inventory::import_consumption(&db.store, &path, 3, &mut Quiet).await.unwrap();
+    assert_eq!((again.counts.unchanged, again.rejected), (181, 0), "the derived part is not compared");
     let as_of = parse_timestamp(AS_OF).unwrap();
     let run = recompute_thresholds(&db.store, as_of, NOW).await.unwrap();
     assert_eq!(run.by_status.get("OK"), Some(&2));
