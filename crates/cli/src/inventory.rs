@@ -199,3 +199,40 @@ pub async fn scans(config: &Config, action: ScansAction) -> anyhow::Result<ExitC
     println!("count of scan {scan_id} accepted: stock of {part} set to the counted quantity, routing resumed");
     Ok(ExitCode::SUCCESS)
 }
+
+pub async fn compute(
+    input: &std::path::Path,
+    output: &std::path::Path,
+    formulas: Option<&std::path::Path>,
+    as_of: Option<&str>,
+) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    let as_of = instant(as_of, "as-of")?;
+    let set = match formulas {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+            cmms_core::formula::FormulaSet::parse(&text).with_context(|| format!("{}", path.display()))?
+        }
+        None => cmms_core::formula::FormulaSet::defaults(),
+    };
+    let report = cmms_pipeline::compute::compute_folder(input, output, &set, as_of).await?;
+    for issue in &report.issues {
+        eprintln!("{issue}");
+    }
+    println!(
+        "computed {} parts and {} assets as of {as_of} into {} (formula {})",
+        report.parts,
+        report.assets,
+        output.display(),
+        &set.content_hash()[..12]
+    );
+    for (kind, n) in &report.accepted {
+        let rejected = report.rejected.get(kind).copied().unwrap_or(0);
+        println!("  {kind}: {n} accepted, {rejected} rejected");
+    }
+    println!(
+        "  {} duplicate deliveries ignored, {} consumption events with unmapped SKUs",
+        report.duplicates, report.unmapped_events
+    );
+    Ok(ExitCode::SUCCESS)
+}

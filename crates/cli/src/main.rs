@@ -66,6 +66,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Quarantine { action } => inventory::quarantine(&config, action).await,
         Command::Thresholds { action } => inventory::thresholds(&config, action).await,
         Command::Scans { action } => inventory::scans(&config, action).await,
+        Command::Compute { input, output, formulas, as_of } => {
+            inventory::compute(&input, &output, formulas.as_deref(), as_of.as_deref()).await
+        }
         Command::WorkOrders { action } => pm::work_orders(&config, action).await,
         Command::Formulas { action } => pm::formulas(&config, action).await,
         other => Ok(not_available(&other)),
@@ -88,7 +91,6 @@ fn not_available(command: &Command) -> ExitCode {
         Command::Dlq { .. } => "dlq",
         Command::Token { .. } => "token",
         Command::Demo { .. } => "demo",
-        Command::Compute { .. } => "compute",
         Command::Serve { .. }
         | Command::Import { .. }
         | Command::Recompute { .. }
@@ -97,7 +99,8 @@ fn not_available(command: &Command) -> ExitCode {
         | Command::Formulas { .. }
         | Command::Quarantine { .. }
         | Command::Thresholds { .. }
-        | Command::Scans { .. } => "this command",
+        | Command::Scans { .. }
+        | Command::Compute { .. } => "this command",
     };
     eprintln!("error: `cmms {name}` is not available in this build yet (see the README's status section)");
     ExitCode::from(EXIT_NOT_AVAILABLE)

@@ -4,6 +4,7 @@
 //! Each stage loads what it needs from the store, calls the pure core, and stores the result.
 //! The CLI and the HTTP server are thin shells over these services.
 
+pub mod compute;
 pub mod formulas;
 pub mod import;
 pub mod inventory;

@@ -1,0 +1,67 @@
+//! `cmms compute` on a small folder: validation and calculation without a store.
+
+use cmms_core::formula::FormulaSet;
+use cmms_core::time::parse_timestamp;
+use cmms_pipeline::compute::compute_folder;
+
+fn write(dir: &std::path::Path, name: &str, content: &str) {
+    std::fs::write(dir.join(name), content).unwrap();
+}
+
+#[tokio::test]
+async fn computes_thresholds_and_intervals_from_import_files() {
+    let base = std::env::temp_dir().join(format!("cmms-compute-{}", std::process::id()));
+    let (input, output) = (base.join("in"), base.join("out"));
+    std::fs::create_dir_all(&input).unwrap();
+    write(&input, "sites.csv", "site_id,timezone\nNY,America/New_York\n");
+    write(
+        &input,
+        "parts.csv",
+        "part_id,description,unit,site_id,part_class,lead_time_days,baseline_min,baseline_reorder,baseline_max\n\
+         BRG,,EA,NY,C,10,,,\nIDLE,,EA,NY,C,10,,,\nZERO,,EA,NY,C,0,,,\nLOST,,EA,MARS,C,1,,,\n",
+    );
+    write(&input, "sku_map.csv", "source,external_sku,part_id\nERP,brg,BRG\n");
+    let mut consumption = String::from("event_id,source,external_sku,quantity,consumed_at\n");
+    let as_of = parse_timestamp("2024-03-01T00:00:00Z").unwrap();
+    for d in 1..=90 {
+        let t = as_of - jiff::SignedDuration::from_hours(24 * d - 12);
+        consumption.push_str(&format!("E{d},ERP, BRG ,1,{t}\n"));
+    }
+    consumption
+        .push_str("E1,ERP, BRG ,1,2024-02-29T12:00:00Z\nE1,ERP,brg,5,2024-02-29T12:00:00Z\nX,ERP,nope,1,2024-02-01\n");
+    write(&input, "consumption.csv", &consumption);
+    write(
+        &input,
+        "assets.csv",
+        "asset_id,asset_group,site_id,fallback_interval_days,last_completion_at\nP1,PUMPS,NY,30,2024-03-03T13:00:00Z\n",
+    );
+    write(
+        &input,
+        "failures.csv",
+        "event_id,asset_id,event_type,started_at,ended_at\nF1,P1,UNPLANNED,2024-01-01,\nF2,P1,SENSOR_RESET,2024-01-03,\nF3,P1,UNPLANNED,2024-01-08 22:35:17,\n",
+    );
+
+    let report = compute_folder(&input, &output, &FormulaSet::defaults(), as_of).await.unwrap();
+    assert_eq!((report.duplicates, report.unmapped_events), (1, 1));
+    assert_eq!(report.rejected.get("consumption"), Some(&1), "conflicting copy of E1");
+    assert_eq!(report.rejected.get("parts"), Some(&1), "unknown site");
+
+    let thresholds = std::fs::read_to_string(output.join("thresholds.csv")).unwrap();
+    let version = &FormulaSet::defaults().content_hash()[..12];
+    assert_eq!(
+        thresholds,
+        format!(
+            "part_id,status,avg_daily_usage,min,reorder,max,formula_version\n\
+             BRG,OK,1,15,18.75,28.12,{version}\nIDLE,NO_HISTORY,,,,,{version}\nZERO,LEAD_TIME_NOT_POSITIVE,,,,,{version}\n"
+        )
+    );
+    // One sample of 190.588 h: 190.588 × 0.85 / 24 = 6.75 days, clamped to 7; 08:00 local
+    // before the 2024-03-10 DST change stays 08:00 local after it.
+    let intervals = std::fs::read_to_string(output.join("intervals.csv")).unwrap();
+    let row = intervals.lines().nth(1).unwrap();
+    assert!(
+        row.starts_with("P1,OK,MTBF,,1,190.58805555555554,0,7,2024-03-10T08:00:00-04:00,2024-03-10T12:00:00Z"),
+        "{row}"
+    );
+    let _ = std::fs::remove_dir_all(base);
+}
