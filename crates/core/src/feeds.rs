@@ -175,11 +175,7 @@ impl ImportRecord for MtbfReadingRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn parse<R: ImportRecord>(vals: &[&str]) -> Result<R, FieldError> {
-        let v: Vec<String> = vals.iter().map(|s| s.to_string()).collect();
-        R::parse(&RawRow::new(R::COLUMNS, &v))
-    }
+    use crate::master::parse_values as parse;
 
     #[test]
     fn inventory_rows() {

@@ -302,14 +302,17 @@ impl ImportRecord for AssetPartRecord {
     }
 }
 
+/// Parses one row given as text values in column order (unit tests of every record kind).
+#[cfg(test)]
+pub(crate) fn parse_values<R: ImportRecord>(vals: &[&str]) -> Result<R, FieldError> {
+    let v: Vec<String> = vals.iter().map(|s| s.to_string()).collect();
+    R::parse(&RawRow::new(R::COLUMNS, &v))
+}
+
 #[cfg(test)]
 mod tests {
+    use super::parse_values as parse;
     use super::*;
-
-    fn parse<R: ImportRecord>(vals: &[&str]) -> Result<R, FieldError> {
-        let v: Vec<String> = vals.iter().map(|s| s.to_string()).collect();
-        R::parse(&RawRow::new(R::COLUMNS, &v))
-    }
 
     #[test]
     fn part_row_rules() {
