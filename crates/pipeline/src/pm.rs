@@ -92,6 +92,14 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
     let mut run = IntervalRun { formula_version, ..Default::default() };
     let plan = PlanId::parse(DEFAULT_PLAN).map_err(|e| PmServiceError::Invalid(e.to_string()))?;
     let assets = store.pm_assets().await?;
+    // The open PM of each asset, so unchanged schedules cost no write transaction.
+    let open_due: std::collections::HashMap<String, i64> = store
+        .work_orders(None, None)
+        .await?
+        .into_iter()
+        .filter(|w| w.plan_id == plan.as_str() && w.state != "COMPLETED" && w.state != "CANCELLED")
+        .map(|w| (w.asset_id, w.due_at))
+        .collect();
     for chunk in assets.chunks(ASSET_CHUNK) {
         let ids: Vec<String> = chunk.iter().map(|a| a.asset_id.clone()).collect();
         let mut histories = store.failure_histories(&ids).await?;
@@ -152,6 +160,9 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
         let (counts, _) = store.upsert_batch(&PM_INTERVALS, rows, now_ms).await?;
         run.rows.add(counts);
         for (asset_id, due_ms, follows_ms) in due {
+            if open_due.get(&asset_id) == Some(&due_ms) {
+                continue;
+            }
             match store.schedule_pm(&asset_id, plan.as_str(), due_ms, Some(follows_ms), now_ms).await? {
                 Scheduled::Created(_) => run.work_orders_created += 1,
                 Scheduled::Rescheduled(_) => run.work_orders_rescheduled += 1,

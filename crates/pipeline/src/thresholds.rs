@@ -81,6 +81,9 @@ pub async fn recompute_thresholds(
     let inputs = store.threshold_inputs(to_epoch_ms(window_start(as_of, window_days)), to_epoch_ms(as_of)).await?;
     let current = store.current_thresholds().await?;
     let errors: BTreeMap<String, String> = store.threshold_errors().await?.into_iter().collect();
+    // Alerts are written only when their state changes, not once per part and run.
+    let open_drift: std::collections::HashSet<String> =
+        store.open_alerts().await?.into_iter().filter(|a| a.kind == ALERT_DRIFT).map(|a| a.subject).collect();
     let mut changes = Vec::new();
     for input in &inputs {
         run.parts += 1;
@@ -126,7 +129,14 @@ pub async fn recompute_thresholds(
                 let decision = decide(&t.limits, &baseline, &params, approved);
                 let basis = basis_name(decision.basis);
                 *run.by_basis.entry(basis.to_owned()).or_default() += 1;
-                if decision.report.drifted() && decision.basis == PublishBasis::Fallback {
+                let unchanged = previous.is_some_and(|p: &CurrentThreshold| {
+                    p.computed == Some(triple(&t.limits))
+                        && p.published == triple(&decision.published)
+                        && p.basis == basis
+                        && p.formula_version == Some(version)
+                }) && !errors.contains_key(&input.part_id);
+                let on_fallback = decision.report.drifted() && decision.basis == PublishBasis::Fallback;
+                if on_fallback && (!unchanged || !open_drift.contains(&input.part_id)) {
                     let msg = format!(
                         "computed {:?} deviates from baseline by more than {:.0}%; publishing the fallback {:?} until `cmms thresholds approve {}`",
                         triple(&t.limits),
@@ -135,15 +145,9 @@ pub async fn recompute_thresholds(
                         input.part_id
                     );
                     store.raise_alert(ALERT_DRIFT, &input.part_id, &msg, None, now_ms).await?;
-                } else {
+                } else if !on_fallback && open_drift.contains(&input.part_id) {
                     store.resolve_alert(ALERT_DRIFT, &input.part_id, now_ms).await?;
                 }
-                let unchanged = previous.is_some_and(|p: &CurrentThreshold| {
-                    p.computed == Some(triple(&t.limits))
-                        && p.published == triple(&decision.published)
-                        && p.basis == basis
-                        && p.formula_version == Some(version)
-                }) && !errors.contains_key(&input.part_id);
                 if unchanged {
                     continue;
                 }
