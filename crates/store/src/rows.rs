@@ -300,10 +300,29 @@ impl Store {
         rows: Vec<Vec<SqlValue>>,
         now_ms: i64,
     ) -> Result<(UpsertCounts, Vec<usize>), StoreError> {
-        // Insert everything; the rows not returned were already there (usually none), and only
+        // Repeats of a key inside this chunk: the first copy is written, later ones compared
+        // with it here (the statement below cannot see its own earlier rows).
+        let mut counts = UpsertCounts::default();
+        let mut conflicts = Vec::new();
+        let mut first_of: HashMap<String, usize> = HashMap::with_capacity(rows.len());
+        let mut unique = Vec::with_capacity(rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            match first_of.entry(key_of(spec, row)) {
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(i);
+                    unique.push(i);
+                }
+                std::collections::hash_map::Entry::Occupied(o) if same_content(spec, &rows[*o.get()], row) => {
+                    counts.unchanged += 1;
+                }
+                std::collections::hash_map::Entry::Occupied(_) => conflicts.push(i),
+            }
+        }
+        // Insert the rest; the rows not returned were already stored (usually none), and only
         // those are read back and compared. No read before the write on the common path.
-        let (insert, _) = self.insert_sql(spec, rows.len(), "DO NOTHING", true);
-        let returned = bind_rows(sqlx::query(AssertSqlSafe(insert)), rows.clone(), now_ms).fetch_all(&mut **tx).await?;
+        let (insert, _) = self.insert_sql(spec, unique.len(), "DO NOTHING", true);
+        let to_insert: Vec<Vec<SqlValue>> = unique.iter().map(|&i| rows[i].clone()).collect();
+        let returned = bind_rows(sqlx::query(AssertSqlSafe(insert)), to_insert, now_ms).fetch_all(&mut **tx).await?;
         let mut inserted = std::collections::HashSet::with_capacity(returned.len());
         for r in &returned {
             let key = spec.columns[..spec.key_len]
@@ -313,9 +332,8 @@ impl Store {
                 .collect::<Result<Vec<_>, _>>()?;
             inserted.insert(key_of(spec, &key));
         }
-        let mut counts = UpsertCounts { inserted: inserted.len() as u64, ..Default::default() };
-        let mut conflicts = Vec::new();
-        let others: Vec<usize> = (0..rows.len()).filter(|&i| !inserted.contains(&key_of(spec, &rows[i]))).collect();
+        counts.inserted = inserted.len() as u64;
+        let others: Vec<usize> = unique.into_iter().filter(|&i| !inserted.contains(&key_of(spec, &rows[i]))).collect();
         if !others.is_empty() {
             let existing = self.existing_rows(tx, spec, others.iter().map(|&i| &rows[i][..spec.key_len])).await?;
             for i in others {
@@ -325,6 +343,7 @@ impl Store {
                 }
             }
         }
+        conflicts.sort_unstable();
         Ok((counts, conflicts))
     }
 

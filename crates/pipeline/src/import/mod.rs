@@ -3,13 +3,13 @@
 //!
 //! Promises: a bad row never aborts the import or half-applies — it is reported with its line
 //! (or JSON index), field and reason while the good rows land; memory does not grow with the file
-//! (apart from 32 bytes per distinct key for duplicate detection); re-importing the same file
-//! writes nothing and reports every row as unchanged.
+//! (master data keeps 24 bytes per distinct key to reject in-file duplicates; feeds keep nothing);
+//! re-importing the same file writes nothing and reports every row as unchanged.
 //!
 //! Duplicates follow the table's write mode. Master data: a second row for a key in one file is
 //! rejected. Feed events (first delivery wins): an identical copy is a duplicate delivery (counted,
 //! harmless); a copy with other values is rejected as `DUPLICATE_CONFLICT`, whether the first copy
-//! is earlier in the file or already stored.
+//! is earlier in the file or was stored by an earlier import.
 
 pub mod reader;
 
@@ -219,8 +219,8 @@ pub async fn import_file_with<R: ImportRecord + StoredRecord>(
     };
 
     let mut report = ImportReport { kind: R::KIND, file: path.display().to_string(), ..Default::default() };
-    // Per distinct key: its 128-bit fingerprint → (packed first location, content fingerprint).
-    let mut seen: HashMap<u128, (u64, u64)> = HashMap::new();
+    // Master data only: per distinct key, its 128-bit fingerprint → packed first location.
+    let mut seen: HashMap<u128, u64> = HashMap::new();
     let mut write_error = None;
     while let Some(batch) = rx.recv().await {
         match write_batch(store, batch, &mut seen, &mut report, observer, derive, now_ms).await {
@@ -269,7 +269,7 @@ pub async fn import_file_with<R: ImportRecord + StoredRecord>(
 async fn write_batch<R: ImportRecord + StoredRecord>(
     store: &Store,
     batch: Vec<Parsed<R>>,
-    seen: &mut HashMap<u128, (u64, u64)>,
+    seen: &mut HashMap<u128, u64>,
     report: &mut ImportReport,
     observer: &mut dyn ImportObserver,
     derive: &mut Derive<'_, R>,
@@ -320,37 +320,28 @@ async fn write_batch<R: ImportRecord + StoredRecord>(
         }
         let key = rec.key().replace('\u{1f}', "/");
         let mut row = rec.to_row();
-        let content = fingerprint(&format!("{row:?}")) as u64;
         derive(&rec, &mut row);
-        match seen.get(&fingerprint(&rec.key())) {
-            Some((_, first_content)) if R::SPEC.mode == WriteMode::FirstWins && *first_content == content => {
-                report.counts.unchanged += 1;
-            }
-            Some((first, _)) => {
-                let reason = match R::SPEC.mode {
-                    WriteMode::Upsert => {
-                        format!("duplicate {key_names} {key:?}: first given at {}", at(&unpack(*first)))
-                    }
-                    WriteMode::FirstWins => format!(
-                        "DUPLICATE_CONFLICT: {key_names} {key:?} was first given at {} with other values",
-                        at(&unpack(*first))
-                    ),
-                };
+        // Master data: a second row for a key in one file is rejected (it would overwrite the
+        // first). Feeds need no memory here: the store keeps the first delivery and reports
+        // identical copies as duplicates and differing ones as conflicts.
+        if R::SPEC.mode == WriteMode::Upsert {
+            let fp = fingerprint(&rec.key());
+            if let Some(first) = seen.get(&fp) {
+                let reason = format!("duplicate {key_names} {key:?}: first given at {}", at(&unpack(*first)));
                 reject(RowIssue::row(location, reason), report);
+                continue;
             }
-            None => {
-                seen.insert(fingerprint(&rec.key()), (pack(&location), content));
-                rows.push(row);
-                locations.push(location);
-                keys.push(key);
-            }
+            seen.insert(fp, pack(&location));
         }
+        rows.push(row);
+        locations.push(location);
+        keys.push(key);
     }
     let (counts, conflicts) = store.upsert_batch(&R::SPEC, rows, now_ms).await?;
     report.counts.add(counts);
     for i in conflicts {
         let reason = format!(
-            "DUPLICATE_CONFLICT: {key_names} {:?} is already stored with other values (the first delivery wins)",
+            "DUPLICATE_CONFLICT: {key_names} {:?} was delivered before with other values (the first delivery wins)",
             keys[i]
         );
         reject(RowIssue::row(locations[i].clone(), reason), report);

@@ -67,10 +67,12 @@ pub async fn failure_feed_is_idempotent_and_rejects_conflicts(db: Db) {
     );
     let r = import_file::<FailureRecord>(&db.store, &mixed, 5, &mut Quiet).await.unwrap();
     assert_eq!((r.counts.inserted, r.counts.unchanged, r.rejected), (1, 1, 4), "{:?}", r.issues);
-    assert!(issue_at(&r, 2).reason.contains("DUPLICATE_CONFLICT") && issue_at(&r, 2).reason.contains("already stored"));
+    assert!(
+        issue_at(&r, 2).reason.contains("DUPLICATE_CONFLICT") && issue_at(&r, 2).reason.contains("delivered before")
+    );
     assert!(issue_at(&r, 3).reason.contains("known: UNPLANNED, CORRECTIVE, PLANNED, SENSOR_RESET"));
     assert!(issue_at(&r, 4).reason.contains("unknown asset \"NOPE\""));
-    assert!(issue_at(&r, 7).reason.contains("DUPLICATE_CONFLICT") && issue_at(&r, 7).reason.contains("line 5"));
+    assert!(issue_at(&r, 7).reason.contains("DUPLICATE_CONFLICT: event_id \"N3\""), "{:?}", r.issues);
     assert_eq!(db.store.count_rows("failure_events").await.unwrap(), 14);
 }
 
