@@ -34,6 +34,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_inventory.sql"),
         postgres: include_str!("../migrations/postgres/0003_inventory.sql"),
     },
+    Migration {
+        version: 4,
+        description: "covering index for the threshold aggregate",
+        sqlite: include_str!("../migrations/sqlite/0004_consumption_covering_index.sql"),
+        postgres: include_str!("../migrations/postgres/0004_consumption_covering_index.sql"),
+    },
 ];
 
 /// Arbitrary constant identifying cmms-pipeline's migration lock among advisory locks.
