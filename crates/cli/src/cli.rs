@@ -105,6 +105,12 @@ pub enum Command {
         #[command(subcommand)]
         action: ScansAction,
     },
+    /// Operator actions on stock snapshots.
+    Snapshots {
+        /// The action.
+        #[command(subcommand)]
+        action: SnapshotsAction,
+    },
     /// Operator actions on thresholds.
     Thresholds {
         /// The action.
@@ -294,6 +300,16 @@ pub enum ScansAction {
     Accept {
         /// The scan that paused its part.
         scan_id: String,
+    },
+}
+
+/// `cmms snapshots` actions.
+#[derive(Debug, Subcommand)]
+pub enum SnapshotsAction {
+    /// Apply the latest snapshot of a part held as an implausible drop, after review.
+    Accept {
+        /// The part.
+        part: String,
     },
 }
 

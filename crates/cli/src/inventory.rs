@@ -1,7 +1,7 @@
 //! `cmms recompute`, `cmms report`, `cmms quarantine`, `cmms thresholds` and `cmms scans`: the
 //! inventory side of the CLI, and the recompute/report that span both pipelines.
 
-use crate::cli::{OutputFormat, QuarantineAction, ScansAction, ThresholdsAction};
+use crate::cli::{OutputFormat, QuarantineAction, ScansAction, SnapshotsAction, ThresholdsAction};
 use crate::config::Config;
 use crate::instant;
 use cmms_pipeline::inventory::{self, GateRun};
@@ -233,6 +233,18 @@ pub async fn compute(
     println!(
         "  {} duplicate deliveries ignored, {} consumption events with unmapped SKUs",
         report.duplicates, report.unmapped_events
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn snapshots(config: &Config, action: SnapshotsAction) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&config.database_url).await?;
+    let SnapshotsAction::Accept { part } = action;
+    let snap = inventory::accept_held_snapshot(&store, &part, Timestamp::now().as_millisecond()).await?;
+    store.close().await;
+    println!(
+        "snapshot {}#{} accepted: stock of {part} set to {} after review",
+        snap.source, snap.sequence_id, snap.on_hand
     );
     Ok(ExitCode::SUCCESS)
 }

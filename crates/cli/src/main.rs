@@ -66,6 +66,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Quarantine { action } => inventory::quarantine(&config, action).await,
         Command::Thresholds { action } => inventory::thresholds(&config, action).await,
         Command::Scans { action } => inventory::scans(&config, action).await,
+        Command::Snapshots { action } => inventory::snapshots(&config, action).await,
         Command::Compute { input, output, formulas, as_of } => {
             inventory::compute(&input, &output, formulas.as_deref(), as_of.as_deref()).await
         }
@@ -100,6 +101,7 @@ fn not_available(command: &Command) -> ExitCode {
         | Command::Quarantine { .. }
         | Command::Thresholds { .. }
         | Command::Scans { .. }
+        | Command::Snapshots { .. }
         | Command::Compute { .. } => "this command",
     };
     eprintln!("error: `cmms {name}` is not available in this build yet (see the README's status section)");

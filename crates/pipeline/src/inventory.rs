@@ -41,7 +41,7 @@ pub enum InventoryError {
     /// No such part.
     #[error("unknown part {0:?}")]
     UnknownPart(String),
-    /// No such scan, or it is not the discrepancy that paused its part.
+    /// No such scan or held snapshot, or it is not in a state the operator action applies to.
     #[error("{0}")]
     Scan(String),
     /// The formula registry could not be loaded.
@@ -294,6 +294,28 @@ pub async fn accept_scan(store: &Store, scan_id: &str, now_ms: i64) -> Result<St
     store.set_scan_outcome(scan_id, Some(&part), None, "ACCEPTED").await?;
     store.resolve_alert(ALERT_SCAN, &part, now_ms).await?;
     Ok(part)
+}
+
+/// An operator accepts the latest snapshot of a part that was held as an implausible drop: it is
+/// applied if no newer snapshot of its (source, SKU) was applied since, and the alert resolved.
+pub async fn accept_held_snapshot(store: &Store, part_id: &str, now_ms: i64) -> Result<StagedSnapshot, InventoryError> {
+    let snap = store
+        .held_snapshot(part_id)
+        .await?
+        .ok_or_else(|| InventoryError::Scan(format!("part {part_id:?} has no snapshot held for review")))?;
+    let last = store.last_sequence(&snap.source, &snap.external_sku).await?;
+    if check_sequence(last, snap.sequence_id) != SequenceCheck::Apply {
+        store.set_snapshot_status(&snap, Some(part_id), "STALE", "a newer snapshot was applied before review").await?;
+        return Err(InventoryError::Scan(format!(
+            "snapshot {}#{} is older than the last applied one ({}); nothing to accept",
+            snap.source,
+            snap.sequence_id,
+            last.unwrap_or(0)
+        )));
+    }
+    store.apply_snapshot(&snap, part_id, now_ms).await?;
+    store.resolve_alert(ALERT_DROP, part_id, now_ms).await?;
+    Ok(snap)
 }
 
 /// Resolves a quarantine entry: maps its SKU to `part_id` (recorded in the SKU map, so later

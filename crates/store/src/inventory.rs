@@ -353,6 +353,27 @@ impl Store {
             .collect()
     }
 
+    /// The latest snapshot of a part held as implausible, if any.
+    pub async fn held_snapshot(&self, part_id: &str) -> Result<Option<StagedSnapshot>, StoreError> {
+        let row = sqlx::query(
+            "SELECT source, external_sku, sequence_id, on_hand, observed_at FROM inventory_snapshots \
+             WHERE part_id = $1 AND status = 'HELD' ORDER BY observed_at DESC, sequence_id DESC LIMIT 1",
+        )
+        .bind(part_id)
+        .fetch_optional(self.pool())
+        .await?;
+        row.map(|r| {
+            Ok(StagedSnapshot {
+                source: r.try_get(0)?,
+                external_sku: r.try_get(1)?,
+                sequence_id: r.try_get(2)?,
+                on_hand: r.try_get(3)?,
+                observed_at: r.try_get(4)?,
+            })
+        })
+        .transpose()
+    }
+
     /// The last applied sequence of a (source, SKU).
     pub async fn last_sequence(&self, source: &str, sku: &str) -> Result<Option<i64>, StoreError> {
         Ok(sqlx::query_scalar(

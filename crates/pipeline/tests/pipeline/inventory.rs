@@ -155,6 +155,13 @@ pub async fn snapshots_in_any_order_end_in_the_in_order_state(db: Db) {
     assert_eq!(g3.snapshots_held, 1);
     assert_eq!(db.store.stock("BRG").await.unwrap().unwrap().on_hand, 30.0);
     assert!(db.store.open_alerts().await.unwrap().iter().any(|a| a.kind == "IMPLAUSIBLE_DROP"));
+
+    // After review an operator accepts it: applied, alert resolved; there is nothing left to accept.
+    let accepted = inventory::accept_held_snapshot(&db.store, "BRG", NOW).await.unwrap();
+    assert_eq!(accepted.sequence_id, 4);
+    assert_eq!(db.store.stock("BRG").await.unwrap().unwrap().on_hand, 0.0);
+    assert!(db.store.open_alerts().await.unwrap().is_empty());
+    assert!(inventory::accept_held_snapshot(&db.store, "BRG", NOW).await.is_err());
 }
 
 pub async fn scan_discrepancy_pauses_until_matching_count_or_acceptance(db: Db) {
