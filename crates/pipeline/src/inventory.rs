@@ -106,11 +106,17 @@ pub async fn process(store: &Store, now_ms: i64) -> Result<GateRun, InventoryErr
     let _enter = span.enter();
     let (_, formulas) = formulas::active(store, now_ms).await?;
     let gate = *formulas.gate();
-    let ix = index(store).await?;
     let mut run = GateRun::default();
+    let unmapped = store.unmapped_consumption().await?;
+    let snapshots = store.staged_snapshots().await?;
+    let scans = store.staged_scans().await?;
+    if unmapped.is_empty() && snapshots.is_empty() && scans.is_empty() {
+        return Ok(run);
+    }
+    let ix = index(store).await?;
     let mut held: BTreeMap<(String, String), (Mapping, i64)> = BTreeMap::new();
 
-    for (source, sku, n) in store.unmapped_consumption().await? {
+    for (source, sku, n) in unmapped {
         match ix.resolve(&source, &sku) {
             Mapping::Part(part) => {
                 run.consumption_mapped += store.map_consumption(&source, &sku, &part).await?;
@@ -119,7 +125,7 @@ pub async fn process(store: &Store, now_ms: i64) -> Result<GateRun, InventoryErr
             other => held.entry((source, sku)).or_insert((other, 0)).1 += n,
         }
     }
-    for snap in store.staged_snapshots().await? {
+    for snap in snapshots {
         match ix.resolve(&snap.source, &snap.external_sku) {
             Mapping::Part(part) => {
                 store.quarantine_release(&snap.source, &snap.external_sku, &part, now_ms).await?;
@@ -131,7 +137,7 @@ pub async fn process(store: &Store, now_ms: i64) -> Result<GateRun, InventoryErr
             }
         }
     }
-    for scan in store.staged_scans().await? {
+    for scan in scans {
         match ix.resolve_code(&scan.code) {
             Mapping::Part(part) => {
                 store.quarantine_release(SCAN_SOURCE, &scan.code, &part, now_ms).await?;

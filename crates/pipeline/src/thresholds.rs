@@ -112,6 +112,7 @@ pub async fn recompute_thresholds(
                     computed: None,
                     published: None,
                     basis: "NONE".to_owned(),
+                    sequence_id: previous.map_or(0, |p| p.sequence_id),
                     inputs: format!(
                         r#"{{"lead_time_days":{},"consumed_in_window":{},"has_history":{}}}"#,
                         input.lead_time_days, input.consumed_in_window, input.has_history
@@ -160,6 +161,7 @@ pub async fn recompute_thresholds(
                     computed: Some(triple(&t.limits)),
                     published: Some(triple(&decision.published)),
                     basis: basis.to_owned(),
+                    sequence_id: previous.map_or(0, |p| p.sequence_id) + 1,
                     inputs: serde_json::to_string(&t).map_err(|e| bad(e.to_string()))?,
                 }
             }

@@ -65,6 +65,9 @@ pub struct ThresholdChange {
     pub basis: String,
     /// The inputs, as JSON.
     pub inputs: String,
+    /// Publication sequence of this change: the previous one + 1 when limits are published
+    /// (the caller holds the thresholds in force; one recompute writes at a time).
+    pub sequence_id: i64,
 }
 
 fn triple(r: &sqlx::any::AnyRow, first: usize) -> Result<Option<[f64; 3]>, sqlx::Error> {
@@ -153,12 +156,7 @@ impl Store {
     pub async fn store_threshold_changes(&self, changes: &[ThresholdChange], now_ms: i64) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
         for c in changes {
-            let previous: Option<i64> =
-                sqlx::query_scalar("SELECT sequence_id FROM current_thresholds WHERE part_id = $1")
-                    .bind(&c.part_id)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let sequence = previous.unwrap_or(0) + i64::from(c.published.is_some());
+            let sequence = c.sequence_id;
             let [cmin, creo, cmax] = c.computed.map_or([None; 3], |v| v.map(Some));
             let [pmin, preo, pmax] = c.published.map_or([None; 3], |v| v.map(Some));
             let insert = sqlx::query(
