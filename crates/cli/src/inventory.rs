@@ -65,12 +65,13 @@ struct PartLine {
 pub async fn report(config: &Config, format: OutputFormat) -> anyhow::Result<ExitCode> {
     let store = Store::open(&config.database_url).await?;
     let current = store.current_thresholds().await?;
+    let stock = store.stock_all().await?;
     let mut below = Vec::new();
     let mut paused = Vec::new();
     let mut parts: Vec<_> = current.values().collect();
     parts.sort_by(|a, b| a.part_id.cmp(&b.part_id));
     for t in parts {
-        let Some(stock) = store.stock(&t.part_id).await? else { continue };
+        let Some(stock) = stock.get(&t.part_id) else { continue };
         if let Some(why) = &stock.paused_reason {
             paused.push((t.part_id.clone(), why.clone()));
         }

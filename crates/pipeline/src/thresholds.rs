@@ -51,10 +51,6 @@ pub struct ThresholdRun {
     pub by_basis: BTreeMap<String, u64>,
 }
 
-fn limits(v: [f64; 3]) -> Limits {
-    Limits { min: v[0], reorder: v[1], max: v[2] }
-}
-
 fn triple(l: &Limits) -> [f64; 3] {
     [l.min, l.reorder, l.max]
 }
@@ -188,9 +184,4 @@ pub async fn approve(store: &Store, part_id: &str, now_ms: i64) -> Result<(), Th
     }
     store.resolve_alert(ALERT_DRIFT, part_id, now_ms).await?;
     Ok(())
-}
-
-/// Published limits as a core value (for routing and reports).
-pub fn published(c: &CurrentThreshold) -> Limits {
-    limits(c.published)
 }

@@ -478,6 +478,26 @@ impl Store {
         .transpose()
     }
 
+    /// The stock state of every part that has one (reports).
+    pub async fn stock_all(&self) -> Result<std::collections::HashMap<String, StockState>, StoreError> {
+        let rows = sqlx::query("SELECT part_id, on_hand, reserved, observed_at, paused_reason FROM inventory_state")
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    r.try_get(0)?,
+                    StockState {
+                        on_hand: r.try_get(1)?,
+                        reserved: r.try_get(2)?,
+                        observed_at: r.try_get(3)?,
+                        paused_reason: r.try_get(4)?,
+                    },
+                ))
+            })
+            .collect()
+    }
+
     /// Pauses routing for a part (`Some(reason)`) or resumes it (`None`); `set_on_hand` replaces
     /// the stock figure (an accepted count).
     pub async fn set_pause(

@@ -159,6 +159,11 @@ fn decode(row: &AnyRow, i: usize, ty: ColType) -> Result<SqlValue, sqlx::Error> 
     })
 }
 
+/// The leading `columns` of a result row, decoded by their types.
+fn decode_row(r: &AnyRow, columns: &[(&str, ColType)]) -> Result<Vec<SqlValue>, sqlx::Error> {
+    columns.iter().enumerate().map(|(i, (_, ty))| decode(r, i, *ty)).collect()
+}
+
 /// `($1, $2), ($3, $4)` for `rows` tuples of `width` placeholders starting after `offset`.
 ///
 /// SQLite gets anonymous `?` instead: sqlx resolves every named parameter of a statement through
@@ -325,11 +330,7 @@ impl Store {
         let returned = bind_rows(sqlx::query(AssertSqlSafe(insert)), to_insert, now_ms).fetch_all(&mut **tx).await?;
         let mut inserted = std::collections::HashSet::with_capacity(returned.len());
         for r in &returned {
-            let key = spec.columns[..spec.key_len]
-                .iter()
-                .enumerate()
-                .map(|(i, (_, ty))| decode(r, i, *ty))
-                .collect::<Result<Vec<_>, _>>()?;
+            let key = decode_row(r, &spec.columns[..spec.key_len])?;
             inserted.insert(key_of(spec, &key));
         }
         counts.inserted = inserted.len() as u64;
@@ -405,12 +406,7 @@ impl Store {
         }
         let mut existing = HashMap::new();
         for r in q.fetch_all(&mut **tx).await? {
-            let vals = spec
-                .columns
-                .iter()
-                .enumerate()
-                .map(|(i, (_, ty))| decode(&r, i, *ty))
-                .collect::<Result<Vec<_>, _>>()?;
+            let vals = decode_row(&r, spec.columns)?;
             existing.insert(key_of(spec, &vals), vals);
         }
         Ok(existing)
