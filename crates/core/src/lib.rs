@@ -1,7 +1,8 @@
 //! Pure domain of cmms-pipeline: identifiers, quantities, timestamps, import records, the formula
-//! registry, threshold and drift math, the inventory gate, MTBF and PM due dates, and the
-//! work-order state machine. Nothing here performs I/O or reads the clock.
+//! registry, threshold and drift math, the inventory gate, MTBF and PM due dates, the
+//! work-order state machine, and the API token rules. Nothing here performs I/O or reads the clock.
 
+pub mod auth;
 pub mod drift;
 pub mod feeds;
 pub mod formula;
