@@ -1,9 +1,11 @@
 //! Pipeline stages of cmms-pipeline as services over the store: ingestion (file imports today;
-//! webhooks later), validation and mapping, calculation, publication and routing.
+//! webhooks later), validation and mapping, calculation, publication and routing; and API
+//! token authentication.
 //!
 //! Each stage loads what it needs from the store, calls the pure core, and stores the result.
 //! The CLI and the HTTP server are thin shells over these services.
 
+pub mod auth;
 pub mod compute;
 pub mod formulas;
 pub mod import;

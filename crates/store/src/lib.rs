@@ -18,6 +18,7 @@ pub mod rows;
 #[cfg(feature = "test-support")]
 pub mod testing;
 pub mod thresholds;
+pub mod tokens;
 pub mod work_orders;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};

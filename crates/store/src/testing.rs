@@ -113,6 +113,12 @@ impl Store {
         sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(self.pool()).await?;
         Ok(())
     }
+
+    /// Every value of a text column, NULLs as empty strings (test inspection only).
+    pub async fn column_texts(&self, table: &str, column: &str) -> Result<Vec<String>, StoreError> {
+        let sql = format!("SELECT COALESCE({column}, '') FROM {table}");
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_all(self.pool()).await?)
+    }
 }
 
 /// What a test case receives: the fresh store and the URL to reach it from another process.

@@ -1,5 +1,6 @@
 //! Pipeline integration tests, each run on SQLite and on PostgreSQL (when configured).
 
+mod auth;
 mod inventory;
 mod pm;
 
@@ -154,5 +155,10 @@ fn main() -> std::process::ExitCode {
         case!(inventory::quarantine_holds_until_resolved),
         case!(inventory::snapshots_in_any_order_end_in_the_in_order_state),
         case!(inventory::scan_discrepancy_pauses_until_matching_count_or_acceptance),
+        case!(auth::tokens_authenticate_by_scope_until_revoked),
+        case!(auth::tokens_are_stored_hashed),
+        case!(auth::admin_allows_everything_and_operate_reads),
+        case!(auth::names_are_unique_among_active_tokens),
+        case!(auth::last_use_is_recorded_at_most_once_a_minute),
     ])
 }
