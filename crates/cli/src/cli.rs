@@ -327,13 +327,50 @@ pub enum ThresholdsAction {
 /// `cmms token` actions.
 #[derive(Debug, Subcommand)]
 pub enum TokenAction {
-    /// Create an API token (shown once, stored hashed).
+    /// Create an API token: printed once on stdout, only its hash is stored.
     Create {
-        /// Scopes granted.
-        #[arg(long, value_delimiter = ',', required = true)]
-        scope: Vec<String>,
-        /// A name to recognise the token by.
+        /// Scopes granted (repeat the flag or separate with commas): ingest; read; operate (also
+        /// allows read); admin (allows everything).
+        #[arg(long, value_enum, value_delimiter = ',', required = true)]
+        scope: Vec<ScopeArg>,
+        /// A name to recognise the token by (unique among active tokens) [default: token-<id>].
         #[arg(long)]
         name: Option<String>,
     },
+    /// List tokens with their scopes and last use (never the tokens or their hashes).
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
+    },
+    /// Revoke a token: it stops authenticating at once.
+    Revoke {
+        /// Token id, or the name of an active token.
+        #[arg(value_name = "ID|NAME")]
+        token: String,
+    },
+}
+
+/// A token scope on the command line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ScopeArg {
+    /// Push data in (ingestion webhooks).
+    Ingest,
+    /// Read state.
+    Read,
+    /// Act on state (and read).
+    Operate,
+    /// Everything.
+    Admin,
+}
+
+impl From<ScopeArg> for cmms_core::auth::Scope {
+    fn from(s: ScopeArg) -> Self {
+        match s {
+            ScopeArg::Ingest => Self::Ingest,
+            ScopeArg::Read => Self::Read,
+            ScopeArg::Operate => Self::Operate,
+            ScopeArg::Admin => Self::Admin,
+        }
+    }
 }

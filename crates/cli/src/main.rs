@@ -9,6 +9,7 @@ mod import;
 mod inventory;
 mod pm;
 mod serve;
+mod token;
 
 use clap::Parser;
 use cli::{Cli, Command};
@@ -72,6 +73,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         }
         Command::WorkOrders { action } => pm::work_orders(&config, action).await,
         Command::Formulas { action } => pm::formulas(&config, action).await,
+        Command::Token { action } => token::run(&config, action).await,
         other => Ok(not_available(&other)),
     }
 }
@@ -90,7 +92,6 @@ fn not_available(command: &Command) -> ExitCode {
     let name = match command {
         Command::Export { .. } => "export",
         Command::Dlq { .. } => "dlq",
-        Command::Token { .. } => "token",
         Command::Demo { .. } => "demo",
         Command::Serve { .. }
         | Command::Import { .. }
@@ -102,7 +103,8 @@ fn not_available(command: &Command) -> ExitCode {
         | Command::Thresholds { .. }
         | Command::Scans { .. }
         | Command::Snapshots { .. }
-        | Command::Compute { .. } => "this command",
+        | Command::Compute { .. }
+        | Command::Token { .. } => "this command",
     };
     eprintln!("error: `cmms {name}` is not available in this build yet (see the README's status section)");
     ExitCode::from(EXIT_NOT_AVAILABLE)

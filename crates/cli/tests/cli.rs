@@ -1,4 +1,4 @@
-//! End-to-end tests of the `cmms` binary: imports, exit codes, `serve` health and shutdown.
+//! End-to-end tests of the `cmms` binary: imports, exit codes, API tokens, `serve` health and shutdown.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -79,6 +79,46 @@ fn commands_not_in_this_build_say_so_and_exit_4() {
     ] {
         assert!(help.contains(&format!("  {sub}")), "--help lacks {sub}:\n{help}");
     }
+}
+
+#[test]
+fn token_create_list_revoke() {
+    let dir = workdir("token");
+    let out = cmms(&dir).args(["token", "create", "--scope", "read", "--name", "x"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let token = stdout.trim_end_matches('\n');
+    assert!(!token.contains('\n'), "the token alone on stdout: {stdout:?}");
+    assert!(token.starts_with("cmms_") && token.len() == 69, "{token:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be shown again"));
+
+    let both = cmms(&dir).args(["token", "create", "--scope", "ingest,operate", "--scope", "admin"]).output().unwrap();
+    assert!(both.status.success(), "{both:?}");
+
+    let list = cmms(&dir).args(["token", "list"]).output().unwrap();
+    let table = String::from_utf8_lossy(&list.stdout);
+    assert!(list.status.success() && table.contains(" x ") && table.contains("token-2"), "{table}");
+    assert!(table.contains("ingest,operate,admin"), "{table}");
+    assert!(!table.contains(token) && !table.contains(&token[5..]), "{table}");
+    let json = cmms(&dir).args(["token", "list", "--format", "json"]).output().unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert_eq!(rows[0]["name"], "x");
+    assert_eq!(rows[0]["scopes"], "read");
+    assert!(rows[0].get("token_hash").is_none() && rows[0]["revoked_at"].is_null(), "{rows}");
+
+    let revoke = cmms(&dir).args(["token", "revoke", "x"]).output().unwrap();
+    assert!(revoke.status.success(), "{revoke:?}");
+    assert!(String::from_utf8_lossy(&revoke.stdout).contains("revoked API token 1 (x)"));
+    let json = cmms(&dir).args(["token", "list", "--format", "json"]).output().unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
+    assert!(rows[0]["revoked_at"].is_i64(), "{rows}");
+
+    let unknown = cmms(&dir).args(["token", "revoke", "x"]).output().unwrap();
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no token with id or active name \"x\""));
+    let bad_scope = cmms(&dir).args(["token", "create", "--scope", "write"]).output().unwrap();
+    assert_eq!(bad_scope.status.code(), Some(2));
+    assert!(bad_scope.stdout.is_empty());
 }
 
 fn http_get(addr: &str, path: &str) -> String {
