@@ -1,6 +1,6 @@
 //! Pure domain of cmms-pipeline: identifiers, quantities, timestamps, import records, the formula
-//! registry, threshold and drift math, the inventory gate, MTBF and PM due dates, and the
-//! work-order state machine. Nothing here performs I/O or reads the clock.
+//! registry, threshold and drift math, the inventory gate, MTBF and PM due dates, the work-order
+//! state machine and the routing engine's decisions. Nothing here performs I/O or reads the clock.
 
 pub mod drift;
 pub mod feeds;
@@ -12,6 +12,7 @@ pub mod master;
 pub mod pm;
 pub mod quantity;
 pub mod reliability;
+pub mod routing;
 pub mod thresholds;
 pub mod time;
 pub mod work_order;
