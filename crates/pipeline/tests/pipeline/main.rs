@@ -2,6 +2,7 @@
 
 mod inventory;
 mod pm;
+mod routing;
 
 use cmms_core::master::{AssetPartRecord, AssetRecord, PartRecord, SiteRecord, SkuMapRecord};
 use cmms_pipeline::import::{ImportReport, Location, Quiet, RowIssue, import_file};
@@ -154,5 +155,9 @@ fn main() -> std::process::ExitCode {
         case!(inventory::quarantine_holds_until_resolved),
         case!(inventory::snapshots_in_any_order_end_in_the_in_order_state),
         case!(inventory::scan_discrepancy_pauses_until_matching_count_or_acceptance),
+        case!(routing::short_part_raises_one_request_and_holds_its_pms_until_stock_recovers),
+        case!(routing::a_paused_part_changes_nothing_until_released),
+        case!(routing::only_open_scheduled_or_released_pms_are_held),
+        case!(routing::concurrent_runs_raise_one_request_and_move_each_pm_once),
     ])
 }
