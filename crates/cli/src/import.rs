@@ -7,6 +7,7 @@ use crate::config::Config;
 use cmms_core::feeds::{FailureRecord, MtbfReadingRecord, ScanRecord, SnapshotRecord};
 use cmms_core::master::{AssetPartRecord, AssetRecord, PartRecord, SiteRecord, SkuMapRecord};
 use cmms_pipeline::import::{ImportObserver, ImportReport, Location, RowIssue, import_file};
+use cmms_pipeline::routing::{RouteScope, route};
 use cmms_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
@@ -64,10 +65,14 @@ pub async fn run(config: &Config, kind: ImportKind, file: &Path, json: bool) -> 
         ImportKind::Sites | ImportKind::Parts | ImportKind::SkuMap | ImportKind::Assets | ImportKind::AssetParts
     );
     // Inventory feeds are staged by the import; the validation and mapping stage runs right after.
-    let gate = if matches!(kind, ImportKind::Inventory | ImportKind::Consumption | ImportKind::Scans) {
-        Some(cmms_pipeline::inventory::process(&store, now).await?)
+    // Then routing, over every part: the stage may have applied snapshots or paused and released
+    // parts anywhere, not only for the SKUs of this file.
+    let (gate, routed) = if matches!(kind, ImportKind::Inventory | ImportKind::Consumption | ImportKind::Scans) {
+        let gate = cmms_pipeline::inventory::process(&store, now).await?;
+        let routed = route(&store, RouteScope::All, now).await?;
+        (Some(gate), Some(routed))
     } else {
-        None
+        (None, None)
     };
     store.close().await;
     if json {
@@ -76,11 +81,17 @@ pub async fn run(config: &Config, kind: ImportKind, file: &Path, json: bool) -> 
         if let (Some(obj), Some(gate)) = (doc.as_object_mut(), &gate) {
             obj.insert("validation".into(), serde_json::to_value(gate)?);
         }
+        if let (Some(obj), Some(routed)) = (doc.as_object_mut(), &routed) {
+            obj.insert("routing".into(), serde_json::to_value(routed)?);
+        }
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
         print_summary(&report, feed);
         if let Some(gate) = &gate {
             crate::inventory::print_gate(gate);
+        }
+        if let Some(routed) = &routed {
+            crate::inventory::print_routing(routed);
         }
     }
     Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_REJECTED_ROWS) })

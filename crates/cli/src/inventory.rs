@@ -5,6 +5,7 @@ use crate::cli::{OutputFormat, QuarantineAction, ScansAction, SnapshotsAction, T
 use crate::config::Config;
 use crate::instant;
 use cmms_pipeline::inventory::{self, GateRun};
+use cmms_pipeline::routing::{self, RouteScope, RoutingRun};
 use cmms_pipeline::{pm, thresholds};
 use cmms_store::Store;
 use jiff::Timestamp;
@@ -28,6 +29,22 @@ pub fn print_gate(g: &GateRun) {
     }
 }
 
+/// Prints what a routing run did, in one line.
+pub fn print_routing(r: &RoutingRun) {
+    println!(
+        "routing: procurement requests {} raised, {} fulfilled; work orders {} held for material, {} released; \
+         {} part(s) paused by a scan discrepancy",
+        r.requests_raised, r.requests_closed, r.orders_held, r.orders_released, r.parts_paused
+    );
+}
+
+/// Routes the given parts and prints the summary line.
+async fn route_parts(store: &Store, parts: Vec<String>, now_ms: i64) -> anyhow::Result<()> {
+    let run = routing::route(store, RouteScope::Parts(parts), now_ms).await?;
+    print_routing(&run);
+    Ok(())
+}
+
 pub async fn recompute(config: &Config, as_of: Option<&str>, _all: bool) -> anyhow::Result<ExitCode> {
     let as_of = instant(as_of, "as-of")?;
     let now = Timestamp::now().as_millisecond();
@@ -35,6 +52,7 @@ pub async fn recompute(config: &Config, as_of: Option<&str>, _all: bool) -> anyh
     let gate = inventory::process(&store, now).await?;
     let th = thresholds::recompute_thresholds(&store, as_of, now).await?;
     let pm = pm::recompute_intervals(&store, as_of, now).await?;
+    let routed = routing::route(&store, RouteScope::All, now).await?;
     store.close().await;
     print_gate(&gate);
     println!(
@@ -48,6 +66,7 @@ pub async fn recompute(config: &Config, as_of: Option<&str>, _all: bool) -> anyh
         println!("  published {basis}: {n}");
     }
     crate::pm::print_intervals(&pm);
+    print_routing(&routed);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -92,6 +111,7 @@ pub async fn report(config: &Config, format: OutputFormat) -> anyhow::Result<Exi
     let quarantine = store.quarantine(true).await?;
     let errors = store.threshold_errors().await?;
     let intervals = store.pm_intervals().await?;
+    let procurement = store.procurement_requests(Some("OPEN")).await?;
     store.close().await;
     if format == OutputFormat::Json {
         let doc = serde_json::json!({
@@ -101,6 +121,7 @@ pub async fn report(config: &Config, format: OutputFormat) -> anyhow::Result<Exi
             "quarantine": quarantine,
             "threshold_errors": errors.iter().map(|(p, c)| serde_json::json!({"part_id": p, "code": c})).collect::<Vec<_>>(),
             "pm_intervals": intervals,
+            "procurement_requests_open": procurement,
         });
         println!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(ExitCode::SUCCESS);
@@ -117,6 +138,14 @@ pub async fn report(config: &Config, format: OutputFormat) -> anyhow::Result<Exi
     println!("\nParts with routing paused ({})", paused.len());
     for (p, why) in &paused {
         println!("  {p}: {why}");
+    }
+    println!("\nProcurement requests ({} open)", procurement.len());
+    if !procurement.is_empty() {
+        println!("{:>6} {:<20} {:>10}  {:<20}  reason", "id", "part", "quantity", "raised (UTC)");
+    }
+    for r in &procurement {
+        let raised = cmms_core::time::from_epoch_ms(r.created_at).strftime("%Y-%m-%d %H:%M").to_string();
+        println!("{:>6} {:<20} {:>10}  {:<20}  {}", r.id, r.part_id, r.quantity, raised, r.reason);
     }
     println!("\nQuarantine ({} open)", quarantine.len());
     for q in &quarantine {
@@ -167,6 +196,7 @@ pub async fn quarantine(config: &Config, action: QuarantineAction) -> anyhow::Re
             let run = inventory::resolve_quarantine(&store, id, &part, now).await?;
             println!("quarantine #{id} mapped to {part}; held records re-processed:");
             print_gate(&run);
+            route_parts(&store, vec![part], now).await?;
         }
     }
     store.close().await;
@@ -178,15 +208,22 @@ pub async fn thresholds(config: &Config, action: ThresholdsAction) -> anyhow::Re
     let now = Timestamp::now().as_millisecond();
     let ThresholdsAction::Approve { parts } = action;
     let mut failed = false;
+    let mut approved = Vec::new();
     for part in parts {
         match thresholds::approve(&store, &part, now).await {
-            Ok(()) => println!("{part}: computed thresholds approved and published"),
+            Ok(()) => {
+                println!("{part}: computed thresholds approved and published");
+                approved.push(part);
+            }
             Err(e @ thresholds::ThresholdsError::NothingToApprove(_)) => {
                 eprintln!("{part}: {e}");
                 failed = true;
             }
             Err(e) => return Err(e.into()),
         }
+    }
+    if !approved.is_empty() {
+        route_parts(&store, approved, now).await?;
     }
     store.close().await;
     Ok(if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS })
@@ -195,9 +232,11 @@ pub async fn thresholds(config: &Config, action: ThresholdsAction) -> anyhow::Re
 pub async fn scans(config: &Config, action: ScansAction) -> anyhow::Result<ExitCode> {
     let store = Store::open(&config.database_url).await?;
     let ScansAction::Accept { scan_id } = action;
-    let part = inventory::accept_scan(&store, &scan_id, Timestamp::now().as_millisecond()).await?;
-    store.close().await;
+    let now = Timestamp::now().as_millisecond();
+    let part = inventory::accept_scan(&store, &scan_id, now).await?;
     println!("count of scan {scan_id} accepted: stock of {part} set to the counted quantity, routing resumed");
+    route_parts(&store, vec![part], now).await?;
+    store.close().await;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -241,11 +280,13 @@ pub async fn compute(
 pub async fn snapshots(config: &Config, action: SnapshotsAction) -> anyhow::Result<ExitCode> {
     let store = Store::open(&config.database_url).await?;
     let SnapshotsAction::Accept { part } = action;
-    let snap = inventory::accept_held_snapshot(&store, &part, Timestamp::now().as_millisecond()).await?;
-    store.close().await;
+    let now = Timestamp::now().as_millisecond();
+    let snap = inventory::accept_held_snapshot(&store, &part, now).await?;
     println!(
         "snapshot {}#{} accepted: stock of {part} set to {} after review",
         snap.source, snap.sequence_id, snap.on_hand
     );
+    route_parts(&store, vec![part], now).await?;
+    store.close().await;
     Ok(ExitCode::SUCCESS)
 }

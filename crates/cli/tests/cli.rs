@@ -1,4 +1,5 @@
-//! End-to-end tests of the `cmms` binary: imports, exit codes, API tokens, `serve` health and shutdown.
+//! End-to-end tests of the `cmms` binary: imports, exit codes, API tokens, routing after `recompute`,
+//! `serve` health and shutdown.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -42,6 +43,43 @@ fn import_reports_rejected_rows_with_file_and_line_and_exit_code_3() {
     let report: serde_json::Value = serde_json::from_slice(&json.stdout).unwrap();
     assert_eq!(report["counts"]["unchanged"], 2);
     assert_eq!(report["rejected"], 6);
+}
+
+#[test]
+fn recompute_routes_and_report_lists_open_procurement_requests() {
+    let dir = workdir("routing");
+    let site = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/site");
+    for kind in ["sites", "parts", "sku_map", "assets", "asset_parts", "consumption", "inventory"] {
+        let out = cmms(&dir).args(["import", kind]).arg(site.join(format!("{kind}.csv"))).output().unwrap();
+        assert!(matches!(out.status.code(), Some(0 | 3)), "{kind}: {out:?}");
+    }
+    let run = |args: &[&str]| {
+        let out = cmms(&dir).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // BRG-6204 and FLT-AHU-592 are below their reorder points; both PMs need one of them.
+    let first = run(&["recompute", "--as-of", "2026-10-31T00:00:00Z"]);
+    assert!(
+        first.contains("routing: procurement requests 2 raised, 0 fulfilled; work orders 2 held for material"),
+        "{first}"
+    );
+    let again = run(&["recompute", "--as-of", "2026-10-31T00:00:00Z"]);
+    assert!(again.contains("routing: procurement requests 0 raised, 0 fulfilled; work orders 0 held"), "{again}");
+    let report: serde_json::Value = serde_json::from_str(&run(&["report", "--format", "json"])).unwrap();
+    let mut parts: Vec<&str> = report["procurement_requests_open"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["part_id"].as_str().unwrap())
+        .collect();
+    parts.sort_unstable();
+    assert_eq!(parts, ["BRG-6204", "FLT-AHU-592"]);
+    let table = run(&["report"]);
+    assert!(table.contains("Procurement requests (2 open)"), "{table}");
+    let orders: serde_json::Value = serde_json::from_str(&run(&["work-orders", "list", "--format", "json"])).unwrap();
+    let states: Vec<&str> = orders.as_array().unwrap().iter().map(|w| w["state"].as_str().unwrap()).collect();
+    assert_eq!(states, ["MATERIAL_PENDING", "MATERIAL_PENDING"]);
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! Pure domain of cmms-pipeline: identifiers, quantities, timestamps, import records, the formula
-//! registry, threshold and drift math, the inventory gate, MTBF and PM due dates, the
-//! work-order state machine, and the API token rules. Nothing here performs I/O or reads the clock.
+//! registry, threshold and drift math, the inventory gate, MTBF and PM due dates, the work-order
+//! state machine, the routing engine's decisions and the API token rules. Nothing here performs I/O
+//! or reads the clock.
 
 pub mod auth;
 pub mod drift;
@@ -13,6 +14,7 @@ pub mod master;
 pub mod pm;
 pub mod quantity;
 pub mod reliability;
+pub mod routing;
 pub mod thresholds;
 pub mod time;
 pub mod work_order;

@@ -11,4 +11,5 @@ pub mod formulas;
 pub mod import;
 pub mod inventory;
 pub mod pm;
+pub mod routing;
 pub mod thresholds;

@@ -14,6 +14,7 @@ pub mod inventory;
 pub mod master;
 mod migrate;
 pub mod reliability;
+pub mod routing;
 pub mod rows;
 #[cfg(feature = "test-support")]
 pub mod testing;

@@ -76,6 +76,9 @@ pub enum CompletionOutcome {
     StateChanged,
 }
 
+/// The actor recorded for operator actions and scheduling.
+const OPERATOR: &str = "cmms";
+
 /// States in which a PM has not been released to technicians, so its due date may still move.
 const NOT_RELEASED: &str = "('SCHEDULED', 'MATERIAL_PENDING')";
 
@@ -141,7 +144,16 @@ impl Store {
                 .await?;
                 match id {
                     Some(id) => {
-                        record_event(&mut tx, id, None, "SCHEDULED", "scheduled from the PM interval", now_ms).await?;
+                        record_event(
+                            &mut tx,
+                            id,
+                            None,
+                            "SCHEDULED",
+                            "scheduled from the PM interval",
+                            OPERATOR,
+                            now_ms,
+                        )
+                        .await?;
                         Scheduled::Created(id)
                     }
                     None => {
@@ -171,13 +183,27 @@ impl Store {
     }
 
     /// Moves an order from `from` to `to` if it is still in `from`; false when another change
-    /// got there first. Records the change.
+    /// got there first. Records the change with the actor `cmms` (an operator's action).
     pub async fn transition_work_order(
         &self,
         id: i64,
         from: &str,
         to: &str,
         reason: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        self.transition_work_order_by(id, from, to, reason, OPERATOR, now_ms).await
+    }
+
+    /// [`Store::transition_work_order`] recorded under another actor (`routing` for the routing
+    /// engine's moves).
+    pub async fn transition_work_order_by(
+        &self,
+        id: i64,
+        from: &str,
+        to: &str,
+        reason: &str,
+        actor: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         let mut tx = self.pool().begin().await?;
@@ -193,7 +219,7 @@ impl Store {
             tx.rollback().await?;
             return Ok(false);
         }
-        record_event(&mut tx, id, Some(from), to, reason, now_ms).await?;
+        record_event(&mut tx, id, Some(from), to, reason, actor, now_ms).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -222,7 +248,7 @@ impl Store {
             return Ok(CompletionOutcome::StateChanged);
         };
         let (asset_id, plan_id): (String, String) = (done.try_get(0)?, done.try_get(1)?);
-        record_event(&mut tx, id, Some("IN_PROGRESS"), "COMPLETED", "completed", now_ms).await?;
+        record_event(&mut tx, id, Some("IN_PROGRESS"), "COMPLETED", "completed", OPERATOR, now_ms).await?;
         sqlx::query(
             "UPDATE assets SET last_completion_at = $1, updated_at = $2 \
              WHERE asset_id = $3 AND (last_completion_at IS NULL OR last_completion_at < $1)",
@@ -244,7 +270,7 @@ impl Store {
         .bind(now_ms)
         .fetch_one(&mut *tx)
         .await?;
-        record_event(&mut tx, next_id, None, "SCHEDULED", "next PM after completion", now_ms).await?;
+        record_event(&mut tx, next_id, None, "SCHEDULED", "next PM after completion", OPERATOR, now_ms).await?;
         tx.commit().await?;
         Ok(CompletionOutcome::Completed { next_id })
     }
@@ -256,16 +282,18 @@ async fn record_event(
     from: Option<&str>,
     to: &str,
     reason: &str,
+    actor: &str,
     now_ms: i64,
 ) -> Result<(), StoreError> {
     sqlx::query(
         "INSERT INTO work_order_events (work_order_id, from_state, to_state, reason, actor, at) \
-         VALUES ($1, $2, $3, $4, 'cmms', $5)",
+         VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(id)
     .bind(from)
     .bind(to)
     .bind(reason)
+    .bind(actor)
     .bind(now_ms)
     .execute(&mut **tx)
     .await?;

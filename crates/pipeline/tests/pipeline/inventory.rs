@@ -11,15 +11,15 @@ use cmms_pipeline::thresholds::{approve, recompute_thresholds};
 use cmms_store::master::StoredRecord;
 use cmms_store::testing::Db;
 
-const NOW: i64 = 1_790_000_000_000;
-const AS_OF: &str = "2026-10-31T00:00:00Z";
+pub(crate) const NOW: i64 = 1_790_000_000_000;
+pub(crate) const AS_OF: &str = "2026-10-31T00:00:00Z";
 
-async fn import<R: ImportRecord + StoredRecord>(db: &Db, name: &str, csv: &str) -> ImportReport {
+pub(crate) async fn import<R: ImportRecord + StoredRecord>(db: &Db, name: &str, csv: &str) -> ImportReport {
     import_file::<R>(&db.store, &write_temp(name, csv), 2, &mut Quiet).await.unwrap()
 }
 
 /// Parts: BRG (baseline close to its usage), FLT (baseline far below), NEW (no baseline).
-async fn master(db: &Db) {
+pub(crate) async fn master(db: &Db) {
     load_sites(db).await;
     let parts = "part_id,description,unit,site_id,part_class,lead_time_days,baseline_min,baseline_reorder,baseline_max\n\
                  BRG,Bearing,EA,PLANT-A,BEARING,10,15,18.75,28.13\n\
@@ -32,7 +32,7 @@ async fn master(db: &Db) {
 }
 
 /// 90 days of one unit a day for BRG (ERP SKU), and of the normalised WMS SKU for FLT.
-fn consumption() -> String {
+pub(crate) fn consumption() -> String {
     let mut s = String::from("event_id,source,external_sku,quantity,consumed_at\n");
     let as_of = parse_timestamp(AS_OF).unwrap();
     for d in 1..=90 {

@@ -3,6 +3,7 @@
 mod auth;
 mod inventory;
 mod pm;
+mod routing;
 
 use cmms_core::master::{AssetPartRecord, AssetRecord, PartRecord, SiteRecord, SkuMapRecord};
 use cmms_pipeline::import::{ImportReport, Location, Quiet, RowIssue, import_file};
@@ -160,5 +161,9 @@ fn main() -> std::process::ExitCode {
         case!(auth::admin_allows_everything_and_operate_reads),
         case!(auth::names_are_unique_among_active_tokens),
         case!(auth::last_use_is_recorded_at_most_once_a_minute),
+        case!(routing::short_part_raises_one_request_and_holds_its_pms_until_stock_recovers),
+        case!(routing::a_paused_part_changes_nothing_until_released),
+        case!(routing::only_open_scheduled_or_released_pms_are_held),
+        case!(routing::concurrent_runs_raise_one_request_and_move_each_pm_once),
     ])
 }

@@ -1,0 +1,225 @@
+//! Routing side of the store: the inputs of the routing engine (stock, thresholds in force, pause
+//! flags, open procurement requests, open PM work orders with their asset's bill of materials),
+//! loaded with a few set-based queries, and procurement requests (at most one OPEN per part, a
+//! partial unique index enforces it). Work-order moves go through
+//! [`Store::transition_work_order_by`], a compare-and-set.
+
+use crate::rows::placeholders;
+use crate::{Store, StoreError};
+use cmms_core::routing::{Limits, OpenRequest, OrderInput, PartInput};
+use cmms_core::work_order::WoState;
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Ids bound per `IN (…)` list.
+const ID_CHUNK: usize = 1000;
+
+/// Work-order states routing may move (into or out of MATERIAL_PENDING).
+const ROUTABLE: &str = "('SCHEDULED', 'RELEASED', 'MATERIAL_PENDING')";
+
+/// What the routing engine reads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RoutingInputs {
+    /// The parts in scope, by part id.
+    pub parts: Vec<PartInput>,
+    /// The open PM work orders in scope (SCHEDULED, RELEASED, MATERIAL_PENDING), by id.
+    pub orders: Vec<OrderInput>,
+}
+
+/// How an open procurement request ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestClosure {
+    /// Stock recovered: the request was delivered.
+    Fulfilled,
+    /// Withdrawn.
+    Cancelled,
+}
+
+impl RequestClosure {
+    /// The stored status (`FULFILLED`, `CANCELLED`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Fulfilled => "FULFILLED",
+            Self::Cancelled => "CANCELLED",
+        }
+    }
+}
+
+/// A stored procurement request.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ProcurementRow {
+    /// Its id.
+    pub id: i64,
+    /// The part.
+    pub part_id: String,
+    /// Units requested.
+    pub quantity: f64,
+    /// `OPEN`, `FULFILLED` or `CANCELLED`.
+    pub status: String,
+    /// Why it was raised.
+    pub reason: String,
+    /// Raised at, epoch ms.
+    pub created_at: i64,
+    /// Last changed (closed) at, epoch ms.
+    pub updated_at: i64,
+}
+
+fn decode_part(r: &AnyRow) -> Result<PartInput, sqlx::Error> {
+    let on_hand: Option<f64> = r.try_get(1)?;
+    let reserved: Option<f64> = r.try_get(2)?;
+    let paused: Option<String> = r.try_get(3)?;
+    let reorder: Option<f64> = r.try_get(4)?;
+    let max: Option<f64> = r.try_get(5)?;
+    let request_id: Option<i64> = r.try_get(6)?;
+    let request_qty: Option<f64> = r.try_get(7)?;
+    Ok(PartInput {
+        part_id: r.try_get(0)?,
+        available: on_hand.map(|h| h - reserved.unwrap_or(0.0)),
+        limits: reorder.zip(max).map(|(reorder, max)| Limits { reorder, max }),
+        paused: paused.is_some(),
+        open_request: request_id.map(|id| OpenRequest { id, quantity: request_qty.unwrap_or(0.0) }),
+    })
+}
+
+const PARTS_SELECT: &str = "SELECT p.part_id, s.on_hand, s.reserved, s.paused_reason, c.reorder_qty, c.max_qty, \
+     r.id, r.quantity FROM parts p \
+     LEFT JOIN inventory_state s ON s.part_id = p.part_id \
+     LEFT JOIN current_thresholds c ON c.part_id = p.part_id \
+     LEFT JOIN procurement_requests r ON r.part_id = p.part_id AND r.status = 'OPEN'";
+
+const ORDERS_SELECT: &str = "SELECT w.id, w.state, ap.part_id FROM work_orders w \
+     LEFT JOIN asset_parts ap ON ap.asset_id = w.asset_id";
+
+impl Store {
+    /// The routing inputs. `None`: every part and every open PM. `Some(parts)`: those parts, the
+    /// open PMs whose asset's bill of materials names one of them, and every other part those PMs
+    /// need (so a release sees all of an order's parts). A few queries per 1,000 part ids.
+    pub async fn routing_inputs(&self, parts: Option<&[String]>) -> Result<RoutingInputs, StoreError> {
+        let mut orders: BTreeMap<i64, OrderInput> = BTreeMap::new();
+        let mut part_rows = Vec::new();
+        match parts {
+            None => {
+                let sql = format!("{ORDERS_SELECT} WHERE w.state IN {ROUTABLE}");
+                let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(self.pool()).await?;
+                collect_orders(&rows, &mut orders)?;
+                let sql = format!("{PARTS_SELECT} ORDER BY p.part_id");
+                part_rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(self.pool()).await?;
+            }
+            Some(ids) => {
+                for chunk in ids.chunks(ID_CHUNK) {
+                    let sql = format!(
+                        "{ORDERS_SELECT} WHERE w.state IN {ROUTABLE} AND w.asset_id IN \
+                         (SELECT asset_id FROM asset_parts WHERE part_id IN ({}))",
+                        placeholders(self.backend(), chunk.len(), 1, 0)
+                    );
+                    let mut q = sqlx::query(AssertSqlSafe(sql));
+                    for id in chunk {
+                        q = q.bind(id.as_str());
+                    }
+                    collect_orders(&q.fetch_all(self.pool()).await?, &mut orders)?;
+                }
+                let wanted: BTreeSet<&str> = ids
+                    .iter()
+                    .map(String::as_str)
+                    .chain(orders.values().flat_map(|o| o.needs.iter().map(String::as_str)))
+                    .collect();
+                let wanted: Vec<&str> = wanted.into_iter().collect();
+                for chunk in wanted.chunks(ID_CHUNK) {
+                    let sql = format!(
+                        "{PARTS_SELECT} WHERE p.part_id IN ({}) ORDER BY p.part_id",
+                        placeholders(self.backend(), chunk.len(), 1, 0)
+                    );
+                    let mut q = sqlx::query(AssertSqlSafe(sql));
+                    for id in chunk {
+                        q = q.bind(*id);
+                    }
+                    part_rows.extend(q.fetch_all(self.pool()).await?);
+                }
+            }
+        }
+        let parts = part_rows.iter().map(decode_part).collect::<Result<_, _>>()?;
+        Ok(RoutingInputs { parts, orders: orders.into_values().collect() })
+    }
+
+    /// Raises an OPEN procurement request for a part; `None` when the part already has one open
+    /// (the partial unique index turns a concurrent second request into a no-op).
+    pub async fn raise_procurement_request(
+        &self,
+        part_id: &str,
+        quantity: f64,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "INSERT INTO procurement_requests (part_id, quantity, status, reason, created_at, updated_at) \
+             VALUES ($1, $2, 'OPEN', $3, $4, $4) ON CONFLICT (part_id) WHERE status = 'OPEN' DO NOTHING RETURNING id",
+        )
+        .bind(part_id)
+        .bind(quantity)
+        .bind(reason)
+        .bind(now_ms)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Closes an OPEN procurement request; false when it is not (or no longer) open.
+    pub async fn close_procurement_request(
+        &self,
+        id: i64,
+        status: RequestClosure,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "UPDATE procurement_requests SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'OPEN'",
+        )
+        .bind(status.as_str())
+        .bind(now_ms)
+        .bind(id)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(n > 0)
+    }
+
+    /// Procurement requests, optionally of one status (`OPEN` …), newest first.
+    pub async fn procurement_requests(&self, status: Option<&str>) -> Result<Vec<ProcurementRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, part_id, quantity, status, reason, created_at, updated_at FROM procurement_requests \
+             WHERE ($1 = '' OR status = $1) ORDER BY created_at DESC, id DESC",
+        )
+        .bind(status.unwrap_or(""))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ProcurementRow {
+                    id: r.try_get(0)?,
+                    part_id: r.try_get(1)?,
+                    quantity: r.try_get(2)?,
+                    status: r.try_get(3)?,
+                    reason: r.try_get(4)?,
+                    created_at: r.try_get(5)?,
+                    updated_at: r.try_get(6)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Folds `(work order, state, needed part)` rows into orders.
+fn collect_orders(rows: &[AnyRow], orders: &mut BTreeMap<i64, OrderInput>) -> Result<(), StoreError> {
+    for r in rows {
+        let id: i64 = r.try_get(0)?;
+        let state: String = r.try_get(1)?;
+        let part: Option<String> = r.try_get(2)?;
+        let state: WoState = state.parse().map_err(|e| StoreError::invalid("work_orders.state", e))?;
+        let order = orders.entry(id).or_insert_with(|| OrderInput { work_order_id: id, state, needs: Vec::new() });
+        if let Some(part) = part
+            && !order.needs.contains(&part)
+        {
+            order.needs.push(part);
+        }
+    }
+    Ok(())
+}
