@@ -15,6 +15,8 @@ pub struct Config {
     pub listen: String,
     /// Log filter (`CMMS_LOG`); empty means the command's default.
     pub log: String,
+    /// Seconds between reconciliation cycles of `cmms serve` (`CMMS_RECONCILE_SECONDS`).
+    pub reconcile_seconds: u64,
 }
 
 impl Default for Config {
@@ -23,6 +25,7 @@ impl Default for Config {
             database_url: cmms_store::DEFAULT_DATABASE_URL.to_owned(),
             listen: "127.0.0.1:8080".to_owned(),
             log: String::new(),
+            reconcile_seconds: 300,
         }
     }
 }
@@ -41,7 +44,7 @@ impl Config {
             None if std::path::Path::new("cmms.toml").is_file() => fig = fig.merge(Toml::file_exact("cmms.toml")),
             None => {}
         }
-        fig = fig.merge(Env::prefixed("CMMS_").only(&["database_url", "listen", "log"]));
+        fig = fig.merge(Env::prefixed("CMMS_").only(&["database_url", "listen", "log", "reconcile_seconds"]));
         let mut cfg: Config = fig.extract()?;
         if let Some(url) = &args.database_url {
             cfg.database_url = url.clone();

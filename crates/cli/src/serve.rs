@@ -1,4 +1,5 @@
-//! `cmms serve`: opens the store, binds the listener and serves until SIGINT or SIGTERM.
+//! `cmms serve`: opens the store, binds the listener and serves the API, and runs the
+//! reconciliation cycle, until SIGINT or SIGTERM.
 
 use crate::config::Config;
 use anyhow::Context;
@@ -12,7 +13,19 @@ pub async fn run(config: &Config, listen: Option<&str>) -> anyhow::Result<ExitCo
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
     tracing::info!(%local, store = %store.backend(), "cmms serve listening on http://{local}");
-    cmms_server::serve(listener, AppState { store: store.clone() }, shutdown_signal()).await?;
+    anyhow::ensure!(config.reconcile_seconds > 0, "reconcile_seconds must be at least 1");
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let every = std::time::Duration::from_secs(config.reconcile_seconds);
+    let cycle = tokio::spawn(cmms_server::reconcile_periodically(store.clone(), every, {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }
+    }));
+    let served = cmms_server::serve(listener, AppState::new(store.clone()), shutdown_signal()).await;
+    let _ = stop.send(true);
+    let _ = cycle.await;
+    served?;
     store.close().await;
     tracing::info!("cmms serve stopped");
     Ok(ExitCode::SUCCESS)

@@ -53,7 +53,7 @@ pub enum InventoryError {
 }
 
 /// What one run of the stage did.
-#[derive(Debug, Default, serde::Serialize)]
+#[derive(Debug, Default, serde::Serialize, utoipa::ToSchema)]
 pub struct GateRun {
     /// Consumption events newly mapped to a part.
     pub consumption_mapped: u64,
@@ -73,6 +73,11 @@ pub struct GateRun {
     pub parts_released: u64,
 }
 
+/// Serialises the validation stage within a process: two concurrent runs would otherwise judge the
+/// same staged snapshot twice. (Across processes the store's forward-only sequence update guards.)
+static STAGE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The whole SKU map as an index (bulk imports, where most SKUs of the catalogue appear).
 async fn index(store: &Store) -> Result<SkuIndex, StoreError> {
     let entries = store.sku_map_entries().await?;
     let parts = store.part_ids().await?;
@@ -100,8 +105,34 @@ pub async fn import_consumption(
     .await
 }
 
+/// An index holding just the SKU-map entries that decide these SKUs and codes.
+async fn index_for(store: &Store, pairs: Vec<(String, String)>, codes: Vec<String>) -> Result<SkuIndex, StoreError> {
+    let (entries, parts) = store.sku_candidates(&pairs, &codes).await?;
+    Ok(SkuIndex::new(
+        entries.iter().map(|e| (e.source.as_str(), e.external_sku.as_str(), e.part_id.as_str())),
+        parts.iter().map(String::as_str),
+    ))
+}
+
+/// Maps consumption events at ingest: the part of each `(source, SKU)` that maps, by the
+/// deterministic rules (unmappable ones are left for [`process`] to quarantine).
+pub async fn map_skus(
+    store: &Store,
+    pairs: Vec<(String, String)>,
+) -> Result<std::collections::HashMap<(String, String), Mapping>, StoreError> {
+    let ix = index_for(store, pairs.clone(), Vec::new()).await?;
+    Ok(pairs
+        .into_iter()
+        .map(|(src, sku)| {
+            let m = ix.resolve(&src, &sku);
+            ((src, sku), m)
+        })
+        .collect())
+}
+
 /// Runs mapping, the snapshot gate and scan reconciliation over everything pending.
 pub async fn process(store: &Store, now_ms: i64) -> Result<GateRun, InventoryError> {
+    let _stage = STAGE.lock().await;
     let span = tracing::info_span!("validate_and_map");
     let _enter = span.enter();
     let (_, formulas) = formulas::active(store, now_ms).await?;
@@ -113,7 +144,12 @@ pub async fn process(store: &Store, now_ms: i64) -> Result<GateRun, InventoryErr
     if unmapped.is_empty() && snapshots.is_empty() && scans.is_empty() {
         return Ok(run);
     }
-    let ix = index(store).await?;
+    let pairs = unmapped
+        .iter()
+        .map(|(src, sku, _)| (src.clone(), sku.clone()))
+        .chain(snapshots.iter().map(|s| (s.source.clone(), s.external_sku.clone())))
+        .collect();
+    let ix = index_for(store, pairs, scans.iter().map(|s| s.code.clone()).collect()).await?;
     let mut held: BTreeMap<(String, String), (Mapping, i64)> = BTreeMap::new();
 
     for (source, sku, n) in unmapped {
@@ -195,9 +231,10 @@ async fn gate_snapshot(
     let lookback_ms = i64::from(gate.drop_lookback_days) * 86_400_000;
     let recent = store.consumption_between(part, snap.observed_at - lookback_ms, snap.observed_at).await?;
     match check_plausibility(snap.on_hand, previous, Quantity::new(recent).unwrap_or(Quantity::ZERO), gate) {
+        Plausibility::Apply(_) if store.apply_snapshot(snap, part, now_ms).await? => run.snapshots_applied += 1,
         Plausibility::Apply(_) => {
-            store.apply_snapshot(snap, part, now_ms).await?;
-            run.snapshots_applied += 1;
+            store.set_snapshot_status(snap, Some(part), "STALE", "a newer snapshot was applied meanwhile").await?;
+            run.snapshots_stale += 1;
         }
         Plausibility::Hold(hold) => {
             let why = format!("{}: {hold}", cmms_core::inventory::DropHold::CODE);
@@ -287,6 +324,7 @@ async fn reconcile_one(
 /// An operator accepts the count of the scan that paused a part: stock becomes the counted
 /// quantity and routing resumes.
 pub async fn accept_scan(store: &Store, scan_id: &str, now_ms: i64) -> Result<String, InventoryError> {
+    let _stage = STAGE.lock().await;
     let (part, _, outcome) =
         store.scan(scan_id).await?.ok_or_else(|| InventoryError::Scan(format!("unknown scan {scan_id:?}")))?;
     let part = part.ok_or_else(|| InventoryError::Scan(format!("scan {scan_id} is not mapped to a part yet")))?;
@@ -305,12 +343,15 @@ pub async fn accept_scan(store: &Store, scan_id: &str, now_ms: i64) -> Result<St
 /// An operator accepts the latest snapshot of a part that was held as an implausible drop: it is
 /// applied if no newer snapshot of its (source, SKU) was applied since, and the alert resolved.
 pub async fn accept_held_snapshot(store: &Store, part_id: &str, now_ms: i64) -> Result<StagedSnapshot, InventoryError> {
+    let _stage = STAGE.lock().await;
     let snap = store
         .held_snapshot(part_id)
         .await?
         .ok_or_else(|| InventoryError::Scan(format!("part {part_id:?} has no snapshot held for review")))?;
     let last = store.last_sequence(&snap.source, &snap.external_sku).await?;
-    if check_sequence(last, snap.sequence_id) != SequenceCheck::Apply {
+    if check_sequence(last, snap.sequence_id) != SequenceCheck::Apply
+        || !store.apply_snapshot(&snap, part_id, now_ms).await?
+    {
         store.set_snapshot_status(&snap, Some(part_id), "STALE", "a newer snapshot was applied before review").await?;
         return Err(InventoryError::Scan(format!(
             "snapshot {}#{} is older than the last applied one ({}); nothing to accept",
@@ -319,7 +360,6 @@ pub async fn accept_held_snapshot(store: &Store, part_id: &str, now_ms: i64) -> 
             last.unwrap_or(0)
         )));
     }
-    store.apply_snapshot(&snap, part_id, now_ms).await?;
     store.resolve_alert(ALERT_DROP, part_id, now_ms).await?;
     Ok(snap)
 }

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod compute;
 pub mod formulas;
 pub mod import;
+pub mod ingest;
 pub mod inventory;
 pub mod pm;
 pub mod routing;

@@ -1,18 +1,29 @@
-//! HTTP surface of cmms-pipeline (axum). Today: `GET /healthz`; the API proper, metrics and the
-//! dashboard are added as later capabilities.
+//! HTTP surface of cmms-pipeline (axum): the `/api/v1` API with bearer-token auth, its OpenAPI
+//! document, Prometheus `/metrics` and `/healthz`.
 //!
 //! [`serve`] is a library function taking a bound listener and a shutdown future, so tests can bind
 //! port 0 and stop the server cleanly.
 
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod metrics;
+
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json};
 use axum::routing::get;
+use cmms_pipeline::routing::{self, RouteScope};
 use cmms_store::Store;
+use error::ApiError;
 use serde::Serialize;
 use std::future::Future;
+use std::sync::Arc;
 use tokio::net::TcpListener;
+
+/// Largest request body accepted (a batch of 10,000 records fits well within it).
+pub const BODY_LIMIT_BYTES: usize = 16 * 1024 * 1024;
 
 /// Shared state of every request handler.
 #[derive(Debug, Clone)]
@@ -21,9 +32,80 @@ pub struct AppState {
     pub store: Store,
 }
 
-/// The application's routes.
+impl AppState {
+    /// State over a store.
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// Routes `parts` after a change of their stock, pause state or thresholds: procurement
+    /// requests and material holds follow at once. A failure is logged, not returned: the change
+    /// itself is stored, and the reconciliation cycle routes every part again.
+    pub async fn after_change(&self, parts: &[String]) {
+        if parts.is_empty() {
+            return;
+        }
+        let scope = RouteScope::Parts(parts.to_vec());
+        if let Err(e) = routing::route(&self.store, scope, api::now_ms()).await {
+            tracing::error!(error = %e, "routing after a change failed; the next reconciliation cycle retries");
+        }
+    }
+}
+
+/// The reconciliation cycle: every `every`, runs the validation stage over anything pending and
+/// routes every part, until `shutdown` completes. Catches what event-driven routing missed
+/// (a failed run, changes written by another process such as `cmms import`).
+pub async fn reconcile_periodically(store: Store, every: std::time::Duration, shutdown: impl Future<Output = ()>) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            () = &mut shutdown => return,
+            _ = tick.tick() => {}
+        }
+        let now = api::now_ms();
+        if let Err(e) = cmms_pipeline::inventory::process(&store, now).await {
+            tracing::error!(error = %e, "reconciliation: validation stage failed");
+        }
+        match routing::route(&store, RouteScope::All, now).await {
+            Ok(run) => {
+                tracing::debug!(raised = run.requests_raised, held = run.orders_held, "reconciliation cycle done")
+            }
+            Err(e) => tracing::error!(error = %e, "reconciliation: routing failed"),
+        }
+    }
+}
+
+/// The application's routes: the API, its OpenAPI document, metrics and health.
 pub fn router(state: AppState) -> Router {
-    Router::new().route("/healthz", get(healthz)).with_state(state)
+    metrics::install();
+    let (api, openapi) = api::routes();
+    let document: Arc<str> = openapi.to_json().unwrap_or_default().into();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::render))
+        .route(
+            "/api/v1/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move { ([("content-type", "application/json")], document.to_string()) }
+            }),
+        )
+        .merge(api)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn(metrics::track))
+        .with_state(state)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("NOT_FOUND", "no such route (see /api/v1/openapi.json)")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED", "this route does not take that method")
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` completes, then finishes in-flight

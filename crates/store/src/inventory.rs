@@ -112,6 +112,39 @@ pub struct SkuMapEntry {
     pub part_id: String,
 }
 
+/// A part with its stock and the thresholds in force.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct PartOverview {
+    /// The part.
+    pub part_id: String,
+    /// Description.
+    pub description: String,
+    /// Unit of measure.
+    pub unit: String,
+    /// Site.
+    pub site_id: String,
+    /// Part class.
+    pub part_class: String,
+    /// Supplier lead time, days.
+    pub lead_time_days: f64,
+    /// On-hand stock, once a snapshot was applied.
+    pub on_hand: Option<f64>,
+    /// On hand minus reserved: what routing uses.
+    pub available: Option<f64>,
+    /// Why routing is paused for the part, if it is.
+    pub paused_reason: Option<String>,
+    /// Min in force.
+    pub min: Option<f64>,
+    /// Reorder point in force.
+    pub reorder: Option<f64>,
+    /// Max (order-up-to level) in force.
+    pub max: Option<f64>,
+    /// `COMPUTED`, `APPROVED`, `FALLBACK` or `RECEIVED`.
+    pub basis: Option<String>,
+    /// Publication sequence of the thresholds in force.
+    pub sequence_id: Option<i64>,
+}
+
 /// A staged stock snapshot awaiting (or re-awaiting, when quarantined) the gate.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StagedSnapshot {
@@ -154,7 +187,7 @@ pub struct StockState {
 }
 
 /// An entry of the quarantine queue.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct QuarantineRow {
     /// Its id.
     pub id: i64,
@@ -175,7 +208,7 @@ pub struct QuarantineRow {
 }
 
 /// An alert for operators.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct AlertRow {
     /// Its id.
     pub id: i64,
@@ -203,6 +236,136 @@ impl Store {
                     external_sku: r.try_get(1)?,
                     norm_sku: r.try_get(2)?,
                     part_id: r.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    /// The SKU-map entries that decide how these `(source, SKU)` pairs and scanned codes map
+    /// (every entry of a pair's source with the same normal form, and of any source for a code),
+    /// and which codes are part ids. Cost follows the request, not the size of the catalogue.
+    pub async fn sku_candidates(
+        &self,
+        pairs: &[(String, String)],
+        codes: &[String],
+    ) -> Result<(Vec<SkuMapEntry>, Vec<String>), StoreError> {
+        use std::collections::BTreeSet;
+        let ph = |n| crate::rows::placeholders(self.backend(), n, 1, 0);
+        let decode = |r: &sqlx::any::AnyRow| -> Result<SkuMapEntry, sqlx::Error> {
+            Ok(SkuMapEntry {
+                source: r.try_get(0)?,
+                external_sku: r.try_get(1)?,
+                norm_sku: r.try_get(2)?,
+                part_id: r.try_get(3)?,
+            })
+        };
+        let mut entries = Vec::new();
+        let by_source: BTreeSet<(&str, String)> =
+            pairs.iter().map(|(src, sku)| (src.as_str(), cmms_core::mapping::normalise(sku))).collect();
+        let sources: BTreeSet<&str> = by_source.iter().map(|(s, _)| *s).collect();
+        for source in sources {
+            let norms: Vec<&String> = by_source.iter().filter(|(s, _)| *s == source).map(|(_, n)| n).collect();
+            for chunk in norms.chunks(900) {
+                let first = if self.backend() == crate::Backend::Postgres { "$1" } else { "?" };
+                let sql = format!(
+                    "SELECT source, external_sku, norm_sku, part_id FROM sku_map WHERE source = {first} AND norm_sku IN ({})",
+                    crate::rows::placeholders(self.backend(), chunk.len(), 1, 1)
+                );
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(source);
+                for n in chunk {
+                    q = q.bind(n.as_str());
+                }
+                for r in q.fetch_all(self.pool()).await? {
+                    entries.push(decode(&r)?);
+                }
+            }
+        }
+        let norms: BTreeSet<String> = codes.iter().map(|c| cmms_core::mapping::normalise(c)).collect();
+        let norms: Vec<String> = norms.into_iter().collect();
+        let mut parts = Vec::new();
+        for chunk in norms.chunks(900) {
+            let sql = format!(
+                "SELECT source, external_sku, norm_sku, part_id FROM sku_map WHERE norm_sku IN ({})",
+                ph(chunk.len())
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for n in chunk {
+                q = q.bind(n.as_str());
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                entries.push(decode(&r)?);
+            }
+        }
+        let trimmed: BTreeSet<&str> = codes.iter().map(|c| c.trim()).collect();
+        let trimmed: Vec<&str> = trimmed.into_iter().collect();
+        for chunk in trimmed.chunks(900) {
+            let sql = format!("SELECT part_id FROM parts WHERE part_id IN ({})", ph(chunk.len()));
+            let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+            for c in chunk {
+                q = q.bind(*c);
+            }
+            parts.extend(q.fetch_all(self.pool()).await?);
+        }
+        Ok((entries, parts))
+    }
+
+    /// Where each of these staged snapshots stands: `(source, SKU, sequence) → (status, reason, part)`.
+    #[allow(clippy::type_complexity)]
+    pub async fn snapshot_statuses(
+        &self,
+        keys: &[(String, String, i64)],
+    ) -> Result<std::collections::HashMap<(String, String, i64), (String, Option<String>, Option<String>)>, StoreError>
+    {
+        let mut out = std::collections::HashMap::new();
+        for (source, sku, seq) in keys {
+            let row = sqlx::query(
+                "SELECT status, reason, part_id FROM inventory_snapshots \
+                 WHERE source = $1 AND external_sku = $2 AND sequence_id = $3",
+            )
+            .bind(source)
+            .bind(sku)
+            .bind(*seq)
+            .fetch_optional(self.pool())
+            .await?;
+            if let Some(r) = row {
+                out.insert((source.clone(), sku.clone(), *seq), (r.try_get(0)?, r.try_get(1)?, r.try_get(2)?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Parts with their stock and the thresholds in force, by part id; only those below their
+    /// reorder point when `below_reorder`.
+    pub async fn parts_overview(&self, below_reorder: bool) -> Result<Vec<PartOverview>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT p.part_id, p.description, p.unit, p.site_id, p.part_class, p.lead_time_days, s.on_hand, \
+             s.reserved, s.paused_reason, t.min_qty, t.reorder_qty, t.max_qty, t.basis, t.sequence_id \
+             FROM parts p LEFT JOIN inventory_state s ON s.part_id = p.part_id \
+             LEFT JOIN current_thresholds t ON t.part_id = p.part_id \
+             WHERE $1 = 0 OR (s.on_hand - s.reserved < t.reorder_qty) ORDER BY p.part_id",
+        )
+        .bind(i64::from(below_reorder))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let on_hand: Option<f64> = r.try_get(6)?;
+                let reserved: Option<f64> = r.try_get(7)?;
+                Ok(PartOverview {
+                    part_id: r.try_get(0)?,
+                    description: r.try_get(1)?,
+                    unit: r.try_get(2)?,
+                    site_id: r.try_get(3)?,
+                    part_class: r.try_get(4)?,
+                    lead_time_days: r.try_get(5)?,
+                    on_hand,
+                    available: on_hand.map(|o| o - reserved.unwrap_or(0.0)),
+                    paused_reason: r.try_get(8)?,
+                    min: r.try_get(9)?,
+                    reorder: r.try_get(10)?,
+                    max: r.try_get(11)?,
+                    basis: r.try_get(12)?,
+                    sequence_id: r.try_get(13)?,
                 })
             })
             .collect()
@@ -408,9 +571,27 @@ impl Store {
         Ok(())
     }
 
-    /// Applies a snapshot: stock state, last sequence and the snapshot's status, in one transaction.
-    pub async fn apply_snapshot(&self, s: &StagedSnapshot, part_id: &str, now_ms: i64) -> Result<(), StoreError> {
+    /// Applies a snapshot: last sequence, stock state and the snapshot's status, in one
+    /// transaction. The sequence only moves forward: when a newer snapshot of the same
+    /// (source, SKU) was applied meanwhile (another process), nothing changes and this returns false.
+    pub async fn apply_snapshot(&self, s: &StagedSnapshot, part_id: &str, now_ms: i64) -> Result<bool, StoreError> {
         let mut tx = self.pool().begin().await?;
+        let advanced = sqlx::query(
+            "INSERT INTO snapshot_sequences (source, external_sku, last_sequence_id, applied_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (source, external_sku) DO UPDATE SET last_sequence_id = excluded.last_sequence_id, \
+             applied_at = excluded.applied_at WHERE snapshot_sequences.last_sequence_id < excluded.last_sequence_id",
+        )
+        .bind(&s.source)
+        .bind(&s.external_sku)
+        .bind(s.sequence_id)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if advanced == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         sqlx::query(
             "INSERT INTO inventory_state (part_id, on_hand, observed_at, updated_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (part_id) DO UPDATE SET on_hand = excluded.on_hand, observed_at = excluded.observed_at, \
@@ -419,17 +600,6 @@ impl Store {
         .bind(part_id)
         .bind(s.on_hand)
         .bind(s.observed_at)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO snapshot_sequences (source, external_sku, last_sequence_id, applied_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (source, external_sku) DO UPDATE SET last_sequence_id = excluded.last_sequence_id, \
-             applied_at = excluded.applied_at",
-        )
-        .bind(&s.source)
-        .bind(&s.external_sku)
-        .bind(s.sequence_id)
         .bind(now_ms)
         .execute(&mut *tx)
         .await?;
@@ -444,7 +614,7 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
     /// Mapped consumption of a part in `[from_ms, to_ms]` (plausibility of stock drops).

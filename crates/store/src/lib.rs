@@ -13,6 +13,7 @@ mod imports;
 pub mod inventory;
 pub mod master;
 mod migrate;
+pub mod outbox;
 pub mod reliability;
 pub mod routing;
 pub mod rows;
@@ -26,7 +27,7 @@ use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor};
 use std::time::Duration;
 
-pub use rows::{SqlValue, UpsertCounts};
+pub use rows::{RowOutcome, SqlValue, UpsertCounts};
 
 /// Which database engine a store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -40,6 +40,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_consumption_covering_index.sql"),
         postgres: include_str!("../migrations/postgres/0004_consumption_covering_index.sql"),
     },
+    Migration {
+        version: 5,
+        description: "thresholds received over the API",
+        sqlite: include_str!("../migrations/sqlite/0005_received_thresholds.sql"),
+        postgres: include_str!("../migrations/postgres/0005_received_thresholds.sql"),
+    },
 ];
 
 /// Arbitrary constant identifying cmms-pipeline's migration lock among advisory locks.

@@ -119,7 +119,7 @@ pub struct FormulaVersionRow {
 }
 
 /// A stored PM interval with its asset (for reports and exports).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct PmIntervalRow {
     /// The asset.
     pub asset_id: String,

@@ -111,7 +111,36 @@ pub struct UpsertCounts {
     pub unchanged: u64,
 }
 
+/// What a batch write did with one row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RowOutcome {
+    /// The key did not exist: the row was written.
+    Inserted,
+    /// The key existed with other values and the row replaced them ([`WriteMode::Upsert`]).
+    Updated,
+    /// The key existed with exactly these values: nothing written (a re-delivery).
+    Unchanged,
+    /// The key existed with other values and the first delivery wins ([`WriteMode::FirstWins`]):
+    /// not written.
+    Conflict,
+}
+
 impl UpsertCounts {
+    /// Counts per-row outcomes (conflicts are not counted here).
+    pub fn of(outcomes: &[RowOutcome]) -> UpsertCounts {
+        let mut c = UpsertCounts::default();
+        for o in outcomes {
+            match o {
+                RowOutcome::Inserted => c.inserted += 1,
+                RowOutcome::Updated => c.updated += 1,
+                RowOutcome::Unchanged => c.unchanged += 1,
+                RowOutcome::Conflict => {}
+            }
+        }
+        c
+    }
+
     /// Adds another batch's counts.
     pub fn add(&mut self, o: UpsertCounts) {
         self.inserted += o.inserted;
@@ -231,10 +260,21 @@ impl Store {
         rows: Vec<Vec<SqlValue>>,
         now_ms: i64,
     ) -> Result<(UpsertCounts, Vec<usize>), StoreError> {
-        let mut counts = UpsertCounts::default();
-        let mut conflicts = Vec::new();
+        let outcomes = self.write_rows(spec, rows, now_ms).await?;
+        let conflicts = outcomes.iter().enumerate().filter(|(_, o)| **o == RowOutcome::Conflict).map(|(i, _)| i);
+        Ok((UpsertCounts::of(&outcomes), conflicts.collect()))
+    }
+
+    /// [`Store::upsert_batch`], telling what happened to each row (same order as `rows`).
+    pub async fn write_rows(
+        &self,
+        spec: &TableSpec,
+        rows: Vec<Vec<SqlValue>>,
+        now_ms: i64,
+    ) -> Result<Vec<RowOutcome>, StoreError> {
+        let mut outcomes = Vec::with_capacity(rows.len());
         if rows.is_empty() {
-            return Ok((counts, conflicts));
+            return Ok(outcomes);
         }
         // Statements stay under SQLite's 32,766 bound parameters and at most 1,000 keys per
         // lookup; the transaction spans the whole batch, because with random-order index
@@ -242,23 +282,18 @@ impl Store {
         let per_statement = (30_000 / (spec.columns.len() + 1)).clamp(1, 1000);
         let mut tx = self.pool().begin().await?;
         let mut rows = rows.into_iter();
-        let mut offset = 0;
         loop {
             let chunk: Vec<Vec<SqlValue>> = rows.by_ref().take(per_statement).collect();
             if chunk.is_empty() {
                 break;
             }
-            let n = chunk.len();
-            let (c, k) = match spec.mode {
+            outcomes.extend(match spec.mode {
                 WriteMode::Upsert => self.upsert_rows(&mut tx, spec, chunk, now_ms).await?,
                 WriteMode::FirstWins => self.insert_first_wins(&mut tx, spec, chunk, now_ms).await?,
-            };
-            counts.add(c);
-            conflicts.extend(k.into_iter().map(|i| i + offset));
-            offset += n;
+            });
         }
         tx.commit().await?;
-        Ok((counts, conflicts))
+        Ok(outcomes)
     }
 
     async fn upsert_rows(
@@ -267,21 +302,19 @@ impl Store {
         spec: &TableSpec,
         rows: Vec<Vec<SqlValue>>,
         now_ms: i64,
-    ) -> Result<(UpsertCounts, Vec<usize>), StoreError> {
-        let mut counts = UpsertCounts::default();
+    ) -> Result<Vec<RowOutcome>, StoreError> {
         let existing = self.existing_rows(tx, spec, rows.iter().map(|r| &r[..spec.key_len])).await?;
+        let mut outcomes = Vec::with_capacity(rows.len());
         let mut to_write = Vec::with_capacity(rows.len());
         for row in rows {
-            match existing.get(&key_of(spec, &row)) {
-                None => {
-                    counts.inserted += 1;
-                    to_write.push(row);
-                }
-                Some(old) if same_content(spec, old, &row) => counts.unchanged += 1,
-                Some(_) => {
-                    counts.updated += 1;
-                    to_write.push(row);
-                }
+            let outcome = match existing.get(&key_of(spec, &row)) {
+                None => RowOutcome::Inserted,
+                Some(old) if same_content(spec, old, &row) => RowOutcome::Unchanged,
+                Some(_) => RowOutcome::Updated,
+            };
+            outcomes.push(outcome);
+            if outcome != RowOutcome::Unchanged {
+                to_write.push(row);
             }
         }
         if !to_write.is_empty() {
@@ -295,7 +328,7 @@ impl Store {
             let (insert, _) = self.insert_sql(spec, to_write.len(), &format!("DO UPDATE SET {sets}"), false);
             bind_rows(sqlx::query(AssertSqlSafe(insert)), to_write, now_ms).execute(&mut **tx).await?;
         }
-        Ok((counts, Vec::new()))
+        Ok(outcomes)
     }
 
     async fn insert_first_wins(
@@ -304,11 +337,10 @@ impl Store {
         spec: &TableSpec,
         rows: Vec<Vec<SqlValue>>,
         now_ms: i64,
-    ) -> Result<(UpsertCounts, Vec<usize>), StoreError> {
+    ) -> Result<Vec<RowOutcome>, StoreError> {
         // Repeats of a key inside this chunk: the first copy is written, later ones compared
         // with it here (the statement below cannot see its own earlier rows).
-        let mut counts = UpsertCounts::default();
-        let mut conflicts = Vec::new();
+        let mut outcomes = vec![RowOutcome::Inserted; rows.len()];
         let mut first_of: HashMap<String, usize> = HashMap::with_capacity(rows.len());
         let mut unique = Vec::with_capacity(rows.len());
         for (i, row) in rows.iter().enumerate() {
@@ -318,9 +350,9 @@ impl Store {
                     unique.push(i);
                 }
                 std::collections::hash_map::Entry::Occupied(o) if same_content(spec, &rows[*o.get()], row) => {
-                    counts.unchanged += 1;
+                    outcomes[i] = RowOutcome::Unchanged;
                 }
-                std::collections::hash_map::Entry::Occupied(_) => conflicts.push(i),
+                std::collections::hash_map::Entry::Occupied(_) => outcomes[i] = RowOutcome::Conflict,
             }
         }
         // Insert the rest; the rows not returned were already stored (usually none), and only
@@ -333,19 +365,17 @@ impl Store {
             let key = decode_row(r, &spec.columns[..spec.key_len])?;
             inserted.insert(key_of(spec, &key));
         }
-        counts.inserted = inserted.len() as u64;
         let others: Vec<usize> = unique.into_iter().filter(|&i| !inserted.contains(&key_of(spec, &rows[i]))).collect();
         if !others.is_empty() {
             let existing = self.existing_rows(tx, spec, others.iter().map(|&i| &rows[i][..spec.key_len])).await?;
             for i in others {
-                match existing.get(&key_of(spec, &rows[i])) {
-                    Some(old) if same_content(spec, old, &rows[i]) => counts.unchanged += 1,
-                    _ => conflicts.push(i),
-                }
+                outcomes[i] = match existing.get(&key_of(spec, &rows[i])) {
+                    Some(old) if same_content(spec, old, &rows[i]) => RowOutcome::Unchanged,
+                    _ => RowOutcome::Conflict,
+                };
             }
         }
-        conflicts.sort_unstable();
-        Ok((counts, conflicts))
+        Ok(outcomes)
     }
 
     /// `INSERT INTO t (cols, stamp) VALUES … ON CONFLICT (keys) <action> [RETURNING keys]`.

@@ -26,7 +26,7 @@ pub struct ThresholdInput {
 }
 
 /// The thresholds in force for a part.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct CurrentThreshold {
     /// The part.
     pub part_id: String,
@@ -248,4 +248,144 @@ impl Store {
         tx.commit().await?;
         Ok(true)
     }
+
+    /// Applies thresholds received from an outside optimiser when `sequence_id` is newer than the
+    /// part's sequence in force: the thresholds in force (basis `RECEIVED`) and a history row, in
+    /// one transaction. Otherwise changes nothing and returns the sequence in force.
+    pub async fn receive_thresholds(&self, t: &ReceivedThresholds, now_ms: i64) -> Result<Received, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let n = sqlx::query(
+            "INSERT INTO current_thresholds (part_id, threshold_id, min_qty, reorder_qty, max_qty, basis, sequence_id, \
+             updated_at, status) VALUES ($1, NULL, $2, $3, $4, 'RECEIVED', $5, $6, 'OK') \
+             ON CONFLICT (part_id) DO UPDATE SET threshold_id = NULL, min_qty = excluded.min_qty, \
+             reorder_qty = excluded.reorder_qty, max_qty = excluded.max_qty, basis = 'RECEIVED', \
+             sequence_id = excluded.sequence_id, updated_at = excluded.updated_at, status = 'OK', \
+             computed_min = NULL, computed_reorder = NULL, computed_max = NULL, formula_version = NULL \
+             WHERE current_thresholds.sequence_id < excluded.sequence_id",
+        )
+        .bind(&t.part_id)
+        .bind(t.limits[0])
+        .bind(t.limits[1])
+        .bind(t.limits[2])
+        .bind(t.sequence_id)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if n == 0 {
+            let in_force: i64 = sqlx::query_scalar("SELECT sequence_id FROM current_thresholds WHERE part_id = $1")
+                .bind(&t.part_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.rollback().await?;
+            return Ok(Received::NotNewer { in_force });
+        }
+        sqlx::query(
+            "INSERT INTO received_thresholds (part_id, sequence_id, min_qty, reorder_qty, max_qty, current_stock, \
+             sync_timestamp, client_id, received_by, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&t.part_id)
+        .bind(t.sequence_id)
+        .bind(t.limits[0])
+        .bind(t.limits[1])
+        .bind(t.limits[2])
+        .bind(t.current_stock)
+        .bind(t.sync_timestamp)
+        .bind(t.client_id.as_deref())
+        .bind(t.received_by.as_deref())
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Received::Applied)
+    }
+
+    /// The thresholds in force for one part.
+    pub async fn current_threshold(&self, part_id: &str) -> Result<Option<CurrentThreshold>, StoreError> {
+        Ok(self.current_thresholds().await?.remove(part_id))
+    }
+
+    /// A part's threshold history, newest first: computed changes and received deliveries.
+    pub async fn threshold_history(&self, part_id: &str, limit: i64) -> Result<Vec<ThresholdHistoryRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT 'COMPUTED' AS origin, sequence_id, status, basis, formula_version, published_min, published_reorder, \
+             published_max, computed_min, computed_reorder, computed_max, avg_daily_usage, created_at FROM thresholds \
+             WHERE part_id = $1 UNION ALL SELECT 'RECEIVED', sequence_id, 'OK', 'RECEIVED', NULL, min_qty, reorder_qty, \
+             max_qty, NULL, NULL, NULL, NULL, received_at FROM received_thresholds WHERE part_id = $1 \
+             ORDER BY 13 DESC, 2 DESC LIMIT $2",
+        )
+        .bind(part_id)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ThresholdHistoryRow {
+                    origin: r.try_get(0)?,
+                    sequence_id: r.try_get(1)?,
+                    status: r.try_get(2)?,
+                    basis: r.try_get(3)?,
+                    formula_version: r.try_get(4)?,
+                    published: triple(r, 5)?,
+                    computed: triple(r, 8)?,
+                    avg_daily_usage: r.try_get(11)?,
+                    at: r.try_get(12)?,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Thresholds pushed by an outside optimiser (the seed article's payload, checked).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReceivedThresholds {
+    /// The part.
+    pub part_id: String,
+    /// The sender's sequence: must be newer than the one in force.
+    pub sequence_id: i64,
+    /// `[min, reorder, max]`.
+    pub limits: [f64; 3],
+    /// The stock the sender saw (recorded, never applied: stock comes from snapshots).
+    pub current_stock: f64,
+    /// The sender's timestamp, epoch ms.
+    pub sync_timestamp: i64,
+    /// The sender's `X-Client-Id`, if given.
+    pub client_id: Option<String>,
+    /// The API token's name that delivered it.
+    pub received_by: Option<String>,
+}
+
+/// The outcome of [`Store::receive_thresholds`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Received {
+    /// Applied: the thresholds in force changed.
+    Applied,
+    /// Not newer than the sequence in force: nothing changed.
+    NotNewer {
+        /// The sequence in force.
+        in_force: i64,
+    },
+}
+
+/// One entry of a part's threshold history.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct ThresholdHistoryRow {
+    /// `COMPUTED` (this service's calculation) or `RECEIVED` (pushed over the API).
+    pub origin: String,
+    /// Publication sequence.
+    pub sequence_id: i64,
+    /// `OK` or the calculation's error code.
+    pub status: String,
+    /// `COMPUTED`, `APPROVED`, `FALLBACK`, `RECEIVED` or `NONE`.
+    pub basis: String,
+    /// The formula version, for computed rows.
+    pub formula_version: Option<i64>,
+    /// Published `[min, reorder, max]`.
+    pub published: Option<[f64; 3]>,
+    /// Computed `[min, reorder, max]`.
+    pub computed: Option<[f64; 3]>,
+    /// Average daily usage of the computation.
+    pub avg_daily_usage: Option<f64>,
+    /// When, epoch ms.
+    pub at: i64,
 }

@@ -253,8 +253,8 @@ impl<'de, R: ImportRecord> Visitor<'de> for JsonArray<'_, R> {
         while let Some(value) = seq.next_element::<serde_json::Value>()? {
             let location = Location::Index(i);
             i += 1;
-            let item =
-                json_values::<R>(value, &location, self.summary).and_then(|values| parse_row::<R>(&location, &values));
+            let item = json_values::<R>(value, &location, Some(&mut *self.summary))
+                .and_then(|values| parse_row::<R>(&location, &values));
             if !self.out.push((location, item)) {
                 break;
             }
@@ -263,10 +263,18 @@ impl<'de, R: ImportRecord> Visitor<'de> for JsonArray<'_, R> {
     }
 }
 
+/// Parses one JSON object into a typed record, refusing fields the kind does not have (the strict
+/// rule of the write endpoints; files only note unknown columns).
+pub fn record_from_json<R: ImportRecord>(value: serde_json::Value, location: &Location) -> Result<R, RowIssue> {
+    json_values::<R>(value, location, None).and_then(|values| parse_row::<R>(location, &values))
+}
+
+/// The kind's column values of a JSON object. Unknown fields are noted in `summary`, or refused
+/// when there is none.
 fn json_values<R: ImportRecord>(
     value: serde_json::Value,
     location: &Location,
-    summary: &mut ReadSummary,
+    summary: Option<&mut ReadSummary>,
 ) -> Result<Vec<String>, RowIssue> {
     let serde_json::Value::Object(mut obj) = value else {
         return Err(RowIssue::row(location.clone(), "expected an object with the record's fields"));
@@ -289,9 +297,19 @@ fn json_values<R: ImportRecord>(
         };
         values.push(text);
     }
-    for k in obj.keys() {
-        if summary.unknown_columns.len() < 100 {
-            summary.unknown_columns.insert(k.clone());
+    match summary {
+        Some(summary) => {
+            for k in obj.keys() {
+                if summary.unknown_columns.len() < 100 {
+                    summary.unknown_columns.insert(k.clone());
+                }
+            }
+        }
+        None => {
+            if let Some(k) = obj.keys().next() {
+                let reason = format!("unknown field (expected: {})", R::COLUMNS.join(", "));
+                return Err(RowIssue::field(location.clone(), k, reason));
+            }
         }
     }
     Ok(values)

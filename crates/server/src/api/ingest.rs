@@ -1,0 +1,68 @@
+//! Ingestion webhooks: `POST /api/v1/ingest/{feed}` with one record (a JSON object) or a batch
+//! (a JSON array). The records are stored before the answer is sent; the answer says, record by
+//! record, accepted / duplicate / rejected (with the reason) / quarantined.
+
+use super::{ApiJson, ApiPath, now_ms};
+use crate::AppState;
+use crate::auth::{Auth, Ingest};
+use crate::error::{ApiError, ErrorBody};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use cmms_pipeline::ingest::{Feed, IngestReport, RecordStatus, ingest};
+
+/// Ingests records of one feed.
+///
+/// Feeds and their fields (as in the import files): `inventory` (source, sequence_id,
+/// external_sku, on_hand, observed_at), `consumption` (event_id, source, external_sku, quantity,
+/// consumed_at), `scans` (scan_id, scanner_id, code, counted_qty, scanned_at), `failures`
+/// (event_id, asset_id, event_type, started_at, ended_at), `mtbf_readings` (asset_id, mtbf_hours,
+/// observed_at). Unknown fields reject the record. Answers 200 with a result per record, or 422
+/// when every record was rejected.
+#[utoipa::path(
+    post,
+    path = "/api/v1/ingest/{feed}",
+    tag = "ingestion",
+    params(("feed" = Feed, Path, description = "The feed")),
+    request_body(content = Object, description = "One record, or an array of at most 10,000 records"),
+    responses(
+        (status = 200, description = "Per-record results", body = IngestReport),
+        (status = 400, description = "Body is not JSON", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Token lacks the ingest scope", body = ErrorBody),
+        (status = 413, description = "Body or batch too large", body = ErrorBody),
+        (status = 422, description = "Every record was rejected", body = ErrorBody),
+    )
+)]
+pub async fn ingest_feed(
+    _auth: Auth<Ingest>,
+    State(state): State<AppState>,
+    ApiPath(feed): ApiPath<Feed>,
+    ApiJson(body): ApiJson<serde_json::Value>,
+) -> Result<Json<IngestReport>, ApiError> {
+    let records = match body {
+        serde_json::Value::Array(items) => items,
+        obj @ serde_json::Value::Object(_) => vec![obj],
+        _ => {
+            return Err(ApiError::unprocessable(
+                "INVALID_BODY",
+                "the body must be one record (a JSON object) or a batch (a JSON array of objects)",
+            ));
+        }
+    };
+    let report = ingest(&state.store, feed, records, now_ms()).await?;
+    crate::metrics::count_records(feed.as_str(), &report);
+    state.after_change(&report.parts_touched).await;
+    if report.received > 0 && report.rejected == report.received {
+        let details = serde_json::to_value(&report.results).unwrap_or_default();
+        let first = report.results.iter().find(|r| r.status == RecordStatus::Rejected);
+        let why = first.and_then(|r| r.reason.clone()).unwrap_or_default();
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ALL_RECORDS_REJECTED",
+            format!("every record was rejected; the first: {why}"),
+        )
+        .with_details(details));
+    }
+    Ok(Json(report))
+}

@@ -1,0 +1,485 @@
+//! Inventory routes: the threshold endpoint of the seed article, parts with stock and thresholds,
+//! threshold history and approval, alerts, the quarantine queue, scan and snapshot review, and
+//! the dead-letter queue of publication.
+
+use super::{ApiJson, ApiPath, ApiQuery, now_ms};
+use crate::AppState;
+use crate::auth::{Auth, Ingest, Operate, Read};
+use crate::error::{ApiError, ErrorBody};
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use cmms_core::ids::PartId;
+use cmms_pipeline::inventory::{self, GateRun};
+use cmms_pipeline::thresholds;
+use cmms_store::inventory::{AlertRow, PartOverview, QuarantineRow};
+use cmms_store::outbox::DeadLetterRow;
+use cmms_store::routing::ProcurementRow;
+use cmms_store::thresholds::{Received, ReceivedThresholds, ThresholdHistoryRow};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::{IntoParams, ToSchema};
+
+/// The threshold limits of the seed article's payload.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Minimum stock.
+    pub min: f64,
+    /// Reorder point.
+    pub reorder: f64,
+    /// Maximum (order-up-to) stock.
+    pub max: f64,
+}
+
+/// The seed article's `ThresholdSyncPipeline.sync_thresholds` payload, unchanged.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdSync {
+    /// Must equal the path's part id.
+    pub part_id: String,
+    /// The stock the sender saw (recorded; stock itself comes from snapshots).
+    pub current_stock: f64,
+    /// The limits.
+    pub thresholds: Limits,
+    /// Must be newer than the sequence in force for the part (else 409).
+    pub sequence_id: i64,
+    /// When the sender produced it (RFC 3339; no offset means UTC).
+    pub sync_timestamp: String,
+    /// Lower-case hex SHA-256 of `"{part_id}:{sequence_id}"`.
+    pub checksum: String,
+}
+
+/// The answer to an applied threshold update.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ThresholdApplied {
+    /// The part.
+    pub part_id: String,
+    /// The sequence now in force.
+    pub sequence_id: i64,
+    /// `[min, reorder, max]` now in force.
+    pub thresholds: [f64; 3],
+}
+
+fn part_id(raw: &str) -> Result<PartId, ApiError> {
+    PartId::parse(raw).map_err(|e| ApiError::bad_request("INVALID_ID", format!("part id {raw:?}: {e}")))
+}
+
+fn invalid(code: &'static str, message: String) -> ApiError {
+    ApiError::unprocessable(code, message)
+}
+
+/// Checks the payload against the path and the rules; returns what to store.
+fn validate(path_part: &str, body: &ThresholdSync, client_id: Option<String>) -> Result<ReceivedThresholds, ApiError> {
+    if body.part_id != path_part {
+        return Err(invalid(
+            "PART_ID_MISMATCH",
+            format!("body part_id {:?} differs from the path's {path_part:?}", body.part_id),
+        ));
+    }
+    let expected = format!("{:x}", Sha256::digest(format!("{}:{}", body.part_id, body.sequence_id)));
+    if !body.checksum.eq_ignore_ascii_case(&expected) {
+        return Err(invalid("BAD_CHECKSUM", "checksum is not sha256(\"{part_id}:{sequence_id}\")".to_owned()));
+    }
+    if body.sequence_id < 0 {
+        return Err(invalid(
+            "INVALID_SEQUENCE",
+            format!("sequence_id must not be negative (got {})", body.sequence_id),
+        ));
+    }
+    let Limits { min, reorder, max } = body.thresholds;
+    for (name, v) in [("min", min), ("reorder", reorder), ("max", max), ("current_stock", body.current_stock)] {
+        if !v.is_finite() || v < 0.0 {
+            return Err(invalid("NEGATIVE_THRESHOLD", format!("{name} must be a finite number >= 0 (got {v})")));
+        }
+    }
+    if !(min <= reorder && reorder <= max) {
+        return Err(invalid(
+            "THRESHOLD_ORDER",
+            format!("thresholds must satisfy min <= reorder <= max (got {min} / {reorder} / {max})"),
+        ));
+    }
+    let sync = cmms_core::time::parse_timestamp(&body.sync_timestamp)
+        .map_err(|e| invalid("INVALID_TIMESTAMP", format!("sync_timestamp: {e}")))?;
+    Ok(ReceivedThresholds {
+        part_id: body.part_id.clone(),
+        sequence_id: body.sequence_id,
+        limits: [min + 0.0, reorder + 0.0, max + 0.0],
+        current_stock: body.current_stock + 0.0,
+        sync_timestamp: sync.as_millisecond(),
+        client_id,
+        received_by: None,
+    })
+}
+
+/// Applies thresholds pushed by an optimiser (the seed article's `ThresholdSyncPipeline`).
+///
+/// 200 when applied; 409 when `sequence_id` is not newer than the one in force (a duplicate or
+/// out-of-order delivery: nothing changes); 422 for invalid thresholds (negative, not
+/// min <= reorder <= max, part id mismatch, bad checksum); 404 for an unknown part.
+#[utoipa::path(
+    put,
+    path = "/api/v1/inventory/thresholds/{part_id}",
+    tag = "inventory",
+    params(("part_id" = String, Path, description = "The part")),
+    request_body = ThresholdSync,
+    responses(
+        (status = 200, description = "Applied", body = ThresholdApplied),
+        (status = 400, description = "Malformed body or id", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Token lacks the ingest scope", body = ErrorBody),
+        (status = 404, description = "Unknown part", body = ErrorBody),
+        (status = 409, description = "Sequence not newer than the one in force", body = ErrorBody),
+        (status = 422, description = "Invalid thresholds", body = ErrorBody),
+    )
+)]
+pub async fn put_thresholds(
+    auth: Auth<Ingest>,
+    State(state): State<AppState>,
+    ApiPath(raw): ApiPath<String>,
+    headers: HeaderMap,
+    ApiJson(body): ApiJson<ThresholdSync>,
+) -> Result<Json<ThresholdApplied>, ApiError> {
+    let part = part_id(&raw)?;
+    let client = headers.get("x-client-id").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(128).collect());
+    let mut received = validate(part.as_str(), &body, client)?;
+    received.received_by = Some(auth.principal.name.clone());
+    let known = state.store.existing_ids("parts", "part_id", &std::iter::once(part.as_str()).collect()).await?;
+    if known.is_empty() {
+        return Err(ApiError::not_found(
+            "UNKNOWN_PART",
+            format!("unknown part {:?} (import parts first)", part.as_str()),
+        ));
+    }
+    match state.store.receive_thresholds(&received, now_ms()).await? {
+        Received::Applied => {
+            state.after_change(&[received.part_id.clone()]).await;
+            Ok(Json(ThresholdApplied {
+                part_id: received.part_id,
+                sequence_id: received.sequence_id,
+                thresholds: received.limits,
+            }))
+        }
+        Received::NotNewer { in_force } => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "SEQUENCE_CONFLICT",
+            format!(
+                "sequence {} is not newer than the sequence in force ({in_force}) for part {}: nothing changed",
+                received.sequence_id, received.part_id
+            ),
+        )
+        .with_details(serde_json::json!({ "sequence_in_force": in_force }))),
+    }
+}
+
+/// Approves the computed thresholds of a part held on the drift fallback.
+#[utoipa::path(
+    post,
+    path = "/api/v1/inventory/thresholds/{part_id}/approve",
+    tag = "inventory",
+    params(("part_id" = String, Path, description = "The part")),
+    responses(
+        (status = 204, description = "Approved: the computed thresholds are published"),
+        (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Token lacks the operate scope", body = ErrorBody),
+        (status = 422, description = "The part is not on the drift fallback", body = ErrorBody),
+    )
+)]
+pub async fn approve_thresholds(
+    _auth: Auth<Operate>,
+    State(state): State<AppState>,
+    ApiPath(raw): ApiPath<String>,
+) -> Result<StatusCode, ApiError> {
+    let part = part_id(&raw)?;
+    thresholds::approve(&state.store, part.as_str(), now_ms()).await?;
+    state.after_change(&[part.as_str().to_owned()]).await;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Filters of the parts list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PartsQuery {
+    /// Only parts whose available stock is below their reorder point.
+    #[serde(default)]
+    pub below_reorder: bool,
+}
+
+/// Parts with their stock, availability, pause state and the thresholds in force.
+#[utoipa::path(
+    get,
+    path = "/api/v1/parts",
+    tag = "inventory",
+    params(PartsQuery),
+    responses(
+        (status = 200, description = "Parts", body = [PartOverview]),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Token lacks the read scope", body = ErrorBody),
+    )
+)]
+pub async fn list_parts(
+    _auth: Auth<Read>,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<PartsQuery>,
+) -> Result<Json<Vec<PartOverview>>, ApiError> {
+    Ok(Json(state.store.parts_overview(q.below_reorder).await?))
+}
+
+/// A part's threshold history (computed and received), newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/parts/{part_id}/thresholds",
+    tag = "inventory",
+    params(("part_id" = String, Path, description = "The part")),
+    responses(
+        (status = 200, description = "History, newest first (at most 1,000 entries)", body = [ThresholdHistoryRow]),
+        (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Token lacks the read scope", body = ErrorBody),
+    )
+)]
+pub async fn threshold_history(
+    _auth: Auth<Read>,
+    State(state): State<AppState>,
+    ApiPath(raw): ApiPath<String>,
+) -> Result<Json<Vec<ThresholdHistoryRow>>, ApiError> {
+    let part = part_id(&raw)?;
+    Ok(Json(state.store.threshold_history(part.as_str(), 1000).await?))
+}
+
+/// Open alerts (drift, scan discrepancies, implausible drops), newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/alerts",
+    tag = "inventory",
+    responses(
+        (status = 200, description = "Open alerts", body = [AlertRow]),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Token lacks the read scope", body = ErrorBody),
+    )
+)]
+pub async fn list_alerts(_auth: Auth<Read>, State(state): State<AppState>) -> Result<Json<Vec<AlertRow>>, ApiError> {
+    Ok(Json(state.store.open_alerts().await?))
+}
+
+/// Filters of list endpoints that can show resolved entries too.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AllQuery {
+    /// Include resolved / replayed entries.
+    #[serde(default)]
+    pub all: bool,
+}
+
+/// The quarantine queue: SKUs that map to no part or to several.
+#[utoipa::path(
+    get,
+    path = "/api/v1/quarantine",
+    tag = "inventory",
+    params(AllQuery),
+    responses(
+        (status = 200, description = "Quarantine entries", body = [QuarantineRow]),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Token lacks the read scope", body = ErrorBody),
+    )
+)]
+pub async fn list_quarantine(
+    _auth: Auth<Read>,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<AllQuery>,
+) -> Result<Json<Vec<QuarantineRow>>, ApiError> {
+    Ok(Json(state.store.quarantine(!q.all).await?))
+}
+
+/// The part a quarantined SKU should map to.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Resolve {
+    /// The part.
+    pub part_id: String,
+}
+
+/// Maps a quarantined SKU to a part (recorded in the SKU map) and re-processes its held records.
+#[utoipa::path(
+    post,
+    path = "/api/v1/quarantine/{id}/resolve",
+    tag = "inventory",
+    params(("id" = i64, Path, description = "The quarantine entry")),
+    request_body = Resolve,
+    responses(
+        (status = 200, description = "Resolved; what re-processing did", body = GateRun),
+        (status = 400, description = "Malformed id or body", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Token lacks the operate scope", body = ErrorBody),
+        (status = 404, description = "Unknown entry", body = ErrorBody),
+        (status = 409, description = "Already resolved", body = ErrorBody),
+        (status = 422, description = "Unknown part", body = ErrorBody),
+    )
+)]
+pub async fn resolve_quarantine(
+    _auth: Auth<Operate>,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<Resolve>,
+) -> Result<Json<GateRun>, ApiError> {
+    let part = part_id(&body.part_id)?;
+    let run = inventory::resolve_quarantine(&state.store, id, part.as_str(), now_ms()).await?;
+    state.after_change(&[part.as_str().to_owned()]).await;
+    Ok(Json(run))
+}
+
+/// The part an operator action applied to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PartRef {
+    /// The part.
+    pub part_id: String,
+}
+
+/// Accepts the count of the scan that paused a part: stock becomes the count, routing resumes.
+#[utoipa::path(
+    post,
+    path = "/api/v1/scans/{scan_id}/accept",
+    tag = "inventory",
+    params(("scan_id" = String, Path, description = "The discrepant scan")),
+    responses(
+        (status = 200, description = "Accepted", body = PartRef),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Token lacks the operate scope", body = ErrorBody),
+        (status = 422, description = "Unknown scan, or not a discrepancy", body = ErrorBody),
+    )
+)]
+pub async fn accept_scan(
+    _auth: Auth<Operate>,
+    State(state): State<AppState>,
+    ApiPath(scan_id): ApiPath<String>,
+) -> Result<Json<PartRef>, ApiError> {
+    let part_id = inventory::accept_scan(&state.store, &scan_id, now_ms()).await?;
+    state.after_change(std::slice::from_ref(&part_id)).await;
+    Ok(Json(PartRef { part_id }))
+}
+
+/// Applies the snapshot of a part held as an implausible drop.
+#[utoipa::path(
+    post,
+    path = "/api/v1/parts/{part_id}/held-snapshot/accept",
+    tag = "inventory",
+    params(("part_id" = String, Path, description = "The part")),
+    responses(
+        (status = 200, description = "Applied", body = PartRef),
+        (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Token lacks the operate scope", body = ErrorBody),
+        (status = 422, description = "No held snapshot, or a newer one was applied", body = ErrorBody),
+    )
+)]
+pub async fn accept_held_snapshot(
+    _auth: Auth<Operate>,
+    State(state): State<AppState>,
+    ApiPath(raw): ApiPath<String>,
+) -> Result<Json<PartRef>, ApiError> {
+    let part = part_id(&raw)?;
+    inventory::accept_held_snapshot(&state.store, part.as_str(), now_ms()).await?;
+    state.after_change(&[part.as_str().to_owned()]).await;
+    Ok(Json(PartRef { part_id: part.as_str().to_owned() }))
+}
+
+/// Filters of the procurement list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ProcurementQuery {
+    /// Only this status (`OPEN`, `FULFILLED`, `CANCELLED`).
+    pub status: Option<String>,
+}
+
+/// Procurement requests raised by routing (order up to max when stock falls below reorder),
+/// newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/procurement-requests",
+    tag = "routing",
+    params(ProcurementQuery),
+    responses(
+        (status = 200, description = "Procurement requests", body = [ProcurementRow]),
+        (status = 400, description = "Unknown status", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Token lacks the read scope", body = ErrorBody),
+    )
+)]
+pub async fn list_procurement_requests(
+    _auth: Auth<Read>,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<ProcurementQuery>,
+) -> Result<Json<Vec<ProcurementRow>>, ApiError> {
+    let status = match q.status.as_deref().map(str::to_ascii_uppercase) {
+        None => None,
+        Some(s) if ["OPEN", "FULFILLED", "CANCELLED"].contains(&s.as_str()) => Some(s),
+        Some(s) => {
+            return Err(ApiError::bad_request(
+                "INVALID_QUERY",
+                format!("unknown status {s:?} (OPEN, FULFILLED, CANCELLED)"),
+            ));
+        }
+    };
+    Ok(Json(state.store.procurement_requests(status.as_deref()).await?))
+}
+
+/// The dead-letter queue of outbound publication.
+#[utoipa::path(
+    get,
+    path = "/api/v1/dlq",
+    tag = "publication",
+    params(AllQuery),
+    responses(
+        (status = 200, description = "Dead letters, newest first", body = [DeadLetterRow]),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Token lacks the read scope", body = ErrorBody),
+    )
+)]
+pub async fn list_dead_letters(
+    _auth: Auth<Read>,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<AllQuery>,
+) -> Result<Json<Vec<DeadLetterRow>>, ApiError> {
+    Ok(Json(state.store.dead_letters(q.all).await?))
+}
+
+/// The outbox row a replay created.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Replayed {
+    /// The new outbox row.
+    pub outbox_id: i64,
+}
+
+/// Puts a dead letter back into the outbox; it is delivered by the same rules as a new change.
+#[utoipa::path(
+    post,
+    path = "/api/v1/dlq/{id}/replay",
+    tag = "publication",
+    params(("id" = i64, Path, description = "The dead letter")),
+    responses(
+        (status = 200, description = "Back in the outbox", body = Replayed),
+        (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Token lacks the operate scope", body = ErrorBody),
+        (status = 404, description = "Unknown dead letter", body = ErrorBody),
+        (status = 409, description = "Already replayed", body = ErrorBody),
+    )
+)]
+pub async fn replay_dead_letter(
+    _auth: Auth<Operate>,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Replayed>, ApiError> {
+    if state.store.dead_letter(id).await?.is_none() {
+        return Err(ApiError::not_found("UNKNOWN_DEAD_LETTER", format!("unknown dead letter {id}")));
+    }
+    match state.store.replay_dead_letter(id, now_ms()).await? {
+        Some(outbox_id) => Ok(Json(Replayed { outbox_id })),
+        None => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "ALREADY_REPLAYED",
+            format!("dead letter {id} was already replayed"),
+        )),
+    }
+}

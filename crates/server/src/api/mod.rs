@@ -1,0 +1,85 @@
+//! The `/api/v1` routes, their extractors and the OpenAPI document generated from them.
+//!
+//! Write endpoints take [`ApiJson`], which refuses unknown fields (the body types say
+//! `deny_unknown_fields`) and answers every malformed body with the JSON error document.
+
+pub mod ingest;
+pub mod inventory;
+pub mod work_orders;
+
+use crate::AppState;
+use crate::error::{ApiError, ErrorBody};
+use axum::extract::{FromRequest, FromRequestParts};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// A JSON body; rejections become [`ApiError`]s.
+#[derive(FromRequest)]
+#[from_request(via(axum::Json), rejection(ApiError))]
+pub struct ApiJson<T>(pub T);
+
+/// Path parameters; rejections become [`ApiError`]s.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
+/// Query parameters; rejections become [`ApiError`]s.
+#[derive(FromRequestParts)]
+#[from_request(via(axum::extract::Query), rejection(ApiError))]
+pub struct ApiQuery<T>(pub T);
+
+/// Now, in epoch milliseconds (the shell's clock; the core never reads it).
+pub(crate) fn now_ms() -> i64 {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("cmms_…").build()),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "cmms-pipeline API",
+        description = "Ingestion webhooks, the threshold endpoint, work orders, procurement, alerts, quarantine and \
+                       the dead-letter queue. Every route needs `Authorization: Bearer <token>` with the scope it names \
+                       (`cmms token create --scope …`); errors are `{\"error\": {\"code\", \"message\", \"details\"}}`."
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+/// The API routes and the OpenAPI document describing them.
+pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(ingest::ingest_feed))
+        .routes(routes!(inventory::put_thresholds))
+        .routes(routes!(inventory::approve_thresholds))
+        .routes(routes!(inventory::list_parts))
+        .routes(routes!(inventory::threshold_history))
+        .routes(routes!(inventory::list_alerts))
+        .routes(routes!(inventory::list_quarantine))
+        .routes(routes!(inventory::resolve_quarantine))
+        .routes(routes!(inventory::accept_scan))
+        .routes(routes!(inventory::accept_held_snapshot))
+        .routes(routes!(inventory::list_procurement_requests))
+        .routes(routes!(inventory::list_dead_letters))
+        .routes(routes!(inventory::replay_dead_letter))
+        .routes(routes!(work_orders::list_work_orders))
+        .routes(routes!(work_orders::transition_work_order))
+        .routes(routes!(work_orders::complete_work_order))
+        .routes(routes!(work_orders::pm_schedule))
+        .split_for_parts()
+}

@@ -1,0 +1,191 @@
+//! Work-order routes: list by state or asset, transitions, completion (which schedules the next
+//! PM), and the PM schedule of an asset.
+
+use super::{ApiJson, ApiPath, ApiQuery, now_ms};
+use crate::AppState;
+use crate::auth::{Auth, Operate, Read};
+use crate::error::{ApiError, ErrorBody};
+use axum::Json;
+use axum::extract::State;
+use cmms_core::ids::AssetId;
+use cmms_core::work_order::{WoAction, WoState};
+use cmms_pipeline::pm;
+use cmms_store::reliability::PmIntervalRow;
+use cmms_store::work_orders::WorkOrderRow;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+/// Filters of the work-order list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct WorkOrderQuery {
+    /// Only this state (`SCHEDULED`, `RELEASED`, `IN_PROGRESS`, `MATERIAL_PENDING`, `COMPLETED`,
+    /// `CANCELLED`).
+    pub state: Option<String>,
+    /// Only this asset.
+    pub asset_id: Option<String>,
+}
+
+/// PM work orders by due date.
+#[utoipa::path(
+    get,
+    path = "/api/v1/work-orders",
+    tag = "work orders",
+    params(WorkOrderQuery),
+    responses(
+        (status = 200, description = "Work orders by due date", body = [WorkOrderRow]),
+        (status = 400, description = "Unknown state or malformed asset id", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Token lacks the read scope", body = ErrorBody),
+    )
+)]
+pub async fn list_work_orders(
+    _auth: Auth<Read>,
+    State(state): State<AppState>,
+    ApiQuery(q): ApiQuery<WorkOrderQuery>,
+) -> Result<Json<Vec<WorkOrderRow>>, ApiError> {
+    let wo_state = match q.state.as_deref() {
+        Some(s) => {
+            Some(s.parse::<WoState>().map_err(|e| ApiError::bad_request("INVALID_QUERY", e.to_string()))?.as_str())
+        }
+        None => None,
+    };
+    let asset = match q.asset_id.as_deref() {
+        Some(a) => Some(asset_id(a)?),
+        None => None,
+    };
+    Ok(Json(state.store.work_orders(wo_state, asset.as_ref().map(AssetId::as_str)).await?))
+}
+
+fn asset_id(raw: &str) -> Result<AssetId, ApiError> {
+    AssetId::parse(raw).map_err(|e| ApiError::bad_request("INVALID_ID", format!("asset id {raw:?}: {e}")))
+}
+
+/// A work-order action.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Transition {
+    /// `release`, `start`, `hold_for_material`, `material_available` or `cancel` (completion has
+    /// its own route).
+    pub action: String,
+}
+
+/// Applies an action to a work order; an action not allowed from its state is refused with the
+/// allowed ones named.
+#[utoipa::path(
+    post,
+    path = "/api/v1/work-orders/{id}/transition",
+    tag = "work orders",
+    params(("id" = i64, Path, description = "The work order")),
+    request_body = Transition,
+    responses(
+        (status = 200, description = "The work order after the transition", body = WorkOrderRow),
+        (status = 400, description = "Malformed id or body", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Token lacks the operate scope", body = ErrorBody),
+        (status = 404, description = "Unknown work order", body = ErrorBody),
+        (status = 409, description = "Changed concurrently; reload and retry", body = ErrorBody),
+        (status = 422, description = "Not allowed from the current state, or unknown action", body = ErrorBody),
+    )
+)]
+pub async fn transition_work_order(
+    _auth: Auth<Operate>,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<Transition>,
+) -> Result<Json<WorkOrderRow>, ApiError> {
+    let action: WoAction = body
+        .action
+        .parse()
+        .map_err(|e: cmms_core::work_order::UnknownName| ApiError::unprocessable("UNKNOWN_ACTION", e.to_string()))?;
+    Ok(Json(pm::apply_action(&state.store, id, action, now_ms()).await?))
+}
+
+/// When a work order was completed.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Completion {
+    /// RFC 3339 (no offset means UTC); defaults to now.
+    pub completed_at: Option<String>,
+}
+
+/// A completed work order and the next PM it scheduled.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Completed {
+    /// The completed order.
+    pub completed: WorkOrderRow,
+    /// The next PM, due one interval later in the site's local time.
+    pub next: WorkOrderRow,
+}
+
+/// Completes an IN_PROGRESS work order and schedules the next PM in the same transaction.
+/// 422 when the completion is not after the completion it follows, or the next due date would
+/// not be after it (the monotonic guard).
+#[utoipa::path(
+    post,
+    path = "/api/v1/work-orders/{id}/complete",
+    tag = "work orders",
+    params(("id" = i64, Path, description = "The work order")),
+    request_body = Completion,
+    responses(
+        (status = 200, description = "Completed, next PM scheduled", body = Completed),
+        (status = 400, description = "Malformed id or body", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Token lacks the operate scope", body = ErrorBody),
+        (status = 404, description = "Unknown work order", body = ErrorBody),
+        (status = 409, description = "Changed concurrently; reload and retry", body = ErrorBody),
+        (status = 422, description = "Not IN_PROGRESS, or the monotonic guard would break", body = ErrorBody),
+    )
+)]
+pub async fn complete_work_order(
+    _auth: Auth<Operate>,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<Completion>,
+) -> Result<Json<Completed>, ApiError> {
+    let at = match body.completed_at.as_deref() {
+        Some(t) => cmms_core::time::parse_timestamp(t)
+            .map_err(|e| ApiError::unprocessable("INVALID_TIMESTAMP", format!("completed_at: {e}")))?,
+        None => jiff::Timestamp::now(),
+    };
+    let (completed, next) = pm::complete(&state.store, id, at, now_ms()).await?;
+    Ok(Json(Completed { completed, next }))
+}
+
+/// An asset's PM schedule: its interval and next due date, and its work orders.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PmSchedule {
+    /// The computed interval and due date (absent before the first recompute).
+    pub interval: Option<PmIntervalRow>,
+    /// The asset's work orders by due date.
+    pub work_orders: Vec<WorkOrderRow>,
+}
+
+/// The PM schedule of one asset.
+#[utoipa::path(
+    get,
+    path = "/api/v1/assets/{asset_id}/pm",
+    tag = "work orders",
+    params(("asset_id" = String, Path, description = "The asset")),
+    responses(
+        (status = 200, description = "Interval and work orders", body = PmSchedule),
+        (status = 400, description = "Malformed id", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Token lacks the read scope", body = ErrorBody),
+        (status = 404, description = "Unknown asset", body = ErrorBody),
+    )
+)]
+pub async fn pm_schedule(
+    _auth: Auth<Read>,
+    State(state): State<AppState>,
+    ApiPath(raw): ApiPath<String>,
+) -> Result<Json<PmSchedule>, ApiError> {
+    let asset = asset_id(&raw)?;
+    let known = state.store.existing_ids("assets", "asset_id", &std::iter::once(asset.as_str()).collect()).await?;
+    if known.is_empty() {
+        return Err(ApiError::not_found("UNKNOWN_ASSET", format!("unknown asset {:?}", asset.as_str())));
+    }
+    let interval = state.store.pm_intervals().await?.into_iter().find(|i| i.asset_id == asset.as_str());
+    let work_orders = state.store.work_orders(None, Some(asset.as_str())).await?;
+    Ok(Json(PmSchedule { interval, work_orders }))
+}

@@ -1,0 +1,169 @@
+//! The API's one error type: every failure is answered as
+//! `{"error": {"code", "message", "details"}}` with a stable code; internal causes are logged,
+//! never sent.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use cmms_pipeline::ingest::IngestError;
+use cmms_pipeline::inventory::InventoryError;
+use cmms_pipeline::pm::PmServiceError;
+use cmms_pipeline::thresholds::ThresholdsError;
+use cmms_store::StoreError;
+use serde::Serialize;
+
+/// An API error: HTTP status, stable code, message for people, optional details.
+#[derive(Debug)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code (`UNKNOWN_PART`, `SEQUENCE_CONFLICT` …).
+    pub code: &'static str,
+    /// What went wrong and what to do, in words.
+    pub message: String,
+    /// Structured details (the field, the sequence in force …).
+    pub details: Option<serde_json::Value>,
+}
+
+/// The error document.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// The error itself.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code.
+    pub code: String,
+    /// Human-readable message.
+    pub message: String,
+    /// Structured details, when there are any.
+    #[schema(value_type = Object)]
+    pub details: Option<serde_json::Value>,
+}
+
+impl ApiError {
+    /// An error with a status, code and message.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self { status, code, message: message.into(), details: None }
+    }
+
+    /// Adds structured details.
+    pub fn with_details(mut self, details: serde_json::Value) -> Self {
+        self.details = Some(details);
+        self
+    }
+
+    /// 404 for an unknown resource.
+    pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    /// 422 for a request that is well-formed but breaks a rule.
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
+
+    /// 400 for a malformed request.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+
+    /// 500; the cause goes to the log only.
+    pub fn internal(cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(error = %cause, "request failed");
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL", "internal error; the server log has the cause")
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail { code: self.code.to_owned(), message: self.message, details: self.details },
+        };
+        (self.status, axum::Json(body)).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::internal(&e)
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        let status = r.status();
+        let code = match &r {
+            JsonRejection::JsonDataError(_) => "INVALID_FIELD",
+            JsonRejection::JsonSyntaxError(_) => "INVALID_JSON",
+            JsonRejection::MissingJsonContentType(_) => "UNSUPPORTED_MEDIA_TYPE",
+            _ if status == StatusCode::PAYLOAD_TOO_LARGE => "BODY_TOO_LARGE",
+            _ => "INVALID_BODY",
+        };
+        ApiError::new(status, code, r.body_text())
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(r: PathRejection) -> Self {
+        ApiError::bad_request("INVALID_PATH", r.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        ApiError::bad_request("INVALID_QUERY", r.body_text())
+    }
+}
+
+impl From<PmServiceError> for ApiError {
+    fn from(e: PmServiceError) -> Self {
+        let code = e.code();
+        match e {
+            PmServiceError::UnknownWorkOrder(_) => ApiError::not_found(code, e.to_string()),
+            PmServiceError::Rule(_) | PmServiceError::UseComplete => ApiError::unprocessable(code, e.to_string()),
+            PmServiceError::Concurrent(_) => ApiError::new(StatusCode::CONFLICT, code, e.to_string()),
+            PmServiceError::Invalid(_) | PmServiceError::Formulas(_) | PmServiceError::Store(_) => {
+                ApiError::internal(&e)
+            }
+        }
+    }
+}
+
+impl From<InventoryError> for ApiError {
+    fn from(e: InventoryError) -> Self {
+        match e {
+            InventoryError::UnknownQuarantine(_) => ApiError::not_found("UNKNOWN_QUARANTINE_ENTRY", e.to_string()),
+            InventoryError::UnknownPart(_) => ApiError::unprocessable("UNKNOWN_PART", e.to_string()),
+            InventoryError::AlreadyResolved(_) => {
+                ApiError::new(StatusCode::CONFLICT, "ALREADY_RESOLVED", e.to_string())
+            }
+            InventoryError::Scan(_) => ApiError::unprocessable("NOT_APPLICABLE", e.to_string()),
+            InventoryError::Formulas(_) | InventoryError::Store(_) => ApiError::internal(&e),
+        }
+    }
+}
+
+impl From<ThresholdsError> for ApiError {
+    fn from(e: ThresholdsError) -> Self {
+        match e {
+            ThresholdsError::NothingToApprove(_) => ApiError::unprocessable("NOTHING_TO_APPROVE", e.to_string()),
+            ThresholdsError::Invalid(_) | ThresholdsError::Formulas(_) | ThresholdsError::Store(_) => {
+                ApiError::internal(&e)
+            }
+        }
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(e: IngestError) -> Self {
+        match e {
+            IngestError::TooMany(_) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "BATCH_TOO_LARGE", e.to_string()),
+            IngestError::Inventory(e) => e.into(),
+            IngestError::Store(e) => e.into(),
+        }
+    }
+}

@@ -1,0 +1,86 @@
+//! The publication outbox's dead-letter queue: deliveries that exhausted their retries, kept with
+//! their payload and reason, and replayed by putting them back into the outbox as new rows.
+
+use crate::{Store, StoreError};
+use sqlx::Row;
+
+/// A dead-lettered delivery.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+pub struct DeadLetterRow {
+    /// Its id.
+    pub id: i64,
+    /// The outbox row it came from.
+    pub outbox_id: i64,
+    /// The publication target.
+    pub target: String,
+    /// The part the thresholds are for.
+    pub part_id: String,
+    /// The request body that was sent.
+    pub payload: String,
+    /// Why it was dead-lettered.
+    pub reason: String,
+    /// When, epoch ms.
+    pub created_at: i64,
+    /// When it was replayed, epoch ms.
+    pub replayed_at: Option<i64>,
+}
+
+fn decode(r: &sqlx::any::AnyRow) -> Result<DeadLetterRow, sqlx::Error> {
+    Ok(DeadLetterRow {
+        id: r.try_get(0)?,
+        outbox_id: r.try_get(1)?,
+        target: r.try_get(2)?,
+        part_id: r.try_get(3)?,
+        payload: r.try_get(4)?,
+        reason: r.try_get(5)?,
+        created_at: r.try_get(6)?,
+        replayed_at: r.try_get(7)?,
+    })
+}
+
+const SELECT: &str =
+    "SELECT id, outbox_id, target, part_id, payload, reason, created_at, replayed_at FROM dead_letters";
+
+impl Store {
+    /// Dead letters, newest first; only those not yet replayed unless `all`.
+    pub async fn dead_letters(&self, all: bool) -> Result<Vec<DeadLetterRow>, StoreError> {
+        let sql = format!("{SELECT} WHERE $1 = 1 OR replayed_at IS NULL ORDER BY id DESC");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(i64::from(all)).fetch_all(self.pool()).await?;
+        Ok(rows.iter().map(decode).collect::<Result<_, _>>()?)
+    }
+
+    /// One dead letter.
+    pub async fn dead_letter(&self, id: i64) -> Result<Option<DeadLetterRow>, StoreError> {
+        let sql = format!("{SELECT} WHERE id = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(self.pool()).await?;
+        Ok(row.as_ref().map(decode).transpose()?)
+    }
+
+    /// Puts a dead letter back into the outbox as a new pending delivery (same target, part,
+    /// sequence and payload) and marks it replayed, in one transaction. Returns the new outbox id,
+    /// or `None` when it was already replayed.
+    pub async fn replay_dead_letter(&self, id: i64, now_ms: i64) -> Result<Option<i64>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let n = sqlx::query("UPDATE dead_letters SET replayed_at = $1 WHERE id = $2 AND replayed_at IS NULL")
+            .bind(now_ms)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            tx.rollback().await?;
+            return Ok(None);
+        }
+        let outbox_id: i64 = sqlx::query_scalar(
+            "INSERT INTO outbox (target, part_id, sequence_id, payload, status, attempts, next_attempt_at, created_at) \
+             SELECT o.target, o.part_id, o.sequence_id, d.payload, 'PENDING', 0, $1, $1 \
+             FROM dead_letters d JOIN outbox o ON o.id = d.outbox_id WHERE d.id = $2 RETURNING id",
+        )
+        .bind(now_ms)
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Some(outbox_id))
+    }
+}
