@@ -32,9 +32,9 @@ pub fn print_gate(g: &GateRun) {
 /// Prints what a routing run did, in one line.
 pub fn print_routing(r: &RoutingRun) {
     println!(
-        "routing: procurement requests {} raised, {} fulfilled; work orders {} held for material, {} released; \
-         {} part(s) paused by a scan discrepancy",
-        r.requests_raised, r.requests_closed, r.orders_held, r.orders_released, r.parts_paused
+        "routing: procurement requests {} raised, {} resized, {} fulfilled; work orders {} held for material, \
+         {} released; {} part(s) paused by a scan discrepancy",
+        r.requests_raised, r.requests_resized, r.requests_closed, r.orders_held, r.orders_released, r.parts_paused
     );
 }
 

@@ -117,6 +117,17 @@ pub enum Decision {
         /// Why, naming the stock figure and the reorder point.
         reason: String,
     },
+    /// Bring a short part's open request to order up to max from the current stock (stock kept
+    /// falling, or partly recovered, since it was raised), so the open request never depends on the
+    /// order in which stock figures arrived.
+    ResizeRequest {
+        /// The request.
+        request_id: i64,
+        /// Its part.
+        part_id: String,
+        /// Units to order now: max − available, rounded to 2 decimals.
+        quantity: f64,
+    },
     /// Close a recovered part's open request as fulfilled.
     CloseRequest {
         /// The request.
@@ -163,6 +174,12 @@ pub fn plan(parts: &[PartInput], orders: &[OrderInput]) -> Vec<Decision> {
                             limits.reorder, limits.max
                         ),
                     });
+                }
+            }
+            (PartStatus::Short { available, limits }, Some(request)) => {
+                let quantity = round_decimals(limits.max - available, 2);
+                if quantity > 0.0 && quantity.to_bits() != request.quantity.to_bits() {
+                    out.push(Decision::ResizeRequest { request_id: request.id, part_id: (*id).to_owned(), quantity });
                 }
             }
             (PartStatus::Recovered, Some(request)) => {
@@ -225,6 +242,11 @@ mod tests {
                     let p = parts.iter_mut().find(|p| &p.part_id == part_id).unwrap();
                     assert_eq!(p.open_request.map(|r| r.id), Some(*request_id));
                     p.open_request = None;
+                }
+                Decision::ResizeRequest { request_id, part_id, quantity } => {
+                    let p = parts.iter_mut().find(|p| &p.part_id == part_id).unwrap();
+                    assert_eq!(p.open_request.map(|r| r.id), Some(*request_id));
+                    p.open_request = Some(OpenRequest { id: *request_id, quantity: *quantity });
                 }
                 Decision::HoldForMaterial { work_order_id, from, .. } => {
                     let o = orders.iter_mut().find(|o| o.work_order_id == *work_order_id).unwrap();
@@ -403,6 +425,13 @@ mod tests {
                         let p = part(part_id).unwrap();
                         prop_assert!(status(p).is_short() && !p.paused);
                         prop_assert!(p.open_request.is_none());
+                        prop_assert!(*quantity > 0.0);
+                        prop_assert!(touched.insert(part_id.clone()), "two decisions for {}", part_id);
+                    }
+                    Decision::ResizeRequest { part_id, request_id, quantity } => {
+                        let p = part(part_id).unwrap();
+                        prop_assert!(status(p).is_short() && !p.paused);
+                        prop_assert_eq!(p.open_request.map(|r| r.id), Some(*request_id));
                         prop_assert!(*quantity > 0.0);
                         prop_assert!(touched.insert(part_id.clone()), "two decisions for {}", part_id);
                     }

@@ -45,6 +45,8 @@ pub struct RoutingRun {
     pub work_orders: u64,
     /// Procurement requests raised.
     pub requests_raised: u64,
+    /// Open procurement requests brought to order up to max from the current stock.
+    pub requests_resized: u64,
     /// Procurement requests closed as fulfilled.
     pub requests_closed: u64,
     /// Work orders moved to MATERIAL_PENDING.
@@ -57,6 +59,12 @@ pub struct RoutingRun {
     pub skipped: u64,
 }
 
+/// Serialises routing runs within a process. A run reads, plans and writes; two overlapping runs
+/// could otherwise let one that read older stock write last (close a request the newer run kept).
+/// Serialised, the run that follows the last change reads it. Across processes, the periodic
+/// reconciliation cycle repairs what an overlap left.
+static ROUTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// Routes the parts in `scope`: loads the inputs, plans, applies the decisions.
 pub async fn route(store: &Store, scope: RouteScope, now_ms: i64) -> Result<RoutingRun, RoutingError> {
     let parts = match &scope {
@@ -68,6 +76,7 @@ pub async fn route(store: &Store, scope: RouteScope, now_ms: i64) -> Result<Rout
 }
 
 async fn route_in_span(store: &Store, scope: RouteScope, now_ms: i64) -> Result<RoutingRun, RoutingError> {
+    let _one_at_a_time = ROUTING.lock().await;
     let inputs = match &scope {
         RouteScope::All => store.routing_inputs(None).await?,
         RouteScope::Parts(parts) if parts.is_empty() => return Ok(RoutingRun::default()),
@@ -85,6 +94,11 @@ async fn route_in_span(store: &Store, scope: RouteScope, now_ms: i64) -> Result<
                 let raised = store.raise_procurement_request(part_id, *quantity, reason, now_ms).await?.is_some();
                 run.requests_raised += u64::from(raised);
                 raised
+            }
+            Decision::ResizeRequest { request_id, quantity, .. } => {
+                let resized = store.resize_procurement_request(*request_id, *quantity, now_ms).await?;
+                run.requests_resized += u64::from(resized);
+                resized
             }
             Decision::CloseRequest { request_id, .. } => {
                 let closed = store.close_procurement_request(*request_id, RequestClosure::Fulfilled, now_ms).await?;

@@ -182,6 +182,20 @@ impl Store {
         Ok(n > 0)
     }
 
+    /// Sets the quantity of a request that is still open; false when it is not open any more.
+    pub async fn resize_procurement_request(&self, id: i64, quantity: f64, now_ms: i64) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "UPDATE procurement_requests SET quantity = $1, updated_at = $2 WHERE id = $3 AND status = 'OPEN'",
+        )
+        .bind(quantity)
+        .bind(now_ms)
+        .bind(id)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
+        Ok(n > 0)
+    }
+
     /// Procurement requests, optionally of one status (`OPEN` …), newest first.
     pub async fn procurement_requests(&self, status: Option<&str>) -> Result<Vec<ProcurementRow>, StoreError> {
         let rows = sqlx::query(

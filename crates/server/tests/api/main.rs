@@ -1,6 +1,7 @@
 //! The HTTP API over real HTTP: the server bound to a loopback port on a fresh store, every case
 //! on SQLite and on PostgreSQL (when configured).
 
+mod concurrency;
 mod routes;
 
 use cmms_core::auth::Scope;
@@ -132,5 +133,7 @@ fn main() -> std::process::ExitCode {
         case!(routes::operate_endpoints_succeed_and_refuse),
         case!(routes::bad_requests_get_json_errors),
         case!(routes::dead_letters_replay_once),
+        case!(concurrency::routing_follows_stock_over_http),
+        case!(concurrency::sixteen_clients_converge_to_the_in_order_state),
     ])
 }
