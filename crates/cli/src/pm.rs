@@ -108,7 +108,7 @@ pub async fn work_orders(config: &Config, action: WorkOrdersAction) -> anyhow::R
         }
         WorkOrdersAction::Transition { id, action } => {
             let action: WoAction = action.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-            match pm::apply_action(&store, id, action, now).await {
+            match pm::apply_action(&store, id, action, "cli", now).await {
                 Ok(w) => {
                     print_orders(std::slice::from_ref(&w));
                     ExitCode::SUCCESS
@@ -119,7 +119,7 @@ pub async fn work_orders(config: &Config, action: WorkOrdersAction) -> anyhow::R
         }
         WorkOrdersAction::Complete { id, at } => {
             let at = instant(at.as_deref(), "at")?;
-            match pm::complete(&store, id, at, now).await {
+            match pm::complete(&store, id, at, "cli", now).await {
                 Ok((done, next)) => {
                     print_orders(&[done, next]);
                     ExitCode::SUCCESS

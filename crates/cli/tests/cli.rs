@@ -61,11 +61,16 @@ fn recompute_routes_and_report_lists_open_procurement_requests() {
     // BRG-6204 and FLT-AHU-592 are below their reorder points; both PMs need one of them.
     let first = run(&["recompute", "--as-of", "2026-10-31T00:00:00Z"]);
     assert!(
-        first.contains("routing: procurement requests 2 raised, 0 fulfilled; work orders 2 held for material"),
+        first.contains(
+            "routing: procurement requests 2 raised, 0 resized, 0 fulfilled; work orders 2 held for material"
+        ),
         "{first}"
     );
     let again = run(&["recompute", "--as-of", "2026-10-31T00:00:00Z"]);
-    assert!(again.contains("routing: procurement requests 0 raised, 0 fulfilled; work orders 0 held"), "{again}");
+    assert!(
+        again.contains("routing: procurement requests 0 raised, 0 resized, 0 fulfilled; work orders 0 held"),
+        "{again}"
+    );
     let report: serde_json::Value = serde_json::from_str(&run(&["report", "--format", "json"])).unwrap();
     let mut parts: Vec<&str> = report["procurement_requests_open"]
         .as_array()

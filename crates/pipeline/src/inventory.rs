@@ -194,6 +194,17 @@ pub async fn process(store: &Store, now_ms: i64) -> Result<GateRun, InventoryErr
         store.quarantine_hold(&source, &sku, reason, candidates.as_deref(), n, now_ms).await?;
         run.quarantined.insert(format!("{source}/{sku} ({reason})"), n);
     }
+    for (outcome, n) in [
+        ("applied", run.snapshots_applied),
+        ("stale", run.snapshots_stale),
+        ("held", run.snapshots_held),
+        ("quarantined", run.quarantined.values().map(|n| *n as u64).sum()),
+    ] {
+        metrics::counter!("cmms_records_total", "stage" => "validate", "feed" => "inventory", "status" => outcome)
+            .increment(n);
+    }
+    metrics::counter!("cmms_records_total", "stage" => "validate", "feed" => "scans", "status" => "discrepant")
+        .increment(run.scans_discrepant);
     tracing::info!(
         mapped = run.consumption_mapped,
         applied = run.snapshots_applied,

@@ -182,11 +182,13 @@ async fn load(store: &Store, id: i64) -> Result<WorkOrderRow, PmServiceError> {
     store.work_order(id).await?.ok_or(PmServiceError::UnknownWorkOrder(id))
 }
 
-/// Applies an action other than `complete` to a work order.
+/// Applies an action other than `complete` to a work order, recording `actor` (the API token's
+/// name, or `cli`) in the order's history.
 pub async fn apply_action(
     store: &Store,
     id: i64,
     action: WoAction,
+    actor: &str,
     now_ms: i64,
 ) -> Result<WorkOrderRow, PmServiceError> {
     if action == WoAction::Complete {
@@ -195,18 +197,20 @@ pub async fn apply_action(
     let order = load(store, id).await?;
     let from = parse_state(&order.state)?;
     let to = transition(from, action).map_err(WorkOrderError::from)?;
-    if !store.transition_work_order(id, from.as_str(), to.as_str(), action.as_str(), now_ms).await? {
+    if !store.transition_work_order_by(id, from.as_str(), to.as_str(), action.as_str(), actor, now_ms).await? {
         return Err(PmServiceError::Concurrent(id));
     }
     load(store, id).await
 }
 
-/// Completes an IN_PROGRESS work order at `completed_at` and schedules the next PM, due after
-/// the asset's current PM interval in the site's local time. Returns (completed, next).
+/// Completes an IN_PROGRESS work order at `completed_at` (recording `actor`) and schedules the
+/// next PM, due after the asset's current PM interval in the site's local time. Returns
+/// (completed, next).
 pub async fn complete(
     store: &Store,
     id: i64,
     completed_at: Timestamp,
+    actor: &str,
     now_ms: i64,
 ) -> Result<(WorkOrderRow, WorkOrderRow), PmServiceError> {
     let order = load(store, id).await?;
@@ -225,7 +229,7 @@ pub async fn complete(
         completed_at: order.completed_at.map(from_epoch_ms),
     };
     let next = completion(&model, completed_at, interval_days, &tz)?;
-    match store.complete_work_order(id, to_epoch_ms(completed_at), to_epoch_ms(next.due_utc()), now_ms).await? {
+    match store.complete_work_order(id, to_epoch_ms(completed_at), to_epoch_ms(next.due_utc()), actor, now_ms).await? {
         CompletionOutcome::Completed { next_id } => Ok((load(store, id).await?, load(store, next_id).await?)),
         CompletionOutcome::StateChanged => Err(PmServiceError::Concurrent(id)),
     }

@@ -131,6 +131,15 @@ async fn route_in_span(store: &Store, scope: RouteScope, now_ms: i64) -> Result<
             run.skipped += 1;
         }
     }
+    for (decision, n) in [
+        ("request_raised", run.requests_raised),
+        ("request_resized", run.requests_resized),
+        ("request_fulfilled", run.requests_closed),
+        ("order_held", run.orders_held),
+        ("order_released", run.orders_released),
+    ] {
+        metrics::counter!("cmms_routing_decisions_total", "decision" => decision).increment(n);
+    }
     tracing::info!(
         parts = run.parts,
         work_orders = run.work_orders,

@@ -231,6 +231,7 @@ impl Store {
         id: i64,
         completed_at: i64,
         next_due_at: i64,
+        actor: &str,
         now_ms: i64,
     ) -> Result<CompletionOutcome, StoreError> {
         let mut tx = self.pool().begin().await?;
@@ -248,7 +249,7 @@ impl Store {
             return Ok(CompletionOutcome::StateChanged);
         };
         let (asset_id, plan_id): (String, String) = (done.try_get(0)?, done.try_get(1)?);
-        record_event(&mut tx, id, Some("IN_PROGRESS"), "COMPLETED", "completed", OPERATOR, now_ms).await?;
+        record_event(&mut tx, id, Some("IN_PROGRESS"), "COMPLETED", "completed", actor, now_ms).await?;
         sqlx::query(
             "UPDATE assets SET last_completion_at = $1, updated_at = $2 \
              WHERE asset_id = $3 AND (last_completion_at IS NULL OR last_completion_at < $1)",

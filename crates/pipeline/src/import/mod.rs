@@ -253,6 +253,11 @@ pub async fn import_file_with<R: ImportRecord + StoredRecord>(
             return Err(e);
         }
     }
+    let kind = R::KIND;
+    metrics::counter!("cmms_records_total", "stage" => "import", "feed" => kind, "status" => "accepted")
+        .increment(report.accepted());
+    metrics::counter!("cmms_records_total", "stage" => "import", "feed" => kind, "status" => "rejected")
+        .increment(report.rejected);
     let outcome = if report.is_clean() { "OK" } else { "PARTIAL" };
     store.finish_import_run(run_id, &report.counts, report.rejected, outcome, now_ms).await?;
     tracing::info!(

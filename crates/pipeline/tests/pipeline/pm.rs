@@ -122,8 +122,8 @@ pub async fn recompute_is_stable_and_keeps_one_open_pm(db: Db) {
 async fn in_progress_pm(db: &Db, asset: &str) -> i64 {
     pm::recompute_intervals(&db.store, parse_timestamp("2026-11-01").unwrap(), NOW).await.unwrap();
     let wo = db.store.work_orders(Some("SCHEDULED"), Some(asset)).await.unwrap().remove(0);
-    pm::apply_action(&db.store, wo.id, WoAction::Release, NOW).await.unwrap();
-    pm::apply_action(&db.store, wo.id, WoAction::Start, NOW).await.unwrap();
+    pm::apply_action(&db.store, wo.id, WoAction::Release, "test", NOW).await.unwrap();
+    pm::apply_action(&db.store, wo.id, WoAction::Start, "test", NOW).await.unwrap();
     wo.id
 }
 
@@ -131,24 +131,24 @@ pub async fn completion_schedules_exactly_one_next_pm(db: Db) {
     load_assets(&db).await;
     load_failures(&db).await;
     let id = in_progress_pm(&db, "CH-1").await;
-    let err = pm::apply_action(&db.store, id, WoAction::Release, NOW).await.unwrap_err();
+    let err = pm::apply_action(&db.store, id, WoAction::Release, "test", NOW).await.unwrap_err();
     assert!(err.to_string().contains("allowed: complete, cancel"), "{err}");
 
     let done_at = parse_timestamp("2026-11-18T10:00:00+01:00").unwrap();
-    let (done, next) = pm::complete(&db.store, id, done_at, NOW).await.unwrap();
+    let (done, next) = pm::complete(&db.store, id, done_at, "test", NOW).await.unwrap();
     assert_eq!(done.state, "COMPLETED");
     assert_eq!((next.state.as_str(), next.previous_id), ("SCHEDULED", Some(id)));
     assert!(next.due_at > done.completed_at.unwrap(), "due strictly after the completion");
 
-    let again = pm::complete(&db.store, id, done_at, NOW).await.unwrap_err();
+    let again = pm::complete(&db.store, id, done_at, "test", NOW).await.unwrap_err();
     assert_eq!(again.code(), "ILLEGAL_TRANSITION");
     let open = db.store.work_orders(None, Some("CH-1")).await.unwrap();
     assert_eq!(open.iter().filter(|w| w.state != "COMPLETED" && w.state != "CANCELLED").count(), 1);
 
     // The next PM must be completed after the completion it follows.
-    pm::apply_action(&db.store, next.id, WoAction::Release, NOW).await.unwrap();
-    pm::apply_action(&db.store, next.id, WoAction::Start, NOW).await.unwrap();
-    let early = pm::complete(&db.store, next.id, done_at, NOW).await.unwrap_err();
+    pm::apply_action(&db.store, next.id, WoAction::Release, "test", NOW).await.unwrap();
+    pm::apply_action(&db.store, next.id, WoAction::Start, "test", NOW).await.unwrap();
+    let early = pm::complete(&db.store, next.id, done_at, "test", NOW).await.unwrap_err();
     assert_eq!(early.code(), "COMPLETION_BEFORE_SCHEDULE");
 }
 
@@ -160,7 +160,7 @@ pub async fn concurrent_completions_yield_one_open_pm(db: Db) {
     for i in 0..8 {
         let store = db.store.clone();
         let at = parse_timestamp(&format!("2026-11-18T10:0{i}:00+01:00")).unwrap();
-        tasks.push(tokio::spawn(async move { pm::complete(&store, id, at, NOW).await }));
+        tasks.push(tokio::spawn(async move { pm::complete(&store, id, at, "test", NOW).await }));
     }
     let mut ok = 0;
     for t in tasks {

@@ -156,10 +156,10 @@ pub async fn only_open_scheduled_or_released_pms_are_held(db: Db) {
     plant(&db).await;
     // PUMP-1's PM is under way, FAN-1's was released; FLT falls to 1 < 2.
     let pump = db.store.work_orders(None, Some("PUMP-1")).await.unwrap()[0].id;
-    pm::apply_action(&db.store, pump, WoAction::Release, NOW).await.unwrap();
-    pm::apply_action(&db.store, pump, WoAction::Start, NOW).await.unwrap();
+    pm::apply_action(&db.store, pump, WoAction::Release, "test", NOW).await.unwrap();
+    pm::apply_action(&db.store, pump, WoAction::Start, "test", NOW).await.unwrap();
     let ch = db.store.work_orders(None, Some("CH-1")).await.unwrap()[0].id;
-    pm::apply_action(&db.store, ch, WoAction::Release, NOW).await.unwrap();
+    pm::apply_action(&db.store, ch, WoAction::Release, "test", NOW).await.unwrap();
     snapshot(&db, 2, "", "1", "2026-10-02").await;
     let run = route(&db.store, RouteScope::Parts(vec!["FLT".into()]), NOW + 1).await.unwrap();
     assert_eq!((run.requests_raised, run.orders_held, run.work_orders), (1, 1, 1), "{run:?}");

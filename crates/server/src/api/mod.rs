@@ -83,3 +83,23 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(work_orders::pm_schedule))
         .split_for_parts()
 }
+
+#[cfg(test)]
+mod tests {
+    /// The OpenAPI document is committed (`docs/openapi.json`) so client authors can read it and
+    /// API changes show in review. `CMMS_UPDATE_OPENAPI=1 cargo test -p cmms-server` rewrites it.
+    #[test]
+    fn committed_openapi_document_is_current() {
+        let (_, doc) = super::routes();
+        let current = doc.to_pretty_json().expect("serialisable") + "\n";
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/openapi.json");
+        if std::env::var("CMMS_UPDATE_OPENAPI").is_ok_and(|v| v == "1") {
+            std::fs::write(&path, &current).expect("write docs/openapi.json");
+        }
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            committed == current,
+            "docs/openapi.json is out of date: run `CMMS_UPDATE_OPENAPI=1 cargo test -p cmms-server --lib`"
+        );
+    }
+}

@@ -89,7 +89,7 @@ pub struct Transition {
     )
 )]
 pub async fn transition_work_order(
-    _auth: Auth<Operate>,
+    auth: Auth<Operate>,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<Transition>,
@@ -98,7 +98,7 @@ pub async fn transition_work_order(
         .action
         .parse()
         .map_err(|e: cmms_core::work_order::UnknownName| ApiError::unprocessable("UNKNOWN_ACTION", e.to_string()))?;
-    Ok(Json(pm::apply_action(&state.store, id, action, now_ms()).await?))
+    Ok(Json(pm::apply_action(&state.store, id, action, &auth.principal.name, now_ms()).await?))
 }
 
 /// When a work order was completed.
@@ -138,7 +138,7 @@ pub struct Completed {
     )
 )]
 pub async fn complete_work_order(
-    _auth: Auth<Operate>,
+    auth: Auth<Operate>,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<Completion>,
@@ -148,7 +148,7 @@ pub async fn complete_work_order(
             .map_err(|e| ApiError::unprocessable("INVALID_TIMESTAMP", format!("completed_at: {e}")))?,
         None => jiff::Timestamp::now(),
     };
-    let (completed, next) = pm::complete(&state.store, id, at, now_ms()).await?;
+    let (completed, next) = pm::complete(&state.store, id, at, &auth.principal.name, now_ms()).await?;
     Ok(Json(Completed { completed, next }))
 }
 

@@ -283,6 +283,8 @@ pub async fn operate_endpoints_succeed_and_refuse(db: Db) {
         let (s, r) = app.post(&format!("/api/v1/work-orders/{id}/transition"), Scope::Operate, tr(action)).await;
         assert_eq!(s, StatusCode::OK, "{r}");
     }
+    let actors = app.db.store.column_texts("work_order_events", "actor").await.unwrap();
+    assert!(actors.iter().filter(|a| *a == "operate").count() >= 2, "the token's name is recorded: {actors:?}");
     // Completing before the completion this PM follows would move the schedule backwards: 422.
     let early = json!({"completed_at": "2026-01-01T00:00:00Z"});
     let (s, r) = app.post(&format!("/api/v1/work-orders/{id}/complete"), Scope::Operate, early).await;
