@@ -1,11 +1,12 @@
 //! HTTP surface of cmms-pipeline (axum): the `/api/v1` API with bearer-token auth, its OpenAPI
-//! document, Prometheus `/metrics` and `/healthz`.
+//! document, the dashboard, Prometheus `/metrics` and `/healthz`.
 //!
 //! [`serve`] is a library function taking a bound listener and a shutdown future, so tests can bind
 //! port 0 and stop the server cleanly.
 
 pub mod api;
 pub mod auth;
+pub mod dashboard;
 pub mod error;
 pub mod metrics;
 
@@ -93,6 +94,7 @@ pub fn router(state: AppState) -> Router {
             }),
         )
         .merge(api)
+        .merge(dashboard::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))

@@ -2,6 +2,7 @@
 //! on SQLite and on PostgreSQL (when configured).
 
 mod concurrency;
+mod dashboard;
 mod routes;
 
 use cmms_core::auth::Scope;
@@ -135,5 +136,6 @@ fn main() -> std::process::ExitCode {
         case!(routes::dead_letters_replay_once),
         case!(concurrency::routing_follows_stock_over_http),
         case!(concurrency::sixteen_clients_converge_to_the_in_order_state),
+        case!(dashboard::dashboard_pages_render_and_act),
     ])
 }

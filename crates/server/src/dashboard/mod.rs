@@ -1,0 +1,722 @@
+//! The dashboard: server-rendered pages for the people who run the plant — overview, parts vs
+//! thresholds, procurement, work orders, PM calendar, alerts with approve, quarantine with
+//! resolve, dead letters with replay, and plots of stock and consumption against thresholds and of
+//! failures against MTBF and the PM interval.
+//!
+//! Same auth model as the API: a person signs in once with an API token (scope `read` to look,
+//! `operate` to act); it is kept in an HttpOnly, SameSite=Strict cookie, suited to a plant LAN.
+//! Every action is a POST form that calls the same service as the API and the CLI.
+
+pub mod html;
+pub mod plots;
+
+use crate::AppState;
+use crate::api::now_ms;
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use cmms_core::auth::Scope;
+use cmms_pipeline::auth::{AuthError, Principal, authenticate};
+use cmms_pipeline::{inventory, thresholds};
+use html::{esc, local, num, page, seg, table, utc};
+use plots::{Series, Style, time_plot};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt::Write;
+
+/// The session cookie's name.
+const COOKIE: &str = "cmms_token";
+
+/// The dashboard's routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(overview))
+        .route("/login", get(login_form).post(login))
+        .route("/logout", post(logout))
+        .route("/parts", get(parts))
+        .route("/parts/{part_id}", get(part))
+        .route("/procurement", get(procurement))
+        .route("/work-orders", get(work_orders))
+        .route("/calendar", get(calendar))
+        .route("/alerts", get(alerts))
+        .route("/quarantine", get(quarantine))
+        .route("/dlq", get(dead_letters))
+        .route("/assets", get(assets))
+        .route("/assets/{asset_id}", get(asset))
+        .route("/ui/quarantine/{id}/resolve", post(resolve_quarantine))
+        .route("/ui/thresholds/{part_id}/approve", post(approve))
+        .route("/ui/dlq/{id}/replay", post(replay))
+}
+
+/// A signed-in person whose token allows `read`.
+pub struct Viewer {
+    principal: Principal,
+}
+
+impl Viewer {
+    fn name(&self) -> Option<&str> {
+        Some(&self.principal.name)
+    }
+
+    fn can_operate(&self) -> bool {
+        self.principal.scopes.allows(Scope::Operate)
+    }
+
+    /// The refusal page when the token may not act, `None` when it may.
+    fn refusal_unless_operate(&self) -> Option<Response> {
+        if self.can_operate() {
+            return None;
+        }
+        let body = "<p class=\"flash err\">This token may look but not act: actions need the <code>operate</code> \
+                    scope (<code>cmms token create --scope operate</code>).</p>";
+        Some((StatusCode::FORBIDDEN, Html(page("Not allowed", "", self.name(), body))).into_response())
+    }
+}
+
+fn cookie_token(headers: &HeaderMap) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
+        let (k, v) = c.trim().split_once('=')?;
+        (k == COOKIE).then(|| v.to_owned())
+    })
+}
+
+impl FromRequestParts<AppState> for Viewer {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Some(token) = cookie_token(&parts.headers) else { return Err(Redirect::to("/login").into_response()) };
+        match authenticate(&state.store, &token, Scope::Read, now_ms()).await {
+            Ok(principal) => Ok(Viewer { principal }),
+            Err(AuthError::Store(e)) => Err(crate::error::ApiError::from(e).into_response()),
+            Err(_) => Err(Redirect::to("/login?expired=1").into_response()),
+        }
+    }
+}
+
+type PageResult = Result<Html<String>, Response>;
+
+fn internal(e: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %e, "dashboard page failed");
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        Html(page("Error", "", None, "<p class=\"flash err\">Internal error; the server log has the cause.</p>")),
+    )
+        .into_response()
+}
+
+/// A message carried over a redirect after an action (`?done=…` or `?error=…`).
+#[derive(Debug, Default, Deserialize)]
+pub struct Flash {
+    done: Option<String>,
+    error: Option<String>,
+    expired: Option<String>,
+    all: Option<String>,
+}
+
+impl Flash {
+    fn html(&self) -> String {
+        match (&self.done, &self.error) {
+            (Some(d), _) => format!("<p class=\"flash\">{}</p>", esc(d)),
+            (_, Some(e)) => format!("<p class=\"flash err\">{}</p>", esc(e)),
+            _ => String::new(),
+        }
+    }
+}
+
+fn back(path: &str, outcome: Result<String, String>) -> Response {
+    let (key, text) = match outcome {
+        Ok(t) => ("done", t),
+        Err(t) => ("error", t),
+    };
+    let mut q = String::new();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() {
+            q.push(b as char);
+        } else {
+            let _ = write!(q, "%{b:02X}");
+        }
+    }
+    Redirect::to(&format!("{path}?{key}={q}")).into_response()
+}
+
+async fn login_form(Query(flash): Query<Flash>) -> Html<String> {
+    let note = if flash.expired.is_some() {
+        "<p class=\"flash err\">That token is not valid (unknown, revoked, or without the read scope).</p>"
+    } else {
+        ""
+    };
+    let body = format!(
+        "<h1>Sign in</h1>{note}<p>Paste an API token with the <code>read</code> scope (add <code>operate</code> to act \
+         on alerts, quarantine and dead letters). Create one on the server with \
+         <code>cmms token create --scope read,operate --name your-name</code>.</p>\
+         <form method=\"post\" action=\"/login\"><input name=\"token\" type=\"password\" size=\"72\" \
+         autocomplete=\"off\" required> <button>Sign in</button></form>"
+    );
+    Html(page("Sign in", "", None, &body))
+}
+
+/// The sign-in form.
+#[derive(Debug, Deserialize)]
+pub struct Login {
+    token: String,
+}
+
+async fn login(State(state): State<AppState>, Form(form): Form<Login>) -> Response {
+    let token = form.token.trim().to_owned();
+    match authenticate(&state.store, &token, Scope::Read, now_ms()).await {
+        Ok(_) => {
+            let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
+            ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
+        }
+        Err(AuthError::Store(e)) => internal(e),
+        Err(_) => Redirect::to("/login?expired=1").into_response(),
+    }
+}
+
+async fn logout() -> Response {
+    let cookie = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    ([(header::SET_COOKIE, cookie)], Redirect::to("/login")).into_response()
+}
+
+fn card(label: &str, value: i64, href: &str, warn: bool) -> String {
+    let class = if warn && value > 0 { "card warn" } else { "card" };
+    format!("<a class=\"{class}\" href=\"{href}\"><b>{value}</b>{}</a>", esc(label))
+}
+
+async fn overview(viewer: Viewer, State(state): State<AppState>) -> PageResult {
+    let o = state.store.overview().await.map_err(internal)?;
+    let get = |m: &BTreeMap<String, i64>, k: &str| m.get(k).copied().unwrap_or(0);
+    let mut body = String::from("<h1>Overview</h1><h2>Inventory</h2><div class=\"cards\">");
+    body += &card("parts", o.parts, "/parts?all=1", false);
+    body += &card("with thresholds", o.parts_with_thresholds, "/parts?all=1", false);
+    body += &card("below reorder", o.parts_below_reorder, "/parts", true);
+    body += &card("paused by a scan", o.parts_paused, "/alerts", true);
+    body += &card("open procurement requests", get(&o.procurement, "OPEN"), "/procurement", false);
+    body += "</div><h2>Validation</h2><div class=\"cards\">";
+    for (status, n) in &o.snapshots {
+        body += &card(&format!("snapshots {}", status.to_lowercase()), *n, "/alerts", status == "HELD");
+    }
+    body += &card("consumption events", o.consumption_events, "/parts", false);
+    body += &card("unmapped events", o.consumption_unmapped, "/quarantine", true);
+    body += &card("quarantined SKUs", o.quarantine_open, "/quarantine", true);
+    for (kind, n) in &o.alerts {
+        body += &card(&format!("{} alerts", kind.to_lowercase().replace('_', " ")), *n, "/alerts", true);
+    }
+    body += "</div><h2>Work orders</h2><div class=\"cards\">";
+    for state_name in ["SCHEDULED", "MATERIAL_PENDING", "RELEASED", "IN_PROGRESS", "COMPLETED", "CANCELLED"] {
+        let n = get(&o.work_orders, state_name);
+        body +=
+            &card(&state_name.to_lowercase().replace('_', " "), n, "/work-orders", state_name == "MATERIAL_PENDING");
+    }
+    body += &card("assets", o.assets, "/assets", false);
+    body += "</div><h2>Publication</h2><div class=\"cards\">";
+    for (status, n) in &o.outbox {
+        body += &card(&format!("outbox {}", status.to_lowercase()), *n, "/dlq", false);
+    }
+    body += &card("dead letters", o.dead_letters, "/dlq", true);
+    body += "</div>";
+    Ok(Html(page("Overview", "/", viewer.name(), &body)))
+}
+
+async fn parts(viewer: Viewer, State(state): State<AppState>, Query(flash): Query<Flash>) -> PageResult {
+    let all = flash.all.is_some();
+    let rows = state.store.parts_overview(!all).await.map_err(internal)?;
+    let mut out = Vec::new();
+    for p in &rows {
+        let short = matches!((p.available, p.reorder), (Some(a), Some(r)) if a < r);
+        let bar = match (p.available, p.reorder, p.max) {
+            (Some(a), Some(r), Some(m)) if m > 0.0 => {
+                let scale = |v: f64| (v / m * 160.0).clamp(0.0, 160.0);
+                format!(
+                    "<svg class=\"bar\" width=\"170\" height=\"14\"><rect width=\"160\" height=\"14\" fill=\"#eef1f4\"/>\
+                     <rect width=\"{:.1}\" height=\"14\" fill=\"{}\"/><line x1=\"{:.1}\" x2=\"{:.1}\" y1=\"0\" y2=\"14\" \
+                     stroke=\"#1d3557\" stroke-width=\"2\"/></svg>",
+                    scale(a),
+                    if short { "#e76f51" } else { "#2a9d8f" },
+                    scale(r),
+                    scale(r)
+                )
+            }
+            _ => String::new(),
+        };
+        out.push(format!(
+            "<tr{}><td><a href=\"/parts/{}\">{}</a></td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+             <td class=\"n\">{}</td><td class=\"n\">{}</td><td>{bar}</td><td>{}</td><td>{}</td></tr>",
+            if short { " class=\"hl\"" } else { "" },
+            seg(&p.part_id),
+            esc(&p.part_id),
+            esc(&p.description),
+            esc(&p.site_id),
+            num(p.available),
+            num(p.min),
+            num(p.reorder),
+            num(p.max),
+            esc(p.basis.as_deref().unwrap_or("—")),
+            esc(p.paused_reason.as_deref().unwrap_or("")),
+        ));
+    }
+    let (title, switch) = if all {
+        ("All parts", "<a href=\"/parts\">only parts below reorder</a>")
+    } else {
+        ("Parts below reorder", "<a href=\"/parts?all=1\">all parts</a>")
+    };
+    let body = format!(
+        "<h1>{title}</h1><p>{switch} · available = on hand − reserved; the bar shows available against max, the \
+         line is the reorder point.</p>{}",
+        table(
+            &[
+                "part",
+                "description",
+                "site",
+                "available",
+                "min",
+                "reorder",
+                "max",
+                "stock vs thresholds",
+                "basis",
+                "paused"
+            ],
+            &out
+        )
+    );
+    Ok(Html(page(title, "/parts", viewer.name(), &body)))
+}
+
+async fn part(viewer: Viewer, State(state): State<AppState>, Path(part_id): Path<String>) -> PageResult {
+    let overview = state.store.parts_overview(false).await.map_err(internal)?;
+    let Some(p) = overview.into_iter().find(|p| p.part_id == part_id) else {
+        let body = format!("<h1>Unknown part</h1><p>No part {:?}.</p>", esc(&part_id));
+        return Err((StatusCode::NOT_FOUND, Html(page("Unknown part", "/parts", viewer.name(), &body))).into_response());
+    };
+    let now = now_ms();
+    let from = now - 365 * 86_400_000;
+    let mut history = state.store.threshold_history(&part_id, 1000).await.map_err(internal)?;
+    history.reverse();
+    let stock = state.store.stock_history(&part_id).await.map_err(internal)?;
+    let usage = state.store.consumption_daily(&part_id, from, now).await.map_err(internal)?;
+    let limit = |i: usize| history.iter().filter_map(|h| h.published.map(|l| (h.at, l[i]))).collect::<Vec<_>>();
+    let first = [stock.first().map(|s| s.0), usage.first().map(|u| u.0), history.first().map(|h| h.at)]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(from)
+        .min(now - 30 * 86_400_000);
+    let plot = time_plot(
+        &format!("stock and thresholds of {part_id}"),
+        "units",
+        first,
+        now,
+        &[
+            Series { label: "on hand".into(), color: "#264653", style: Style::Step, points: stock },
+            Series { label: "min".into(), color: "#e9c46a", style: Style::Step, points: limit(0) },
+            Series { label: "reorder".into(), color: "#e76f51", style: Style::Step, points: limit(1) },
+            Series { label: "max".into(), color: "#2a9d8f", style: Style::Step, points: limit(2) },
+        ],
+    );
+    let usage_plot = time_plot(
+        &format!("daily consumption of {part_id}"),
+        "units/day",
+        first,
+        now,
+        &[Series { label: "consumed".into(), color: "#457b9d", style: Style::Bars, points: usage }],
+    );
+    let rows: Vec<String> = history
+        .iter()
+        .rev()
+        .take(50)
+        .map(|h| {
+            let l = h.published.unwrap_or_default();
+            format!(
+                "<tr><td>{}</td><td class=\"n\">{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td class=\"n\">{}</td>\
+                 <td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
+                utc(h.at),
+                h.sequence_id,
+                esc(&h.origin),
+                esc(&format!("{} / {}", h.basis, h.status)),
+                num(h.published.map(|_| l[0])),
+                num(h.published.map(|_| l[1])),
+                num(h.published.map(|_| l[2])),
+                num(h.avg_daily_usage),
+            )
+        })
+        .collect();
+    let body = format!(
+        "<h1>{} — {}</h1><p>Site {} · class {} · lead time {} days · available {} · in force {} / {} / {} ({})</p>\
+         <h2>Stock against min / reorder / max</h2>{plot}<h2>Consumption</h2>{usage_plot}<h2>Threshold history</h2>{}",
+        esc(&p.part_id),
+        esc(&p.description),
+        esc(&p.site_id),
+        esc(&p.part_class),
+        num(Some(p.lead_time_days)),
+        num(p.available),
+        num(p.min),
+        num(p.reorder),
+        num(p.max),
+        esc(p.basis.as_deref().unwrap_or("no thresholds yet")),
+        table(&["at", "sequence", "origin", "basis / status", "min", "reorder", "max", "avg daily usage"], &rows)
+    );
+    Ok(Html(page(&part_id, "/parts", viewer.name(), &body)))
+}
+
+async fn procurement(viewer: Viewer, State(state): State<AppState>) -> PageResult {
+    let rows = state.store.procurement_requests(None).await.map_err(internal)?;
+    let out: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            format!(
+                "<tr{}><td class=\"n\">{}</td><td><a href=\"/parts/{}\">{}</a></td><td class=\"n\">{}</td><td>{}</td>\
+                 <td>{}</td><td>{}</td></tr>",
+                if r.status == "OPEN" { " class=\"hl\"" } else { "" },
+                r.id,
+                seg(&r.part_id),
+                esc(&r.part_id),
+                num(Some(r.quantity)),
+                esc(&r.status),
+                esc(&r.reason),
+                utc(r.updated_at)
+            )
+        })
+        .collect();
+    let body = format!(
+        "<h1>Procurement requests</h1><p>Raised by routing when available stock falls below the reorder point \
+         (order up to max); closed as fulfilled when stock recovers.</p>{}",
+        table(&["id", "part", "quantity", "status", "reason", "updated"], &out)
+    );
+    Ok(Html(page("Procurement", "/procurement", viewer.name(), &body)))
+}
+
+async fn work_orders(viewer: Viewer, State(state): State<AppState>) -> PageResult {
+    let rows = state.store.work_orders(None, None).await.map_err(internal)?;
+    let mut body = String::from("<h1>Work orders</h1>");
+    for state_name in ["MATERIAL_PENDING", "SCHEDULED", "RELEASED", "IN_PROGRESS", "COMPLETED", "CANCELLED"] {
+        let of: Vec<String> = rows
+            .iter()
+            .filter(|w| w.state == state_name)
+            .map(|w| {
+                format!(
+                    "<tr{}><td class=\"n\">{}</td><td><a href=\"/assets/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                    if state_name == "MATERIAL_PENDING" { " class=\"hl\"" } else { "" },
+                    w.id,
+                    seg(&w.asset_id),
+                    esc(&w.asset_id),
+                    esc(&w.plan_id),
+                    local(w.due_at, &w.timezone),
+                    w.completed_at.map(|c| local(c, &w.timezone)).unwrap_or_default()
+                )
+            })
+            .collect();
+        if of.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            body,
+            "<h2 id=\"{state_name}\">{} ({})</h2>{}",
+            state_name.replace('_', " "),
+            of.len(),
+            table(&["id", "asset", "plan", "due (site time)", "completed"], &of)
+        );
+    }
+    Ok(Html(page("Work orders", "/work-orders", viewer.name(), &body)))
+}
+
+async fn calendar(viewer: Viewer, State(state): State<AppState>) -> PageResult {
+    let rows = state.store.work_orders(None, None).await.map_err(internal)?;
+    let assets = state.store.pm_intervals().await.map_err(internal)?;
+    let site_of: BTreeMap<&str, &str> = assets.iter().map(|a| (a.asset_id.as_str(), a.site_id.as_str())).collect();
+    let mut by_site: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
+    for w in rows.iter().filter(|w| !matches!(w.state.as_str(), "COMPLETED" | "CANCELLED")) {
+        let site = site_of.get(w.asset_id.as_str()).copied().unwrap_or("?");
+        let when = local(w.due_at, &w.timezone);
+        let (date, time) = when.split_once(' ').unwrap_or((&when, ""));
+        by_site.entry(format!("{site} ({})", w.timezone)).or_default().entry(date.to_owned()).or_default().push(
+            format!(
+                "<a href=\"/assets/{}\">{}</a> {} <span class=\"muted\">{}</span>",
+                seg(&w.asset_id),
+                esc(&w.asset_id),
+                esc(time),
+                esc(&w.state)
+            ),
+        );
+    }
+    let mut body =
+        String::from("<h1>PM calendar</h1><p>Open PM work orders by due date, in each site's local time.</p>");
+    if by_site.is_empty() {
+        body += "<p class=\"muted\">No open PM work orders.</p>";
+    }
+    for (site, days) in by_site {
+        let rows: Vec<String> = days
+            .iter()
+            .map(|(d, items)| format!("<tr><td>{}</td><td>{}</td></tr>", esc(d), items.join("<br>")))
+            .collect();
+        let _ = write!(body, "<h2>{}</h2>{}", esc(&site), table(&["date", "due"], &rows));
+    }
+    Ok(Html(page("PM calendar", "/calendar", viewer.name(), &body)))
+}
+
+async fn alerts(viewer: Viewer, State(state): State<AppState>, Query(flash): Query<Flash>) -> PageResult {
+    let rows = state.store.open_alerts().await.map_err(internal)?;
+    let out: Vec<String> = rows
+        .iter()
+        .map(|a| {
+            let action = match a.kind.as_str() {
+                "DRIFT" if viewer.can_operate() => format!(
+                    "<form class=\"inline\" method=\"post\" action=\"/ui/thresholds/{}/approve\"><button>Approve computed \
+                     thresholds</button></form>",
+                    seg(&a.subject)
+                ),
+                _ => String::new(),
+            };
+            format!(
+                "<tr><td>{}</td><td><a href=\"/parts/{}\">{}</a></td><td>{}</td><td>{}</td><td>{action}</td></tr>",
+                esc(&a.kind),
+                seg(&a.subject),
+                esc(&a.subject),
+                esc(&a.message),
+                utc(a.created_at)
+            )
+        })
+        .collect();
+    let body = format!("<h1>Alerts</h1>{}{}", flash.html(), table(&["kind", "part", "message", "raised", ""], &out));
+    Ok(Html(page("Alerts", "/alerts", viewer.name(), &body)))
+}
+
+async fn quarantine(viewer: Viewer, State(state): State<AppState>, Query(flash): Query<Flash>) -> PageResult {
+    let rows = state.store.quarantine(true).await.map_err(internal)?;
+    let out: Vec<String> = rows
+        .iter()
+        .map(|q| {
+            let first = q.candidates.as_deref().and_then(|c| c.split(',').next()).unwrap_or("");
+            let action = if viewer.can_operate() {
+                format!(
+                    "<form class=\"inline\" method=\"post\" action=\"/ui/quarantine/{}/resolve\"><input name=\"part_id\" \
+                     placeholder=\"part id\" value=\"{}\" required> <button>Resolve</button></form>",
+                    q.id,
+                    esc(first)
+                )
+            } else {
+                String::new()
+            };
+            format!(
+                "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td><td>{action}</td></tr>",
+                q.id,
+                esc(&q.source),
+                esc(&q.external_sku),
+                esc(&q.reason),
+                esc(q.candidates.as_deref().unwrap_or("")),
+                q.held_count
+            )
+        })
+        .collect();
+    let body = format!(
+        "<h1>Quarantine</h1>{}<p>SKUs that map to no part (UNMAPPED) or to several (AMBIGUOUS). Resolving adds the \
+         mapping to the SKU map and re-processes the held records.</p>{}",
+        flash.html(),
+        table(&["id", "source", "SKU", "reason", "candidates", "held", ""], &out)
+    );
+    Ok(Html(page("Quarantine", "/quarantine", viewer.name(), &body)))
+}
+
+async fn dead_letters(viewer: Viewer, State(state): State<AppState>, Query(flash): Query<Flash>) -> PageResult {
+    let rows = state.store.dead_letters(flash.all.is_some()).await.map_err(internal)?;
+    let out: Vec<String> = rows
+        .iter()
+        .map(|d| {
+            let action = if viewer.can_operate() && d.replayed_at.is_none() {
+                format!("<form class=\"inline\" method=\"post\" action=\"/ui/dlq/{}/replay\"><button>Replay</button></form>", d.id)
+            } else {
+                d.replayed_at.map(|r| format!("replayed {}", utc(r))).unwrap_or_default()
+            };
+            format!(
+                "<tr><td class=\"n\">{}</td><td>{}</td><td><a href=\"/parts/{}\">{}</a></td><td>{}</td><td>{}</td><td>{action}</td></tr>",
+                d.id,
+                esc(&d.target),
+                seg(&d.part_id),
+                esc(&d.part_id),
+                esc(&d.reason),
+                utc(d.created_at)
+            )
+        })
+        .collect();
+    let body = format!(
+        "<h1>Dead letters</h1>{}<p>Publications that exhausted their retries. Replay puts one back into the outbox; it \
+         is delivered by the same rules as a new change. <a href=\"/dlq?all=1\">include replayed</a></p>{}",
+        flash.html(),
+        table(&["id", "target", "part", "reason", "dead-lettered", ""], &out)
+    );
+    Ok(Html(page("Dead letters", "/dlq", viewer.name(), &body)))
+}
+
+async fn assets(viewer: Viewer, State(state): State<AppState>) -> PageResult {
+    let rows = state.store.pm_intervals().await.map_err(internal)?;
+    let out: Vec<String> = rows
+        .iter()
+        .map(|a| {
+            format!(
+                "<tr><td><a href=\"/assets/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td>\
+                 <td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+                seg(&a.asset_id),
+                esc(&a.asset_id),
+                esc(&a.site_id),
+                esc(&a.asset_group),
+                esc(&format!("{} {}", a.basis.as_deref().unwrap_or(""), a.reason.as_deref().unwrap_or(""))),
+                a.n_samples,
+                num(a.mean_mtbf_hours),
+                num(a.interval_days),
+                esc(a.next_due_local.as_deref().unwrap_or(&a.status)),
+            )
+        })
+        .collect();
+    let body = format!(
+        "<h1>Assets</h1><p>MTBF from unplanned failures only; interval = clamp(MTBF × safety / 24, bounds), or the \
+         manufacturer interval on fallback.</p>{}",
+        table(&["asset", "site", "group", "basis", "samples", "MTBF h", "interval d", "next due (site time)"], &out)
+    );
+    Ok(Html(page("Assets", "/assets", viewer.name(), &body)))
+}
+
+async fn asset(viewer: Viewer, State(state): State<AppState>, Path(asset_id): Path<String>) -> PageResult {
+    let intervals = state.store.pm_intervals().await.map_err(internal)?;
+    let Some(a) = intervals.into_iter().find(|i| i.asset_id == asset_id) else {
+        let body =
+            format!("<h1>Unknown asset</h1><p>No computed PM interval for {:?} (run a recompute).</p>", esc(&asset_id));
+        return Err(
+            (StatusCode::NOT_FOUND, Html(page("Unknown asset", "/assets", viewer.name(), &body))).into_response()
+        );
+    };
+    let events = state.store.failure_histories(std::slice::from_ref(&asset_id)).await.map_err(internal)?;
+    let events = events.get(&asset_id).cloned().unwrap_or_default();
+    let ms = |t: jiff::Timestamp| t.as_millisecond();
+    let unplanned: Vec<i64> = events
+        .iter()
+        .filter(|e| e.event_type == cmms_core::reliability::FailureEventType::Unplanned)
+        .map(|e| ms(e.started_at))
+        .collect();
+    let gaps: Vec<(i64, f64)> = unplanned.windows(2).map(|w| (w[1], (w[1] - w[0]) as f64 / 86_400_000.0)).collect();
+    let now = now_ms();
+    let from = events.first().map_or(now - 365 * 86_400_000, |e| ms(e.started_at)).min(now - 30 * 86_400_000);
+    let mut series = vec![Series {
+        label: "days since previous failure".into(),
+        color: "#e76f51",
+        style: Style::Points,
+        points: gaps,
+    }];
+    if let Some(m) = a.mean_mtbf_hours {
+        series.push(Series {
+            label: "MTBF (days)".into(),
+            color: "#264653",
+            style: Style::Level,
+            points: vec![(from, m / 24.0)],
+        });
+    }
+    if let Some(i) = a.interval_days {
+        series.push(Series {
+            label: "PM interval (days)".into(),
+            color: "#2a9d8f",
+            style: Style::Level,
+            points: vec![(from, i)],
+        });
+    }
+    let plot = time_plot(&format!("failures of {asset_id} against MTBF and PM interval"), "days", from, now, &series);
+    let rows: Vec<String> = events
+        .iter()
+        .rev()
+        .take(100)
+        .map(|e| {
+            format!(
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(e.event_id.as_str()),
+                esc(e.event_type.as_str()),
+                utc(ms(e.started_at)),
+                e.ended_at.map(|t| utc(ms(t))).unwrap_or_default()
+            )
+        })
+        .collect();
+    let orders = state.store.work_orders(None, Some(&asset_id)).await.map_err(internal)?;
+    let wo: Vec<String> = orders
+        .iter()
+        .map(|w| {
+            format!(
+                "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
+                w.id,
+                esc(&w.state),
+                local(w.due_at, &w.timezone)
+            )
+        })
+        .collect();
+    let body = format!(
+        "<h1>{}</h1><p>Site {} · group {} · basis {} {} · {} samples ({} discarded) · MTBF {} h · cv {} · interval {} days \
+         · next due {}</p><h2>Failures against MTBF and PM interval</h2>{plot}<h2>Work orders</h2>{}<h2>Failure log (latest \
+         100)</h2>{}",
+        esc(&a.asset_id),
+        esc(&a.site_id),
+        esc(&a.asset_group),
+        esc(a.basis.as_deref().unwrap_or("")),
+        esc(a.reason.as_deref().unwrap_or("")),
+        a.n_samples,
+        a.n_discarded,
+        num(a.mean_mtbf_hours),
+        num(a.cv),
+        num(a.interval_days),
+        esc(a.next_due_local.as_deref().unwrap_or(&a.status)),
+        table(&["id", "state", "due (site time)"], &wo),
+        table(&["event", "type", "started", "ended"], &rows)
+    );
+    Ok(Html(page(&asset_id, "/assets", viewer.name(), &body)))
+}
+
+/// The quarantine resolve form.
+#[derive(Debug, Deserialize)]
+pub struct ResolveForm {
+    part_id: String,
+}
+
+async fn resolve_quarantine(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Form(form): Form<ResolveForm>,
+) -> Response {
+    if let Some(refusal) = viewer.refusal_unless_operate() {
+        return refusal;
+    }
+    let part = form.part_id.trim().to_owned();
+    match inventory::resolve_quarantine(&state.store, id, &part, now_ms()).await {
+        Ok(run) => {
+            state.after_change(std::slice::from_ref(&part)).await;
+            back(
+                "/quarantine",
+                Ok(format!("Entry {id} mapped to {part}: {} held event(s) released.", run.consumption_mapped)),
+            )
+        }
+        Err(e @ (inventory::InventoryError::Store(_) | inventory::InventoryError::Formulas(_))) => internal(e),
+        Err(e) => back("/quarantine", Err(e.to_string())),
+    }
+}
+
+async fn approve(viewer: Viewer, State(state): State<AppState>, Path(part_id): Path<String>) -> Response {
+    if let Some(refusal) = viewer.refusal_unless_operate() {
+        return refusal;
+    }
+    match thresholds::approve(&state.store, &part_id, now_ms()).await {
+        Ok(()) => {
+            state.after_change(std::slice::from_ref(&part_id)).await;
+            back("/alerts", Ok(format!("Computed thresholds of {part_id} approved and published.")))
+        }
+        Err(e @ thresholds::ThresholdsError::NothingToApprove(_)) => back("/alerts", Err(e.to_string())),
+        Err(e) => internal(e),
+    }
+}
+
+async fn replay(viewer: Viewer, State(state): State<AppState>, Path(id): Path<i64>) -> Response {
+    if let Some(refusal) = viewer.refusal_unless_operate() {
+        return refusal;
+    }
+    match state.store.replay_dead_letter(id, now_ms()).await {
+        Ok(Some(outbox)) => back("/dlq", Ok(format!("Dead letter {id} is back in the outbox (row {outbox})."))),
+        Ok(None) => back("/dlq", Err(format!("Dead letter {id} was already replayed, or does not exist."))),
+        Err(e) => internal(e),
+    }
+}
