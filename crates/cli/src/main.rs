@@ -5,6 +5,7 @@
 
 mod cli;
 mod config;
+mod export;
 mod import;
 mod inventory;
 mod pm;
@@ -74,6 +75,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::WorkOrders { action } => pm::work_orders(&config, action).await,
         Command::Formulas { action } => pm::formulas(&config, action).await,
         Command::Token { action } => token::run(&config, action).await,
+        Command::Export { what, format, output } => export::run(&config, what, format, output.as_deref()).await,
         other => Ok(not_available(&other)),
     }
 }
@@ -90,10 +92,10 @@ fn instant(text: Option<&str>, what: &str) -> anyhow::Result<jiff::Timestamp> {
 /// Says plainly that a command of the documented interface is not in this build yet.
 fn not_available(command: &Command) -> ExitCode {
     let name = match command {
-        Command::Export { .. } => "export",
         Command::Dlq { .. } => "dlq",
         Command::Demo { .. } => "demo",
         Command::Serve { .. }
+        | Command::Export { .. }
         | Command::Import { .. }
         | Command::Recompute { .. }
         | Command::Report { .. }

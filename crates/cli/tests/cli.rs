@@ -85,6 +85,22 @@ fn recompute_routes_and_report_lists_open_procurement_requests() {
     let orders: serde_json::Value = serde_json::from_str(&run(&["work-orders", "list", "--format", "json"])).unwrap();
     let states: Vec<&str> = orders.as_array().unwrap().iter().map(|w| w["state"].as_str().unwrap()).collect();
     assert_eq!(states, ["MATERIAL_PENDING", "MATERIAL_PENDING"]);
+
+    let csv = run(&["export", "procurement"]);
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("id,part_id,quantity,status,reason,created_at_utc,updated_at_utc"));
+    assert_eq!(lines.filter(|l| l.contains(",OPEN,")).count(), 2, "{csv}");
+    let exported: serde_json::Value =
+        serde_json::from_str(&run(&["export", "work-orders", "--format", "json"])).unwrap();
+    let first = &exported[0];
+    assert_eq!(first["state"], "MATERIAL_PENDING");
+    assert!(first["due_at_utc"].as_str().unwrap().ends_with('Z'), "{first}");
+    run(&["export", "thresholds", "--output", "thresholds.csv"]);
+    let thresholds = std::fs::read_to_string(dir.join("thresholds.csv")).unwrap();
+    assert!(thresholds.starts_with("part_id,site_id,part_class,unit,lead_time_days,on_hand,"), "{thresholds}");
+    assert!(thresholds.lines().any(|l| l.starts_with("BRG-6204,")), "{thresholds}");
+    let intervals = run(&["export", "intervals"]);
+    assert!(intervals.starts_with("asset_id,asset_group,site_id,status,basis,reason,n_samples,"), "{intervals}");
 }
 
 #[test]
@@ -101,9 +117,9 @@ fn missing_file_and_unknown_format_are_clear_errors() {
 #[test]
 fn commands_not_in_this_build_say_so_and_exit_4() {
     let dir = workdir("unavailable");
-    let out = cmms(&dir).args(["export", "thresholds"]).output().unwrap();
+    let out = cmms(&dir).args(["dlq", "list"]).output().unwrap();
     assert_eq!(out.status.code(), Some(4));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("`cmms export` is not available in this build yet"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`cmms dlq` is not available in this build yet"));
     let help = cmms(&dir).arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&help.stdout);
     for sub in [

@@ -1,0 +1,222 @@
+//! `cmms export thresholds|intervals|work-orders|procurement`: the store's current state as CSV or
+//! JSON for an ERP upload or a spreadsheet.
+//!
+//! Instants are written as RFC 3339: in UTC (`…_utc`) and, where a site is known, in the site's
+//! local time with its offset, so a spreadsheet user never has to convert epoch milliseconds.
+
+use crate::cli::{ExportKind, FileFormat};
+use crate::config::Config;
+use anyhow::Context;
+use cmms_core::time::{SiteTz, from_epoch_ms};
+use cmms_store::Store;
+use serde::Serialize;
+use std::io::Write;
+use std::path::Path;
+use std::process::ExitCode;
+
+/// Writes one export to `output` (stdout when `None`) and reports the row count on stderr.
+pub async fn run(
+    config: &Config,
+    what: ExportKind,
+    format: FileFormat,
+    output: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let store = Store::open(&config.database_url).await?;
+    let mut sink: Box<dyn Write> = match output {
+        Some(path) => Box::new(std::io::BufWriter::new(
+            std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
+    };
+    let rows = match what {
+        ExportKind::Thresholds => write(&mut sink, format, &thresholds(&store).await?)?,
+        ExportKind::Intervals => write(&mut sink, format, &intervals(&store).await?)?,
+        ExportKind::WorkOrders => write(&mut sink, format, &work_orders(&store).await?)?,
+        ExportKind::Procurement => write(&mut sink, format, &procurement(&store).await?)?,
+    };
+    sink.flush()?;
+    drop(sink);
+    if let Some(path) = output {
+        eprintln!("exported {rows} rows to {}", path.display());
+    }
+    store.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `rows` in `format` and returns how many were written.
+fn write<T: Serialize>(sink: &mut dyn Write, format: FileFormat, rows: &[T]) -> anyhow::Result<usize> {
+    match format {
+        FileFormat::Json => {
+            serde_json::to_writer_pretty(&mut *sink, rows)?;
+            writeln!(sink)?;
+        }
+        FileFormat::Csv => {
+            let mut csv = csv::Writer::from_writer(sink);
+            for row in rows {
+                csv.serialize(row)?;
+            }
+            csv.flush()?;
+        }
+    }
+    Ok(rows.len())
+}
+
+/// One part's stock and thresholds in force.
+#[derive(Debug, Serialize)]
+struct ThresholdExport {
+    part_id: String,
+    site_id: String,
+    part_class: String,
+    unit: String,
+    lead_time_days: f64,
+    on_hand: Option<f64>,
+    available: Option<f64>,
+    min: Option<f64>,
+    reorder: Option<f64>,
+    max: Option<f64>,
+    basis: Option<String>,
+    sequence_id: Option<i64>,
+    paused_reason: Option<String>,
+}
+
+async fn thresholds(store: &Store) -> anyhow::Result<Vec<ThresholdExport>> {
+    Ok(store
+        .parts_overview(false)
+        .await?
+        .into_iter()
+        .map(|p| ThresholdExport {
+            part_id: p.part_id,
+            site_id: p.site_id,
+            part_class: p.part_class,
+            unit: p.unit,
+            lead_time_days: p.lead_time_days,
+            on_hand: p.on_hand,
+            available: p.available,
+            min: p.min,
+            reorder: p.reorder,
+            max: p.max,
+            basis: p.basis,
+            sequence_id: p.sequence_id,
+            paused_reason: p.paused_reason,
+        })
+        .collect())
+}
+
+/// One asset's PM interval and next due date (the columns of `cmms compute`'s intervals.csv).
+#[derive(Debug, Serialize)]
+struct IntervalExport {
+    asset_id: String,
+    asset_group: String,
+    site_id: String,
+    status: String,
+    basis: Option<String>,
+    reason: Option<String>,
+    n_samples: i64,
+    mean_mtbf_hours: Option<f64>,
+    cv: Option<f64>,
+    interval_days: Option<f64>,
+    next_due_at: Option<String>,
+    next_due_at_utc: Option<String>,
+    formula_version: i64,
+}
+
+async fn intervals(store: &Store) -> anyhow::Result<Vec<IntervalExport>> {
+    Ok(store
+        .pm_intervals()
+        .await?
+        .into_iter()
+        .map(|r| IntervalExport {
+            asset_id: r.asset_id,
+            asset_group: r.asset_group,
+            site_id: r.site_id,
+            status: r.status,
+            basis: r.basis,
+            reason: r.reason,
+            n_samples: r.n_samples,
+            mean_mtbf_hours: r.mean_mtbf_hours,
+            cv: r.cv,
+            interval_days: r.interval_days,
+            next_due_at: r.next_due_local,
+            next_due_at_utc: r.next_due_at.map(utc),
+            formula_version: r.formula_version,
+        })
+        .collect())
+}
+
+/// One PM work order, with its due date in site time and in UTC.
+#[derive(Debug, Serialize)]
+struct WorkOrderExport {
+    id: i64,
+    asset_id: String,
+    plan_id: String,
+    state: String,
+    due_at: String,
+    due_at_utc: String,
+    timezone: String,
+    completed_at_utc: Option<String>,
+    previous_id: Option<i64>,
+    updated_at_utc: String,
+}
+
+async fn work_orders(store: &Store) -> anyhow::Result<Vec<WorkOrderExport>> {
+    Ok(store
+        .work_orders(None, None)
+        .await?
+        .into_iter()
+        .map(|w| WorkOrderExport {
+            id: w.id,
+            asset_id: w.asset_id,
+            plan_id: w.plan_id,
+            state: w.state,
+            due_at: local(w.due_at, &w.timezone),
+            due_at_utc: utc(w.due_at),
+            timezone: w.timezone,
+            completed_at_utc: w.completed_at.map(utc),
+            previous_id: w.previous_id,
+            updated_at_utc: utc(w.updated_at),
+        })
+        .collect())
+}
+
+/// One procurement request.
+#[derive(Debug, Serialize)]
+struct ProcurementExport {
+    id: i64,
+    part_id: String,
+    quantity: f64,
+    status: String,
+    reason: String,
+    created_at_utc: String,
+    updated_at_utc: String,
+}
+
+async fn procurement(store: &Store) -> anyhow::Result<Vec<ProcurementExport>> {
+    Ok(store
+        .procurement_requests(None)
+        .await?
+        .into_iter()
+        .map(|p| ProcurementExport {
+            id: p.id,
+            part_id: p.part_id,
+            quantity: p.quantity,
+            status: p.status,
+            reason: p.reason,
+            created_at_utc: utc(p.created_at),
+            updated_at_utc: utc(p.updated_at),
+        })
+        .collect())
+}
+
+/// An epoch-millisecond instant as RFC 3339 UTC.
+fn utc(ms: i64) -> String {
+    from_epoch_ms(ms).to_string()
+}
+
+/// An epoch-millisecond instant as RFC 3339 with the site's offset (UTC when the zone is unknown).
+fn local(ms: i64, tz: &str) -> String {
+    let ts = from_epoch_ms(ms);
+    match SiteTz::parse(tz) {
+        Ok(z) => ts.to_zoned(z.zone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        Err(_) => ts.to_string(),
+    }
+}
