@@ -5,6 +5,7 @@
 
 mod cli;
 mod config;
+mod demo;
 mod import;
 mod inventory;
 mod pm;
@@ -74,6 +75,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::WorkOrders { action } => pm::work_orders(&config, action).await,
         Command::Formulas { action } => pm::formulas(&config, action).await,
         Command::Token { action } => token::run(&config, action).await,
+        Command::Demo { seed, no_serve, fresh, listen } => {
+            demo::run(&config, demo::Options { seed, serve: !no_serve, fresh, listen }).await
+        }
         other => Ok(not_available(&other)),
     }
 }
@@ -92,8 +96,8 @@ fn not_available(command: &Command) -> ExitCode {
     let name = match command {
         Command::Export { .. } => "export",
         Command::Dlq { .. } => "dlq",
-        Command::Demo { .. } => "demo",
         Command::Serve { .. }
+        | Command::Demo { .. }
         | Command::Import { .. }
         | Command::Recompute { .. }
         | Command::Report { .. }
