@@ -349,9 +349,7 @@ async fn build(
     let by_status = th.by_status.iter().map(|(s, n)| format!("{s} {}", thousands(*n))).collect::<Vec<_>>().join(", ");
     println!("  thresholds, formula version {}: {} parts — {by_status}", th.formula_version, thousands(th.parts));
     if let Some(n) = th.by_status.get("NO_HISTORY") {
-        println!(
-            "    {n} parts were never consumed: NO_HISTORY, so nothing is published for them (never a silent zero)"
-        );
+        println!("    {n} part(s) never consumed: NO_HISTORY, so nothing is published for them (never a silent zero)");
     }
     let published = th.by_basis.iter().map(|(b, n)| format!("{b} {}", thousands(*n))).collect::<Vec<_>>().join(", ");
     println!("    published: {published}");

@@ -436,10 +436,19 @@ pub fn generate(spec: &DemoSpec) -> Result<DemoData, DemoError> {
     shuffle(&mut other_short, &mut srng);
     other_short.truncate((spec.parts / 200).max(2));
     let mut short: BTreeSet<usize> = bom_short.iter().chain(&other_short).copied().collect();
-    let paused = bom_short[0];
+    let paused = *bom_short
+        .first()
+        .or(other_short.first())
+        .ok_or_else(|| DemoError::Invalid("no part uses enough to run short".to_owned()))?;
     // The implausible drop: a part with little use, not short.
     let dropped = (0..parts.len())
-        .find(|i| !short.contains(i) && !drifting.contains(i) && parts[*i].events.len() < 20 && !in_bom.contains(i))
+        .find(|i| {
+            !short.contains(i)
+                && !drifting.contains(i)
+                && parts[*i].events.len() < 20
+                && !in_bom.contains(i)
+                && *i != paused
+        })
         .unwrap_or(parts.len() - 1);
     short.remove(&dropped);
     planted.short_parts = short.iter().map(|&i| parts[i].id.clone()).collect();
