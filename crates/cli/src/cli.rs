@@ -123,14 +123,20 @@ pub enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
-    /// Build a realistic demo site, run every stage, and serve the dashboard.
+    /// Build a realistic demo site, run every stage, explain what each did, and serve the dashboard.
     Demo {
-        /// Seed for the generated data.
+        /// Seed for the generated data (the same seed gives the same site).
         #[arg(long, default_value_t = 42)]
         seed: u64,
-        /// Do not start the server at the end.
+        /// End after the summary instead of serving the dashboard and API.
         #[arg(long)]
         no_serve: bool,
+        /// Delete the database (and the generated files) first, whatever it holds.
+        #[arg(long)]
+        fresh: bool,
+        /// Address to serve on [default: the configured listen address, 127.0.0.1:8080].
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
     },
     /// Run validation and calculation on a folder of import files, without a store.
     Compute {

@@ -5,6 +5,7 @@
 
 mod cli;
 mod config;
+mod demo;
 mod export;
 mod import;
 mod inventory;
@@ -76,6 +77,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Formulas { action } => pm::formulas(&config, action).await,
         Command::Token { action } => token::run(&config, action).await,
         Command::Export { what, format, output } => export::run(&config, what, format, output.as_deref()).await,
+        Command::Demo { seed, no_serve, fresh, listen } => {
+            demo::run(&config, demo::Options { seed, serve: !no_serve, fresh, listen }).await
+        }
         other => Ok(not_available(&other)),
     }
 }
@@ -93,9 +97,9 @@ fn instant(text: Option<&str>, what: &str) -> anyhow::Result<jiff::Timestamp> {
 fn not_available(command: &Command) -> ExitCode {
     let name = match command {
         Command::Dlq { .. } => "dlq",
-        Command::Demo { .. } => "demo",
         Command::Serve { .. }
         | Command::Export { .. }
+        | Command::Demo { .. }
         | Command::Import { .. }
         | Command::Recompute { .. }
         | Command::Report { .. }

@@ -7,10 +7,21 @@ use cmms_server::AppState;
 use cmms_store::Store;
 use std::process::ExitCode;
 
+/// `cmms serve`: opens the store, binds `listen` (or the configured address) and serves.
 pub async fn run(config: &Config, listen: Option<&str>) -> anyhow::Result<ExitCode> {
     let store = Store::open(&config.database_url).await?;
-    let addr = listen.unwrap_or(&config.listen);
-    let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
+    let listener = bind(listen.unwrap_or(&config.listen)).await?;
+    serve_on(config, store, listener).await
+}
+
+/// Binds the listener (`127.0.0.1:0` picks a free port; see `local_addr`).
+pub async fn bind(addr: &str) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))
+}
+
+/// Serves the API and dashboard on a bound listener and runs the reconciliation cycle, until
+/// SIGINT or SIGTERM; then closes the store.
+pub async fn serve_on(config: &Config, store: Store, listener: tokio::net::TcpListener) -> anyhow::Result<ExitCode> {
     let local = listener.local_addr()?;
     tracing::info!(%local, store = %store.backend(), "cmms serve listening on http://{local}");
     anyhow::ensure!(config.reconcile_seconds > 0, "reconcile_seconds must be at least 1");

@@ -1,0 +1,142 @@
+#!/usr/bin/env python3
+"""Convert Microsoft's Azure predictive-maintenance sample data into cmms import files.
+
+Reads PdM_machines.csv, PdM_failures.csv, PdM_maint.csv and PdM_errors.csv (from
+../shared/data/azure-pdm by default; the data is not copied into this repository) and writes
+sites.csv, assets.csv and failures.csv for `cmms import`. Python standard library only.
+
+Mapping (see the data set's README for its quirks):
+- one site, AZURE-PDM, time zone UTC: the source timestamps carry no zone, and cmms reads a
+  timestamp without an offset as UTC anyway;
+- an asset per machine (default) or per machine component (--level component), grouped by
+  model (or component);
+- failures -> UNPLANNED (no end time: the data has no repair durations). At machine level,
+  components failing at the same hour are one failure of the machine;
+- maintenance rows that are not the repair of a failure -> PLANNED (no end time either, so
+  they subtract no downtime; cmms counts them);
+- errors -> SENSOR_RESET (not failures) at machine level; at component level they are left
+  out, since an error names no component;
+- the manufacturer interval is not in the data: --fallback-days (default 90) is used for
+  every asset, and applies only where MTBF cannot be used;
+- the last PM completion of an asset is its last PLANNED maintenance.
+
+Usage: python3 examples/azure-pdm/convert.py [--data DIR] [--out DIR] [--level machine|component]
+"""
+
+import argparse
+import csv
+import os
+import sys
+from collections import defaultdict
+
+SITE = "AZURE-PDM"
+
+
+def read(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def iso(ts):
+    """'2015-01-05 06:00:00' -> '2015-01-05T06:00:00Z' (the source has no zone: UTC)."""
+    return ts.strip().replace(" ", "T") + "Z"
+
+
+def compact(ts):
+    """A timestamp as an identifier fragment: 20150105T0600."""
+    t = ts.strip()
+    return t[0:4] + t[5:7] + t[8:10] + "T" + t[11:13] + t[14:16]
+
+
+def main():
+    here = os.path.dirname(os.path.abspath(__file__))
+    repo = os.path.dirname(os.path.dirname(here))
+    default_data = os.path.join(repo, "..", "shared", "data", "azure-pdm")
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", default=default_data, help="folder with the PdM_*.csv files")
+    ap.add_argument("--out", default="azure-pdm-import", help="folder to write the import files into")
+    ap.add_argument("--level", choices=["machine", "component"], default="machine")
+    ap.add_argument("--fallback-days", type=float, default=90.0)
+    args = ap.parse_args()
+    if not (0 < args.fallback_days <= 3650):
+        sys.exit("--fallback-days must be in (0, 3650]")
+
+    machines = read(os.path.join(args.data, "PdM_machines.csv"))
+    failures = read(os.path.join(args.data, "PdM_failures.csv"))
+    maint = read(os.path.join(args.data, "PdM_maint.csv"))
+    errors = read(os.path.join(args.data, "PdM_errors.csv"))
+    comps = sorted({r["comp"] for r in maint} | {r["failure"] for r in failures})
+
+    def asset(machine, comp):
+        m = "M%03d" % int(machine)
+        return m if args.level == "machine" else "%s-%s" % (m, comp.upper())
+
+    failed = {(r["machineID"], r["failure"], r["datetime"]) for r in failures}
+    events = []  # (asset, type, started_at, event_id)
+    seen_failure = set()
+    for r in failures:
+        a = asset(r["machineID"], r["failure"])
+        key = (a, r["datetime"])
+        if key in seen_failure:  # machine level: several components at the same hour
+            continue
+        seen_failure.add(key)
+        suffix = "" if args.level == "machine" else "-" + r["failure"]
+        events.append((a, "UNPLANNED", r["datetime"], "F-%s-%s%s" % (a, compact(r["datetime"]), suffix)))
+    last_pm = {}
+    planned_seen = set()
+    for r in maint:
+        if (r["machineID"], r["comp"], r["datetime"]) in failed:
+            continue  # the replacement that repaired a failure, not planned work
+        a = asset(r["machineID"], r["comp"])
+        key = (a, r["datetime"])
+        if key in planned_seen:
+            continue
+        planned_seen.add(key)
+        suffix = "" if args.level == "machine" else "-" + r["comp"]
+        events.append((a, "PLANNED", r["datetime"], "P-%s-%s%s" % (a, compact(r["datetime"]), suffix)))
+        last_pm[a] = max(last_pm.get(a, ""), r["datetime"])
+    for r in errors if args.level == "machine" else []:
+        a = asset(r["machineID"], "")
+        events.append((a, "SENSOR_RESET", r["datetime"], "E-%s-%s-%s" % (a, compact(r["datetime"]), r["errorID"])))
+    events.sort(key=lambda e: (e[2], e[0], e[1]))
+
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "sites.csv"), "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["site_id", "timezone"])
+        w.writerow([SITE, "UTC"])
+    assets = []
+    for m in machines:
+        if args.level == "machine":
+            assets.append((asset(m["machineID"], ""), m["model"].upper()))
+        else:
+            assets.extend((asset(m["machineID"], c), c.upper()) for c in comps)
+    with open(os.path.join(args.out, "assets.csv"), "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["asset_id", "asset_group", "site_id", "fallback_interval_days", "last_completion_at"])
+        for a, group in assets:
+            last = last_pm.get(a)
+            w.writerow([a, group, SITE, "%g" % args.fallback_days, iso(last) if last else ""])
+    with open(os.path.join(args.out, "failures.csv"), "w", newline="") as f:
+        w = csv.writer(f, lineterminator="\n")
+        w.writerow(["event_id", "asset_id", "event_type", "started_at", "ended_at"])
+        for a, kind, started, event_id in events:
+            w.writerow([event_id, a, kind, iso(started), ""])
+
+    counts = defaultdict(int)
+    for e in events:
+        counts[e[1]] += 1
+    print(
+        "wrote %s: %d assets (%s level), %d events: %s"
+        % (
+            args.out,
+            len(assets),
+            args.level,
+            len(events),
+            ", ".join("%s %d" % (k, counts[k]) for k in sorted(counts)),
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
