@@ -41,7 +41,9 @@ PLOTS = """return Array.from(document.querySelectorAll('svg.plot')).map(svg => {
     label: svg.getAttribute('aria-label'),
     series: Number(svg.dataset.series),
     width: box.width, height: box.height,
-    paths: Array.from(svg.querySelectorAll('path')).map(p => p.getBBox().width),
+    paths: Object.values(Array.from(svg.querySelectorAll('path')).reduce((by, p) => {
+      const k = p.getAttribute('stroke'); by[k] = Math.max(by[k] || 0, p.getBBox().width); return by;
+    }, {})),
     circles: svg.querySelectorAll('circle').length,
     bars: svg.querySelectorAll('rect.bar-mark').length,
     levels: svg.querySelectorAll('line.level').length,
@@ -52,7 +54,7 @@ PLOTS = """return Array.from(document.querySelectorAll('svg.plot')).map(svg => {
     marks: marks.length,
   };
 })"""
-"""A script describing every plot: its size, series, and the extent of what it drew."""
+"""A script describing every plot: its size, series, the widest line of each colour, and its legend."""
 
 
 class DashboardTest:
