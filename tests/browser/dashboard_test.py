@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import traceback
 from typing import Callable, List
@@ -172,6 +173,12 @@ class DashboardTest:
         expect(len(rows) == 2 and all("PM" in r for r in rows), f"{rows}")
         expect(any("CHILLER-01" in r for r in rows) and any("AHU-07" in r for r in rows), f"{rows}")
         expect(self.d.find_all("h2#SCHEDULED"), "a SCHEDULED section")
+        wrong = self.d.script(
+            "return Array.from(document.querySelectorAll('main tr[data-due]')).filter(r => "
+            "(Number(r.dataset.due) < Date.now()) !== r.classList.contains('late')).map(r => r.innerText)"
+        )
+        expect(wrong == [], f"rows past due and rows marked overdue differ: {wrong}")
+        expect("overdue" in self.row_of("CHILLER-01"), "the chiller's PM (due 2026-11-17) is overdue")
         self.shot("work-orders")
 
     def calendar(self) -> None:
@@ -185,8 +192,10 @@ class DashboardTest:
         rows = self.rows()
         expect(len(rows) == 3, f"{rows}")
         chiller = self.row_of("CHILLER-01")
-        expect("T" not in chiller.split("\t")[-1], f"next due is a local date, not RFC 3339: {chiller!r}")
-        expect("CET" in chiller or "CEST" in chiller, f"next due names the zone: {chiller!r}")
+        due = chiller.split("\t")[-1]
+        expect(re.match(r"^\d{4}-\d\d-\d\d \d\d:\d\d CES?T\b", due) is not None, f"next due in site time: {due!r}")
+        # Due 2026-11-17 (as of the fixed recompute), so past due on any later day.
+        expect(due.endswith("overdue"), f"the chiller's PM is marked overdue: {due!r}")
         expect("NO_LAST_COMPLETION" in self.row_of("PUMP-P3"), "the asset without a completion says so")
         self.shot("assets")
         self.open("/assets/CHILLER-01", "CHILLER-01")
