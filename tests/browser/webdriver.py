@@ -5,7 +5,6 @@ through chromedriver: sessions, navigation, elements, clicks, typing, scripts an
 from __future__ import annotations
 
 import base64
-import time
 from typing import Any, Dict, List, Optional
 
 import requests
@@ -107,14 +106,19 @@ class Driver:
         return self.call("POST", "/execute/sync", {"script": source, "args": list(args)})
 
     def screenshot(self, path: str) -> None:
-        """Saves a PNG of the whole page (the window is grown to the page's height first)."""
-        height = int(self.script("return Math.max(document.body.scrollHeight, document.documentElement.scrollHeight)"))
-        self.call("POST", "/window/rect", {"width": self.width, "height": max(self.height, min(height + 40, 6000))})
-        time.sleep(0.2)
-        png = base64.b64decode(self.call("GET", "/screenshot"))
+        """Saves a PNG of the whole page, beyond the window (Chromium's DevTools capture)."""
+        size = self.script(
+            "const e = document.documentElement;"
+            "return [Math.max(e.scrollWidth, e.clientWidth), Math.max(e.scrollHeight, document.body.scrollHeight)]"
+        )
+        clip = {"x": 0, "y": 0, "width": size[0], "height": min(size[1], 10000), "scale": 1}
+        shot = self.call(
+            "POST",
+            "/goog/cdp/execute",
+            {"cmd": "Page.captureScreenshot", "params": {"format": "png", "captureBeyondViewport": True, "clip": clip}},
+        )
         with open(path, "wb") as f:
-            f.write(png)
-        self.call("POST", "/window/rect", {"width": self.width, "height": self.height})
+            f.write(base64.b64decode(shot["data"]))
 
     def quit(self) -> None:
         """Ends the session (closes the browser)."""

@@ -60,7 +60,7 @@ text-decoration:none;color:inherit}.card:hover{border-color:#1d4e89}
 .card b{display:block;font-size:1.5rem}.card.warn{border-color:#e9c46a;background:#fff8e6}
 .flash{background:#e8f5e9;border:1px solid #a5d6a7;padding:.5rem;margin-bottom:1rem}
 .err{background:#fdecea;border-color:#f5c2c0}form.inline{display:inline}
-button{cursor:pointer}svg{background:#fff;border:1px solid #e1e5ea}.muted{color:#6b7785}
+button{cursor:pointer;white-space:nowrap}svg{background:#fff;border:1px solid #e1e5ea}.muted{color:#6b7785}
 svg.plot{width:100%;max-width:900px;height:auto}td a,td.id,.nowrap{white-space:nowrap}
 .badge{display:inline-block;font-size:11px;font-weight:600;padding:0 .4rem;border-radius:3px;white-space:nowrap}
 .overdue{background:#e63946;color:#fff}tr.late td{background:#fdecea}
