@@ -397,7 +397,8 @@ async fn work_orders(viewer: Viewer, State(state): State<AppState>) -> PageResul
     let late = rows.iter().filter(|w| overdue(&w.state, w.due_at, now)).count();
     let mut body = String::from("<h1>Work orders</h1>");
     if late > 0 {
-        let _ = write!(body, "<p><span class=\"badge overdue\">{late} overdue</span> open PM(s) past their due date.</p>");
+        let _ =
+            write!(body, "<p><span class=\"badge overdue\">{late} overdue</span> open PM(s) past their due date.</p>");
     }
     for state_name in ["MATERIAL_PENDING", "SCHEDULED", "RELEASED", "IN_PROGRESS", "COMPLETED", "CANCELLED"] {
         let of: Vec<String> = rows
@@ -477,10 +478,8 @@ async fn calendar(viewer: Viewer, State(state): State<AppState>) -> PageResult {
 async fn alerts(viewer: Viewer, State(state): State<AppState>, Query(flash): Query<Flash>) -> PageResult {
     let rows = state.store.open_alerts().await.map_err(internal)?;
     let parts = state.store.parts_overview(false).await.map_err(internal)?;
-    let paused_by: BTreeMap<&str, &str> = parts
-        .iter()
-        .filter_map(|p| Some((p.part_id.as_str(), scan_of_pause(p.paused_reason.as_deref()?)?)))
-        .collect();
+    let paused_by: BTreeMap<&str, &str> =
+        parts.iter().filter_map(|p| Some((p.part_id.as_str(), scan_of_pause(p.paused_reason.as_deref()?)?))).collect();
     let out: Vec<String> = rows
         .iter()
         .map(|a| {
@@ -752,10 +751,7 @@ async fn resolve_quarantine(
     match inventory::resolve_quarantine(&state.store, id, &part, now_ms()).await {
         Ok(run) => {
             state.after_change(std::slice::from_ref(&part)).await;
-            back(
-                "/quarantine",
-                Ok(format!("Entry {id} mapped to {part}: {}.", gate_summary(&run))),
-            )
+            back("/quarantine", Ok(format!("Entry {id} mapped to {part}: {}.", gate_summary(&run))))
         }
         Err(e @ (inventory::InventoryError::Store(_) | inventory::InventoryError::Formulas(_))) => internal(e),
         Err(e) => back("/quarantine", Err(e.to_string())),
@@ -796,7 +792,9 @@ async fn accept_scan(viewer: Viewer, State(state): State<AppState>, Path(scan_id
             state.after_change(std::slice::from_ref(&part)).await;
             back(
                 "/alerts",
-                Ok(format!("Count of scan {scan_id} accepted: it is now the stock of {part}, and routing for it resumed.")),
+                Ok(format!(
+                    "Count of scan {scan_id} accepted: it is now the stock of {part}, and routing for it resumed."
+                )),
             )
         }
         Err(e @ (inventory::InventoryError::Store(_) | inventory::InventoryError::Formulas(_))) => internal(e),
@@ -813,10 +811,7 @@ async fn accept_snapshot(viewer: Viewer, State(state): State<AppState>, Path(par
             state.after_change(std::slice::from_ref(&part_id)).await;
             back(
                 "/alerts",
-                Ok(format!(
-                    "Held snapshot {}#{} of {part_id} applied to stock.",
-                    snap.source, snap.sequence_id
-                )),
+                Ok(format!("Held snapshot {}#{} of {part_id} applied to stock.", snap.source, snap.sequence_id)),
             )
         }
         Err(e @ (inventory::InventoryError::Store(_) | inventory::InventoryError::Formulas(_))) => internal(e),
