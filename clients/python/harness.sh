@@ -36,6 +36,7 @@ apt_install() {
 
 # Creates (once) and activates the venv with requirements.txt; PY is its python.
 ensure_venv() {
+  command -v python3 >/dev/null 2>&1 || apt_install python3 python3-venv
   if [ ! -x "$VENV/bin/python" ]; then
     if ! python3 -m venv "$VENV" 2>/dev/null; then
       rm -rf "$VENV"
