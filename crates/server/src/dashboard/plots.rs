@@ -238,7 +238,7 @@ mod tests {
             style: Style::StepFromStart,
             points: vec![(30 * day, 5.0)],
         };
-        let svg = time_plot("t", "units", 0, 30 * day, &[limit.clone()]);
+        let svg = time_plot("t", "units", 0, 30 * day, std::slice::from_ref(&limit));
         assert!(svg.contains(&format!("<path class=\"before\" d=\"M{LEFT:.1},")), "{svg}");
         assert!(svg.contains(&format!("H{:.1}\"", W - RIGHT)), "the dashed part reaches the record: {svg}");
         // A plain step line of the same point has nothing before it.
