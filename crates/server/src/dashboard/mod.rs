@@ -605,7 +605,14 @@ fn next_due(a: &cmms_store::reliability::PmIntervalRow, status: Option<&(String,
             esc(&local_text(text, status.map(|s| s.0.as_str()))),
             if status.is_some_and(|s| s.1) { OVERDUE_BADGE } else { "" }
         ),
-        None => esc(&a.status),
+        None => {
+            let why = match a.status.as_str() {
+                "NO_LAST_COMPLETION" => "no completion recorded yet",
+                "NOT_MONOTONIC" => "not stored: it would not be after the last completion",
+                _ => "",
+            };
+            format!("<span class=\"muted\" title=\"{}\">— {why}</span>", esc(&a.status))
+        }
     }
 }
 

@@ -154,6 +154,8 @@ pub async fn dashboard_shows_site_times_overdue_pms_and_alert_actions(db: Db) {
         "{row}"
     );
     assert_eq!(row.contains("badge overdue"), late, "{row}");
+    let pump = rows_with(&html, "/assets/PUMP-P3\"")[0];
+    assert!(pump.contains("no completion recorded yet") && pump.contains("title=\"NO_LAST_COMPLETION\""), "{pump}");
     let (_, html) = page(&app, &read, "/work-orders").await;
     let rows = rows_with(&html, "data-due=");
     assert_eq!(rows.len(), 2, "{html}");
