@@ -48,18 +48,22 @@ const NAV: [(&str, &str); 9] = [
 const STYLE: &str = "
 body{font:14px/1.4 system-ui,sans-serif;margin:0;color:#1d2733;background:#f4f6f8}
 header{background:#1d3557;color:#fff;padding:.5rem 1rem;display:flex;gap:1rem;align-items:center;flex-wrap:wrap}
-header a{color:#dfe9f5;text-decoration:none}header a.on{color:#fff;font-weight:600;border-bottom:2px solid #f4a261}
+a{color:#1d4e89}header a{color:#dfe9f5;text-decoration:none}header a.on{color:#fff;font-weight:600;border-bottom:2px solid #f4a261}
 header .who{margin-left:auto;font-size:12px}main{padding:1rem 1.5rem;max-width:1200px}
 h1{font-size:1.4rem;margin:.2rem 0 1rem}h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
 table{border-collapse:collapse;background:#fff;width:100%;margin-bottom:1rem}
 th,td{padding:.3rem .5rem;border-bottom:1px solid #e1e5ea;text-align:left;vertical-align:top}
 th{background:#eef1f4;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}
 tr.hl td{background:#fff3cd}.cards{display:flex;flex-wrap:wrap;gap:.75rem}
-.card{background:#fff;border:1px solid #e1e5ea;border-radius:6px;padding:.6rem .9rem;min-width:10rem}
+.card{background:#fff;border:1px solid #e1e5ea;border-radius:6px;padding:.6rem .9rem;min-width:10rem;
+text-decoration:none;color:inherit}.card:hover{border-color:#1d4e89}
 .card b{display:block;font-size:1.5rem}.card.warn{border-color:#e9c46a;background:#fff8e6}
 .flash{background:#e8f5e9;border:1px solid #a5d6a7;padding:.5rem;margin-bottom:1rem}
 .err{background:#fdecea;border-color:#f5c2c0}form.inline{display:inline}
-button{cursor:pointer}svg{background:#fff;border:1px solid #e1e5ea}.muted{color:#6b7785}
+button{cursor:pointer;white-space:nowrap}svg{background:#fff;border:1px solid #e1e5ea}.muted{color:#6b7785}
+svg.plot{width:100%;max-width:900px;height:auto}td a,td.id,.nowrap{white-space:nowrap}
+.badge{display:inline-block;font-size:11px;font-weight:600;padding:0 .4rem;border-radius:3px;white-space:nowrap}
+.overdue{background:#e63946;color:#fff}tr.late td{background:#fdecea}
 ";
 
 /// A whole page: layout, navigation (with `active` highlighted), who is signed in, and `body`.
@@ -121,7 +125,56 @@ pub fn local(ms: i64, timezone: &str) -> String {
     ts.to_zoned(zone).strftime("%Y-%m-%d %H:%M %Z").to_string()
 }
 
+/// A local time given as RFC 3339 with an offset (`2026-11-17T19:16:30+01:00`) for a person:
+/// in `timezone` when known (`2026-11-17 19:16 CET`), else with its offset
+/// (`2026-11-17 19:16 +01:00`); text that does not parse is shown as it is.
+pub fn local_text(text: &str, timezone: Option<&str>) -> String {
+    use jiff::fmt::temporal::{Pieces, PiecesOffset};
+    let Ok(ts) = text.parse::<jiff::Timestamp>() else { return text.to_owned() };
+    if let Some(tz) = timezone.and_then(|t| jiff::tz::TimeZone::get(t).ok()) {
+        return ts.to_zoned(tz).strftime("%Y-%m-%d %H:%M %Z").to_string();
+    }
+    let offset = match Pieces::parse(text).ok().and_then(|p| p.offset()) {
+        Some(PiecesOffset::Numeric(n)) => n.offset(),
+        _ => jiff::tz::Offset::UTC,
+    };
+    ts.to_zoned(jiff::tz::TimeZone::fixed(offset)).strftime("%Y-%m-%d %H:%M %:z").to_string()
+}
+
+/// Whether a PM work order in `state`, due at `due_ms`, is past due at `now_ms` (open states only).
+pub fn overdue(state: &str, due_ms: i64, now_ms: i64) -> bool {
+    matches!(state, "SCHEDULED" | "RELEASED" | "MATERIAL_PENDING" | "IN_PROGRESS") && due_ms < now_ms
+}
+
+/// The overdue badge shown next to a due date.
+pub const OVERDUE_BADGE: &str = " <span class=\"badge overdue\">overdue</span>";
+
 /// An instant in UTC (`2026-11-20 07:00 UTC`).
 pub fn utc(ms: i64) -> String {
     local(ms, "UTC")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_times_read_as_a_person_would() {
+        let due = "2026-11-17T19:16:30+01:00";
+        assert_eq!(local_text(due, Some("Europe/Berlin")), "2026-11-17 19:16 CET");
+        assert_eq!(local_text(due, Some("Australia/Sydney")), "2026-11-18 05:16 AEDT");
+        assert_eq!(local_text(due, None), "2026-11-17 19:16 +01:00");
+        assert_eq!(local_text(due, Some("No/Such_Zone")), "2026-11-17 19:16 +01:00");
+        assert_eq!(local_text("2026-11-17T18:16:30Z", None), "2026-11-17 18:16 +00:00");
+        assert_eq!(local_text("not a time", None), "not a time");
+    }
+
+    #[test]
+    fn only_open_orders_past_their_due_date_are_overdue() {
+        assert!(overdue("SCHEDULED", 10, 11));
+        assert!(overdue("MATERIAL_PENDING", 10, 11));
+        assert!(!overdue("SCHEDULED", 10, 10));
+        assert!(!overdue("COMPLETED", 10, 11));
+        assert!(!overdue("CANCELLED", 10, 11));
+    }
 }

@@ -21,7 +21,7 @@ use axum::{Form, Router};
 use cmms_core::auth::Scope;
 use cmms_pipeline::auth::{AuthError, Principal, authenticate};
 use cmms_pipeline::{inventory, thresholds};
-use html::{esc, local, num, page, seg, table, utc};
+use html::{OVERDUE_BADGE, esc, local, local_text, num, overdue, page, seg, table, utc};
 use plots::{Series, Style, time_plot};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -49,6 +49,8 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/quarantine/{id}/resolve", post(resolve_quarantine))
         .route("/ui/thresholds/{part_id}/approve", post(approve))
         .route("/ui/dlq/{id}/replay", post(replay))
+        .route("/ui/scans/{scan_id}/accept", post(accept_scan))
+        .route("/ui/parts/{part_id}/held-snapshot/accept", post(accept_snapshot))
 }
 
 /// A signed-in person whose token allows `read`.
@@ -311,9 +313,9 @@ async fn part(viewer: Viewer, State(state): State<AppState>, Path(part_id): Path
         now,
         &[
             Series { label: "on hand".into(), color: "#264653", style: Style::Step, points: stock },
-            Series { label: "min".into(), color: "#e9c46a", style: Style::Step, points: limit(0) },
-            Series { label: "reorder".into(), color: "#e76f51", style: Style::Step, points: limit(1) },
-            Series { label: "max".into(), color: "#2a9d8f", style: Style::Step, points: limit(2) },
+            Series { label: "min".into(), color: "#e9c46a", style: Style::StepFromStart, points: limit(0) },
+            Series { label: "reorder".into(), color: "#e76f51", style: Style::StepFromStart, points: limit(1) },
+            Series { label: "max".into(), color: "#2a9d8f", style: Style::StepFromStart, points: limit(2) },
         ],
     );
     let usage_plot = time_plot(
@@ -345,7 +347,8 @@ async fn part(viewer: Viewer, State(state): State<AppState>, Path(part_id): Path
         .collect();
     let body = format!(
         "<h1>{} — {}</h1><p>Site {} · class {} · lead time {} days · available {} · in force {} / {} / {} ({})</p>\
-         <h2>Stock against min / reorder / max</h2>{plot}<h2>Consumption</h2>{usage_plot}<h2>Threshold history</h2>{}",
+         <h2>Stock against min / reorder / max</h2>{plot}<p class=\"muted\">Each limit is drawn from its first \
+         recorded value on, dotted before it.</p><h2>Consumption</h2>{usage_plot}<h2>Threshold history</h2>{}",
         esc(&p.part_id),
         esc(&p.description),
         esc(&p.site_id),
@@ -390,20 +393,34 @@ async fn procurement(viewer: Viewer, State(state): State<AppState>) -> PageResul
 
 async fn work_orders(viewer: Viewer, State(state): State<AppState>) -> PageResult {
     let rows = state.store.work_orders(None, None).await.map_err(internal)?;
+    let now = now_ms();
+    let late = rows.iter().filter(|w| overdue(&w.state, w.due_at, now)).count();
     let mut body = String::from("<h1>Work orders</h1>");
+    if late > 0 {
+        let _ =
+            write!(body, "<p><span class=\"badge overdue\">{late} overdue</span> open PM(s) past their due date.</p>");
+    }
     for state_name in ["MATERIAL_PENDING", "SCHEDULED", "RELEASED", "IN_PROGRESS", "COMPLETED", "CANCELLED"] {
         let of: Vec<String> = rows
             .iter()
             .filter(|w| w.state == state_name)
             .map(|w| {
+                let late = overdue(&w.state, w.due_at, now);
+                let class = match (late, state_name == "MATERIAL_PENDING") {
+                    (true, _) => " class=\"late\"",
+                    (false, true) => " class=\"hl\"",
+                    (false, false) => "",
+                };
                 format!(
-                    "<tr{}><td class=\"n\">{}</td><td><a href=\"/assets/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                    if state_name == "MATERIAL_PENDING" { " class=\"hl\"" } else { "" },
+                    "<tr{class} data-due=\"{}\"><td class=\"n\">{}</td><td><a href=\"/assets/{}\">{}</a></td><td>{}</td>\
+                     <td class=\"nowrap\">{}{}</td><td class=\"nowrap\">{}</td></tr>",
+                    w.due_at,
                     w.id,
                     seg(&w.asset_id),
                     esc(&w.asset_id),
                     esc(&w.plan_id),
                     local(w.due_at, &w.timezone),
+                    if late { OVERDUE_BADGE } else { "" },
                     w.completed_at.map(|c| local(c, &w.timezone)).unwrap_or_default()
                 )
             })
@@ -426,6 +443,7 @@ async fn calendar(viewer: Viewer, State(state): State<AppState>) -> PageResult {
     let rows = state.store.work_orders(None, None).await.map_err(internal)?;
     let assets = state.store.pm_intervals().await.map_err(internal)?;
     let site_of: BTreeMap<&str, &str> = assets.iter().map(|a| (a.asset_id.as_str(), a.site_id.as_str())).collect();
+    let now = now_ms();
     let mut by_site: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
     for w in rows.iter().filter(|w| !matches!(w.state.as_str(), "COMPLETED" | "CANCELLED")) {
         let site = site_of.get(w.asset_id.as_str()).copied().unwrap_or("?");
@@ -433,11 +451,12 @@ async fn calendar(viewer: Viewer, State(state): State<AppState>) -> PageResult {
         let (date, time) = when.split_once(' ').unwrap_or((&when, ""));
         by_site.entry(format!("{site} ({})", w.timezone)).or_default().entry(date.to_owned()).or_default().push(
             format!(
-                "<a href=\"/assets/{}\">{}</a> {} <span class=\"muted\">{}</span>",
+                "<a href=\"/assets/{}\">{}</a> {} <span class=\"muted\">{}</span>{}",
                 seg(&w.asset_id),
                 esc(&w.asset_id),
                 esc(time),
-                esc(&w.state)
+                esc(&w.state),
+                if overdue(&w.state, w.due_at, now) { OVERDUE_BADGE } else { "" }
             ),
         );
     }
@@ -449,7 +468,7 @@ async fn calendar(viewer: Viewer, State(state): State<AppState>) -> PageResult {
     for (site, days) in by_site {
         let rows: Vec<String> = days
             .iter()
-            .map(|(d, items)| format!("<tr><td>{}</td><td>{}</td></tr>", esc(d), items.join("<br>")))
+            .map(|(d, items)| format!("<tr><td class=\"nowrap\">{}</td><td>{}</td></tr>", esc(d), items.join("<br>")))
             .collect();
         let _ = write!(body, "<h2>{}</h2>{}", esc(&site), table(&["date", "due"], &rows));
     }
@@ -458,24 +477,39 @@ async fn calendar(viewer: Viewer, State(state): State<AppState>) -> PageResult {
 
 async fn alerts(viewer: Viewer, State(state): State<AppState>, Query(flash): Query<Flash>) -> PageResult {
     let rows = state.store.open_alerts().await.map_err(internal)?;
+    let parts = state.store.parts_overview(false).await.map_err(internal)?;
+    let paused_by: BTreeMap<&str, &str> =
+        parts.iter().filter_map(|p| Some((p.part_id.as_str(), scan_of_pause(p.paused_reason.as_deref()?)?))).collect();
     let out: Vec<String> = rows
         .iter()
         .map(|a| {
-            let action = match a.kind.as_str() {
-                "DRIFT" if viewer.can_operate() => format!(
-                    "<form class=\"inline\" method=\"post\" action=\"/ui/thresholds/{}/approve\"><button>Approve computed \
-                     thresholds</button></form>",
-                    seg(&a.subject)
-                ),
-                _ => String::new(),
+            let button = |action: String, label: &str| {
+                format!("<form class=\"inline\" method=\"post\" action=\"{action}\"><button>{label}</button></form>")
             };
+            let action = match a.kind.as_str() {
+                _ if !viewer.can_operate() => None,
+                thresholds::ALERT_DRIFT => {
+                    Some(button(format!("/ui/thresholds/{}/approve", seg(&a.subject)), "Approve computed thresholds"))
+                }
+                inventory::ALERT_SCAN => paused_by.get(a.subject.as_str()).map(|scan| {
+                    button(format!("/ui/scans/{}/accept", seg(scan)), &format!("Accept count of scan {}", esc(scan)))
+                }),
+                inventory::ALERT_DROP => Some(button(
+                    format!("/ui/parts/{}/held-snapshot/accept", seg(&a.subject)),
+                    "Apply held snapshot",
+                )),
+                _ => None,
+            };
+            let message = if action.is_some() { without_cli_hint(&a.kind, &a.message) } else { a.message.clone() };
             format!(
-                "<tr><td>{}</td><td><a href=\"/parts/{}\">{}</a></td><td>{}</td><td>{}</td><td>{action}</td></tr>",
+                "<tr><td class=\"nowrap\">{}</td><td><a href=\"/parts/{}\">{}</a></td><td>{}</td><td class=\"nowrap\">{}</td>\
+                 <td>{}</td></tr>",
                 esc(&a.kind),
                 seg(&a.subject),
                 esc(&a.subject),
-                esc(&a.message),
-                utc(a.created_at)
+                esc(&message),
+                utc(a.created_at),
+                action.unwrap_or_default()
             )
         })
         .collect();
@@ -549,14 +583,48 @@ async fn dead_letters(viewer: Viewer, State(state): State<AppState>, Query(flash
     Ok(Html(page("Dead letters", "/dlq", viewer.name(), &body)))
 }
 
+/// Each asset's site time zone and whether it has an overdue PM, from the work orders.
+async fn pm_status(state: &AppState) -> Result<BTreeMap<String, (String, bool)>, Response> {
+    let orders = state.store.work_orders(None, None).await.map_err(internal)?;
+    let now = now_ms();
+    let mut out: BTreeMap<String, (String, bool)> = BTreeMap::new();
+    for w in orders {
+        let late = overdue(&w.state, w.due_at, now);
+        let entry = out.entry(w.asset_id).or_insert((w.timezone, false));
+        entry.1 |= late;
+    }
+    Ok(out)
+}
+
+/// An asset's next due date for a person: local date and time with the zone, the overdue badge
+/// when an open PM is past due, or the status when there is no due date.
+fn next_due(a: &cmms_store::reliability::PmIntervalRow, status: Option<&(String, bool)>) -> String {
+    match &a.next_due_local {
+        Some(text) => format!(
+            "{}{}",
+            esc(&local_text(text, status.map(|s| s.0.as_str()))),
+            if status.is_some_and(|s| s.1) { OVERDUE_BADGE } else { "" }
+        ),
+        None => {
+            let why = match a.status.as_str() {
+                "NO_LAST_COMPLETION" => "no completion recorded yet",
+                "NOT_MONOTONIC" => "not stored: it would not be after the last completion",
+                _ => "",
+            };
+            format!("<span class=\"muted\" title=\"{}\">— {why}</span>", esc(&a.status))
+        }
+    }
+}
+
 async fn assets(viewer: Viewer, State(state): State<AppState>) -> PageResult {
     let rows = state.store.pm_intervals().await.map_err(internal)?;
+    let status = pm_status(&state).await?;
     let out: Vec<String> = rows
         .iter()
         .map(|a| {
             format!(
                 "<tr><td><a href=\"/assets/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td><td class=\"n\">{}</td>\
-                 <td class=\"n\">{}</td><td class=\"n\">{}</td><td>{}</td></tr>",
+                 <td class=\"n\">{}</td><td class=\"n\">{}</td><td class=\"nowrap\">{}</td></tr>",
                 seg(&a.asset_id),
                 esc(&a.asset_id),
                 esc(&a.site_id),
@@ -565,7 +633,7 @@ async fn assets(viewer: Viewer, State(state): State<AppState>) -> PageResult {
                 a.n_samples,
                 num(a.mean_mtbf_hours),
                 num(a.interval_days),
-                esc(a.next_due_local.as_deref().unwrap_or(&a.status)),
+                next_due(a, status.get(&a.asset_id)),
             )
         })
         .collect();
@@ -586,6 +654,7 @@ async fn asset(viewer: Viewer, State(state): State<AppState>, Path(asset_id): Pa
             (StatusCode::NOT_FOUND, Html(page("Unknown asset", "/assets", viewer.name(), &body))).into_response()
         );
     };
+    let status = pm_status(&state).await?;
     let events = state.store.failure_histories(std::slice::from_ref(&asset_id)).await.map_err(internal)?;
     let events = events.get(&asset_id).cloned().unwrap_or_default();
     let ms = |t: jiff::Timestamp| t.as_millisecond();
@@ -638,11 +707,14 @@ async fn asset(viewer: Viewer, State(state): State<AppState>, Path(asset_id): Pa
     let wo: Vec<String> = orders
         .iter()
         .map(|w| {
+            let late = overdue(&w.state, w.due_at, now);
             format!(
-                "<tr><td class=\"n\">{}</td><td>{}</td><td>{}</td></tr>",
+                "<tr{}><td class=\"n\">{}</td><td>{}</td><td class=\"nowrap\">{}{}</td></tr>",
+                if late { " class=\"late\"" } else { "" },
                 w.id,
                 esc(&w.state),
-                local(w.due_at, &w.timezone)
+                local(w.due_at, &w.timezone),
+                if late { OVERDUE_BADGE } else { "" }
             )
         })
         .collect();
@@ -660,7 +732,7 @@ async fn asset(viewer: Viewer, State(state): State<AppState>, Path(asset_id): Pa
         num(a.mean_mtbf_hours),
         num(a.cv),
         num(a.interval_days),
-        esc(a.next_due_local.as_deref().unwrap_or(&a.status)),
+        next_due(&a, status.get(&a.asset_id)),
         table(&["id", "state", "due (site time)"], &wo),
         table(&["event", "type", "started", "ended"], &rows)
     );
@@ -686,10 +758,7 @@ async fn resolve_quarantine(
     match inventory::resolve_quarantine(&state.store, id, &part, now_ms()).await {
         Ok(run) => {
             state.after_change(std::slice::from_ref(&part)).await;
-            back(
-                "/quarantine",
-                Ok(format!("Entry {id} mapped to {part}: {} held event(s) released.", run.consumption_mapped)),
-            )
+            back("/quarantine", Ok(format!("Entry {id} mapped to {part}: {}.", gate_summary(&run))))
         }
         Err(e @ (inventory::InventoryError::Store(_) | inventory::InventoryError::Formulas(_))) => internal(e),
         Err(e) => back("/quarantine", Err(e.to_string())),
@@ -718,5 +787,122 @@ async fn replay(viewer: Viewer, State(state): State<AppState>, Path(id): Path<i6
         Ok(Some(outbox)) => back("/dlq", Ok(format!("Dead letter {id} is back in the outbox (row {outbox})."))),
         Ok(None) => back("/dlq", Err(format!("Dead letter {id} was already replayed, or does not exist."))),
         Err(e) => internal(e),
+    }
+}
+
+async fn accept_scan(viewer: Viewer, State(state): State<AppState>, Path(scan_id): Path<String>) -> Response {
+    if let Some(refusal) = viewer.refusal_unless_operate() {
+        return refusal;
+    }
+    match inventory::accept_scan(&state.store, &scan_id, now_ms()).await {
+        Ok(part) => {
+            state.after_change(std::slice::from_ref(&part)).await;
+            back(
+                "/alerts",
+                Ok(format!(
+                    "Count of scan {scan_id} accepted: it is now the stock of {part}, and routing for it resumed."
+                )),
+            )
+        }
+        Err(e @ (inventory::InventoryError::Store(_) | inventory::InventoryError::Formulas(_))) => internal(e),
+        Err(e) => back("/alerts", Err(e.to_string())),
+    }
+}
+
+async fn accept_snapshot(viewer: Viewer, State(state): State<AppState>, Path(part_id): Path<String>) -> Response {
+    if let Some(refusal) = viewer.refusal_unless_operate() {
+        return refusal;
+    }
+    match inventory::accept_held_snapshot(&state.store, &part_id, now_ms()).await {
+        Ok(snap) => {
+            state.after_change(std::slice::from_ref(&part_id)).await;
+            back(
+                "/alerts",
+                Ok(format!("Held snapshot {}#{} of {part_id} applied to stock.", snap.source, snap.sequence_id)),
+            )
+        }
+        Err(e @ (inventory::InventoryError::Store(_) | inventory::InventoryError::Formulas(_))) => internal(e),
+        Err(e) => back("/alerts", Err(e.to_string())),
+    }
+}
+
+/// The scan that paused a part, from its pause reason (`SCAN_DISCREPANCY: scan S-1`).
+fn scan_of_pause(reason: &str) -> Option<&str> {
+    reason.strip_prefix("SCAN_DISCREPANCY: scan ").map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// An alert's message without the CLI command it ends with, for a row that carries the button
+/// doing the same (`until `cmms thresholds approve P`` becomes `until approval`).
+fn without_cli_hint(kind: &str, message: &str) -> String {
+    let Some(start) = message.find("`cmms ") else { return message.to_owned() };
+    let Some(len) = message[start + 1..].find('`') else { return message.to_owned() };
+    let what = match kind {
+        thresholds::ALERT_DRIFT => "approval",
+        inventory::ALERT_SCAN => "acceptance of the count",
+        inventory::ALERT_DROP => "acceptance of the snapshot",
+        _ => "an operator action",
+    };
+    format!("{}{what}{}", &message[..start], &message[start + len + 2..])
+}
+
+/// What a validation run released, in words: every non-zero count.
+fn gate_summary(run: &inventory::GateRun) -> String {
+    let counts = [
+        (run.consumption_mapped, "consumption event", "mapped"),
+        (run.snapshots_applied, "snapshot", "applied to stock"),
+        (run.snapshots_stale, "snapshot", "stale or duplicate"),
+        (run.snapshots_held, "snapshot", "held as an implausible drop"),
+        (run.scans_matched, "scan", "matching stock"),
+        (run.scans_discrepant, "scan", "disagreeing with stock (routing paused)"),
+        (run.parts_released, "part", "released from a scan pause"),
+    ];
+    let parts: Vec<String> = counts
+        .iter()
+        .filter(|(n, ..)| *n > 0)
+        .map(|(n, noun, what)| format!("{n} {noun}{} {what}", if *n == 1 { "" } else { "s" }))
+        .collect();
+    if parts.is_empty() { "no held records were waiting".to_owned() } else { parts.join(", ") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_hints_give_way_to_the_button() {
+        let drift = "computed [24.5, 30.62, 45.93] deviates from baseline by more than 40%; publishing the fallback \
+                     [4.0, 5.0, 7.5] until `cmms thresholds approve BRG-6204`";
+        assert!(without_cli_hint("DRIFT", drift).ends_with("[4.0, 5.0, 7.5] until approval"));
+        let scan = "scan S-2 counted 40 but system stock is 2 (tolerance 0.04); routing paused until a matching \
+                    count or `cmms scans accept S-2`";
+        assert_eq!(
+            without_cli_hint("SCAN_DISCREPANCY", scan),
+            "scan S-2 counted 40 but system stock is 2 (tolerance 0.04); routing paused until a matching count or \
+             acceptance of the count"
+        );
+        assert_eq!(without_cli_hint("DRIFT", "no command here"), "no command here");
+        assert_eq!(without_cli_hint("DRIFT", "broken `cmms quote"), "broken `cmms quote");
+    }
+
+    #[test]
+    fn the_scan_behind_a_pause_is_found() {
+        assert_eq!(scan_of_pause("SCAN_DISCREPANCY: scan S-1"), Some("S-1"));
+        assert_eq!(scan_of_pause("SCAN_DISCREPANCY: scan "), None);
+        assert_eq!(scan_of_pause("OTHER"), None);
+    }
+
+    #[test]
+    fn the_resolve_message_counts_every_released_record() {
+        let run = inventory::GateRun {
+            consumption_mapped: 5,
+            snapshots_applied: 1,
+            scans_discrepant: 2,
+            ..inventory::GateRun::default()
+        };
+        assert_eq!(
+            gate_summary(&run),
+            "5 consumption events mapped, 1 snapshot applied to stock, 2 scans disagreeing with stock (routing paused)"
+        );
+        assert_eq!(gate_summary(&inventory::GateRun::default()), "no held records were waiting");
     }
 }

@@ -7,15 +7,22 @@ use std::fmt::Write;
 const W: f64 = 900.0;
 const H: f64 = 260.0;
 const LEFT: f64 = 56.0;
-const RIGHT: f64 = 130.0;
+const RIGHT: f64 = 40.0;
 const TOP: f64 = 14.0;
 const BOTTOM: f64 = 28.0;
+/// Height of one legend row, drawn under the time axis.
+const LEGEND_ROW: f64 = 18.0;
+/// Width of a legend character at font size 11 (generous, so labels never overlap or overflow).
+const LEGEND_CHAR: f64 = 7.0;
 
 /// How a series is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Style {
-    /// A step line (the value holds until the next point).
+    /// A step line (the value holds until the next point), held to the plot's right edge.
     Step,
+    /// A step line whose first value is also drawn, dashed, back to the plot's start: a limit in
+    /// force since before its first recorded change, so a single recent record stays visible.
+    StepFromStart,
     /// Separate markers.
     Points,
     /// Bars from zero, one per point.
@@ -54,6 +61,23 @@ fn day(ms: i64) -> String {
     jiff::Timestamp::from_millisecond(ms).map_or_else(|_| ms.to_string(), |t| t.strftime("%Y-%m-%d").to_string())
 }
 
+/// Lays the legend out in rows under the plot: `(x, row)` of each label, and the number of rows.
+fn legend_layout(labels: &[&str]) -> (Vec<(f64, usize)>, usize) {
+    let mut out = Vec::with_capacity(labels.len());
+    let (mut x, mut row) = (LEFT, 0);
+    for label in labels {
+        let w = 22.0 + label.chars().count() as f64 * LEGEND_CHAR + 16.0;
+        if x > LEFT && x + w > W - 4.0 {
+            x = LEFT;
+            row += 1;
+        }
+        out.push((x, row));
+        x += w;
+    }
+    let rows = if labels.is_empty() { 0 } else { row + 1 };
+    (out, rows)
+}
+
 /// A time plot over `[from_ms, to_ms]` with a y axis from 0; `title` names it for screen readers.
 /// Returns an `<svg>` element (`data-series` counts the drawn series, for tests).
 pub fn time_plot(title: &str, y_label: &str, from_ms: i64, to_ms: i64, series: &[Series]) -> String {
@@ -61,11 +85,14 @@ pub fn time_plot(title: &str, y_label: &str, from_ms: i64, to_ms: i64, series: &
     let y_max = nice_max(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0.0, f64::max) * 1.05);
     let x = |ms: i64| LEFT + (ms - from_ms) as f64 / span * (W - LEFT - RIGHT);
     let y = |v: f64| TOP + (1.0 - v / y_max) * (H - TOP - BOTTOM);
+    let drawn: Vec<&Series> = series.iter().filter(|s| !s.points.is_empty()).collect();
+    let (legend, legend_rows) = legend_layout(&drawn.iter().map(|s| s.label.as_str()).collect::<Vec<_>>());
+    let height = H + 6.0 + LEGEND_ROW * legend_rows as f64;
     let mut svg = format!(
-        "<svg class=\"plot\" role=\"img\" aria-label=\"{}\" viewBox=\"0 0 {W} {H}\" width=\"{W}\" height=\"{H}\" \
-         data-series=\"{}\">",
+        "<svg class=\"plot\" role=\"img\" aria-label=\"{}\" viewBox=\"0 0 {W} {height}\" width=\"{W}\" \
+         height=\"{height}\" data-series=\"{}\">",
         esc(title),
-        series.iter().filter(|s| !s.points.is_empty()).count()
+        drawn.len()
     );
     for i in 0..=4 {
         let v = y_max * f64::from(i) / 4.0;
@@ -98,13 +125,20 @@ pub fn time_plot(title: &str, y_label: &str, from_ms: i64, to_ms: i64, series: &
         esc(y_label)
     );
     let clamp = |ms: i64| ms.clamp(from_ms, to_ms);
-    for (i, s) in series.iter().enumerate() {
-        if s.points.is_empty() {
-            continue;
-        }
+    for (s, (lx, row)) in drawn.iter().zip(legend) {
         let c = s.color;
         match s.style {
-            Style::Step => {
+            Style::Step | Style::StepFromStart => {
+                let first = s.points[0];
+                if s.style == Style::StepFromStart && first.0 > from_ms {
+                    let _ = write!(
+                        svg,
+                        "<path class=\"before\" d=\"M{LEFT:.1},{py:.1} H{:.1}\" fill=\"none\" stroke=\"{c}\" \
+                         stroke-width=\"2\" stroke-dasharray=\"2 3\"/>",
+                        x(clamp(first.0)),
+                        py = y(first.1)
+                    );
+                }
                 let mut d = String::new();
                 for (k, (ms, v)) in s.points.iter().enumerate() {
                     let (px, py) = (x(clamp(*ms)), y(*v));
@@ -115,7 +149,7 @@ pub fn time_plot(title: &str, y_label: &str, from_ms: i64, to_ms: i64, series: &
                     }
                 }
                 let _ = write!(d, " H{:.1}", W - RIGHT);
-                let _ = write!(svg, "<path d=\"{d}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"2\"/>");
+                let _ = write!(svg, "<path d=\"{d}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"2.5\"/>");
             }
             Style::Points => {
                 for (ms, v) in &s.points {
@@ -129,7 +163,7 @@ pub fn time_plot(title: &str, y_label: &str, from_ms: i64, to_ms: i64, series: &
                     let top = y(*v);
                     let _ = write!(
                         svg,
-                        "<rect x=\"{:.1}\" y=\"{top:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"{c}\"/>",
+                        "<rect class=\"bar-mark\" x=\"{:.1}\" y=\"{top:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"{c}\"/>",
                         x(clamp(*ms)),
                         (H - BOTTOM - top).max(0.0)
                     );
@@ -139,21 +173,20 @@ pub fn time_plot(title: &str, y_label: &str, from_ms: i64, to_ms: i64, series: &
                 let v = s.points[0].1;
                 let _ = write!(
                     svg,
-                    "<line x1=\"{LEFT}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"{c}\" stroke-width=\"2\" \
-                     stroke-dasharray=\"6 4\"/>",
+                    "<line class=\"level\" x1=\"{LEFT}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"{c}\" \
+                     stroke-width=\"2\" stroke-dasharray=\"6 4\"/>",
                     W - RIGHT,
                     y = y(v)
                 );
             }
         }
-        let ly = TOP + 14.0 * i as f64 + 6.0;
+        let ly = H + 10.0 + LEGEND_ROW * row as f64;
         let _ = write!(
             svg,
-            "<rect x=\"{}\" y=\"{:.1}\" width=\"12\" height=\"4\" fill=\"{c}\"/>\
-             <text x=\"{}\" y=\"{:.1}\" font-size=\"11\">{}</text>",
-            W - RIGHT + 8.0,
+            "<rect x=\"{lx:.1}\" y=\"{:.1}\" width=\"16\" height=\"4\" fill=\"{c}\"/>\
+             <text class=\"legend\" x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\">{}</text>",
             ly - 4.0,
-            W - RIGHT + 24.0,
+            lx + 22.0,
             ly + 1.0,
             esc(&s.label)
         );
@@ -194,5 +227,45 @@ mod tests {
         assert!(svg.contains("data-series=\"3\""));
         assert!(svg.contains("<path d=\"M56.0,") && svg.contains("<rect") && svg.contains("stroke-dasharray"));
         assert!(svg.contains("stock &lt;vs&gt; thresholds") && !svg.contains("<vs>"));
+    }
+
+    #[test]
+    fn a_limit_recorded_at_the_right_edge_is_drawn_back_to_the_start() {
+        let day = 86_400_000;
+        let limit = Series {
+            label: "reorder".into(),
+            color: "#e76f51",
+            style: Style::StepFromStart,
+            points: vec![(30 * day, 5.0)],
+        };
+        let svg = time_plot("t", "units", 0, 30 * day, std::slice::from_ref(&limit));
+        assert!(svg.contains(&format!("<path class=\"before\" d=\"M{LEFT:.1},")), "{svg}");
+        assert!(svg.contains(&format!("H{:.1}\"", W - RIGHT)), "the dashed part reaches the record: {svg}");
+        // A plain step line of the same point has nothing before it.
+        let plain = time_plot("t", "units", 0, 30 * day, &[Series { style: Style::Step, ..limit.clone() }]);
+        assert!(!plain.contains("class=\"before\""), "{plain}");
+        // A record at the plot's start needs no dashed part either.
+        let at_start = time_plot("t", "units", 0, 30 * day, &[Series { points: vec![(0, 5.0)], ..limit }]);
+        assert!(!at_start.contains("class=\"before\""), "{at_start}");
+    }
+
+    #[test]
+    fn the_legend_stays_inside_the_plot_and_wraps() {
+        let long = "days since previous failure";
+        let (one, rows) = legend_layout(&[long, "MTBF (days)", "PM interval (days)"]);
+        assert_eq!(rows, 1);
+        for ((x, _), label) in one.iter().zip([long, "MTBF (days)", "PM interval (days)"]) {
+            assert!(x + 22.0 + label.chars().count() as f64 * LEGEND_CHAR <= W, "{label} at {x}");
+        }
+        let labels: Vec<String> = (0..12).map(|i| format!("a rather long series label {i}")).collect();
+        let refs: Vec<&str> = labels.iter().map(String::as_str).collect();
+        let (many, rows) = legend_layout(&refs);
+        assert!(rows > 1, "wraps onto more rows");
+        for ((x, _), label) in many.iter().zip(&refs) {
+            assert!(x + 22.0 + label.chars().count() as f64 * LEGEND_CHAR <= W, "{label} at {x}");
+        }
+        assert_eq!(legend_layout(&[]).1, 0);
+        let svg = time_plot("t", "u", 0, 1, &[]);
+        assert!(svg.contains(&format!("height=\"{}\"", H + 6.0)), "{svg}");
     }
 }

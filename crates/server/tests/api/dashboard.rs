@@ -24,6 +24,20 @@ async fn page(app: &App, cookie: &str, path: &str) -> (StatusCode, String) {
     (resp.status(), resp.text().await.unwrap())
 }
 
+/// The `<tr …>…</tr>` rows of a page that contain `needle`.
+fn rows_with<'a>(html: &'a str, needle: &str) -> Vec<&'a str> {
+    html.split("<tr").skip(1).map(|r| r.split("</tr>").next().unwrap_or(r)).filter(|r| r.contains(needle)).collect()
+}
+
+/// Follows an action's redirect and returns the page it lands on.
+async fn act(app: &App, cookie: &str, path: &str, form: &[(&str, &str)]) -> String {
+    let resp =
+        browser().post(format!("{}{path}", app.base)).header(header::COOKIE, cookie).form(form).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{path}");
+    let location = resp.headers()[header::LOCATION].to_str().unwrap().to_owned();
+    page(app, cookie, &location).await.1
+}
+
 /// A site with a short part, a drift-free threshold history, a quarantined SKU and PMs.
 async fn populate(app: &App) {
     load_reliability(&app.db).await;
@@ -103,10 +117,85 @@ pub async fn dashboard_pages_render_and_act(db: Db) {
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let location = resp.headers()[header::LOCATION].to_str().unwrap().to_owned();
     let (_, html) = page(&app, &operate, &location).await;
-    assert!(html.contains("mapped to BRG-6204") && html.contains("Nothing here."), "{html}");
+    assert!(
+        html.contains("mapped to BRG-6204: 1 consumption event mapped") && html.contains("Nothing here."),
+        "{html}"
+    );
     let (_, q) = app.get("/api/v1/quarantine", Scope::Read).await;
     assert_eq!(q, json!([]));
 
     let resp = browser().post(format!("{}/logout", app.base)).header(header::COOKIE, &operate).send().await.unwrap();
     assert!(resp.headers()[header::SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
+}
+
+pub async fn dashboard_shows_site_times_overdue_pms_and_alert_actions(db: Db) {
+    let app = spawn_app(db).await;
+    populate(&app).await;
+    let read = sign_in(&app, Scope::Read).await;
+    let operate = sign_in(&app, Scope::Operate).await;
+
+    // The thresholds received just now sit at the plot's right edge: drawn dotted back to its start.
+    let (_, html) = page(&app, &read, "/parts/BRG-6204").await;
+    assert!(html.contains("<path class=\"before\""), "{html}");
+    assert!(html.contains("class=\"legend\""), "{html}");
+
+    // Next due in site time with the zone, not RFC 3339; overdue exactly when past due.
+    let now = jiff::Timestamp::now().as_millisecond();
+    let (_, pm) = app.get("/api/v1/assets/CHILLER-01/pm", Scope::Read).await;
+    let late = pm["work_orders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|w| w["state"] != "COMPLETED" && w["state"] != "CANCELLED" && w["due_at"].as_i64().unwrap() < now);
+    let (_, html) = page(&app, &read, "/assets").await;
+    let row = rows_with(&html, "/assets/CHILLER-01\"")[0];
+    assert!(
+        !row.contains("+01:00") && !row.contains("+02:00") && (row.contains(" CET") || row.contains(" CEST")),
+        "{row}"
+    );
+    assert_eq!(row.contains("badge overdue"), late, "{row}");
+    let pump = rows_with(&html, "/assets/PUMP-P3\"")[0];
+    assert!(pump.contains("no completion recorded yet") && pump.contains("title=\"NO_LAST_COMPLETION\""), "{pump}");
+    let (_, html) = page(&app, &read, "/work-orders").await;
+    let rows = rows_with(&html, "data-due=");
+    assert_eq!(rows.len(), 2, "{html}");
+    for r in rows {
+        let due: i64 = r.split("data-due=\"").nth(1).and_then(|v| v.split('"').next()).unwrap().parse().unwrap();
+        assert_eq!(r.contains("class=\"late\"") && r.contains("badge overdue"), due < now, "{r}");
+    }
+
+    // A scan that disagrees: the operator sees a button instead of a CLI command, a reader the command.
+    let scan = json!({"scan_id": "S-9", "scanner_id": "GUN-1", "code": "BRG-6204", "counted_qty": 30, "scanned_at": "2026-11-01T07:00:00Z"});
+    let (_, r) = app.post("/api/v1/ingest/scans", Scope::Ingest, scan).await;
+    assert_eq!(r["results"][0]["code"], "DISCREPANCY", "{r}");
+    let (_, html) = page(&app, &read, "/alerts").await;
+    assert!(html.contains("`cmms scans accept S-9`") && !html.contains("<button>Accept"), "{html}");
+    let (_, html) = page(&app, &operate, "/alerts").await;
+    let row = rows_with(&html, "SCAN_DISCREPANCY")[0];
+    assert!(row.contains("action=\"/ui/scans/S-9/accept\"") && !row.contains("cmms scans accept"), "{row}");
+    let html = act(&app, &operate, "/ui/scans/S-9/accept", &[]).await;
+    assert!(html.contains("Count of scan S-9 accepted") && !html.contains("SCAN_DISCREPANCY"), "{html}");
+    let html = act(&app, &operate, "/ui/scans/S-9/accept", &[]).await;
+    assert!(html.contains("flash err") && html.contains("not a discrepancy"), "{html}");
+    let (_, parts) = app.get("/api/v1/parts", Scope::Read).await;
+    let brg = parts.as_array().unwrap().iter().find(|p| p["part_id"] == "BRG-6204").unwrap();
+    assert_eq!((brg["on_hand"].as_f64(), brg["paused_reason"].as_str()), (Some(30.0), None), "{brg}");
+
+    // A drop nothing explains is held; the operator applies it from the alert.
+    let snap = |seq: i64, qty: f64| json!({"source": "ERP", "sequence_id": seq, "external_sku": "10004711", "on_hand": qty, "observed_at": jiff::Timestamp::now().to_string()});
+    app.post("/api/v1/ingest/inventory", Scope::Ingest, snap(3, 500.0)).await;
+    app.post("/api/v1/ingest/inventory", Scope::Ingest, snap(4, 0.0)).await;
+    let (_, html) = page(&app, &operate, "/alerts").await;
+    let row = rows_with(&html, "IMPLAUSIBLE_DROP")[0];
+    assert!(row.contains("action=\"/ui/parts/BRG-6204/held-snapshot/accept\""), "{row}");
+    let html = act(&app, &operate, "/ui/parts/BRG-6204/held-snapshot/accept", &[]).await;
+    assert!(html.contains("Held snapshot ERP#4 of BRG-6204 applied") && !html.contains("IMPLAUSIBLE_DROP"), "{html}");
+    let (_, parts) = app.get("/api/v1/parts", Scope::Read).await;
+    let brg = parts.as_array().unwrap().iter().find(|p| p["part_id"] == "BRG-6204").unwrap();
+    assert_eq!(brg["on_hand"].as_f64(), Some(0.0), "{brg}");
+
+    // A reader may not act.
+    let resp =
+        browser().post(format!("{}/ui/scans/S-9/accept", app.base)).header(header::COOKIE, &read).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
 }

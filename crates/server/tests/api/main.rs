@@ -137,5 +137,6 @@ fn main() -> std::process::ExitCode {
         case!(concurrency::routing_follows_stock_over_http),
         case!(concurrency::sixteen_clients_converge_to_the_in_order_state),
         case!(dashboard::dashboard_pages_render_and_act),
+        case!(dashboard::dashboard_shows_site_times_overdue_pms_and_alert_actions),
     ])
 }

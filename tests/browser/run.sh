@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Browser test of the dashboard: headless Chromium through chromedriver (W3C WebDriver over HTTP,
+# driven with python `requests`) against `cmms serve` on a fresh SQLite store loaded with the
+# example site and recomputed as of a fixed instant. Screenshots: target/ci-artifacts/browser/.
+# Usage: tests/browser/run.sh   (env: CARGO_TARGET_DIR, CMMS_BIN, CMMS_PY_VENV, CHROMIUM, CHROMEDRIVER)
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=../../clients/python/harness.sh
+. "$ROOT/clients/python/harness.sh"
+
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"
+CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
+SHOTS="$ROOT/target/ci-artifacts/browser"
+DRIVER_PID=""
+
+if [ ! -x "$CHROMIUM" ] || [ ! -x "$CHROMEDRIVER" ]; then
+  apt_install chromium chromium-driver
+fi
+
+ensure_venv
+ensure_cmms
+import_master_data
+for kind in failures mtbf_readings consumption inventory scans; do
+  # consumption.csv holds one conflicting duplicate on purpose: exit 3 (rows rejected) is expected.
+  rc=0
+  cmms import "$kind" "$ROOT/examples/site/$kind.csv" >/dev/null 2>&1 || rc=$?
+  if [ "$rc" != 0 ] && [ "$rc" != 3 ]; then
+    echo "browser: importing $kind failed (exit $rc)" >&2
+    exit 1
+  fi
+done
+cmms recompute --as-of 2026-10-31T00:00:00Z >/dev/null
+TOKEN=$(new_token read,operate browser)
+start_server
+
+port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$CHROMEDRIVER" --port="$port" >"$WORK/chromedriver.log" 2>&1 &
+DRIVER_PID=$!
+stop_driver() {
+  if [ -n "$DRIVER_PID" ]; then kill -TERM "$DRIVER_PID" 2>/dev/null || true; fi
+  harness_cleanup
+}
+trap stop_driver EXIT
+for _ in $(seq 1 100); do
+  "$PY" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1] + "/status", timeout=1)' \
+    "http://127.0.0.1:$port" 2>/dev/null && break
+  sleep 0.1
+done
+
+rm -rf "$SHOTS"
+mkdir -p "$SHOTS"
+"$PY" "$ROOT/tests/browser/dashboard_test.py" --base-url "$BASE_URL" --token "$TOKEN" \
+  --webdriver "http://127.0.0.1:$port" --chromium "$CHROMIUM" --screenshots "$SHOTS"
+echo "browser: screenshots in $SHOTS"
