@@ -8,6 +8,7 @@ mod config;
 mod import;
 mod inventory;
 mod pm;
+mod publish;
 mod serve;
 mod token;
 
@@ -31,7 +32,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    init_logging(&config, matches!(cli.command, Command::Serve { .. }));
+    init_logging(&config, matches!(cli.command, Command::Serve { .. } | Command::Publish { once: false }));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -74,6 +75,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::WorkOrders { action } => pm::work_orders(&config, action).await,
         Command::Formulas { action } => pm::formulas(&config, action).await,
         Command::Token { action } => token::run(&config, action).await,
+        Command::Publish { once } => publish::publish(&config, once).await,
+        Command::Dlq { action } => publish::dlq(&config, action).await,
         other => Ok(not_available(&other)),
     }
 }
@@ -91,7 +94,6 @@ fn instant(text: Option<&str>, what: &str) -> anyhow::Result<jiff::Timestamp> {
 fn not_available(command: &Command) -> ExitCode {
     let name = match command {
         Command::Export { .. } => "export",
-        Command::Dlq { .. } => "dlq",
         Command::Demo { .. } => "demo",
         Command::Serve { .. }
         | Command::Import { .. }
@@ -104,7 +106,9 @@ fn not_available(command: &Command) -> ExitCode {
         | Command::Scans { .. }
         | Command::Snapshots { .. }
         | Command::Compute { .. }
-        | Command::Token { .. } => "this command",
+        | Command::Token { .. }
+        | Command::Publish { .. }
+        | Command::Dlq { .. } => "this command",
     };
     eprintln!("error: `cmms {name}` is not available in this build yet (see the README's status section)");
     ExitCode::from(EXIT_NOT_AVAILABLE)

@@ -4,11 +4,14 @@
 use crate::config::Config;
 use anyhow::Context;
 use cmms_server::AppState;
-use cmms_store::Store;
+use cmms_pipeline::publish::{HttpTransport, run_publisher};
+use std::sync::Arc;
 use std::process::ExitCode;
 
+/// Runs the service (and the publisher, when targets are configured) until SIGINT or SIGTERM.
 pub async fn run(config: &Config, listen: Option<&str>) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&config.database_url).await?;
+    let targets = config.targets()?;
+    let store = config.open_store().await?;
     let addr = listen.unwrap_or(&config.listen);
     let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
@@ -22,9 +25,22 @@ pub async fn run(config: &Config, listen: Option<&str>) -> anyhow::Result<ExitCo
             let _ = stopped.wait_for(|s| *s).await;
         }
     }));
+    let publisher = if targets.is_empty() {
+        None
+    } else {
+        let transport = Arc::new(HttpTransport::new()?);
+        let mut stopped = stopped.clone();
+        let shutdown = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        Some(tokio::spawn(run_publisher(store.clone(), transport, targets, config.publisher_settings(), shutdown)))
+    };
     let served = cmms_server::serve(listener, AppState::new(store.clone()), shutdown_signal()).await;
     let _ = stop.send(true);
     let _ = cycle.await;
+    if let Some(p) = publisher {
+        let _ = p.await;
+    }
     served?;
     store.close().await;
     tracing::info!("cmms serve stopped");
@@ -32,7 +48,7 @@ pub async fn run(config: &Config, listen: Option<&str>) -> anyhow::Result<ExitCo
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
