@@ -1,12 +1,12 @@
 //! Configuration, layered: built-in defaults → `cmms.toml` → `CMMS_*` environment → flags.
 
 use crate::cli::GlobalArgs;
-use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
-use serde::{Deserialize, Serialize};
 use cmms_core::publication::RetryPolicy;
 use cmms_pipeline::publish::{PublisherSettings, Target};
 use cmms_store::Store;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::time::Duration;
 

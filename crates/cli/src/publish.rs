@@ -53,7 +53,10 @@ pub async fn dlq(config: &Config, action: DlqAction) -> anyhow::Result<ExitCode>
             if rows.is_empty() {
                 println!("the dead-letter queue is empty");
             } else {
-                println!("{:>6}  {:<16} {:<20} {:>8}  {:<24} {:<10} reason", "id", "target", "part", "seq", "at", "replayed");
+                println!(
+                    "{:>6}  {:<16} {:<20} {:>8}  {:<24} {:<10} reason",
+                    "id", "target", "part", "seq", "at", "replayed"
+                );
                 for d in &rows {
                     println!(
                         "{:>6}  {:<16} {:<20} {:>8}  {:<24} {:<10} {}",

@@ -3,10 +3,10 @@
 
 use crate::config::Config;
 use anyhow::Context;
-use cmms_server::AppState;
 use cmms_pipeline::publish::{HttpTransport, run_publisher};
-use std::sync::Arc;
+use cmms_server::AppState;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// Runs the service (and the publisher, when targets are configured) until SIGINT or SIGTERM.
 pub async fn run(config: &Config, listen: Option<&str>) -> anyhow::Result<ExitCode> {

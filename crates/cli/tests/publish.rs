@@ -135,9 +135,8 @@ fn run(backend: Backend) {
             store.receive_thresholds(&t, 1).await.unwrap();
         }
     });
-    let spawn = || -> Child {
-        cmms(&dir, &config).arg("publish").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap()
-    };
+    let spawn =
+        || -> Child { cmms(&dir, &config).arg("publish").stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap() };
     let mut victim = spawn();
     let mut survivor = spawn();
     let count = || applied.lock().unwrap().len();

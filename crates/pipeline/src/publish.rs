@@ -467,7 +467,8 @@ impl DlqWatch {
         let depths = store.outbox_depths().await?;
         let now = now_ms();
         for t in targets {
-            let pending = depths.rows.iter().filter(|(n, s, _)| *n == t.name && s == "PENDING").map(|r| r.2).sum::<i64>();
+            let pending =
+                depths.rows.iter().filter(|(n, s, _)| *n == t.name && s == "PENDING").map(|r| r.2).sum::<i64>();
             let dead = depths.dead_letters.iter().find(|(n, _)| *n == t.name).map_or(0, |d| d.1);
             metrics::gauge!("cmms_outbox_pending", "target" => t.name.clone()).set(pending as f64);
             metrics::gauge!("cmms_dlq_depth", "target" => t.name.clone()).set(dead as f64);

@@ -197,11 +197,7 @@ impl Store {
     /// The change to send next for a leased head, if one is due: the newest pending change when it
     /// is newer than the target's confirmed sequence. Every other pending change of the head is
     /// marked `SUPERSEDED` (never sent). Returns `(item, superseded rows)`.
-    pub async fn next_publication(
-        &self,
-        claim: &Claim,
-        now_ms: i64,
-    ) -> Result<(Option<OutboxItem>, u64), StoreError> {
+    pub async fn next_publication(&self, claim: &Claim, now_ms: i64) -> Result<(Option<OutboxItem>, u64), StoreError> {
         let mut tx = self.pool().begin().await?;
         let delivered: Option<i64> =
             sqlx::query_scalar("SELECT delivered_sequence FROM outbox_heads WHERE target = $1 AND part_id = $2")

@@ -108,7 +108,7 @@ pub async fn replay_dead_letters(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<ReplayRequest>,
 ) -> Result<Json<ReplayReport>, ApiError> {
-    if body.all == !body.ids.is_empty() {
+    if body.all != body.ids.is_empty() {
         return Err(ApiError::bad_request("INVALID_REPLAY", "give either a non-empty `ids` list or `all: true`"));
     }
     let ids = if body.all { state.store.dead_letters(false).await?.iter().map(|d| d.id).collect() } else { body.ids };

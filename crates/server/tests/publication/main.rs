@@ -55,7 +55,8 @@ fn settings() -> PublisherSettings {
 /// Creates `n` parts (one class per parity) so that threshold changes can be queued for them.
 async fn many_parts(store: &Store, n: usize) -> Vec<String> {
     import::<SiteRecord>(store, "sites.csv").await;
-    let dir = std::env::temp_dir().join(format!("cmms-pub-{}-{}", std::process::id(), cmms_pipeline::publish::owner_id()));
+    let dir =
+        std::env::temp_dir().join(format!("cmms-pub-{}-{}", std::process::id(), cmms_pipeline::publish::owner_id()));
     std::fs::create_dir_all(&dir).unwrap();
     let file = dir.join("parts.csv");
     let mut csv = String::from(
@@ -323,10 +324,10 @@ async fn publishers_share_the_outbox_and_take_over_expired_leases(db: Db) {
         store.release_publication(c, "dead-instance").await.unwrap();
     }
     let targets = vec![cfg];
-    let (a, b) = tokio::join!(
-        publish_pass(&store, &Arc::new(HttpTransport::new().unwrap()), &targets, &settings()),
-        publish_pass(&store, &Arc::new(HttpTransport::new().unwrap()), &targets, &settings()),
-    );
+    let (ta, tb) = (Arc::new(HttpTransport::new().unwrap()), Arc::new(HttpTransport::new().unwrap()));
+    let (sa, sb) = (settings(), settings());
+    assert_ne!(sa.owner, sb.owner);
+    let (a, b) = tokio::join!(publish_pass(&store, &ta, &targets, &sa), publish_pass(&store, &tb, &targets, &sb));
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.delivered + b.delivered, parts.len() as u64 - 1, "all but the leased part: {a:?} {b:?}");
     assert!(!t.applied().contains_key(&parts[0]), "a live lease is respected");

@@ -146,7 +146,9 @@ async fn handle(mut stream: TcpStream, seen: Arc<Mutex<Seen>>, script: Script) {
         }
     };
     match fault {
-        Fault::Status(code) => respond(&mut stream, code, r#"{"error":{"code":"FAULT","message":"injected","details":null}}"#).await,
+        Fault::Status(code) => {
+            respond(&mut stream, code, r#"{"error":{"code":"FAULT","message":"injected","details":null}}"#).await
+        }
         Fault::DropBeforeApply => {}
         Fault::DropAfterApply => {
             apply(&seen);
@@ -159,7 +161,12 @@ async fn handle(mut stream: TcpStream, seen: Arc<Mutex<Seen>>, script: Script) {
             if apply(&seen) {
                 respond(&mut stream, 200, &format!(r#"{{"part_id":"{part}","sequence_id":{seq}}}"#)).await;
             } else {
-                respond(&mut stream, 409, r#"{"error":{"code":"SEQUENCE_CONFLICT","message":"not newer","details":null}}"#).await;
+                respond(
+                    &mut stream,
+                    409,
+                    r#"{"error":{"code":"SEQUENCE_CONFLICT","message":"not newer","details":null}}"#,
+                )
+                .await;
             }
         }
     }
