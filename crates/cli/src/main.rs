@@ -1,7 +1,8 @@
 //! The `cmms` binary: parses the command line, loads configuration, initialises logging, and
 //! dispatches to the library crates. Exit codes: 0 success; 1 error; 2 usage error; 3 an import
 //! finished but rejected rows; 4 the command is not available in this build yet; 5 a work-order
-//! operation was refused by a rule (the message names it).
+//! operation was refused by a rule (the message names it), or a `dlq replay` id was unknown or
+//! already replayed.
 
 mod cli;
 mod config;
