@@ -197,51 +197,43 @@ impl Store {
     /// The change to send next for a leased head, if one is due: the newest pending change when it
     /// is newer than the target's confirmed sequence. Every other pending change of the head is
     /// marked `SUPERSEDED` (never sent). Returns `(item, superseded rows)`.
+    ///
+    /// Two single statements, no transaction: the caller holds the head's lease, so no other
+    /// publisher touches these rows, and a change queued in between is simply picked next time.
+    /// (On SQLite a transaction that reads before it writes could fail with `SQLITE_BUSY_SNAPSHOT`.)
     pub async fn next_publication(&self, claim: &Claim, now_ms: i64) -> Result<(Option<OutboxItem>, u64), StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let delivered: Option<i64> =
-            sqlx::query_scalar("SELECT delivered_sequence FROM outbox_heads WHERE target = $1 AND part_id = $2")
-                .bind(&claim.target)
-                .bind(&claim.part_id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .flatten();
+        let superseded = sqlx::query(
+            "UPDATE outbox SET status = 'SUPERSEDED' WHERE target = $1 AND part_id = $2 AND status = 'PENDING' AND ( \
+               id <> (SELECT id FROM outbox WHERE target = $1 AND part_id = $2 AND status = 'PENDING' \
+                      ORDER BY sequence_id DESC, id DESC LIMIT 1) \
+               OR sequence_id <= COALESCE((SELECT delivered_sequence FROM outbox_heads \
+                                           WHERE target = $1 AND part_id = $2), -1))",
+        )
+        .bind(&claim.target)
+        .bind(&claim.part_id)
+        .execute(self.pool())
+        .await?
+        .rows_affected();
         let newest = sqlx::query(
             "SELECT id, sequence_id, payload, attempts, next_attempt_at FROM outbox \
              WHERE target = $1 AND part_id = $2 AND status = 'PENDING' ORDER BY sequence_id DESC, id DESC LIMIT 1",
         )
         .bind(&claim.target)
         .bind(&claim.part_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(self.pool())
         .await?;
         let Some(r) = newest else {
-            tx.rollback().await?;
-            return Ok((None, 0));
+            return Ok((None, superseded));
         };
-        let id: i64 = r.try_get(0)?;
-        let sequence_id: i64 = r.try_get(1)?;
-        let keep = delivered.is_none_or(|d| sequence_id > d);
-        let superseded = sqlx::query(
-            "UPDATE outbox SET status = 'SUPERSEDED' WHERE target = $1 AND part_id = $2 AND status = 'PENDING' \
-             AND (id <> $3 OR $4 = 0)",
-        )
-        .bind(&claim.target)
-        .bind(&claim.part_id)
-        .bind(id)
-        .bind(i64::from(keep))
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
-        tx.commit().await?;
         let next_at: i64 = r.try_get(4)?;
-        if !keep || next_at > now_ms {
+        if next_at > now_ms {
             return Ok((None, superseded));
         }
         let item = OutboxItem {
-            id,
+            id: r.try_get(0)?,
             target: claim.target.clone(),
             part_id: claim.part_id.clone(),
-            sequence_id,
+            sequence_id: r.try_get(1)?,
             payload: r.try_get(2)?,
             attempts: r.try_get(3)?,
         };

