@@ -74,6 +74,12 @@ pub enum Command {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+    /// Deliver the publication outbox to the configured `[[targets]]` (as `cmms serve` does).
+    Publish {
+        /// One pass: deliver what is due now, then exit (for cron); otherwise run until SIGINT/SIGTERM.
+        #[arg(long)]
+        once: bool,
+    },
     /// Inspect and replay the dead-letter queue of failed publications.
     Dlq {
         /// The action.
@@ -216,8 +222,12 @@ pub enum ExportKind {
 /// `cmms dlq` actions.
 #[derive(Debug, Subcommand)]
 pub enum DlqAction {
-    /// List dead-lettered publications.
-    List,
+    /// List dead-lettered publications (not yet replayed, unless --all).
+    List {
+        /// Include replayed entries.
+        #[arg(long)]
+        all: bool,
+    },
     /// Show one dead letter with every attempt.
     Show {
         /// Dead-letter id.

@@ -1,10 +1,14 @@
 //! Configuration, layered: built-in defaults → `cmms.toml` → `CMMS_*` environment → flags.
 
 use crate::cli::GlobalArgs;
+use cmms_core::publication::RetryPolicy;
+use cmms_pipeline::publish::{PublisherSettings, Target};
+use cmms_store::Store;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Settings of the service and CLI, with their documented defaults.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -17,6 +21,144 @@ pub struct Config {
     pub log: String,
     /// Seconds between reconciliation cycles of `cmms serve` (`CMMS_RECONCILE_SECONDS`).
     pub reconcile_seconds: u64,
+    /// How publisher instances share the outbox (`[publication]`).
+    #[serde(default)]
+    pub publication: PublicationConfig,
+    /// External CMMS targets that threshold changes are published to (`[[targets]]`).
+    #[serde(default)]
+    pub targets: Vec<TargetConfig>,
+}
+
+/// The `[publication]` table: publisher settings shared by every target.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PublicationConfig {
+    /// Milliseconds a claimed part stays leased to one instance (must exceed every timeout).
+    pub lease_ms: u64,
+    /// Milliseconds between outbox polls when nothing is due.
+    pub poll_ms: u64,
+    /// Parts delivered concurrently by one instance.
+    pub concurrency: usize,
+    /// Open dead letters of a target at which a `DLQ` alert is raised.
+    pub dlq_alert_depth: i64,
+}
+
+impl Default for PublicationConfig {
+    fn default() -> Self {
+        PublicationConfig { lease_ms: 30_000, poll_ms: 1_000, concurrency: 8, dlq_alert_depth: 1 }
+    }
+}
+
+/// One `[[targets]]` entry: an external CMMS receiving the seed article's threshold PUT.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetConfig {
+    /// Unique name, recorded on outbox rows and dead letters.
+    pub name: String,
+    /// Scheme, host and port, e.g. `https://cmms.example.com`.
+    pub base_url: String,
+    /// Path with `{part_id}` [default: /api/v1/inventory/thresholds/{part_id}].
+    #[serde(default = "default_path")]
+    pub path: String,
+    /// Bearer token, inline (prefer `token_env`).
+    #[serde(default)]
+    pub token: Option<String>,
+    /// Name of the environment variable holding the bearer token.
+    #[serde(default)]
+    pub token_env: Option<String>,
+    /// Milliseconds allowed per attempt [default: 10000].
+    #[serde(default = "default_timeout_ms")]
+    pub timeout_ms: u64,
+    /// Only these parts (empty with `classes` empty: every part).
+    #[serde(default)]
+    pub parts: Vec<String>,
+    /// Only parts of these classes.
+    #[serde(default)]
+    pub classes: Vec<String>,
+    /// Attempts before a retryable failure is dead-lettered [default: 3].
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// Milliseconds before the second attempt, doubled after each [default: 1000].
+    #[serde(default = "default_backoff_ms")]
+    pub backoff_ms: u64,
+    /// Upper bound of a retry delay, milliseconds [default: 60000].
+    #[serde(default = "default_max_backoff_ms")]
+    pub max_backoff_ms: u64,
+    /// Set to false to keep the target configured without publishing to it.
+    #[serde(default = "default_enabled")]
+    pub enabled: bool,
+}
+
+fn default_path() -> String {
+    cmms_pipeline::publish::DEFAULT_PATH_TEMPLATE.to_owned()
+}
+fn default_timeout_ms() -> u64 {
+    10_000
+}
+fn default_max_attempts() -> u32 {
+    3
+}
+fn default_backoff_ms() -> u64 {
+    1_000
+}
+fn default_max_backoff_ms() -> u64 {
+    60_000
+}
+fn default_enabled() -> bool {
+    true
+}
+
+impl Config {
+    /// The enabled publication targets, checked, with their tokens resolved.
+    pub fn targets(&self) -> anyhow::Result<Vec<Target>> {
+        let mut out = Vec::new();
+        for t in self.targets.iter().filter(|t| t.enabled) {
+            let token = match (&t.token, &t.token_env) {
+                (Some(_), Some(_)) => anyhow::bail!("target {:?}: set token or token_env, not both", t.name),
+                (Some(tok), None) => Some(tok.clone()),
+                (None, Some(var)) => Some(std::env::var(var).map_err(|_| {
+                    anyhow::anyhow!("target {:?}: environment variable {var} (token_env) is not set", t.name)
+                })?),
+                (None, None) => None,
+            };
+            let ms = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+            out.push(Target {
+                name: t.name.clone(),
+                base_url: t.base_url.clone(),
+                path_template: t.path.clone(),
+                token,
+                timeout: Duration::from_millis(t.timeout_ms),
+                parts: t.parts.clone(),
+                classes: t.classes.clone(),
+                retry: RetryPolicy {
+                    max_attempts: t.max_attempts,
+                    base_delay_ms: ms(t.backoff_ms),
+                    max_delay_ms: ms(t.max_backoff_ms),
+                },
+            });
+        }
+        self.publisher_settings().check(&out)?;
+        Ok(out)
+    }
+
+    /// This instance's publisher settings (with a fresh lease owner id).
+    pub fn publisher_settings(&self) -> PublisherSettings {
+        let p = &self.publication;
+        PublisherSettings {
+            lease_ms: i64::try_from(p.lease_ms).unwrap_or(i64::MAX),
+            poll_interval: Duration::from_millis(p.poll_ms.max(1)),
+            concurrency: p.concurrency.max(1),
+            dlq_alert_depth: p.dlq_alert_depth,
+            ..PublisherSettings::new()
+        }
+    }
+
+    /// Opens the store with the publication routes of the enabled targets, so every threshold
+    /// change stored through it writes its outbox rows.
+    pub async fn open_store(&self) -> anyhow::Result<Store> {
+        let routes = self.targets()?.iter().map(Target::route).collect();
+        Ok(Store::open(&self.database_url).await?.with_publication(routes))
+    }
 }
 
 impl Default for Config {
@@ -26,6 +168,8 @@ impl Default for Config {
             listen: "127.0.0.1:8080".to_owned(),
             log: String::new(),
             reconcile_seconds: 300,
+            publication: PublicationConfig::default(),
+            targets: Vec::new(),
         }
     }
 }

@@ -102,7 +102,7 @@ pub async fn run(config: &Config, opts: Options) -> anyhow::Result<ExitCode> {
         }
         remove_if_exists(&data_dir)?;
     }
-    let store = Store::open(&config.database_url).await?;
+    let store = config.open_store().await?;
     let rerun = match existing(&store).await? {
         Existing::Empty => false,
         Existing::Demo(Some(seed)) if seed == opts.seed => true,

@@ -48,7 +48,7 @@ async fn route_parts(store: &Store, parts: Vec<String>, now_ms: i64) -> anyhow::
 pub async fn recompute(config: &Config, as_of: Option<&str>, _all: bool) -> anyhow::Result<ExitCode> {
     let as_of = instant(as_of, "as-of")?;
     let now = Timestamp::now().as_millisecond();
-    let store = Store::open(&config.database_url).await?;
+    let store = config.open_store().await?;
     let gate = inventory::process(&store, now).await?;
     let th = thresholds::recompute_thresholds(&store, as_of, now).await?;
     let pm = pm::recompute_intervals(&store, as_of, now).await?;
@@ -204,7 +204,7 @@ pub async fn quarantine(config: &Config, action: QuarantineAction) -> anyhow::Re
 }
 
 pub async fn thresholds(config: &Config, action: ThresholdsAction) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&config.database_url).await?;
+    let store = config.open_store().await?;
     let now = Timestamp::now().as_millisecond();
     let ThresholdsAction::Approve { parts } = action;
     let mut failed = false;

@@ -1,7 +1,7 @@
 //! The `cmms` binary: parses the command line, loads configuration, initialises logging, and
 //! dispatches to the library crates. Exit codes: 0 success; 1 error; 2 usage error; 3 an import
-//! finished but rejected rows; 4 the command is not available in this build yet; 5 a work-order
-//! operation was refused by a rule (the message names it).
+//! finished but rejected rows; 5 a work-order operation was refused by a rule (the message names it), or a `dlq replay` id was unknown or
+//! already replayed.
 
 mod cli;
 mod config;
@@ -10,6 +10,7 @@ mod export;
 mod import;
 mod inventory;
 mod pm;
+mod publish;
 mod serve;
 mod token;
 
@@ -21,8 +22,6 @@ use tracing_subscriber::EnvFilter;
 
 /// Exit code: an import finished but rejected one or more rows (or stopped early).
 const EXIT_REJECTED_ROWS: u8 = 3;
-/// Exit code: the command exists in the interface but is not implemented in this build.
-const EXIT_NOT_AVAILABLE: u8 = 4;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -33,7 +32,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    init_logging(&config, matches!(cli.command, Command::Serve { .. }));
+    init_logging(&config, matches!(cli.command, Command::Serve { .. } | Command::Publish { once: false }));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -80,7 +79,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Demo { seed, no_serve, fresh, listen } => {
             demo::run(&config, demo::Options { seed, serve: !no_serve, fresh, listen }).await
         }
-        other => Ok(not_available(&other)),
+        Command::Publish { once } => publish::publish(&config, once).await,
+        Command::Dlq { action } => publish::dlq(&config, action).await,
     }
 }
 
@@ -91,27 +91,4 @@ fn instant(text: Option<&str>, what: &str) -> anyhow::Result<jiff::Timestamp> {
         Some(t) => cmms_core::time::parse_timestamp(t).with_context(|| format!("--{what}")),
         None => Ok(jiff::Timestamp::now()),
     }
-}
-
-/// Says plainly that a command of the documented interface is not in this build yet.
-fn not_available(command: &Command) -> ExitCode {
-    let name = match command {
-        Command::Dlq { .. } => "dlq",
-        Command::Serve { .. }
-        | Command::Export { .. }
-        | Command::Demo { .. }
-        | Command::Import { .. }
-        | Command::Recompute { .. }
-        | Command::Report { .. }
-        | Command::WorkOrders { .. }
-        | Command::Formulas { .. }
-        | Command::Quarantine { .. }
-        | Command::Thresholds { .. }
-        | Command::Scans { .. }
-        | Command::Snapshots { .. }
-        | Command::Compute { .. }
-        | Command::Token { .. } => "this command",
-    };
-    eprintln!("error: `cmms {name}` is not available in this build yet (see the README's status section)");
-    ExitCode::from(EXIT_NOT_AVAILABLE)
 }

@@ -3,13 +3,15 @@
 
 use crate::config::Config;
 use anyhow::Context;
+use cmms_pipeline::publish::{HttpTransport, run_publisher};
 use cmms_server::AppState;
 use cmms_store::Store;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// `cmms serve`: opens the store, binds `listen` (or the configured address) and serves.
 pub async fn run(config: &Config, listen: Option<&str>) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&config.database_url).await?;
+    let store = config.open_store().await?;
     let listener = bind(listen.unwrap_or(&config.listen)).await?;
     serve_on(config, store, listener).await
 }
@@ -19,9 +21,10 @@ pub async fn bind(addr: &str) -> anyhow::Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))
 }
 
-/// Serves the API and dashboard on a bound listener and runs the reconciliation cycle, until
-/// SIGINT or SIGTERM; then closes the store.
+/// Serves the API and dashboard on a bound listener, runs the reconciliation cycle and (when
+/// targets are configured) the publisher, until SIGINT or SIGTERM; then closes the store.
 pub async fn serve_on(config: &Config, store: Store, listener: tokio::net::TcpListener) -> anyhow::Result<ExitCode> {
+    let targets = config.targets()?;
     let local = listener.local_addr()?;
     tracing::info!(%local, store = %store.backend(), "cmms serve listening on http://{local}");
     anyhow::ensure!(config.reconcile_seconds > 0, "reconcile_seconds must be at least 1");
@@ -33,9 +36,22 @@ pub async fn serve_on(config: &Config, store: Store, listener: tokio::net::TcpLi
             let _ = stopped.wait_for(|s| *s).await;
         }
     }));
+    let publisher = if targets.is_empty() {
+        None
+    } else {
+        let transport = Arc::new(HttpTransport::new()?);
+        let mut stopped = stopped.clone();
+        let shutdown = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        Some(tokio::spawn(run_publisher(store.clone(), transport, targets, config.publisher_settings(), shutdown)))
+    };
     let served = cmms_server::serve(listener, AppState::new(store.clone()), shutdown_signal()).await;
     let _ = stop.send(true);
     let _ = cycle.await;
+    if let Some(p) = publisher {
+        let _ = p.await;
+    }
     served?;
     store.close().await;
     tracing::info!("cmms serve stopped");
@@ -43,7 +59,7 @@ pub async fn serve_on(config: &Config, store: Store, listener: tokio::net::TcpLi
 }
 
 /// Completes on SIGINT (Ctrl-C) or SIGTERM.
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

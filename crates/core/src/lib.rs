@@ -12,6 +12,7 @@ pub mod inventory;
 pub mod mapping;
 pub mod master;
 pub mod pm;
+pub mod publication;
 pub mod quantity;
 pub mod reliability;
 pub mod routing;

@@ -13,5 +13,6 @@ pub mod import;
 pub mod ingest;
 pub mod inventory;
 pub mod pm;
+pub mod publish;
 pub mod routing;
 pub mod thresholds;

@@ -15,6 +15,7 @@ pub mod inventory;
 pub mod master;
 mod migrate;
 pub mod outbox;
+pub mod publication;
 pub mod reliability;
 pub mod routing;
 pub mod rows;
@@ -114,6 +115,8 @@ impl StoreError {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// Targets that threshold changes are published to (see [`Store::with_publication`]).
+    publication: std::sync::Arc<[publication::PublicationRoute]>,
 }
 
 /// The default embedded database: `./cmms.db`.
@@ -186,7 +189,7 @@ impl Store {
         };
         let pool =
             options.connect(&driver_url).await.map_err(|source| StoreError::Connect { url: redact(url), source })?;
-        let store = Store { pool, backend };
+        let store = Store { pool, backend, publication: Vec::new().into() };
         migrate::run(&store).await?;
         Ok(store)
     }

@@ -46,6 +46,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_received_thresholds.sql"),
         postgres: include_str!("../migrations/postgres/0005_received_thresholds.sql"),
     },
+    Migration {
+        version: 6,
+        description: "publication leases and dead-letter context",
+        sqlite: include_str!("../migrations/sqlite/0006_publication.sql"),
+        postgres: include_str!("../migrations/postgres/0006_publication.sql"),
+    },
 ];
 
 /// Arbitrary constant identifying cmms-pipeline's migration lock among advisory locks.

@@ -15,8 +15,13 @@ pub struct DeadLetterRow {
     pub target: String,
     /// The part the thresholds are for.
     pub part_id: String,
+    /// The sequence of the change.
+    pub sequence_id: Option<i64>,
     /// The request body that was sent.
     pub payload: String,
+    /// The full request as last sent (method, URL, headers with the token redacted, body), as
+    /// JSON; absent for entries written before it was recorded.
+    pub request: Option<String>,
     /// Why it was dead-lettered.
     pub reason: String,
     /// When, epoch ms.
@@ -35,29 +40,33 @@ fn decode(r: &sqlx::any::AnyRow) -> Result<DeadLetterRow, sqlx::Error> {
         reason: r.try_get(5)?,
         created_at: r.try_get(6)?,
         replayed_at: r.try_get(7)?,
+        sequence_id: r.try_get(8)?,
+        request: r.try_get(9)?,
     })
 }
 
-const SELECT: &str =
-    "SELECT id, outbox_id, target, part_id, payload, reason, created_at, replayed_at FROM dead_letters";
+const SELECT: &str = "SELECT d.id, d.outbox_id, d.target, d.part_id, d.payload, d.reason, d.created_at, d.replayed_at, \
+     COALESCE(d.sequence_id, o.sequence_id), d.request FROM dead_letters d LEFT JOIN outbox o ON o.id = d.outbox_id";
 
 impl Store {
     /// Dead letters, newest first; only those not yet replayed unless `all`.
     pub async fn dead_letters(&self, all: bool) -> Result<Vec<DeadLetterRow>, StoreError> {
-        let sql = format!("{SELECT} WHERE $1 = 1 OR replayed_at IS NULL ORDER BY id DESC");
+        let sql = format!("{SELECT} WHERE $1 = 1 OR d.replayed_at IS NULL ORDER BY d.id DESC");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(i64::from(all)).fetch_all(self.pool()).await?;
         Ok(rows.iter().map(decode).collect::<Result<_, _>>()?)
     }
 
     /// One dead letter.
     pub async fn dead_letter(&self, id: i64) -> Result<Option<DeadLetterRow>, StoreError> {
-        let sql = format!("{SELECT} WHERE id = $1");
+        let sql = format!("{SELECT} WHERE d.id = $1");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(self.pool()).await?;
         Ok(row.as_ref().map(decode).transpose()?)
     }
 
     /// Puts a dead letter back into the outbox as a new pending delivery (same target, part,
-    /// sequence and payload) and marks it replayed, in one transaction. Returns the new outbox id,
+    /// sequence and payload) and marks it replayed, in one transaction. The new row follows the
+    /// same rules as any change: retried, dead-lettered again, or superseded when the target
+    /// already confirmed this sequence or a newer one. Returns the new outbox id,
     /// or `None` when it was already replayed.
     pub async fn replay_dead_letter(&self, id: i64, now_ms: i64) -> Result<Option<i64>, StoreError> {
         let mut tx = self.pool().begin().await?;
@@ -79,6 +88,13 @@ impl Store {
         .bind(now_ms)
         .bind(id)
         .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO outbox_heads (target, part_id) SELECT target, part_id FROM dead_letters WHERE id = $1 \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(id)
+        .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(Some(outbox_id))

@@ -90,7 +90,7 @@ impl Store {
             .connect(&driver_url)
             .await
             .map_err(|source| StoreError::Connect { url: crate::redact(url), source })?;
-        Ok(Store { pool, backend })
+        Ok(Store { pool, backend, publication: Vec::new().into() })
     }
 
     /// Checks that a statement executed first with a NULL double and then with a value (same

@@ -152,7 +152,8 @@ impl Store {
     }
 
     /// Stores changes: a history row each and, when limits are published, the new thresholds in
-    /// force with the next publication sequence. One transaction for the whole slice.
+    /// force with the next publication sequence and its outbox rows (see
+    /// [`Store::with_publication`]). One transaction for the whole slice.
     pub async fn store_threshold_changes(&self, changes: &[ThresholdChange], now_ms: i64) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
         for c in changes {
@@ -202,6 +203,7 @@ impl Store {
                 .bind(c.formula_version)
                 .execute(&mut *tx)
                 .await?;
+                self.enqueue_publication(&mut tx, &c.part_id, sequence, [min, reorder, max], now_ms).await?;
             }
         }
         tx.commit().await?;
@@ -245,6 +247,16 @@ impl Store {
             .bind(part_id)
             .execute(&mut *tx)
             .await?;
+        if !self.publication_routes().is_empty() {
+            let row = sqlx::query(
+                "SELECT min_qty, reorder_qty, max_qty, sequence_id FROM current_thresholds WHERE part_id = $1",
+            )
+            .bind(part_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            let limits = [row.try_get(0)?, row.try_get(1)?, row.try_get(2)?];
+            self.enqueue_publication(&mut tx, part_id, row.try_get(3)?, limits, now_ms).await?;
+        }
         tx.commit().await?;
         Ok(true)
     }
@@ -296,6 +308,7 @@ impl Store {
         .bind(now_ms)
         .execute(&mut *tx)
         .await?;
+        self.enqueue_publication(&mut tx, &t.part_id, t.sequence_id, t.limits, now_ms).await?;
         tx.commit().await?;
         Ok(Received::Applied)
     }

@@ -17,38 +17,9 @@ use cmms_store::outbox::DeadLetterRow;
 use cmms_store::routing::ProcurementRow;
 use cmms_store::thresholds::{Received, ReceivedThresholds, ThresholdHistoryRow};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use utoipa::{IntoParams, ToSchema};
 
-/// The threshold limits of the seed article's payload.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Limits {
-    /// Minimum stock.
-    pub min: f64,
-    /// Reorder point.
-    pub reorder: f64,
-    /// Maximum (order-up-to) stock.
-    pub max: f64,
-}
-
-/// The seed article's `ThresholdSyncPipeline.sync_thresholds` payload, unchanged.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ThresholdSync {
-    /// Must equal the path's part id.
-    pub part_id: String,
-    /// The stock the sender saw (recorded; stock itself comes from snapshots).
-    pub current_stock: f64,
-    /// The limits.
-    pub thresholds: Limits,
-    /// Must be newer than the sequence in force for the part (else 409).
-    pub sequence_id: i64,
-    /// When the sender produced it (RFC 3339; no offset means UTC).
-    pub sync_timestamp: String,
-    /// Lower-case hex SHA-256 of `"{part_id}:{sequence_id}"`.
-    pub checksum: String,
-}
+pub use cmms_core::publication::{Limits, ThresholdSync};
 
 /// The answer to an applied threshold update.
 #[derive(Debug, Serialize, ToSchema)]
@@ -77,8 +48,7 @@ fn validate(path_part: &str, body: &ThresholdSync, client_id: Option<String>) ->
             format!("body part_id {:?} differs from the path's {path_part:?}", body.part_id),
         ));
     }
-    let expected = format!("{:x}", Sha256::digest(format!("{}:{}", body.part_id, body.sequence_id)));
-    if !body.checksum.eq_ignore_ascii_case(&expected) {
+    if !body.checksum_ok() {
         return Err(invalid("BAD_CHECKSUM", "checksum is not sha256(\"{part_id}:{sequence_id}\")".to_owned()));
     }
     if body.sequence_id < 0 {

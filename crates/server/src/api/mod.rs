@@ -5,6 +5,7 @@
 
 pub mod ingest;
 pub mod inventory;
+pub mod publication;
 pub mod work_orders;
 
 use crate::AppState;
@@ -77,6 +78,8 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(inventory::list_procurement_requests))
         .routes(routes!(inventory::list_dead_letters))
         .routes(routes!(inventory::replay_dead_letter))
+        .routes(routes!(publication::show_dead_letter))
+        .routes(routes!(publication::replay_dead_letters))
         .routes(routes!(work_orders::list_work_orders))
         .routes(routes!(work_orders::transition_work_order))
         .routes(routes!(work_orders::complete_work_order))
