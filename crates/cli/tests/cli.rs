@@ -126,6 +126,7 @@ fn help_lists_every_command_of_the_interface() {
         "report",
         "export",
         "dlq",
+        "publish",
         "quarantine",
         "formulas",
         "thresholds",
