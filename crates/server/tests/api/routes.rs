@@ -23,6 +23,8 @@ fn protected() -> Vec<(Method, &'static str, Scope, Option<Value>)> {
         (Method::POST, "/api/v1/scans/{scan_id}/accept", Scope::Operate, None),
         (Method::GET, "/api/v1/dlq", Scope::Read, None),
         (Method::POST, "/api/v1/dlq/{id}/replay", Scope::Operate, None),
+        (Method::GET, "/api/v1/dlq/{id}", Scope::Read, None),
+        (Method::POST, "/api/v1/dlq/replay", Scope::Operate, Some(json!({"all": true}))),
         (Method::GET, "/api/v1/work-orders", Scope::Read, None),
         (Method::POST, "/api/v1/work-orders/{id}/transition", Scope::Operate, Some(json!({"action": "release"}))),
         (Method::POST, "/api/v1/work-orders/{id}/complete", Scope::Operate, Some(json!({}))),
