@@ -46,6 +46,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_received_thresholds.sql"),
         postgres: include_str!("../migrations/postgres/0005_received_thresholds.sql"),
     },
+    Migration {
+        version: 6,
+        description: "change marks for the incremental threshold recompute",
+        sqlite: include_str!("../migrations/sqlite/0006_threshold_marks.sql"),
+        postgres: include_str!("../migrations/postgres/0006_threshold_marks.sql"),
+    },
 ];
 
 /// Arbitrary constant identifying cmms-pipeline's migration lock among advisory locks.
