@@ -246,7 +246,13 @@ pub async fn recompute_thresholds_in(
     run.changed += changes.len() as u64;
     store.store_threshold_changes(&changes, now_ms).await?;
     store.finish_threshold_recompute(&covered, now_ms).await?;
-    tracing::info!(parts = run.parts, skipped = run.skipped, changed = run.changed, full = run.full, "thresholds recomputed");
+    tracing::info!(
+        parts = run.parts,
+        skipped = run.skipped,
+        changed = run.changed,
+        full = run.full,
+        "thresholds recomputed"
+    );
     Ok(run)
 }
 

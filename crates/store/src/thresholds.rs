@@ -235,7 +235,11 @@ impl Store {
 
     /// Ends a recompute whose results are stored: deletes the claimed marks and records what it
     /// covered, in one transaction.
-    pub async fn finish_threshold_recompute(&self, covered: &ThresholdWatermark, now_ms: i64) -> Result<(), StoreError> {
+    pub async fn finish_threshold_recompute(
+        &self,
+        covered: &ThresholdWatermark,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
         sqlx::query("DELETE FROM threshold_marks WHERE claimed = 1").execute(&mut *tx).await?;
         sqlx::query(
