@@ -149,6 +149,11 @@ pub async fn recompute_thresholds_in(
         }
     };
     run.skipped = total_parts.saturating_sub(inputs.len() as u64);
+    if inputs.is_empty() {
+        // Nothing to compute: the thresholds in force, errors and alerts need not be read.
+        store.finish_threshold_recompute(&covered, now_ms).await?;
+        return Ok(run);
+    }
     let current = store.current_thresholds().await?;
     let errors: BTreeMap<String, String> = store.threshold_errors().await?.into_iter().collect();
     // Alerts are written only when their state changes, not once per part and run.
