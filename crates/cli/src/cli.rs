@@ -48,12 +48,13 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Recompute thresholds and PM intervals whose inputs changed.
+    /// Recompute thresholds whose inputs changed (new or newly mapped consumption, part master
+    /// inputs, the window's moved edges, formula version), and PM intervals.
     Recompute {
         /// Computation instant (RFC 3339) [default: now].
         #[arg(long, value_name = "T")]
         as_of: Option<String>,
-        /// Recompute everything, not only what changed.
+        /// Recompute the thresholds of every part, not only of those whose inputs changed.
         #[arg(long)]
         all: bool,
     },

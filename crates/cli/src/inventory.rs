@@ -45,19 +45,24 @@ async fn route_parts(store: &Store, parts: Vec<String>, now_ms: i64) -> anyhow::
     Ok(())
 }
 
-pub async fn recompute(config: &Config, as_of: Option<&str>, _all: bool) -> anyhow::Result<ExitCode> {
+pub async fn recompute(config: &Config, as_of: Option<&str>, all: bool) -> anyhow::Result<ExitCode> {
     let as_of = instant(as_of, "as-of")?;
     let now = Timestamp::now().as_millisecond();
     let store = config.open_store().await?;
     let gate = inventory::process(&store, now).await?;
-    let th = thresholds::recompute_thresholds(&store, as_of, now).await?;
+    let scope = if all { thresholds::RecomputeScope::All } else { thresholds::RecomputeScope::Changed };
+    let th = thresholds::recompute_thresholds_in(&store, as_of, now, scope).await?;
     let pm = pm::recompute_intervals(&store, as_of, now).await?;
     let routed = routing::route(&store, RouteScope::All, now).await?;
     store.close().await;
     print_gate(&gate);
     println!(
-        "thresholds (formula version {}, as of {as_of}): {} parts, {} changed",
-        th.formula_version, th.parts, th.changed
+        "thresholds (formula version {}, as of {as_of}): {} parts computed{}, {} unchanged inputs skipped, {} changed",
+        th.formula_version,
+        th.parts,
+        if th.full { " (all)" } else { "" },
+        th.skipped,
+        th.changed
     );
     for (status, n) in &th.by_status {
         println!("  status {status}: {n}");

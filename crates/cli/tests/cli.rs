@@ -71,6 +71,10 @@ fn recompute_routes_and_report_lists_open_procurement_requests() {
         again.contains("routing: procurement requests 0 raised, 0 resized, 0 fulfilled; work orders 0 held"),
         "{again}"
     );
+    // Nothing changed since the first run: no part is computed again, unless --all asks for it.
+    assert!(again.contains(": 0 parts computed, "), "{again}");
+    let all = run(&["recompute", "--as-of", "2026-10-31T00:00:00Z", "--all"]);
+    assert!(all.contains("parts computed (all), 0 unchanged inputs skipped, 0 changed"), "{all}");
     let report: serde_json::Value = serde_json::from_str(&run(&["report", "--format", "json"])).unwrap();
     let mut parts: Vec<&str> = report["procurement_requests_open"]
         .as_array()

@@ -4,6 +4,13 @@
 //!
 //! Deterministic: the same inputs and formula version give the same rows, so a recompute that
 //! finds nothing changed writes nothing.
+//!
+//! Incremental by default ([`RecomputeScope::Changed`]): a part is recomputed when its inputs
+//! may have changed since the last completed recompute — it was marked by a write (new or newly
+//! mapped consumption, a new part, changed lead time, class, site or baseline; see migration 6),
+//! or it has consumption in the part of the window that moved (`[old start, new start)` and
+//! `[old as_of, new as_of)`, either direction), or the formula version differs, or no recompute
+//! completed before. [`RecomputeScope::All`] recomputes every part.
 
 use crate::formulas::{self, FormulasError};
 use cmms_core::drift::{Baseline, PublishBasis, decide};
@@ -11,10 +18,10 @@ use cmms_core::ids::{PartClass, SiteId};
 use cmms_core::quantity::Quantity;
 use cmms_core::thresholds::{Limits, UsageSummary, compute, window_start};
 use cmms_core::time::to_epoch_ms;
-use cmms_store::thresholds::{CurrentThreshold, ThresholdChange};
+use cmms_store::thresholds::{CurrentThreshold, ThresholdChange, ThresholdInput, ThresholdWatermark};
 use cmms_store::{Store, StoreError};
 use jiff::Timestamp;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 /// Alert kind: computed thresholds drifted from the baseline; the fallback is published.
 pub const ALERT_DRIFT: &str = "DRIFT";
@@ -36,13 +43,31 @@ pub enum ThresholdsError {
     Store(#[from] StoreError),
 }
 
+/// Which parts a threshold recompute computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum RecomputeScope {
+    /// Only parts whose inputs may have changed since the last completed recompute (see the
+    /// module documentation); every part when none completed or the formula version changed.
+    #[default]
+    Changed,
+    /// Every part (`cmms recompute --all`).
+    All,
+}
+
 /// What a threshold recompute did.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct ThresholdRun {
     /// Formula version used.
     pub formula_version: i64,
+    /// The scope asked for.
+    pub scope: RecomputeScope,
+    /// Whether every part was computed (asked for, or needed: first run, new formula version).
+    pub full: bool,
     /// Parts computed.
     pub parts: u64,
+    /// Parts left as they were because their inputs did not change.
+    pub skipped: u64,
     /// Parts whose thresholds or status changed (history rows written).
     pub changed: u64,
     /// Parts per outcome: `OK` or the error code.
@@ -63,18 +88,72 @@ fn basis_name(b: PublishBasis) -> &'static str {
     }
 }
 
-/// Recomputes every part's thresholds at `as_of` and stores what changed.
+/// Recomputes the thresholds of the parts whose inputs changed ([`RecomputeScope::Changed`]) at
+/// `as_of` and stores what changed.
 pub async fn recompute_thresholds(
     store: &Store,
     as_of: Timestamp,
     now_ms: i64,
 ) -> Result<ThresholdRun, ThresholdsError> {
-    let span = tracing::info_span!("recompute_thresholds", %as_of);
+    recompute_thresholds_in(store, as_of, now_ms, RecomputeScope::Changed).await
+}
+
+/// Above this share of all parts, the inputs of the parts to recompute are read with one
+/// aggregate over all consumption rather than part by part.
+const FULL_SCAN_SHARE: f64 = 0.2;
+
+/// Recomputes the thresholds of the parts in `scope` at `as_of` and stores what changed.
+pub async fn recompute_thresholds_in(
+    store: &Store,
+    as_of: Timestamp,
+    now_ms: i64,
+    scope: RecomputeScope,
+) -> Result<ThresholdRun, ThresholdsError> {
+    let span = tracing::info_span!("recompute_thresholds", %as_of, ?scope);
     let _enter = span.enter();
     let (version, formulas) = formulas::active(store, now_ms).await?;
-    let mut run = ThresholdRun { formula_version: version, ..Default::default() };
+    let mut run = ThresholdRun { formula_version: version, scope, ..Default::default() };
     let window_days = formulas.params().thresholds.window_days;
-    let inputs = store.threshold_inputs(to_epoch_ms(window_start(as_of, window_days)), to_epoch_ms(as_of)).await?;
+    let covered = ThresholdWatermark {
+        formula_version: version,
+        window_start: to_epoch_ms(window_start(as_of, window_days)),
+        as_of: to_epoch_ms(as_of),
+    };
+    // Claimed before anything is read, so a change written from here on is kept for the next run.
+    let marked = store.claim_threshold_marks().await?;
+    let previous = store.threshold_watermark().await?;
+    let wanted: Option<HashSet<String>> = match previous {
+        Some(last) if scope == RecomputeScope::Changed && last.formula_version == version => {
+            let edges = [
+                (last.window_start.min(covered.window_start), last.window_start.max(covered.window_start)),
+                (last.as_of.min(covered.as_of), last.as_of.max(covered.as_of)),
+            ];
+            let mut parts = store.parts_consumed_in(&edges).await?;
+            parts.extend(marked);
+            Some(parts)
+        }
+        _ => None,
+    };
+    run.full = wanted.is_none();
+    let total_parts = u64::try_from(store.count_rows("parts").await?).unwrap_or(0);
+    let inputs: Vec<ThresholdInput> = match &wanted {
+        None => store.threshold_inputs(covered.window_start, covered.as_of).await?,
+        Some(w) if w.len() as f64 > FULL_SCAN_SHARE * total_parts as f64 => {
+            let mut all = store.threshold_inputs(covered.window_start, covered.as_of).await?;
+            all.retain(|i| w.contains(&i.part_id));
+            all
+        }
+        Some(w) => {
+            let ids: Vec<String> = w.iter().cloned().collect();
+            store.threshold_inputs_of(covered.window_start, covered.as_of, &ids).await?
+        }
+    };
+    run.skipped = total_parts.saturating_sub(inputs.len() as u64);
+    if inputs.is_empty() {
+        // Nothing to compute: the thresholds in force, errors and alerts need not be read.
+        store.finish_threshold_recompute(&covered, now_ms).await?;
+        return Ok(run);
+    }
     let current = store.current_thresholds().await?;
     let errors: BTreeMap<String, String> = store.threshold_errors().await?.into_iter().collect();
     // Alerts are written only when their state changes, not once per part and run.
@@ -163,7 +242,7 @@ pub async fn recompute_thresholds(
             }
         };
         changes.push(change);
-        if changes.len() >= 1000 {
+        if changes.len() >= 5000 {
             run.changed += changes.len() as u64;
             store.store_threshold_changes(&changes, now_ms).await?;
             changes.clear();
@@ -171,7 +250,14 @@ pub async fn recompute_thresholds(
     }
     run.changed += changes.len() as u64;
     store.store_threshold_changes(&changes, now_ms).await?;
-    tracing::info!(parts = run.parts, changed = run.changed, "thresholds recomputed");
+    store.finish_threshold_recompute(&covered, now_ms).await?;
+    tracing::info!(
+        parts = run.parts,
+        skipped = run.skipped,
+        changed = run.changed,
+        full = run.full,
+        "thresholds recomputed"
+    );
     Ok(run)
 }
 

@@ -52,6 +52,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_publication.sql"),
         postgres: include_str!("../migrations/postgres/0006_publication.sql"),
     },
+    Migration {
+        version: 7,
+        description: "change marks for the incremental threshold recompute",
+        sqlite: include_str!("../migrations/sqlite/0007_threshold_marks.sql"),
+        postgres: include_str!("../migrations/postgres/0007_threshold_marks.sql"),
+    },
 ];
 
 /// Arbitrary constant identifying cmms-pipeline's migration lock among advisory locks.

@@ -247,6 +247,13 @@ fn key_of(spec: &TableSpec, row: &[SqlValue]) -> String {
     row[..spec.key_len].iter().map(SqlValue::key_text).collect::<Vec<_>>().join("\u{1f}")
 }
 
+/// Batches of at least this many rows get [`BULK_CACHE_KIB`] of SQLite page cache.
+const BULK_ROWS: usize = 10_000;
+
+/// The SQLite page cache for a bulk batch, KiB: enough for the index pages that 50,000 random
+/// inserts touch in a table of a few million events.
+const BULK_CACHE_KIB: i64 = 131_072;
+
 impl Store {
     /// Writes `rows` (each in `spec.columns` order, keys unique within the batch) in one
     /// transaction, following `spec.mode`: upserts write only new and changed rows; first-wins
@@ -280,19 +287,39 @@ impl Store {
         // lookup; the transaction spans the whole batch, because with random-order index
         // inserts each commit rewrites the touched index pages into the WAL.
         let per_statement = (30_000 / (spec.columns.len() + 1)).clamp(1, 1000);
-        let mut tx = self.pool().begin().await?;
-        let mut rows = rows.into_iter();
-        loop {
-            let chunk: Vec<Vec<SqlValue>> = rows.by_ref().take(per_statement).collect();
-            if chunk.is_empty() {
-                break;
+        let mut conn = self.pool().acquire().await?;
+        // A large batch on SQLite touches many index pages: with the default 2 MB page cache the
+        // dirty pages spill to the WAL mid-transaction and are written again at commit. A larger
+        // cache for this transaction only keeps each page written once; the connection's own
+        // setting is restored afterwards, so pooled connections keep their usual footprint.
+        let restore = if self.backend() == Backend::Sqlite && rows.len() >= BULK_ROWS {
+            let previous: i64 = sqlx::query_scalar("PRAGMA cache_size").fetch_one(&mut *conn).await?;
+            sqlx::query(AssertSqlSafe(format!("PRAGMA cache_size = -{BULK_CACHE_KIB}"))).execute(&mut *conn).await?;
+            Some(previous)
+        } else {
+            None
+        };
+        let written = async {
+            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+            let mut rows = rows.into_iter();
+            loop {
+                let chunk: Vec<Vec<SqlValue>> = rows.by_ref().take(per_statement).collect();
+                if chunk.is_empty() {
+                    break;
+                }
+                outcomes.extend(match spec.mode {
+                    WriteMode::Upsert => self.upsert_rows(&mut tx, spec, chunk, now_ms).await?,
+                    WriteMode::FirstWins => self.insert_first_wins(&mut tx, spec, chunk, now_ms).await?,
+                });
             }
-            outcomes.extend(match spec.mode {
-                WriteMode::Upsert => self.upsert_rows(&mut tx, spec, chunk, now_ms).await?,
-                WriteMode::FirstWins => self.insert_first_wins(&mut tx, spec, chunk, now_ms).await?,
-            });
+            tx.commit().await?;
+            Ok::<(), StoreError>(())
         }
-        tx.commit().await?;
+        .await;
+        if let Some(previous) = restore {
+            sqlx::query(AssertSqlSafe(format!("PRAGMA cache_size = {previous}"))).execute(&mut *conn).await?;
+        }
+        written?;
         Ok(outcomes)
     }
 

@@ -1,10 +1,9 @@
 //! Threshold inputs (parts with their consumption in the window), the thresholds in force per
 //! part, their history, and operator approval.
 
-use crate::rows::bind_opt_f64s;
 use crate::{Store, StoreError};
 use sqlx::Row;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// What the calculation needs of one part.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +69,30 @@ pub struct ThresholdChange {
     pub sequence_id: i64,
 }
 
+/// What a completed threshold recompute covered: the formula version and the window
+/// `[window_start, as_of)`, epoch ms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThresholdWatermark {
+    /// Formula version used.
+    pub formula_version: i64,
+    /// Start of the window, epoch ms.
+    pub window_start: i64,
+    /// The computation instant (end of the window), epoch ms.
+    pub as_of: i64,
+}
+
+fn threshold_input(r: &sqlx::any::AnyRow) -> Result<ThresholdInput, StoreError> {
+    Ok(ThresholdInput {
+        part_id: r.try_get(0)?,
+        site_id: r.try_get(1)?,
+        part_class: r.try_get(2)?,
+        lead_time_days: r.try_get(3)?,
+        baseline: [r.try_get(4)?, r.try_get(5)?, r.try_get(6)?],
+        consumed_in_window: r.try_get::<Option<f64>, _>(7)?.unwrap_or(0.0),
+        has_history: r.try_get::<Option<i64>, _>(8)?.unwrap_or(0) > 0,
+    })
+}
+
 fn triple(r: &sqlx::any::AnyRow, first: usize) -> Result<Option<[f64; 3]>, sqlx::Error> {
     let a: Option<f64> = r.try_get(first)?;
     let b: Option<f64> = r.try_get(first + 1)?;
@@ -100,19 +123,138 @@ impl Store {
         .bind(as_of_ms)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ThresholdInput {
-                    part_id: r.try_get(0)?,
-                    site_id: r.try_get(1)?,
-                    part_class: r.try_get(2)?,
-                    lead_time_days: r.try_get(3)?,
-                    baseline: [r.try_get(4)?, r.try_get(5)?, r.try_get(6)?],
-                    consumed_in_window: r.try_get::<Option<f64>, _>(7)?.unwrap_or(0.0),
-                    has_history: r.try_get::<Option<i64>, _>(8)?.unwrap_or(0) > 0,
-                })
+        rows.iter().map(threshold_input).collect()
+    }
+
+    /// [`Store::threshold_inputs`] for the named parts only (unknown ids are skipped), ordered by
+    /// part. Each chunk of parts is one query that seeks the covering index part by part.
+    pub async fn threshold_inputs_of(
+        &self,
+        window_start_ms: i64,
+        as_of_ms: i64,
+        part_ids: &[String],
+    ) -> Result<Vec<ThresholdInput>, StoreError> {
+        let mut sorted: Vec<&String> = part_ids.iter().collect();
+        sorted.sort();
+        sorted.dedup();
+        let mut out = Vec::with_capacity(sorted.len());
+        for chunk in sorted.chunks(500) {
+            let mut n = 0;
+            let mut ph = || {
+                n += 1;
+                match self.backend() {
+                    crate::Backend::Sqlite => "?".to_owned(),
+                    crate::Backend::Postgres => format!("${n}"),
+                }
+            };
+            let ws = ph();
+            let inner: Vec<String> = chunk.iter().map(|_| ph()).collect();
+            let asof = ph();
+            let outer: Vec<String> = chunk.iter().map(|_| ph()).collect();
+            let sql = format!(
+                "SELECT p.part_id, p.site_id, p.part_class, p.lead_time_days, p.baseline_min, p.baseline_reorder, \
+                 p.baseline_max, c.in_window, c.n_before FROM parts p LEFT JOIN ( \
+                   SELECT part_id, SUM(CASE WHEN consumed_at >= {ws} THEN quantity ELSE 0.0 END) AS in_window, \
+                          COUNT(*) AS n_before \
+                   FROM consumption WHERE part_id IN ({}) AND consumed_at < {asof} GROUP BY part_id \
+                 ) c ON c.part_id = p.part_id WHERE p.part_id IN ({}) ORDER BY p.part_id",
+                inner.join(", "),
+                outer.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(window_start_ms);
+            for id in chunk {
+                q = q.bind(id.as_str());
+            }
+            q = q.bind(as_of_ms);
+            for id in chunk {
+                q = q.bind(id.as_str());
+            }
+            for r in q.fetch_all(self.pool()).await? {
+                out.push(threshold_input(&r)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Parts with mapped consumption in any of the half-open ranges `[from_ms, to_ms)`: the parts
+    /// whose window sums change when the window's edges move. One index seek per part and range.
+    pub async fn parts_consumed_in(&self, ranges: &[(i64, i64)]) -> Result<HashSet<String>, StoreError> {
+        let ranges: Vec<(i64, i64)> = ranges.iter().copied().filter(|(a, b)| a < b).collect();
+        if ranges.is_empty() {
+            return Ok(HashSet::new());
+        }
+        let mut n = 0;
+        let mut ph = || {
+            n += 1;
+            match self.backend() {
+                crate::Backend::Sqlite => "?".to_owned(),
+                crate::Backend::Postgres => format!("${n}"),
+            }
+        };
+        let exists: Vec<String> = ranges
+            .iter()
+            .map(|_| {
+                let (a, b) = (ph(), ph());
+                format!(
+                    "EXISTS (SELECT 1 FROM consumption c WHERE c.part_id = p.part_id AND c.consumed_at >= {a} \
+                     AND c.consumed_at < {b})"
+                )
             })
-            .collect()
+            .collect();
+        let sql = format!("SELECT p.part_id FROM parts p WHERE {}", exists.join(" OR "));
+        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+        for (a, b) in &ranges {
+            q = q.bind(*a).bind(*b);
+        }
+        Ok(q.fetch_all(self.pool()).await?.into_iter().collect())
+    }
+
+    /// What the last completed threshold recompute covered, if one completed.
+    pub async fn threshold_watermark(&self) -> Result<Option<ThresholdWatermark>, StoreError> {
+        let row = sqlx::query("SELECT formula_version, window_start, as_of FROM threshold_watermark WHERE id = 1")
+            .fetch_optional(self.pool())
+            .await?;
+        row.map(|r| {
+            Ok(ThresholdWatermark { formula_version: r.try_get(0)?, window_start: r.try_get(1)?, as_of: r.try_get(2)? })
+        })
+        .transpose()
+    }
+
+    /// Claims every part marked as changed (see migration 6) and returns them. Claimed marks are
+    /// deleted by [`Store::finish_threshold_recompute`]; a change written after the claim unclaims
+    /// its part's mark, so it is kept for the next run. Marks left claimed by a failed run are
+    /// claimed again.
+    pub async fn claim_threshold_marks(&self) -> Result<HashSet<String>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("UPDATE threshold_marks SET claimed = 1 WHERE claimed = 0").execute(&mut *tx).await?;
+        let parts: Vec<String> =
+            sqlx::query_scalar("SELECT part_id FROM threshold_marks WHERE claimed = 1").fetch_all(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(parts.into_iter().collect())
+    }
+
+    /// Ends a recompute whose results are stored: deletes the claimed marks and records what it
+    /// covered, in one transaction.
+    pub async fn finish_threshold_recompute(
+        &self,
+        covered: &ThresholdWatermark,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM threshold_marks WHERE claimed = 1").execute(&mut *tx).await?;
+        sqlx::query(
+            "INSERT INTO threshold_watermark (id, formula_version, window_start, as_of, updated_at) \
+             VALUES (1, $1, $2, $3, $4) ON CONFLICT (id) DO UPDATE SET formula_version = excluded.formula_version, \
+             window_start = excluded.window_start, as_of = excluded.as_of, updated_at = excluded.updated_at",
+        )
+        .bind(covered.formula_version)
+        .bind(covered.window_start)
+        .bind(covered.as_of)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// The thresholds in force, by part.
@@ -153,60 +295,107 @@ impl Store {
 
     /// Stores changes: a history row each and, when limits are published, the new thresholds in
     /// force with the next publication sequence and its outbox rows (see
-    /// [`Store::with_publication`]). One transaction for the whole slice.
+    /// [`Store::with_publication`]). One transaction for the whole slice, written with multi-row
+    /// statements (a history insert returning the ids, then one upsert of the thresholds in
+    /// force), so the cost per change is a few bound values rather than two round trips. A part
+    /// may appear more than once; its changes apply in slice order.
     pub async fn store_threshold_changes(&self, changes: &[ThresholdChange], now_ms: i64) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
-        for c in changes {
-            let sequence = c.sequence_id;
+        // Runs of changes with distinct parts, at most 1,000 each (15 values per history row stay
+        // under both backends' bound-parameter limits); the returned ids are matched by part.
+        let mut start = 0;
+        while start < changes.len() {
+            let mut seen = HashSet::new();
+            let mut end = start;
+            while end < changes.len() && end - start < 1000 && seen.insert(changes[end].part_id.as_str()) {
+                end += 1;
+            }
+            self.store_change_run(&mut tx, &changes[start..end], now_ms).await?;
+            start = end;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn store_change_run(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        run: &[ThresholdChange],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        use crate::rows::{SqlValue, bind, placeholders};
+        if run.is_empty() {
+            return Ok(());
+        }
+        let insert = format!(
+            "INSERT INTO thresholds (part_id, formula_version, as_of, status, basis, inputs, sequence_id, \
+             created_at, avg_daily_usage, computed_min, computed_reorder, computed_max, published_min, \
+             published_reorder, published_max) VALUES {} RETURNING id, part_id",
+            placeholders(self.backend(), run.len(), 15, 0)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(insert));
+        for c in run {
             let [cmin, creo, cmax] = c.computed.map_or([None; 3], |v| v.map(Some));
             let [pmin, preo, pmax] = c.published.map_or([None; 3], |v| v.map(Some));
-            let insert = sqlx::query(
-                "INSERT INTO thresholds (part_id, formula_version, as_of, status, basis, inputs, sequence_id, \
-                 created_at, avg_daily_usage, computed_min, computed_reorder, computed_max, published_min, \
-                 published_reorder, published_max) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id",
-            )
-            .bind(&c.part_id)
-            .bind(c.formula_version)
-            .bind(c.as_of)
-            .bind(&c.status)
-            .bind(&c.basis)
-            .bind(&c.inputs)
-            .bind(sequence)
-            .bind(now_ms);
-            let id: i64 = bind_opt_f64s(insert, &[c.avg_daily_usage, cmin, creo, cmax, pmin, preo, pmax])
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get(0)?;
-            if let (Some([min, reorder, max]), Some([a, b, d])) = (c.published, c.computed) {
-                sqlx::query(
-                    "INSERT INTO current_thresholds (part_id, threshold_id, min_qty, reorder_qty, max_qty, basis, \
-                     sequence_id, updated_at, computed_min, computed_reorder, computed_max, status, formula_version) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'OK', $12) \
-                     ON CONFLICT (part_id) DO UPDATE SET threshold_id = excluded.threshold_id, min_qty = excluded.min_qty, \
-                     reorder_qty = excluded.reorder_qty, max_qty = excluded.max_qty, basis = excluded.basis, \
-                     sequence_id = excluded.sequence_id, updated_at = excluded.updated_at, \
-                     computed_min = excluded.computed_min, computed_reorder = excluded.computed_reorder, \
-                     computed_max = excluded.computed_max, status = 'OK', formula_version = excluded.formula_version",
-                )
-                .bind(&c.part_id)
+            q = q
+                .bind(c.part_id.as_str())
+                .bind(c.formula_version)
+                .bind(c.as_of)
+                .bind(c.status.as_str())
+                .bind(c.basis.as_str())
+                .bind(c.inputs.as_str())
+                .bind(c.sequence_id)
+                .bind(now_ms);
+            for v in [c.avg_daily_usage, cmin, creo, cmax, pmin, preo, pmax] {
+                q = bind(q, SqlValue::opt_real(v));
+            }
+        }
+        let mut ids: HashMap<String, i64> = HashMap::with_capacity(run.len());
+        for r in q.fetch_all(&mut **tx).await? {
+            ids.insert(r.try_get(1)?, r.try_get(0)?);
+        }
+        let published: Vec<(&ThresholdChange, [f64; 3], [f64; 3])> =
+            run.iter().filter_map(|c| Some((c, c.published?, c.computed?))).collect();
+        if published.is_empty() {
+            return Ok(());
+        }
+        let upsert = format!(
+            "INSERT INTO current_thresholds (part_id, threshold_id, min_qty, reorder_qty, max_qty, basis, \
+             sequence_id, updated_at, computed_min, computed_reorder, computed_max, status, formula_version) \
+             VALUES {} \
+             ON CONFLICT (part_id) DO UPDATE SET threshold_id = excluded.threshold_id, min_qty = excluded.min_qty, \
+             reorder_qty = excluded.reorder_qty, max_qty = excluded.max_qty, basis = excluded.basis, \
+             sequence_id = excluded.sequence_id, updated_at = excluded.updated_at, \
+             computed_min = excluded.computed_min, computed_reorder = excluded.computed_reorder, \
+             computed_max = excluded.computed_max, status = 'OK', formula_version = excluded.formula_version",
+            placeholders(self.backend(), published.len(), 13, 0)
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(upsert));
+        let mut outbox = Vec::with_capacity(published.len());
+        for (c, [min, reorder, max], [a, b, d]) in published {
+            let id = ids.get(&c.part_id).copied().ok_or_else(|| {
+                StoreError::invalid("thresholds.id", format!("no history id returned for part {}", c.part_id))
+            })?;
+            q = q
+                .bind(c.part_id.as_str())
                 .bind(id)
                 .bind(min)
                 .bind(reorder)
                 .bind(max)
-                .bind(&c.basis)
-                .bind(sequence)
+                .bind(c.basis.as_str())
+                .bind(c.sequence_id)
                 .bind(now_ms)
                 .bind(a)
                 .bind(b)
                 .bind(d)
-                .bind(c.formula_version)
-                .execute(&mut *tx)
-                .await?;
-                self.enqueue_publication(&mut tx, &c.part_id, sequence, [min, reorder, max], now_ms).await?;
-            }
+                .bind("OK")
+                .bind(c.formula_version);
+            outbox.push((c.part_id.as_str(), c.sequence_id, [min, reorder, max]));
         }
-        tx.commit().await?;
+        q.execute(&mut **tx).await?;
+        for (part_id, sequence, limits) in outbox {
+            self.enqueue_publication(&mut **tx, part_id, sequence, limits, now_ms).await?;
+        }
         Ok(())
     }
 

@@ -17,7 +17,7 @@ use cmms_core::master::ImportRecord;
 use cmms_store::master::StoredRecord;
 use cmms_store::rows::WriteMode;
 use cmms_store::{Store, StoreError, UpsertCounts};
-use reader::{Format, Parsed, read_file};
+use reader::{BATCH_ROWS, FEED_BATCH_ROWS, Format, Parsed, read_file_in_batches};
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -215,7 +215,11 @@ pub async fn import_file_with<R: ImportRecord + StoredRecord>(
     let (tx, mut rx) = mpsc::channel::<Vec<Parsed<R>>>(1);
     let reader = {
         let (path, bytes) = (path.to_path_buf(), bytes.clone());
-        tokio::task::spawn_blocking(move || read_file::<R>(path, format, tx, bytes))
+        let batch_rows = match R::SPEC.mode {
+            WriteMode::Upsert => BATCH_ROWS,
+            WriteMode::FirstWins => FEED_BATCH_ROWS,
+        };
+        tokio::task::spawn_blocking(move || read_file_in_batches::<R>(path, format, tx, bytes, batch_rows))
     };
 
     let mut report = ImportReport { kind: R::KIND, file: path.display().to_string(), ..Default::default() };

@@ -13,8 +13,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::mpsc::Sender;
 
-/// Rows per batch handed to the writer (and per database transaction).
+/// Rows per batch handed to the writer (and per database transaction): master data.
 pub const BATCH_ROWS: usize = 5_000;
+
+/// Rows per batch of an event feed (consumption, snapshots, scans, failures). Larger, because
+/// feed rows land in indexes in random order and each commit rewrites every index page it
+/// touched: fewer, larger transactions write each page once for many rows.
+pub const FEED_BATCH_ROWS: usize = 50_000;
 
 /// The file formats accepted by `cmms import`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,13 +68,14 @@ impl<R: Read> Read for Counting<R> {
 struct Batcher<R> {
     tx: Sender<Vec<Parsed<R>>>,
     batch: Vec<Parsed<R>>,
+    size: usize,
 }
 
 impl<R> Batcher<R> {
     /// Queues a row; false when the writer has gone away (stop reading).
     fn push(&mut self, item: Parsed<R>) -> bool {
         self.batch.push(item);
-        if self.batch.len() >= BATCH_ROWS {
+        if self.batch.len() >= self.size {
             return self.flush();
         }
         true
@@ -79,7 +85,7 @@ impl<R> Batcher<R> {
         if self.batch.is_empty() {
             return true;
         }
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_ROWS));
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(self.size));
         self.tx.blocking_send(batch).is_ok()
     }
 }
@@ -88,17 +94,29 @@ fn parse_row<R: ImportRecord>(location: &Location, values: &[String]) -> Result<
     R::parse(&RawRow::new(R::COLUMNS, values)).map_err(|e| RowIssue::field(location.clone(), e.field, e.reason))
 }
 
-/// Reads `path` to the end, sending parsed rows to `tx` in batches. Blocking: run it on a
-/// blocking thread. Rows sent before a fatal error (e.g. broken JSON syntax) stay sent.
+/// Reads `path` to the end, sending parsed rows to `tx` in batches of [`BATCH_ROWS`]. Blocking:
+/// run it on a blocking thread. Rows sent before a fatal error (e.g. broken JSON syntax) stay sent.
 pub fn read_file<R: ImportRecord>(
     path: PathBuf,
     format: Format,
     tx: Sender<Vec<Parsed<R>>>,
     bytes: Arc<AtomicU64>,
 ) -> Result<ReadSummary, ImportError> {
+    read_file_in_batches(path, format, tx, bytes, BATCH_ROWS)
+}
+
+/// [`read_file`] with batches of `batch_rows` rows (at least 1).
+pub fn read_file_in_batches<R: ImportRecord>(
+    path: PathBuf,
+    format: Format,
+    tx: Sender<Vec<Parsed<R>>>,
+    bytes: Arc<AtomicU64>,
+    batch_rows: usize,
+) -> Result<ReadSummary, ImportError> {
     let file = File::open(&path).map_err(|source| ImportError::Io { path: path.clone(), source })?;
     let input = BufReader::with_capacity(256 * 1024, Counting { inner: file, bytes });
-    let mut out = Batcher { tx, batch: Vec::with_capacity(BATCH_ROWS) };
+    let size = batch_rows.max(1);
+    let mut out = Batcher { tx, batch: Vec::with_capacity(size), size };
     let mut summary = ReadSummary::default();
     let outcome = match format {
         Format::Csv => read_csv::<R, _>(&path, input, &mut out, &mut summary),

@@ -7,7 +7,7 @@ use cmms_core::master::{ImportRecord, PartRecord, SkuMapRecord};
 use cmms_core::time::parse_timestamp;
 use cmms_pipeline::import::{ImportReport, Quiet, import_file};
 use cmms_pipeline::inventory::{self, accept_scan, resolve_quarantine};
-use cmms_pipeline::thresholds::{approve, recompute_thresholds};
+use cmms_pipeline::thresholds::{RecomputeScope, ThresholdRun, approve, recompute_thresholds, recompute_thresholds_in};
 use cmms_store::master::StoredRecord;
 use cmms_store::testing::Db;
 
@@ -198,4 +198,85 @@ pub async fn scan_discrepancy_pauses_until_matching_count_or_acceptance(db: Db) 
     let flt = db.store.stock("FLT").await.unwrap().unwrap();
     assert_eq!((flt.paused_reason, flt.on_hand), (None, 9.0));
     assert!(db.store.open_alerts().await.unwrap().is_empty());
+}
+
+/// The parts computed by one recompute, with what it did.
+async fn recompute(db: &Db, as_of: &str, now: i64, scope: RecomputeScope) -> (ThresholdRun, Vec<String>) {
+    let before = db.store.count_rows("thresholds").await.unwrap();
+    let run = recompute_thresholds_in(&db.store, parse_timestamp(as_of).unwrap(), now, scope).await.unwrap();
+    let after = db.store.count_rows("thresholds").await.unwrap();
+    assert_eq!(after - before, run.changed as i64, "one history row per change");
+    let mut parts = Vec::new();
+    for p in ["BRG", "FLT", "NEW", "ZERO"] {
+        if db.store.threshold_history(p, 100).await.unwrap().iter().any(|h| h.at == now) {
+            parts.push(p.to_owned());
+        }
+    }
+    (run, parts)
+}
+
+pub async fn recompute_without_all_computes_only_changed_parts(db: Db) {
+    master(&db).await;
+    let path = write_temp("c.csv", &consumption());
+    inventory::import_consumption(&db.store, &path, 2, &mut Quiet).await.unwrap();
+    inventory::process(&db.store, NOW).await.unwrap();
+    // First run: no earlier recompute, so every part.
+    let (first, _) = recompute(&db, AS_OF, NOW, RecomputeScope::Changed).await;
+    assert!(first.full);
+    assert_eq!((first.parts, first.skipped), (4, 0));
+
+    // Nothing changed: nothing computed, nothing written.
+    let (same, _) = recompute(&db, AS_OF, NOW + 1, RecomputeScope::Changed).await;
+    assert_eq!((same.full, same.parts, same.skipped, same.changed), (false, 0, 4, 0));
+
+    // A new event of BRG inside the window: BRG only, and its thresholds move.
+    let extra = "event_id,source,external_sku,quantity,consumed_at\nB-extra,ERP,100-BRG,9,2026-10-20T00:00:00Z\n";
+    inventory::import_consumption(&db.store, &write_temp("e.csv", extra), 3, &mut Quiet).await.unwrap();
+    let (one, _) = recompute(&db, AS_OF, NOW + 2, RecomputeScope::Changed).await;
+    assert_eq!((one.parts, one.skipped, one.changed), (1, 3, 1));
+    assert_eq!(db.store.current_thresholds().await.unwrap()["BRG"].published, [16.5, 20.62, 30.93]);
+
+    // A changed lead time (part master): that part only. A re-import of the same master marks nothing.
+    let parts = "part_id,description,unit,site_id,part_class,lead_time_days,baseline_min,baseline_reorder,baseline_max\n\
+                 BRG,Bearing,EA,PLANT-A,BEARING,10,15,18.75,28.13\n\
+                 FLT,Filter,EA,PLANT-A,FILTER,20,1,2,3\n";
+    assert!(import::<PartRecord>(&db, "parts2.csv", parts).await.is_clean());
+    let (lead, _) = recompute(&db, AS_OF, NOW + 3, RecomputeScope::Changed).await;
+    assert_eq!((lead.parts, lead.changed), (1, 1));
+    assert_eq!(db.store.current_thresholds().await.unwrap()["FLT"].computed, Some([30.0, 37.5, 56.25]));
+
+    // An event newly mapped by the validation stage (quarantine resolved) marks its part.
+    let q = db.store.quarantine(true).await.unwrap();
+    resolve_quarantine(&db.store, q[0].id, "NEW", NOW).await.unwrap();
+    let (mapped, computed) = recompute(&db, AS_OF, NOW + 4, RecomputeScope::Changed).await;
+    assert_eq!((mapped.parts, computed), (1, vec!["NEW".to_owned()]));
+
+    // The window moves by a day: only parts with events in the moved edges. BRG and FLT lose
+    // their oldest day; NEW's one event is mid-window and ZERO has none.
+    let (moved, computed) = recompute(&db, "2026-11-01T00:00:00Z", NOW + 5, RecomputeScope::Changed).await;
+    assert_eq!((moved.full, moved.parts, moved.skipped), (false, 2, 2));
+    assert_eq!(computed, vec!["BRG".to_owned(), "FLT".to_owned()]);
+
+    // --all: every part, though nothing changed.
+    let (all, _) = recompute(&db, "2026-11-01T00:00:00Z", NOW + 6, RecomputeScope::All).await;
+    assert_eq!((all.full, all.parts, all.skipped, all.changed), (true, 4, 0, 0));
+}
+
+/// A change written while a recompute runs (after it claimed the marks) is kept for the next run.
+pub async fn a_change_during_a_recompute_is_kept_for_the_next(db: Db) {
+    master(&db).await;
+    let path = write_temp("c.csv", &consumption());
+    inventory::import_consumption(&db.store, &path, 2, &mut Quiet).await.unwrap();
+    recompute(&db, AS_OF, NOW, RecomputeScope::Changed).await;
+    let extra = "event_id,source,external_sku,quantity,consumed_at\nB-x,ERP,100-BRG,1,2026-10-20T00:00:00Z\n";
+    inventory::import_consumption(&db.store, &write_temp("e.csv", extra), 3, &mut Quiet).await.unwrap();
+    let claimed = db.store.claim_threshold_marks().await.unwrap();
+    assert_eq!(claimed.into_iter().collect::<Vec<_>>(), vec!["BRG".to_owned()]);
+    // Meanwhile another event of BRG arrives; the run then finishes.
+    let more = "event_id,source,external_sku,quantity,consumed_at\nB-y,ERP,100-BRG,1,2026-10-21T00:00:00Z\n";
+    inventory::import_consumption(&db.store, &write_temp("m.csv", more), 3, &mut Quiet).await.unwrap();
+    let covered = db.store.threshold_watermark().await.unwrap().unwrap();
+    db.store.finish_threshold_recompute(&covered, NOW).await.unwrap();
+    let (next, computed) = recompute(&db, AS_OF, NOW + 1, RecomputeScope::Changed).await;
+    assert_eq!((next.parts, computed), (1, vec!["BRG".to_owned()]));
 }

@@ -156,6 +156,8 @@ fn main() -> std::process::ExitCode {
         case!(inventory::quarantine_holds_until_resolved),
         case!(inventory::snapshots_in_any_order_end_in_the_in_order_state),
         case!(inventory::scan_discrepancy_pauses_until_matching_count_or_acceptance),
+        case!(inventory::recompute_without_all_computes_only_changed_parts),
+        case!(inventory::a_change_during_a_recompute_is_kept_for_the_next),
         case!(auth::tokens_authenticate_by_scope_until_revoked),
         case!(auth::tokens_are_stored_hashed),
         case!(auth::admin_allows_everything_and_operate_reads),
