@@ -280,7 +280,7 @@ impl Store {
         // lookup; the transaction spans the whole batch, because with random-order index
         // inserts each commit rewrites the touched index pages into the WAL.
         let per_statement = (30_000 / (spec.columns.len() + 1)).clamp(1, 1000);
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut rows = rows.into_iter();
         loop {
             let chunk: Vec<Vec<SqlValue>> = rows.by_ref().take(per_statement).collect();
