@@ -12,7 +12,8 @@
 # Each phase runs on a fresh copy of a database holding PARTS parts (one SKU and one stock
 # snapshot each) and an ingest-scope token. Settings: PARTS (10000), BATCH (1000), DURATION (30s),
 # THREADS (2), INGEST_CONNS (4), PUT_CONNS (16), PORT (18080), WORK (/tmp/cmms-http-bench),
-# CMMS_LOG (server log filter, default info). Needs wrk (apt-get install wrk) and python3.
+# CMMS_LOG (server log filter, default info), BIN (a prebuilt cmms to run instead of building
+# this checkout). Needs wrk (apt-get install wrk) and python3.
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -34,8 +35,12 @@ if (( PARTS % THREADS != 0 )); then
   exit 1
 fi
 
-(cd "$repo" && cargo build --release -p cmms-cli)
-bin="${CARGO_TARGET_DIR:-$repo/target}/release/cmms"
+if [[ -n "${BIN:-}" ]]; then
+  bin="$BIN"   # a prebuilt binary, e.g. of another commit, to compare
+else
+  (cd "$repo" && cargo build --release -p cmms-cli)
+  bin="${CARGO_TARGET_DIR:-$repo/target}/release/cmms"
+fi
 mkdir -p "$WORK"
 cd "$WORK"
 
@@ -45,16 +50,17 @@ if [[ ! -f puts.txt || "$(cat .parts 2>/dev/null)" != "$PARTS" ]]; then
 fi
 rm -f master.db master.db-wal master.db-shm
 for kind in sites parts sku_map inventory; do
-  "$bin" --database-url master.db import "$kind" "$kind.csv" >/dev/null
+  "$bin" --database-url master.db --log warn import "$kind" "$kind.csv" >/dev/null
 done
-TOKEN="$("$bin" --database-url master.db token create --scope ingest --name load 2>/dev/null)"
+TOKEN="$("$bin" --database-url master.db --log warn token create --scope ingest --name load 2>/dev/null)"
 export TOKEN
-[[ ! -e master.db-wal ]] || { echo "master.db still has a WAL file" >&2; exit 1; }
 
 server_pid=""
 start_server() {
   rm -f run.db run.db-wal run.db-shm
   cp master.db run.db
+  # A WAL left by an unclean close holds committed pages: it travels with the file.
+  if [[ -e master.db-wal ]]; then cp master.db-wal run.db-wal; fi
   "$bin" --database-url run.db serve --listen "127.0.0.1:$PORT" 2> "server-$1.log" &
   server_pid=$!
   for _ in $(seq 100); do
