@@ -162,10 +162,9 @@ pub async fn put_thresholds(
             ),
         )
         .with_details(serde_json::json!({ "sequence_in_force": in_force }))),
-        Received::UnknownPart => Err(ApiError::not_found(
-            "UNKNOWN_PART",
-            format!("unknown part {:?} (import parts first)", part.as_str()),
-        )),
+        Received::UnknownPart => {
+            Err(ApiError::not_found("UNKNOWN_PART", format!("unknown part {:?} (import parts first)", part.as_str())))
+        }
     }
 }
 

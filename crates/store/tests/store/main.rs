@@ -2,8 +2,8 @@
 
 use cmms_core::master::{ImportRecord, PartRecord, RawRow, SiteRecord};
 use cmms_store::master::StoredRecord;
-use cmms_store::thresholds::{Received, ReceivedThresholds};
 use cmms_store::testing::{Db, run_suite};
+use cmms_store::thresholds::{Received, ReceivedThresholds};
 use cmms_store::{UpsertCounts, case};
 
 fn record<R: ImportRecord>(vals: &[&str]) -> R {
