@@ -9,6 +9,7 @@ pub mod auth;
 pub mod dashboard;
 pub mod error;
 pub mod metrics;
+pub mod routing_queue;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, State};
@@ -31,25 +32,22 @@ pub const BODY_LIMIT_BYTES: usize = 16 * 1024 * 1024;
 pub struct AppState {
     /// The store the service runs on.
     pub store: Store,
+    /// Event-driven routing, shared by concurrent requests.
+    routing: routing_queue::RoutingQueue,
 }
 
 impl AppState {
     /// State over a store.
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self { routing: routing_queue::RoutingQueue::new(store.clone()), store }
     }
 
     /// Routes `parts` after a change of their stock, pause state or thresholds: procurement
-    /// requests and material holds follow at once. A failure is logged, not returned: the change
-    /// itself is stored, and the reconciliation cycle routes every part again.
+    /// requests and material holds follow before this returns (concurrent requests share one
+    /// routing run). A failure is logged, not returned: the change itself is stored, and the
+    /// reconciliation cycle routes every part again.
     pub async fn after_change(&self, parts: &[String]) {
-        if parts.is_empty() {
-            return;
-        }
-        let scope = RouteScope::Parts(parts.to_vec());
-        if let Err(e) = routing::route(&self.store, scope, api::now_ms()).await {
-            tracing::error!(error = %e, "routing after a change failed; the next reconciliation cycle retries");
-        }
+        self.routing.route(parts).await;
     }
 }
 

@@ -9,7 +9,7 @@ impl Store {
             .bind(kind)
             .bind(file)
             .bind(now_ms)
-            .fetch_one(self.pool())
+            .fetch_one(self.writer())
             .await?)
     }
 
@@ -34,7 +34,7 @@ impl Store {
         .bind(n(rejected))
         .bind(outcome)
         .bind(run_id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }

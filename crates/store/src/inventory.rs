@@ -394,7 +394,7 @@ impl Store {
         .bind(part_id)
         .bind(source)
         .bind(sku)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?
         .rows_affected())
     }
@@ -421,7 +421,7 @@ impl Store {
         .bind(candidates)
         .bind(held_count)
         .bind(now_ms)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -442,7 +442,7 @@ impl Store {
         .bind(now_ms)
         .bind(source)
         .bind(sku)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -490,7 +490,7 @@ impl Store {
         .bind(norm)
         .bind(part_id)
         .bind(now_ms)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -566,7 +566,7 @@ impl Store {
         .bind(&s.source)
         .bind(&s.external_sku)
         .bind(s.sequence_id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -575,7 +575,7 @@ impl Store {
     /// transaction. The sequence only moves forward: when a newer snapshot of the same
     /// (source, SKU) was applied meanwhile (another process), nothing changes and this returns false.
     pub async fn apply_snapshot(&self, s: &StagedSnapshot, part_id: &str, now_ms: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let advanced = sqlx::query(
             "INSERT INTO snapshot_sequences (source, external_sku, last_sequence_id, applied_at) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (source, external_sku) DO UPDATE SET last_sequence_id = excluded.last_sequence_id, \
@@ -684,7 +684,7 @@ impl Store {
              paused_reason = excluded.paused_reason, paused_since = excluded.paused_since, updated_at = excluded.updated_at",
         )
         .bind(part_id);
-        bind_opt_f64(q, set_on_hand).bind(now_ms).bind(reason).execute(self.pool()).await?;
+        bind_opt_f64(q, set_on_hand).bind(now_ms).bind(reason).execute(self.writer()).await?;
         Ok(())
     }
 
@@ -723,7 +723,7 @@ impl Store {
         )
         .bind(outcome)
         .bind(scan_id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -767,7 +767,7 @@ impl Store {
         .bind(message)
         .bind(details)
         .bind(now_ms)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(())
     }
@@ -778,7 +778,7 @@ impl Store {
             .bind(now_ms)
             .bind(kind)
             .bind(subject)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(())
     }

@@ -80,7 +80,7 @@ pub(crate) async fn current_version(store: &Store) -> Result<i64, StoreError> {
 }
 
 pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
-    let mut conn = store.pool().acquire().await?;
+    let mut conn = store.writer().acquire().await?;
     sqlx::raw_sql(
         "CREATE TABLE IF NOT EXISTS schema_migrations (
             version     BIGINT PRIMARY KEY,

@@ -69,7 +69,7 @@ impl Store {
     /// already confirmed this sequence or a newer one. Returns the new outbox id,
     /// or `None` when it was already replayed.
     pub async fn replay_dead_letter(&self, id: i64, now_ms: i64) -> Result<Option<i64>, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query("UPDATE dead_letters SET replayed_at = $1 WHERE id = $2 AND replayed_at IS NULL")
             .bind(now_ms)
             .bind(id)

@@ -250,7 +250,7 @@ impl Store {
         result: &AttemptResult,
         request: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO delivery_attempts (outbox_id, attempt, at, http_status, error, response) \
              VALUES ($1, $2, $3, $4, $5, $6)",

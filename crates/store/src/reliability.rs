@@ -174,7 +174,7 @@ impl Store {
         label: &str,
         now_ms: i64,
     ) -> Result<i64, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO formula_versions (content_hash, content, label, created_at, active) VALUES ($1, $2, $3, $4, 0) \
              ON CONFLICT (content_hash) DO NOTHING",
@@ -202,7 +202,7 @@ impl Store {
         let rows = sqlx::query(
             "SELECT version_id, content_hash, label, created_at, active FROM formula_versions ORDER BY version_id",
         )
-        .fetch_all(self.pool())
+        .fetch_all(self.writer())
         .await?;
         rows.iter()
             .map(|r| {

@@ -159,7 +159,7 @@ impl Store {
         .bind(quantity)
         .bind(reason)
         .bind(now_ms)
-        .fetch_optional(self.pool())
+        .fetch_optional(self.writer())
         .await?)
     }
 
@@ -176,7 +176,7 @@ impl Store {
         .bind(status.as_str())
         .bind(now_ms)
         .bind(id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?
         .rows_affected();
         Ok(n > 0)
@@ -190,7 +190,7 @@ impl Store {
         .bind(quantity)
         .bind(now_ms)
         .bind(id)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?
         .rows_affected();
         Ok(n > 0)

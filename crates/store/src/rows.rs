@@ -287,7 +287,7 @@ impl Store {
         // lookup; the transaction spans the whole batch, because with random-order index
         // inserts each commit rewrites the touched index pages into the WAL.
         let per_statement = (30_000 / (spec.columns.len() + 1)).clamp(1, 1000);
-        let mut conn = self.pool().acquire().await?;
+        let mut conn = self.writer().acquire().await?;
         // A large batch on SQLite touches many index pages: with the default 2 MB page cache the
         // dirty pages spill to the WAL mid-transaction and are written again at commit. A larger
         // cache for this transaction only keeps each page written once; the connection's own
@@ -300,7 +300,10 @@ impl Store {
             None
         };
         let written = async {
-            let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+            let mut tx = match self.backend() {
+                Backend::Sqlite => sqlx::Connection::begin_with(&mut *conn, "BEGIN IMMEDIATE").await?,
+                Backend::Postgres => sqlx::Connection::begin(&mut *conn).await?,
+            };
             let mut rows = rows.into_iter();
             loop {
                 let chunk: Vec<Vec<SqlValue>> = rows.by_ref().take(per_statement).collect();

@@ -90,7 +90,7 @@ impl Store {
             .connect(&driver_url)
             .await
             .map_err(|source| StoreError::Connect { url: crate::redact(url), source })?;
-        Ok(Store { pool, backend, publication: Vec::new().into() })
+        Ok(Store { writer: pool.clone(), pool, backend, publication: Vec::new().into() })
     }
 
     /// Checks that a statement executed first with a NULL double and then with a value (same
@@ -110,7 +110,7 @@ impl Store {
 
     /// Runs raw SQL (test administration only).
     pub async fn execute_raw(&self, sql: &str) -> Result<(), StoreError> {
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(self.pool()).await?;
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_owned())).execute(self.writer()).await?;
         Ok(())
     }
 

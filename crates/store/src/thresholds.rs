@@ -225,7 +225,7 @@ impl Store {
     /// its part's mark, so it is kept for the next run. Marks left claimed by a failed run are
     /// claimed again.
     pub async fn claim_threshold_marks(&self) -> Result<HashSet<String>, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE threshold_marks SET claimed = 1 WHERE claimed = 0").execute(&mut *tx).await?;
         let parts: Vec<String> =
             sqlx::query_scalar("SELECT part_id FROM threshold_marks WHERE claimed = 1").fetch_all(&mut *tx).await?;
@@ -240,7 +240,7 @@ impl Store {
         covered: &ThresholdWatermark,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         sqlx::query("DELETE FROM threshold_marks WHERE claimed = 1").execute(&mut *tx).await?;
         sqlx::query(
             "INSERT INTO threshold_watermark (id, formula_version, window_start, as_of, updated_at) \
@@ -300,7 +300,7 @@ impl Store {
     /// force), so the cost per change is a few bound values rather than two round trips. A part
     /// may appear more than once; its changes apply in slice order.
     pub async fn store_threshold_changes(&self, changes: &[ThresholdChange], now_ms: i64) -> Result<(), StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         // Runs of changes with distinct parts, at most 1,000 each (15 values per history row stay
         // under both backends' bound-parameter limits); the returned ids are matched by part.
         let mut start = 0;
@@ -403,7 +403,7 @@ impl Store {
     /// fallback: the computed limits are published (next sequence) and recorded as approved, with
     /// a history row, in one transaction. False when the part is not on the fallback.
     pub async fn approve_thresholds(&self, part_id: &str, now_ms: i64) -> Result<bool, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query(
             "UPDATE current_thresholds SET approved_min = computed_min, approved_reorder = computed_reorder, \
              approved_max = computed_max, approved_at = $1, min_qty = computed_min, reorder_qty = computed_reorder, \
@@ -452,12 +452,14 @@ impl Store {
 
     /// Applies thresholds received from an outside optimiser when `sequence_id` is newer than the
     /// part's sequence in force: the thresholds in force (basis `RECEIVED`) and a history row, in
-    /// one transaction. Otherwise changes nothing and returns the sequence in force.
+    /// one transaction. Otherwise changes nothing and says why (not newer, or unknown part).
     pub async fn receive_thresholds(&self, t: &ReceivedThresholds, now_ms: i64) -> Result<Received, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
+        // The part's existence is checked by the insert itself (no row from `parts`, nothing
+        // written): one statement instead of a lookup before the transaction.
         let n = sqlx::query(
-            "INSERT INTO current_thresholds (part_id, threshold_id, min_qty, reorder_qty, max_qty, basis, sequence_id, \
-             updated_at, status) VALUES ($1, NULL, $2, $3, $4, 'RECEIVED', $5, $6, 'OK') \
+            "INSERT INTO current_thresholds (part_id, min_qty, reorder_qty, max_qty, basis, sequence_id, \
+             updated_at, status) SELECT part_id, $2, $3, $4, 'RECEIVED', $5, $6, 'OK' FROM parts WHERE part_id = $1 \
              ON CONFLICT (part_id) DO UPDATE SET threshold_id = NULL, min_qty = excluded.min_qty, \
              reorder_qty = excluded.reorder_qty, max_qty = excluded.max_qty, basis = 'RECEIVED', \
              sequence_id = excluded.sequence_id, updated_at = excluded.updated_at, status = 'OK', \
@@ -474,12 +476,13 @@ impl Store {
         .await?
         .rows_affected();
         if n == 0 {
-            let in_force: i64 = sqlx::query_scalar("SELECT sequence_id FROM current_thresholds WHERE part_id = $1")
-                .bind(&t.part_id)
-                .fetch_one(&mut *tx)
-                .await?;
+            let in_force: Option<i64> =
+                sqlx::query_scalar("SELECT sequence_id FROM current_thresholds WHERE part_id = $1")
+                    .bind(&t.part_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
             tx.rollback().await?;
-            return Ok(Received::NotNewer { in_force });
+            return Ok(in_force.map_or(Received::UnknownPart, |in_force| Received::NotNewer { in_force }));
         }
         sqlx::query(
             "INSERT INTO received_thresholds (part_id, sequence_id, min_qty, reorder_qty, max_qty, current_stock, \
@@ -518,7 +521,7 @@ impl Store {
         )
         .bind(part_id)
         .bind(limit)
-        .fetch_all(self.pool())
+        .fetch_all(self.writer())
         .await?;
         rows.iter()
             .map(|r| {
@@ -567,6 +570,8 @@ pub enum Received {
         /// The sequence in force.
         in_force: i64,
     },
+    /// No part has this id: nothing changed.
+    UnknownPart,
 }
 
 /// One entry of a part's threshold history.

@@ -117,7 +117,7 @@ impl Store {
         follows_at: Option<i64>,
         now_ms: i64,
     ) -> Result<Scheduled, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let open: Option<(i64, String, i64)> = sqlx::query(
             "SELECT id, state, due_at FROM work_orders WHERE asset_id = $1 AND plan_id = $2 \
              AND state NOT IN ('COMPLETED', 'CANCELLED')",
@@ -206,7 +206,7 @@ impl Store {
         actor: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let n = sqlx::query("UPDATE work_orders SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4")
             .bind(to)
             .bind(now_ms)
@@ -234,7 +234,7 @@ impl Store {
         actor: &str,
         now_ms: i64,
     ) -> Result<CompletionOutcome, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE work_orders SET state = 'COMPLETED', completed_at = $1, updated_at = $2 \
              WHERE id = $3 AND state = 'IN_PROGRESS' RETURNING asset_id, plan_id",

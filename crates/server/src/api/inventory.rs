@@ -114,13 +114,6 @@ pub async fn put_thresholds(
     let client = headers.get("x-client-id").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(128).collect());
     let mut received = validate(part.as_str(), &body, client)?;
     received.received_by = Some(auth.principal.name.clone());
-    let known = state.store.existing_ids("parts", "part_id", &std::iter::once(part.as_str()).collect()).await?;
-    if known.is_empty() {
-        return Err(ApiError::not_found(
-            "UNKNOWN_PART",
-            format!("unknown part {:?} (import parts first)", part.as_str()),
-        ));
-    }
     match state.store.receive_thresholds(&received, now_ms()).await? {
         Received::Applied => {
             state.after_change(&[received.part_id.clone()]).await;
@@ -139,6 +132,9 @@ pub async fn put_thresholds(
             ),
         )
         .with_details(serde_json::json!({ "sequence_in_force": in_force }))),
+        Received::UnknownPart => {
+            Err(ApiError::not_found("UNKNOWN_PART", format!("unknown part {:?} (import parts first)", part.as_str())))
+        }
     }
 }
 

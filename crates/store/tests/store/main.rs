@@ -3,6 +3,7 @@
 use cmms_core::master::{ImportRecord, PartRecord, RawRow, SiteRecord};
 use cmms_store::master::StoredRecord;
 use cmms_store::testing::{Db, run_suite};
+use cmms_store::thresholds::{Received, ReceivedThresholds};
 use cmms_store::{UpsertCounts, case};
 
 fn record<R: ImportRecord>(vals: &[&str]) -> R {
@@ -62,6 +63,58 @@ async fn null_then_value_doubles_share_a_prepared_statement(db: Db) {
     db.store.check_null_then_value_doubles().await.unwrap();
 }
 
+fn received(part: &str, sequence_id: i64) -> ReceivedThresholds {
+    ReceivedThresholds {
+        part_id: part.to_owned(),
+        sequence_id,
+        limits: [1.0, 2.0, 3.0],
+        current_stock: 0.0,
+        sync_timestamp: 1,
+        client_id: None,
+        received_by: None,
+    }
+}
+
+/// Threshold deliveries from many tasks and from a second store on the same database (as
+/// `cmms import` next to `cmms serve`) all commit, each is visible to reads as soon as it
+/// returns, and the outcome for an unknown part or an old sequence changes nothing.
+async fn concurrent_writers_all_commit_and_are_read_at_once(db: Db) {
+    let s = &db.store;
+    s.upsert_batch(&SiteRecord::SPEC, vec![record::<SiteRecord>(&["S1", "UTC"]).to_row()], 1).await.unwrap();
+    let parts: Vec<_> = (0..8)
+        .map(|i| record::<PartRecord>(&[&format!("P-{i}"), "", "EA", "S1", "C", "1", "", "", ""]).to_row())
+        .collect();
+    s.upsert_batch(&PartRecord::SPEC, parts, 1).await.unwrap();
+    let other = cmms_store::Store::open(&db.url).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..32i64 {
+        let store = if i % 4 == 0 { other.clone() } else { s.clone() };
+        tasks.push(tokio::spawn(async move {
+            let part = format!("P-{}", i % 8);
+            let outcome = store.receive_thresholds(&received(&part, i / 8 + 1), 2).await.unwrap();
+            // Read-your-write on the read side, at once.
+            let seq = store.current_threshold(&part).await.unwrap().map(|c| c.sequence_id);
+            (outcome, seq)
+        }));
+    }
+    for t in tasks {
+        let (outcome, seq) = t.await.unwrap();
+        match outcome {
+            Received::Applied => assert!(seq.is_some()),
+            Received::NotNewer { in_force } => assert!(in_force >= 1),
+            Received::UnknownPart => panic!("every part exists"),
+        }
+    }
+    other.close().await;
+    for i in 0..8 {
+        let current = s.current_threshold(&format!("P-{i}")).await.unwrap().unwrap();
+        assert_eq!(current.sequence_id, 4, "the newest of the four deliveries of P-{i} is in force");
+    }
+    assert_eq!(s.receive_thresholds(&received("P-0", 4), 3).await.unwrap(), Received::NotNewer { in_force: 4 });
+    assert_eq!(s.receive_thresholds(&received("NO-SUCH", 1), 3).await.unwrap(), Received::UnknownPart);
+    assert_eq!(s.count_rows("current_thresholds").await.unwrap(), 8);
+}
+
 fn main() -> std::process::ExitCode {
     run_suite(&[
         case!(null_then_value_doubles_share_a_prepared_statement),
@@ -69,5 +122,6 @@ fn main() -> std::process::ExitCode {
         case!(upsert_counts_inserted_updated_unchanged),
         case!(existing_ids_finds_only_known),
         case!(foreign_keys_are_enforced),
+        case!(concurrent_writers_all_commit_and_are_read_at_once),
     ])
 }
