@@ -20,7 +20,7 @@ for k in sites parts sku_map consumption; do
   "$CMMS" --database-url "$W/a.db" import "$k" "$W/data/$k.csv" >/dev/null
 done
 for k in sites parts; do "$CMMS" --database-url "$W/target.db" import "$k" "$W/data/$k.csv" >/dev/null; done
-cp "$W/a.db" "$W/b.db"
+for ext in "" -wal; do if [ -f "$W/a.db$ext" ]; then cp "$W/a.db$ext" "$W/b.db$ext"; fi; done
 TOKEN=$("$CMMS" --database-url "$W/target.db" token create --scope ingest --name bench 2>/dev/null)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat > "$W/b.toml" <<TOML
