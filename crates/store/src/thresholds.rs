@@ -394,7 +394,7 @@ impl Store {
         }
         q.execute(&mut **tx).await?;
         for (part_id, sequence, limits) in outbox {
-            self.enqueue_publication(&mut **tx, part_id, sequence, limits, now_ms).await?;
+            self.enqueue_publication(tx, part_id, sequence, limits, now_ms).await?;
         }
         Ok(())
     }
