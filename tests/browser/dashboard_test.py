@@ -16,10 +16,11 @@ import argparse
 import os
 import re
 import sys
+import time
 import traceback
 from typing import Callable, List
 
-from webdriver import Driver
+from webdriver import Driver, WebDriverError
 
 
 class CheckFailed(AssertionError):
@@ -79,6 +80,23 @@ class DashboardTest:
         """Saves a numbered screenshot of the current page."""
         self.n_shot += 1
         self.d.screenshot(os.path.join(self.shots, f"{self.n_shot:02d}-{name}.png"))
+
+    def submit(self, button_css: str, flash_contains: str, timeout: float = 15.0) -> str:
+        """Clicks a form's button and waits for the page it leads to: the flash message containing
+        ``flash_contains`` (the click returns before the new page is loaded). Returns the flash text."""
+        self.d.find(button_css).click()
+        deadline = time.monotonic() + timeout
+        text = ""
+        while time.monotonic() < deadline:
+            try:
+                text = self.d.find("p.flash").text()
+                if flash_contains in text:
+                    return text
+            except WebDriverError:
+                pass
+            time.sleep(0.1)
+        expect(False, f"no flash containing {flash_contains!r} after clicking {button_css} (last: {text!r})")
+        return text
 
     def rows(self) -> List[str]:
         """The text of every table row on the page."""
@@ -217,12 +235,10 @@ class DashboardTest:
         expect("cmms thresholds approve" not in drift, f"no CLI instruction next to the button: {drift!r}")
         self.shot("alerts")
         # Accept the count of scan S-1: stock becomes 9 and routing for the part resumes.
-        self.d.find("form[action='/ui/scans/S-1/accept'] button").click()
-        expect("S-1" in self.d.find("p.flash").text(), "the flash names the scan")
+        self.submit("form[action='/ui/scans/S-1/accept'] button", "S-1")
         expect(len(self.rows()) == 3, f"the scan alert is resolved: {self.rows()}")
         # Approve the computed thresholds (reorder 30.62 > 9 on hand): routing raises a request.
-        self.d.find("form[action='/ui/thresholds/BRG-6204/approve'] button").click()
-        expect("approved" in self.d.find("p.flash").text(), "the approval is confirmed")
+        self.submit("form[action='/ui/thresholds/BRG-6204/approve'] button", "approved")
         expect(not any("DRIFT\tBRG-6204" in r for r in self.rows()), f"the drift alert is gone: {self.rows()}")
         self.shot("alerts-after-actions")
         self.open("/procurement", "Procurement requests")
@@ -241,8 +257,7 @@ class DashboardTest:
         field = self.d.find("form[action='/ui/quarantine/1/resolve'] input[name=part_id]")
         field.clear()
         field.type("BLT-SPA-1250")
-        self.d.find("form[action='/ui/quarantine/1/resolve'] button").click()
-        flash = self.d.find("p.flash").text()
+        flash = self.submit("form[action='/ui/quarantine/1/resolve'] button", "mapped to")
         expect("mapped to BLT-SPA-1250" in flash, f"{flash!r}")
         expect("5 consumption event" in flash and "1 snapshot" in flash, f"counts every released record: {flash!r}")
         expect(self.rows() == [] and "Nothing here." in self.text(), "the queue is empty")
