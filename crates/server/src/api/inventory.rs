@@ -165,6 +165,7 @@ pub async fn approve_thresholds(
 
 /// Filters of the parts list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PartsQuery {
     /// Only parts whose available stock is below their reorder point.
@@ -231,6 +232,7 @@ pub async fn list_alerts(_auth: Auth<Read>, State(state): State<AppState>) -> Re
 
 /// Filters of list endpoints that can show resolved entries too.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AllQuery {
     /// Include resolved / replayed entries.
@@ -352,6 +354,7 @@ pub async fn accept_held_snapshot(
 
 /// Filters of the procurement list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ProcurementQuery {
     /// Only this status (`OPEN`, `FULFILLED`, `CANCELLED`).

@@ -17,6 +17,7 @@ use utoipa::{IntoParams, ToSchema};
 
 /// Filters of the work-order list.
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct WorkOrderQuery {
     /// Only this state (`SCHEDULED`, `RELEASED`, `IN_PROGRESS`, `MATERIAL_PENDING`, `COMPLETED`,
