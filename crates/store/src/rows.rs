@@ -193,6 +193,15 @@ fn decode_row(r: &AnyRow, columns: &[(&str, ColType)]) -> Result<Vec<SqlValue>, 
     columns.iter().enumerate().map(|(i, (_, ty))| decode(r, i, *ty)).collect()
 }
 
+/// The `n`-th (1-based) bind placeholder of a statement: `?` on SQLite (whose `$n` costs O(n²)
+/// per statement), `$n` on PostgreSQL.
+pub(crate) fn placeholder(backend: Backend, n: usize) -> String {
+    match backend {
+        Backend::Sqlite => "?".to_owned(),
+        Backend::Postgres => format!("${n}"),
+    }
+}
+
 /// `($1, $2), ($3, $4)` for `rows` tuples of `width` placeholders starting after `offset`.
 ///
 /// SQLite gets anonymous `?` instead: sqlx resolves every named parameter of a statement through
@@ -209,13 +218,7 @@ pub(crate) fn placeholders(backend: Backend, rows: usize, width: usize, offset: 
             if c > 0 {
                 s.push_str(", ");
             }
-            match backend {
-                Backend::Sqlite => s.push('?'),
-                Backend::Postgres => {
-                    s.push('$');
-                    s.push_str(&(offset + r * width + c + 1).to_string());
-                }
-            }
+            s.push_str(&placeholder(backend, offset + r * width + c + 1));
         }
         s.push(')');
     }

@@ -142,10 +142,7 @@ impl Store {
             let mut n = 0;
             let mut ph = || {
                 n += 1;
-                match self.backend() {
-                    crate::Backend::Sqlite => "?".to_owned(),
-                    crate::Backend::Postgres => format!("${n}"),
-                }
+                crate::rows::placeholder(self.backend(), n)
             };
             let ws = ph();
             let inner: Vec<String> = chunk.iter().map(|_| ph()).collect();
@@ -186,10 +183,7 @@ impl Store {
         let mut n = 0;
         let mut ph = || {
             n += 1;
-            match self.backend() {
-                crate::Backend::Sqlite => "?".to_owned(),
-                crate::Backend::Postgres => format!("${n}"),
-            }
+            crate::rows::placeholder(self.backend(), n)
         };
         let exists: Vec<String> = ranges
             .iter()
