@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod coalesce;
 pub mod dashboard;
 pub mod error;
 pub mod metrics;
@@ -18,6 +19,7 @@ use axum::response::{IntoResponse, Json};
 use axum::routing::get;
 use cmms_pipeline::routing::{self, RouteScope};
 use cmms_store::Store;
+use cmms_store::thresholds::{Received, ReceivedThresholds};
 use error::ApiError;
 use serde::Serialize;
 use std::future::Future;
@@ -27,6 +29,13 @@ use tokio::net::TcpListener;
 /// Largest request body accepted (a batch of 10,000 records fits well within it).
 pub const BODY_LIMIT_BYTES: usize = 16 * 1024 * 1024;
 
+/// Most threshold deliveries written in one transaction (group commit).
+const MAX_THRESHOLDS_PER_COMMIT: usize = 256;
+
+/// Received thresholds in, one outcome each out; a failed batch answers every request with the
+/// store's error message.
+type ThresholdIntake = coalesce::Coalescer<ReceivedThresholds, Result<Received, String>>;
+
 /// Shared state of every request handler.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -34,12 +43,24 @@ pub struct AppState {
     pub store: Store,
     /// Event-driven routing, shared by concurrent requests.
     routing: routing_queue::RoutingQueue,
+    /// Threshold deliveries, committed in groups.
+    thresholds: ThresholdIntake,
 }
 
 impl AppState {
     /// State over a store.
     pub fn new(store: Store) -> Self {
-        Self { routing: routing_queue::RoutingQueue::new(store.clone()), store }
+        let batch_store = store.clone();
+        let thresholds = coalesce::Coalescer::new(MAX_THRESHOLDS_PER_COMMIT, move |batch: Vec<ReceivedThresholds>| {
+            let store = batch_store.clone();
+            async move {
+                match store.receive_thresholds_batch(&batch, api::now_ms()).await {
+                    Ok(outcomes) => outcomes.into_iter().map(Ok).collect(),
+                    Err(e) => vec![Err(e.to_string()); batch.len()],
+                }
+            }
+        });
+        Self { routing: routing_queue::RoutingQueue::new(store.clone()), thresholds, store }
     }
 
     /// Routes `parts` after a change of their stock, pause state or thresholds: procurement
@@ -48,6 +69,17 @@ impl AppState {
     /// reconciliation cycle routes every part again.
     pub async fn after_change(&self, parts: &[String]) {
         self.routing.route(parts).await;
+    }
+
+    /// Applies received thresholds as [`Store::receive_thresholds`] does, committed together with
+    /// the deliveries of concurrent requests (each still judged in arrival order). Durable when
+    /// this returns `Ok`.
+    pub async fn receive_thresholds(&self, delivery: ReceivedThresholds) -> Result<Received, ApiError> {
+        match self.thresholds.submit(delivery).await {
+            Some(Ok(outcome)) => Ok(outcome),
+            Some(Err(message)) => Err(ApiError::internal(&message)),
+            None => Err(ApiError::internal(&"the threshold batch was aborted")),
+        }
     }
 }
 

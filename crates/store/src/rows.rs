@@ -388,11 +388,24 @@ impl Store {
                 std::collections::hash_map::Entry::Occupied(_) => outcomes[i] = RowOutcome::Conflict,
             }
         }
-        // Insert the rest; the rows not returned were already stored (usually none), and only
-        // those are read back and compared. No read before the write on the common path.
+        // Insert the rest. Common path: every row is new, which the affected-row count proves
+        // with nothing read before or after. Otherwise the insert is undone to a savepoint and
+        // repeated returning the keys it wrote; the rows not returned were already stored, and
+        // only those are read back and compared.
+        let to_insert = || unique.iter().map(|&i| rows[i].clone()).collect::<Vec<_>>();
+        let (plain, _) = self.insert_sql(spec, unique.len(), "DO NOTHING", false);
+        let mut attempt = sqlx::Connection::begin(&mut **tx).await?;
+        let written = bind_rows(sqlx::query(AssertSqlSafe(plain)), to_insert(), now_ms)
+            .execute(&mut *attempt)
+            .await?
+            .rows_affected();
+        if usize::try_from(written).is_ok_and(|n| n == unique.len()) {
+            attempt.commit().await?;
+            return Ok(outcomes);
+        }
+        attempt.rollback().await?;
         let (insert, _) = self.insert_sql(spec, unique.len(), "DO NOTHING", true);
-        let to_insert: Vec<Vec<SqlValue>> = unique.iter().map(|&i| rows[i].clone()).collect();
-        let returned = bind_rows(sqlx::query(AssertSqlSafe(insert)), to_insert, now_ms).fetch_all(&mut **tx).await?;
+        let returned = bind_rows(sqlx::query(AssertSqlSafe(insert)), to_insert(), now_ms).fetch_all(&mut **tx).await?;
         let mut inserted = std::collections::HashSet::with_capacity(returned.len());
         for r in &returned {
             let key = decode_row(r, &spec.columns[..spec.key_len])?;

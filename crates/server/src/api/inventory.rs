@@ -114,21 +114,19 @@ pub async fn put_thresholds(
     let client = headers.get("x-client-id").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(128).collect());
     let mut received = validate(part.as_str(), &body, client)?;
     received.received_by = Some(auth.principal.name.clone());
-    match state.store.receive_thresholds(&received, now_ms()).await? {
+    let part_id = received.part_id.clone();
+    let (sequence_id, limits) = (received.sequence_id, received.limits);
+    match state.receive_thresholds(received).await? {
         Received::Applied => {
-            state.after_change(&[received.part_id.clone()]).await;
-            Ok(Json(ThresholdApplied {
-                part_id: received.part_id,
-                sequence_id: received.sequence_id,
-                thresholds: received.limits,
-            }))
+            state.after_change(std::slice::from_ref(&part_id)).await;
+            Ok(Json(ThresholdApplied { part_id, sequence_id, thresholds: limits }))
         }
         Received::NotNewer { in_force } => Err(ApiError::new(
             StatusCode::CONFLICT,
             "SEQUENCE_CONFLICT",
             format!(
                 "sequence {} is not newer than the sequence in force ({in_force}) for part {}: nothing changed",
-                received.sequence_id, received.part_id
+                sequence_id, part_id
             ),
         )
         .with_details(serde_json::json!({ "sequence_in_force": in_force }))),

@@ -115,6 +115,46 @@ async fn concurrent_writers_all_commit_and_are_read_at_once(db: Db) {
     assert_eq!(s.count_rows("current_thresholds").await.unwrap(), 8);
 }
 
+/// A group-committed batch judges each delivery against the ones before it, exactly as if they
+/// had arrived one at a time: repeats of a part in one batch, unknown parts and old sequences.
+async fn a_threshold_batch_is_judged_in_arrival_order(db: Db) {
+    let s = &db.store;
+    s.upsert_batch(&SiteRecord::SPEC, vec![record::<SiteRecord>(&["S1", "UTC"]).to_row()], 1).await.unwrap();
+    let parts: Vec<_> = (0..2)
+        .map(|i| record::<PartRecord>(&[&format!("P-{i}"), "", "EA", "S1", "C", "1", "", "", ""]).to_row())
+        .collect();
+    s.upsert_batch(&PartRecord::SPEC, parts, 1).await.unwrap();
+    let batch = [
+        received("P-0", 1),
+        received("P-0", 1),
+        received("P-1", 5),
+        received("NO-SUCH", 1),
+        received("P-0", 3),
+        received("P-1", 2),
+        received("P-0", 2),
+    ];
+    let outcomes = s.receive_thresholds_batch(&batch, 2).await.unwrap();
+    assert_eq!(
+        outcomes,
+        vec![
+            Received::Applied,
+            Received::NotNewer { in_force: 1 },
+            Received::Applied,
+            Received::UnknownPart,
+            Received::Applied,
+            Received::NotNewer { in_force: 5 },
+            Received::NotNewer { in_force: 3 },
+        ]
+    );
+    assert_eq!(s.current_threshold("P-0").await.unwrap().unwrap().sequence_id, 3);
+    assert_eq!(s.current_threshold("P-1").await.unwrap().unwrap().sequence_id, 5);
+    assert_eq!(s.count_rows("received_thresholds").await.unwrap(), 3, "one history row per applied delivery");
+    // The same batch again changes nothing.
+    let again = s.receive_thresholds_batch(&batch, 3).await.unwrap();
+    assert!(again.iter().all(|o| *o != Received::Applied), "{again:?}");
+    assert_eq!(s.count_rows("received_thresholds").await.unwrap(), 3);
+}
+
 fn main() -> std::process::ExitCode {
     run_suite(&[
         case!(null_then_value_doubles_share_a_prepared_statement),
@@ -123,5 +163,6 @@ fn main() -> std::process::ExitCode {
         case!(existing_ids_finds_only_known),
         case!(foreign_keys_are_enforced),
         case!(concurrent_writers_all_commit_and_are_read_at_once),
+        case!(a_threshold_batch_is_judged_in_arrival_order),
     ])
 }
