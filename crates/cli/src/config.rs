@@ -109,12 +109,20 @@ fn default_enabled() -> bool {
 }
 
 impl Config {
-    /// The enabled publication targets, checked, with their tokens resolved.
+    /// The enabled publication targets, checked, with their tokens resolved (for the publisher:
+    /// a `token_env` that is not set is an error).
     pub fn targets(&self) -> anyhow::Result<Vec<Target>> {
+        self.checked_targets(true)
+    }
+
+    /// The enabled targets, checked; tokens are resolved only when `with_tokens` (queueing
+    /// changes for a target needs its routes, not its secret).
+    fn checked_targets(&self, with_tokens: bool) -> anyhow::Result<Vec<Target>> {
         let mut out = Vec::new();
         for t in self.targets.iter().filter(|t| t.enabled) {
             let token = match (&t.token, &t.token_env) {
                 (Some(_), Some(_)) => anyhow::bail!("target {:?}: set token or token_env, not both", t.name),
+                _ if !with_tokens => None,
                 (Some(tok), None) => Some(tok.clone()),
                 (None, Some(var)) => Some(std::env::var(var).map_err(|_| {
                     anyhow::anyhow!("target {:?}: environment variable {var} (token_env) is not set", t.name)
@@ -154,9 +162,10 @@ impl Config {
     }
 
     /// Opens the store with the publication routes of the enabled targets, so every threshold
-    /// change stored through it writes its outbox rows.
+    /// change stored through it writes its outbox rows. Needs no target's token: `cmms
+    /// recompute` or `import` on a machine without the publisher's secrets still queues changes.
     pub async fn open_store(&self) -> anyhow::Result<Store> {
-        let routes = self.targets()?.iter().map(Target::route).collect();
+        let routes = self.checked_targets(false)?.iter().map(Target::route).collect();
         Ok(Store::open(&self.database_url).await?.with_publication(routes))
     }
 }
@@ -197,5 +206,49 @@ impl Config {
             cfg.log = log.clone();
         }
         Ok(cfg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_target(toml: &str) -> Config {
+        let fig = Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(toml));
+        fig.extract().unwrap()
+    }
+
+    #[test]
+    fn a_missing_token_variable_stops_the_publisher_but_not_the_queueing_of_changes() {
+        let config = with_target(
+            r#"
+            [[targets]]
+            name = "erp"
+            base_url = "http://127.0.0.1:9"
+            path = "/thresholds/{part_id}"
+            token_env = "CMMS_TEST_TOKEN_THAT_IS_NEVER_SET"
+            "#,
+        );
+        let err = config.targets().unwrap_err().to_string();
+        assert!(err.contains("CMMS_TEST_TOKEN_THAT_IS_NEVER_SET"), "{err}");
+        let routes = config.checked_targets(false).unwrap();
+        assert_eq!(routes.len(), 1);
+        assert_eq!(routes[0].token, None);
+    }
+
+    #[test]
+    fn token_and_token_env_together_are_refused_either_way() {
+        let config = with_target(
+            r#"
+            [[targets]]
+            name = "erp"
+            base_url = "http://127.0.0.1:9"
+            path = "/thresholds/{part_id}"
+            token = "inline"
+            token_env = "X"
+            "#,
+        );
+        assert!(config.targets().is_err());
+        assert!(config.checked_targets(false).is_err());
     }
 }
