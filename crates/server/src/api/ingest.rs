@@ -18,7 +18,7 @@ use cmms_pipeline::ingest::{Feed, IngestReport, RecordStatus, ingest};
 /// consumed_at), `scans` (scan_id, scanner_id, code, counted_qty, scanned_at), `failures`
 /// (event_id, asset_id, event_type, started_at, ended_at), `mtbf_readings` (asset_id, mtbf_hours,
 /// observed_at). Unknown fields reject the record. Answers 200 with a result per record, or 422
-/// when every record was rejected.
+/// when every record was rejected (the per-record results in `details.results`).
 #[utoipa::path(
     post,
     path = "/api/v1/ingest/{feed}",
@@ -31,7 +31,8 @@ use cmms_pipeline::ingest::{Feed, IngestReport, RecordStatus, ingest};
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Token lacks the ingest scope", body = ErrorBody),
         (status = 413, description = "Body or batch too large", body = ErrorBody),
-        (status = 422, description = "Every record was rejected", body = ErrorBody),
+        (status = 415, description = "Body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "Every record was rejected, or the body is neither an object nor an array", body = ErrorBody),
     )
 )]
 pub async fn ingest_feed(
@@ -54,7 +55,7 @@ pub async fn ingest_feed(
     crate::metrics::count_records(feed.as_str(), &report);
     state.after_change(&report.parts_touched).await;
     if report.received > 0 && report.rejected == report.received {
-        let details = serde_json::to_value(&report.results).unwrap_or_default();
+        let results = serde_json::to_value(&report.results).unwrap_or_default();
         let first = report.results.iter().find(|r| r.status == RecordStatus::Rejected);
         let why = first.and_then(|r| r.reason.clone()).unwrap_or_default();
         return Err(ApiError::new(
@@ -62,7 +63,7 @@ pub async fn ingest_feed(
             "ALL_RECORDS_REJECTED",
             format!("every record was rejected; the first: {why}"),
         )
-        .with_details(details));
+        .with_detail("results", results));
     }
     Ok(Json(report))
 }
