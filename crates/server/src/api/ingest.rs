@@ -9,7 +9,26 @@ use crate::error::{ApiError, ErrorBody};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use cmms_pipeline::ingest::{Feed, IngestReport, RecordStatus, ingest};
+use cmms_pipeline::ingest::{Feed, IngestReport, MAX_BATCH, RecordStatus, ingest};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+
+/// The body of an ingestion webhook, for the OpenAPI document: one record (an object) or a batch
+/// (an array of at most [`MAX_BATCH`] records). Each feed checks its records' fields itself.
+pub struct IngestBody;
+
+impl utoipa::PartialSchema for IngestBody {
+    fn schema() -> RefOr<Schema> {
+        let record = || ObjectBuilder::new().schema_type(Type::Object);
+        OneOfBuilder::new()
+            .item(record().title(Some("One record")))
+            .item(ArrayBuilder::new().title(Some("A batch")).items(record()).max_items(Some(MAX_BATCH)))
+            .description(Some("One record, or an array of at most 10,000 records"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for IngestBody {}
 
 /// Ingests records of one feed.
 ///
@@ -24,7 +43,7 @@ use cmms_pipeline::ingest::{Feed, IngestReport, RecordStatus, ingest};
     path = "/api/v1/ingest/{feed}",
     tag = "ingestion",
     params(("feed" = Feed, Path, description = "The feed")),
-    request_body(content = Object, description = "One record, or an array of at most 10,000 records"),
+    request_body(content = IngestBody, description = "One record, or an array of at most 10,000 records"),
     responses(
         (status = 200, description = "Per-record results", body = IngestReport),
         (status = 400, description = "Body is not JSON", body = ErrorBody),
