@@ -8,6 +8,10 @@ use std::fmt;
 /// Longest identifier accepted, in bytes (all accepted characters are ASCII).
 pub const MAX_ID_LEN: usize = 64;
 
+/// The identifier rule of [`check_identifier`] as an ECMA-262 regular expression, for API
+/// documents: 1–64 characters of `A–Z a–z 0–9 . _ -`, not only dots.
+pub const ID_PATTERN: &str = r"^(?!\.+$)[A-Za-z0-9._-]{1,64}$";
+
 /// Why a string is not a valid identifier.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum IdError {
@@ -165,6 +169,12 @@ impl fmt::Display for ExternalSku {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_documented_pattern_has_the_length_limit_in_force() {
+        assert!(ID_PATTERN.contains(&format!("{{1,{MAX_ID_LEN}}}")), "{ID_PATTERN}");
+        assert!(ID_PATTERN.contains("(?!\\.+$)"), "only-dots rule missing: {ID_PATTERN}");
+    }
 
     #[test]
     fn accepts_the_documented_alphabet() {

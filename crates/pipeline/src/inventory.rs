@@ -41,7 +41,10 @@ pub enum InventoryError {
     /// No such part.
     #[error("unknown part {0:?}")]
     UnknownPart(String),
-    /// No such scan or held snapshot, or it is not in a state the operator action applies to.
+    /// No scan has this id.
+    #[error("unknown scan {0:?}")]
+    UnknownScan(String),
+    /// No held snapshot, or the scan or snapshot is not in a state the operator action applies to.
     #[error("{0}")]
     Scan(String),
     /// The formula registry could not be loaded.
@@ -337,7 +340,7 @@ async fn reconcile_one(
 pub async fn accept_scan(store: &Store, scan_id: &str, now_ms: i64) -> Result<String, InventoryError> {
     let _stage = STAGE.lock().await;
     let (part, _, outcome) =
-        store.scan(scan_id).await?.ok_or_else(|| InventoryError::Scan(format!("unknown scan {scan_id:?}")))?;
+        store.scan(scan_id).await?.ok_or_else(|| InventoryError::UnknownScan(scan_id.to_owned()))?;
     let part = part.ok_or_else(|| InventoryError::Scan(format!("scan {scan_id} is not mapped to a part yet")))?;
     if outcome != "DISCREPANCY" {
         return Err(InventoryError::Scan(format!("scan {scan_id} is {outcome}, not a discrepancy to accept")));

@@ -1,10 +1,19 @@
 //! The API's one error type: every failure is answered as
 //! `{"error": {"code", "message", "details"}}` with a stable code; internal causes are logged,
-//! never sent.
+//! never sent. `details` is always an object (`{}` when there is nothing more to say), so clients
+//! can read a key from it without checking for null first.
+//!
+//! Status codes: 400 for a malformed request (JSON syntax, path, query, identifier), 404 for an
+//! unknown resource named in the path, 409 when a well-formed request conflicts with the current
+//! state of its resource (illegal work-order transition, nothing to approve or accept, already
+//! resolved or replayed, sequence not newer), 415 for a body that is not `application/json`,
+//! 422 for a body that breaks a rule (invalid thresholds, unknown part named in the body, the
+//! monotonic guard on completion, every ingested record rejected).
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use cmms_core::work_order::WorkOrderError;
 use cmms_pipeline::ingest::IngestError;
 use cmms_pipeline::inventory::InventoryError;
 use cmms_pipeline::pm::PmServiceError;
@@ -12,7 +21,7 @@ use cmms_pipeline::thresholds::ThresholdsError;
 use cmms_store::StoreError;
 use serde::Serialize;
 
-/// An API error: HTTP status, stable code, message for people, optional details.
+/// An API error: HTTP status, stable code, message for people, structured details.
 #[derive(Debug)]
 pub struct ApiError {
     /// The HTTP status.
@@ -21,8 +30,8 @@ pub struct ApiError {
     pub code: &'static str,
     /// What went wrong and what to do, in words.
     pub message: String,
-    /// Structured details (the field, the sequence in force …).
-    pub details: Option<serde_json::Value>,
+    /// Structured details (the sequence in force, the per-record results …); empty when none.
+    pub details: serde_json::Map<String, serde_json::Value>,
 }
 
 /// The error document.
@@ -39,26 +48,31 @@ pub struct ErrorDetail {
     pub code: String,
     /// Human-readable message.
     pub message: String,
-    /// Structured details, when there are any.
+    /// Structured details; always an object, `{}` when there are none.
     #[schema(value_type = Object)]
-    pub details: Option<serde_json::Value>,
+    pub details: serde_json::Map<String, serde_json::Value>,
 }
 
 impl ApiError {
     /// An error with a status, code and message.
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, code, message: message.into(), details: None }
+        Self { status, code, message: message.into(), details: serde_json::Map::new() }
     }
 
-    /// Adds structured details.
-    pub fn with_details(mut self, details: serde_json::Value) -> Self {
-        self.details = Some(details);
+    /// Adds one entry to the details.
+    pub fn with_detail(mut self, key: &str, value: serde_json::Value) -> Self {
+        self.details.insert(key.to_owned(), value);
         self
     }
 
     /// 404 for an unknown resource.
     pub fn not_found(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::NOT_FOUND, code, message)
+    }
+
+    /// 409 for a well-formed request that conflicts with the current state of its resource.
+    pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
     }
 
     /// 422 for a request that is well-formed but breaks a rule.
@@ -123,9 +137,19 @@ impl From<PmServiceError> for ApiError {
     fn from(e: PmServiceError) -> Self {
         let code = e.code();
         match e {
-            PmServiceError::UnknownWorkOrder(_) => ApiError::not_found(code, e.to_string()),
-            PmServiceError::Rule(_) | PmServiceError::UseComplete => ApiError::unprocessable(code, e.to_string()),
-            PmServiceError::Concurrent(_) => ApiError::new(StatusCode::CONFLICT, code, e.to_string()),
+            PmServiceError::UnknownWorkOrder(_) | PmServiceError::Rule(WorkOrderError::UnknownWorkOrder(_)) => {
+                ApiError::not_found(code, e.to_string())
+            }
+            // Valid in form, refused by the order's current state (or its asset's open PM).
+            PmServiceError::Rule(WorkOrderError::Illegal(_) | WorkOrderError::AlreadyOpen { .. })
+            | PmServiceError::Concurrent(_) => ApiError::conflict(code, e.to_string()),
+            // The monotonic guard (DESIGN.md: 422) and `complete` sent as a plain transition.
+            PmServiceError::Rule(
+                WorkOrderError::CompletionBeforeSchedule { .. }
+                | WorkOrderError::NextDue(_)
+                | WorkOrderError::CompletionNeedsTime,
+            )
+            | PmServiceError::UseComplete => ApiError::unprocessable(code, e.to_string()),
             PmServiceError::Invalid(_) | PmServiceError::Formulas(_) | PmServiceError::Store(_) => {
                 ApiError::internal(&e)
             }
@@ -138,10 +162,9 @@ impl From<InventoryError> for ApiError {
         match e {
             InventoryError::UnknownQuarantine(_) => ApiError::not_found("UNKNOWN_QUARANTINE_ENTRY", e.to_string()),
             InventoryError::UnknownPart(_) => ApiError::unprocessable("UNKNOWN_PART", e.to_string()),
-            InventoryError::AlreadyResolved(_) => {
-                ApiError::new(StatusCode::CONFLICT, "ALREADY_RESOLVED", e.to_string())
-            }
-            InventoryError::Scan(_) => ApiError::unprocessable("NOT_APPLICABLE", e.to_string()),
+            InventoryError::UnknownScan(_) => ApiError::not_found("UNKNOWN_SCAN", e.to_string()),
+            InventoryError::AlreadyResolved(_) => ApiError::conflict("ALREADY_RESOLVED", e.to_string()),
+            InventoryError::Scan(_) => ApiError::conflict("NOT_APPLICABLE", e.to_string()),
             InventoryError::Formulas(_) | InventoryError::Store(_) => ApiError::internal(&e),
         }
     }
@@ -150,7 +173,7 @@ impl From<InventoryError> for ApiError {
 impl From<ThresholdsError> for ApiError {
     fn from(e: ThresholdsError) -> Self {
         match e {
-            ThresholdsError::NothingToApprove(_) => ApiError::unprocessable("NOTHING_TO_APPROVE", e.to_string()),
+            ThresholdsError::NothingToApprove(_) => ApiError::conflict("NOTHING_TO_APPROVE", e.to_string()),
             ThresholdsError::Invalid(_) | ThresholdsError::Formulas(_) | ThresholdsError::Store(_) => {
                 ApiError::internal(&e)
             }

@@ -9,7 +9,26 @@ use crate::error::{ApiError, ErrorBody};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use cmms_pipeline::ingest::{Feed, IngestReport, RecordStatus, ingest};
+use cmms_pipeline::ingest::{Feed, IngestReport, MAX_BATCH, RecordStatus, ingest};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+
+/// The body of an ingestion webhook, for the OpenAPI document: one record (an object) or a batch
+/// (an array of at most [`MAX_BATCH`] records). Each feed checks its records' fields itself.
+pub struct IngestBody;
+
+impl utoipa::PartialSchema for IngestBody {
+    fn schema() -> RefOr<Schema> {
+        let record = || ObjectBuilder::new().schema_type(Type::Object);
+        OneOfBuilder::new()
+            .item(record().title(Some("One record")))
+            .item(ArrayBuilder::new().title(Some("A batch")).items(record()).max_items(Some(MAX_BATCH)))
+            .description(Some("One record, or an array of at most 10,000 records"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for IngestBody {}
 
 /// Ingests records of one feed.
 ///
@@ -18,20 +37,21 @@ use cmms_pipeline::ingest::{Feed, IngestReport, RecordStatus, ingest};
 /// consumed_at), `scans` (scan_id, scanner_id, code, counted_qty, scanned_at), `failures`
 /// (event_id, asset_id, event_type, started_at, ended_at), `mtbf_readings` (asset_id, mtbf_hours,
 /// observed_at). Unknown fields reject the record. Answers 200 with a result per record, or 422
-/// when every record was rejected.
+/// when every record was rejected (the per-record results in `details.results`).
 #[utoipa::path(
     post,
     path = "/api/v1/ingest/{feed}",
     tag = "ingestion",
     params(("feed" = Feed, Path, description = "The feed")),
-    request_body(content = Object, description = "One record, or an array of at most 10,000 records"),
+    request_body(content = IngestBody, description = "One record, or an array of at most 10,000 records"),
     responses(
         (status = 200, description = "Per-record results", body = IngestReport),
         (status = 400, description = "Body is not JSON", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Token lacks the ingest scope", body = ErrorBody),
         (status = 413, description = "Body or batch too large", body = ErrorBody),
-        (status = 422, description = "Every record was rejected", body = ErrorBody),
+        (status = 415, description = "Body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "Every record was rejected, or the body is neither an object nor an array", body = ErrorBody),
     )
 )]
 pub async fn ingest_feed(
@@ -54,7 +74,7 @@ pub async fn ingest_feed(
     crate::metrics::count_records(feed.as_str(), &report);
     state.after_change(&report.parts_touched).await;
     if report.received > 0 && report.rejected == report.received {
-        let details = serde_json::to_value(&report.results).unwrap_or_default();
+        let results = serde_json::to_value(&report.results).unwrap_or_default();
         let first = report.results.iter().find(|r| r.status == RecordStatus::Rejected);
         let why = first.and_then(|r| r.reason.clone()).unwrap_or_default();
         return Err(ApiError::new(
@@ -62,7 +82,7 @@ pub async fn ingest_feed(
             "ALL_RECORDS_REJECTED",
             format!("every record was rejected; the first: {why}"),
         )
-        .with_details(details));
+        .with_detail("results", results));
     }
     Ok(Json(report))
 }

@@ -2,7 +2,7 @@
 //! threshold history and approval, alerts, the quarantine queue, scan and snapshot review, and
 //! the dead-letter queue of publication.
 
-use super::{ApiJson, ApiPath, ApiQuery, now_ms};
+use super::{ApiJson, ApiPath, ApiQuery, Identifier, names_schema, now_ms};
 use crate::AppState;
 use crate::auth::{Auth, Ingest, Operate, Read};
 use crate::error::{ApiError, ErrorBody};
@@ -91,7 +91,7 @@ fn validate(path_part: &str, body: &ThresholdSync, client_id: Option<String>) ->
     put,
     path = "/api/v1/inventory/thresholds/{part_id}",
     tag = "inventory",
-    params(("part_id" = String, Path, description = "The part")),
+    params(("part_id" = Identifier, Path, description = "The part")),
     request_body = ThresholdSync,
     responses(
         (status = 200, description = "Applied", body = ThresholdApplied),
@@ -100,7 +100,8 @@ fn validate(path_part: &str, body: &ThresholdSync, client_id: Option<String>) ->
         (status = 403, description = "Token lacks the ingest scope", body = ErrorBody),
         (status = 404, description = "Unknown part", body = ErrorBody),
         (status = 409, description = "Sequence not newer than the one in force", body = ErrorBody),
-        (status = 422, description = "Invalid thresholds", body = ErrorBody),
+        (status = 415, description = "Body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "Invalid thresholds, an unknown field or a value of the wrong type", body = ErrorBody),
     )
 )]
 pub async fn put_thresholds(
@@ -129,25 +130,36 @@ pub async fn put_thresholds(
                 sequence_id, part_id
             ),
         )
-        .with_details(serde_json::json!({ "sequence_in_force": in_force }))),
+        .with_detail("sequence_in_force", in_force.into())),
         Received::UnknownPart => {
             Err(ApiError::not_found("UNKNOWN_PART", format!("unknown part {:?} (import parts first)", part.as_str())))
         }
     }
 }
 
-/// Approves the computed thresholds of a part held on the drift fallback.
+/// 404 unless `part` is a known part.
+async fn require_part(state: &AppState, part: &PartId) -> Result<(), ApiError> {
+    let known = state.store.existing_ids("parts", "part_id", &std::iter::once(part.as_str()).collect()).await?;
+    if known.is_empty() {
+        return Err(ApiError::not_found("UNKNOWN_PART", format!("unknown part {:?}", part.as_str())));
+    }
+    Ok(())
+}
+
+/// Approves the computed thresholds of a part held on the drift fallback; 409 when the part is
+/// not on the drift fallback (nothing to approve).
 #[utoipa::path(
     post,
     path = "/api/v1/inventory/thresholds/{part_id}/approve",
     tag = "inventory",
-    params(("part_id" = String, Path, description = "The part")),
+    params(("part_id" = Identifier, Path, description = "The part")),
     responses(
         (status = 204, description = "Approved: the computed thresholds are published"),
         (status = 400, description = "Malformed id", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Token lacks the operate scope", body = ErrorBody),
-        (status = 422, description = "The part is not on the drift fallback", body = ErrorBody),
+        (status = 404, description = "Unknown part", body = ErrorBody),
+        (status = 409, description = "The part is not on the drift fallback", body = ErrorBody),
     )
 )]
 pub async fn approve_thresholds(
@@ -156,6 +168,7 @@ pub async fn approve_thresholds(
     ApiPath(raw): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     let part = part_id(&raw)?;
+    require_part(&state, &part).await?;
     thresholds::approve(&state.store, part.as_str(), now_ms()).await?;
     state.after_change(&[part.as_str().to_owned()]).await;
     Ok(StatusCode::NO_CONTENT)
@@ -179,6 +192,7 @@ pub struct PartsQuery {
     params(PartsQuery),
     responses(
         (status = 200, description = "Parts", body = [PartOverview]),
+        (status = 400, description = "Malformed query", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Token lacks the read scope", body = ErrorBody),
     )
@@ -196,7 +210,7 @@ pub async fn list_parts(
     get,
     path = "/api/v1/parts/{part_id}/thresholds",
     tag = "inventory",
-    params(("part_id" = String, Path, description = "The part")),
+    params(("part_id" = Identifier, Path, description = "The part")),
     responses(
         (status = 200, description = "History, newest first (at most 1,000 entries)", body = [ThresholdHistoryRow]),
         (status = 400, description = "Malformed id", body = ErrorBody),
@@ -246,6 +260,7 @@ pub struct AllQuery {
     params(AllQuery),
     responses(
         (status = 200, description = "Quarantine entries", body = [QuarantineRow]),
+        (status = 400, description = "Malformed query", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Token lacks the read scope", body = ErrorBody),
     )
@@ -263,6 +278,7 @@ pub async fn list_quarantine(
 #[serde(deny_unknown_fields)]
 pub struct Resolve {
     /// The part.
+    #[schema(value_type = Identifier)]
     pub part_id: String,
 }
 
@@ -271,7 +287,7 @@ pub struct Resolve {
     post,
     path = "/api/v1/quarantine/{id}/resolve",
     tag = "inventory",
-    params(("id" = i64, Path, description = "The quarantine entry")),
+    params(("id" = i64, Path, minimum = 1, description = "The quarantine entry")),
     request_body = Resolve,
     responses(
         (status = 200, description = "Resolved; what re-processing did", body = GateRun),
@@ -280,7 +296,8 @@ pub struct Resolve {
         (status = 403, description = "Token lacks the operate scope", body = ErrorBody),
         (status = 404, description = "Unknown entry", body = ErrorBody),
         (status = 409, description = "Already resolved", body = ErrorBody),
-        (status = 422, description = "Unknown part", body = ErrorBody),
+        (status = 415, description = "Body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "Unknown part, an unknown field or a value of the wrong type", body = ErrorBody),
     )
 )]
 pub async fn resolve_quarantine(
@@ -302,17 +319,20 @@ pub struct PartRef {
     pub part_id: String,
 }
 
-/// Accepts the count of the scan that paused a part: stock becomes the count, routing resumes.
+/// Accepts the count of the scan that paused a part: stock becomes the count, routing resumes;
+/// 409 when the scan is not a discrepancy waiting for review (or not mapped to a part yet).
 #[utoipa::path(
     post,
     path = "/api/v1/scans/{scan_id}/accept",
     tag = "inventory",
-    params(("scan_id" = String, Path, description = "The discrepant scan")),
+    params(("scan_id" = Identifier, Path, description = "The discrepant scan")),
     responses(
         (status = 200, description = "Accepted", body = PartRef),
+        (status = 400, description = "Malformed id", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Token lacks the operate scope", body = ErrorBody),
-        (status = 422, description = "Unknown scan, or not a discrepancy", body = ErrorBody),
+        (status = 404, description = "Unknown scan", body = ErrorBody),
+        (status = 409, description = "Not a discrepancy waiting for review", body = ErrorBody),
     )
 )]
 pub async fn accept_scan(
@@ -320,23 +340,27 @@ pub async fn accept_scan(
     State(state): State<AppState>,
     ApiPath(scan_id): ApiPath<String>,
 ) -> Result<Json<PartRef>, ApiError> {
+    cmms_core::ids::check_identifier(&scan_id)
+        .map_err(|e| ApiError::bad_request("INVALID_ID", format!("scan id {scan_id:?}: {e}")))?;
     let part_id = inventory::accept_scan(&state.store, &scan_id, now_ms()).await?;
     state.after_change(std::slice::from_ref(&part_id)).await;
     Ok(Json(PartRef { part_id }))
 }
 
-/// Applies the snapshot of a part held as an implausible drop.
+/// Applies the snapshot of a part held as an implausible drop; 409 when none is held or a newer
+/// snapshot was applied since.
 #[utoipa::path(
     post,
     path = "/api/v1/parts/{part_id}/held-snapshot/accept",
     tag = "inventory",
-    params(("part_id" = String, Path, description = "The part")),
+    params(("part_id" = Identifier, Path, description = "The part")),
     responses(
         (status = 200, description = "Applied", body = PartRef),
         (status = 400, description = "Malformed id", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Token lacks the operate scope", body = ErrorBody),
-        (status = 422, description = "No held snapshot, or a newer one was applied", body = ErrorBody),
+        (status = 404, description = "Unknown part", body = ErrorBody),
+        (status = 409, description = "No held snapshot, or a newer one was applied", body = ErrorBody),
     )
 )]
 pub async fn accept_held_snapshot(
@@ -345,6 +369,7 @@ pub async fn accept_held_snapshot(
     ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<PartRef>, ApiError> {
     let part = part_id(&raw)?;
+    require_part(&state, &part).await?;
     inventory::accept_held_snapshot(&state.store, part.as_str(), now_ms()).await?;
     state.after_change(&[part.as_str().to_owned()]).await;
     Ok(Json(PartRef { part_id: part.as_str().to_owned() }))
@@ -356,7 +381,15 @@ pub async fn accept_held_snapshot(
 #[serde(deny_unknown_fields)]
 pub struct ProcurementQuery {
     /// Only this status (`OPEN`, `FULFILLED`, `CANCELLED`).
+    #[param(schema_with = procurement_status_schema)]
     pub status: Option<String>,
+}
+
+/// The statuses a procurement request can have.
+const PROCUREMENT_STATUSES: [&str; 3] = ["OPEN", "FULFILLED", "CANCELLED"];
+
+fn procurement_status_schema() -> utoipa::openapi::schema::Object {
+    names_schema(PROCUREMENT_STATUSES, "Only requests with this status.")
 }
 
 /// Procurement requests raised by routing (order up to max when stock falls below reorder),
@@ -380,7 +413,7 @@ pub async fn list_procurement_requests(
 ) -> Result<Json<Vec<ProcurementRow>>, ApiError> {
     let status = match q.status.as_deref().map(str::to_ascii_uppercase) {
         None => None,
-        Some(s) if ["OPEN", "FULFILLED", "CANCELLED"].contains(&s.as_str()) => Some(s),
+        Some(s) if PROCUREMENT_STATUSES.contains(&s.as_str()) => Some(s),
         Some(s) => {
             return Err(ApiError::bad_request(
                 "INVALID_QUERY",
@@ -399,6 +432,7 @@ pub async fn list_procurement_requests(
     params(AllQuery),
     responses(
         (status = 200, description = "Dead letters, newest first", body = [DeadLetterRow]),
+        (status = 400, description = "Malformed query", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Token lacks the read scope", body = ErrorBody),
     )
@@ -423,7 +457,7 @@ pub struct Replayed {
     post,
     path = "/api/v1/dlq/{id}/replay",
     tag = "publication",
-    params(("id" = i64, Path, description = "The dead letter")),
+    params(("id" = i64, Path, minimum = 1, description = "The dead letter")),
     responses(
         (status = 200, description = "Back in the outbox", body = Replayed),
         (status = 400, description = "Malformed id", body = ErrorBody),

@@ -11,6 +11,8 @@ pub mod work_orders;
 use crate::AppState;
 use crate::error::{ApiError, ErrorBody};
 use axum::extract::{FromRequest, FromRequestParts};
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Schema, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -30,6 +32,28 @@ pub struct ApiPath<T>(pub T);
 #[derive(FromRequestParts)]
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct ApiQuery<T>(pub T);
+
+/// An identifier (part, asset, scan …) in a path, query or body: documented with the pattern of
+/// [`cmms_core::ids::check_identifier`], the rule the handlers apply (400 `INVALID_ID` otherwise).
+pub struct Identifier;
+
+impl utoipa::PartialSchema for Identifier {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(cmms_core::ids::ID_PATTERN))
+            .description(Some("An identifier: 1–64 characters of `A–Z a–z 0–9 . _ -`, not only dots."))
+            .build()
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Identifier {}
+
+/// A string schema that allows only `names` (the server's enumerations kept in the core).
+pub(crate) fn names_schema(names: impl IntoIterator<Item = &'static str>, description: &str) -> Object {
+    ObjectBuilder::new().schema_type(Type::String).enum_values(Some(names)).description(Some(description)).build()
+}
 
 /// Now, in epoch milliseconds (the shell's clock; the core never reads it).
 pub(crate) fn now_ms() -> i64 {

@@ -11,6 +11,10 @@ use cmms_store::outbox::DeadLetterRow;
 use cmms_store::publication::AttemptRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{
+    AdditionalProperties, ArrayBuilder, KnownFormat, ObjectBuilder, OneOfBuilder, Schema, SchemaFormat, Type,
+};
 
 /// A dead letter with the history of its change's delivery attempts (across earlier replays).
 #[derive(Debug, Serialize, ToSchema)]
@@ -26,7 +30,7 @@ pub struct DeadLetterDetail {
     get,
     path = "/api/v1/dlq/{id}",
     tag = "publication",
-    params(("id" = i64, Path, description = "The dead letter")),
+    params(("id" = i64, Path, minimum = 1, description = "The dead letter")),
     responses(
         (status = 200, description = "The dead letter and its attempts", body = DeadLetterDetail),
         (status = 400, description = "Malformed id", body = ErrorBody),
@@ -50,17 +54,74 @@ pub async fn show_dead_letter(
     Ok(Json(DeadLetterDetail { dead_letter, attempts }))
 }
 
-/// Which dead letters to replay: the listed ids, or every one not yet replayed.
-#[derive(Debug, Deserialize, ToSchema)]
+/// Which dead letters to replay: the listed ids, or every one not yet replayed. Its schema says
+/// "either a non-empty `ids` or `all: true`" as a `oneOf`, the rule the handler applies.
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ReplayRequest {
     /// Dead-letter ids.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_numbers")]
     pub ids: Vec<i64>,
     /// Replay every dead letter not yet replayed (then `ids` must be empty).
     #[serde(default)]
     pub all: bool,
 }
+
+/// Largest magnitude up to which every whole number has its own `f64`.
+const EXACT_FLOAT_INTEGERS: f64 = 9_007_199_254_740_992.0;
+
+/// JSON Schema's integers: `7` and `7.0` alike (a client that computes with floats sends the
+/// second). Refused: a number with a fraction, an integer outside i64, and a float beyond 2^53
+/// (it no longer names one whole number).
+fn whole_numbers<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<i64>, D::Error> {
+    let numbers = Vec::<serde_json::Number>::deserialize(d)?;
+    numbers
+        .iter()
+        .map(|n| {
+            n.as_i64()
+                .or_else(|| {
+                    n.as_f64().filter(|f| f.fract() == 0.0 && f.abs() <= EXACT_FLOAT_INTEGERS).map(|f| f as i64)
+                })
+                .ok_or_else(|| serde::de::Error::custom(format!("ids must be whole numbers (got {n})")))
+        })
+        .collect()
+}
+
+impl utoipa::PartialSchema for ReplayRequest {
+    fn schema() -> RefOr<Schema> {
+        let ids = |min_items, max_items| {
+            ArrayBuilder::new()
+                .items(
+                    ObjectBuilder::new()
+                        .schema_type(Type::Integer)
+                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64))),
+                )
+                .min_items(min_items)
+                .max_items(max_items)
+                .description(Some("Dead-letter ids."))
+        };
+        let flag = |value: bool| ObjectBuilder::new().schema_type(Type::Boolean).enum_values(Some([value]));
+        let by_ids = ObjectBuilder::new()
+            .title(Some("By id"))
+            .property("ids", ids(Some(1), None))
+            .property("all", flag(false))
+            .required("ids")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        let every = ObjectBuilder::new()
+            .title(Some("Every dead letter"))
+            .property("ids", ids(None, Some(0)))
+            .property("all", flag(true).description(Some("Replay every dead letter not yet replayed.")))
+            .required("all")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)));
+        OneOfBuilder::new()
+            .item(by_ids)
+            .item(every)
+            .description(Some("Which dead letters to replay: a non-empty `ids` list, or `all: true`."))
+            .into()
+    }
+}
+
+impl ToSchema for ReplayRequest {}
 
 /// One dead letter a batch replay put back into the outbox.
 #[derive(Debug, Serialize, ToSchema)]
@@ -101,6 +162,8 @@ pub struct ReplayReport {
         (status = 400, description = "Neither ids nor all, or both", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Token lacks the operate scope", body = ErrorBody),
+        (status = 415, description = "Body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "Unknown field, or a value of the wrong type", body = ErrorBody),
     )
 )]
 pub async fn replay_dead_letters(

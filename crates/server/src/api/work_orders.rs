@@ -1,7 +1,7 @@
 //! Work-order routes: list by state or asset, transitions, completion (which schedules the next
 //! PM), and the PM schedule of an asset.
 
-use super::{ApiJson, ApiPath, ApiQuery, now_ms};
+use super::{ApiJson, ApiPath, ApiQuery, Identifier, names_schema, now_ms};
 use crate::AppState;
 use crate::auth::{Auth, Operate, Read};
 use crate::error::{ApiError, ErrorBody};
@@ -22,9 +22,24 @@ use utoipa::{IntoParams, ToSchema};
 pub struct WorkOrderQuery {
     /// Only this state (`SCHEDULED`, `RELEASED`, `IN_PROGRESS`, `MATERIAL_PENDING`, `COMPLETED`,
     /// `CANCELLED`).
+    #[param(schema_with = wo_state_schema)]
     pub state: Option<String>,
     /// Only this asset.
+    #[param(value_type = Option<Identifier>)]
     pub asset_id: Option<String>,
+}
+
+fn wo_state_schema() -> utoipa::openapi::schema::Object {
+    names_schema(WoState::ALL.map(WoState::as_str), "Only work orders in this state.")
+}
+
+/// The actions of the transition route: every action but `complete`, which has its own route.
+fn transition_actions() -> impl Iterator<Item = WoAction> {
+    WoAction::ALL.into_iter().filter(|a| *a != WoAction::Complete)
+}
+
+fn action_schema() -> utoipa::openapi::schema::Object {
+    names_schema(transition_actions().map(WoAction::as_str), "The action (`complete` has its own route).")
 }
 
 /// PM work orders by due date.
@@ -68,16 +83,17 @@ fn asset_id(raw: &str) -> Result<AssetId, ApiError> {
 pub struct Transition {
     /// `release`, `start`, `hold_for_material`, `material_available` or `cancel` (completion has
     /// its own route).
+    #[schema(schema_with = action_schema)]
     pub action: String,
 }
 
-/// Applies an action to a work order; an action not allowed from its state is refused with the
-/// allowed ones named.
+/// Applies an action to a work order; an action not allowed from its state is refused (409) with
+/// the allowed ones named.
 #[utoipa::path(
     post,
     path = "/api/v1/work-orders/{id}/transition",
     tag = "work orders",
-    params(("id" = i64, Path, description = "The work order")),
+    params(("id" = i64, Path, minimum = 1, description = "The work order")),
     request_body = Transition,
     responses(
         (status = 200, description = "The work order after the transition", body = WorkOrderRow),
@@ -85,8 +101,9 @@ pub struct Transition {
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Token lacks the operate scope", body = ErrorBody),
         (status = 404, description = "Unknown work order", body = ErrorBody),
-        (status = 409, description = "Changed concurrently; reload and retry", body = ErrorBody),
-        (status = 422, description = "Not allowed from the current state, or unknown action", body = ErrorBody),
+        (status = 409, description = "Not allowed from the current state, or changed concurrently", body = ErrorBody),
+        (status = 415, description = "Body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "Unknown action, an unknown field or a value of the wrong type", body = ErrorBody),
     )
 )]
 pub async fn transition_work_order(
@@ -107,6 +124,7 @@ pub async fn transition_work_order(
 #[serde(deny_unknown_fields)]
 pub struct Completion {
     /// RFC 3339 (no offset means UTC); defaults to now.
+    #[schema(format = DateTime)]
     pub completed_at: Option<String>,
 }
 
@@ -120,13 +138,13 @@ pub struct Completed {
 }
 
 /// Completes an IN_PROGRESS work order and schedules the next PM in the same transaction.
-/// 422 when the completion is not after the completion it follows, or the next due date would
-/// not be after it (the monotonic guard).
+/// 409 when the order is not IN_PROGRESS; 422 when the completion is not after the completion it
+/// follows, or the next due date would not be after it (the monotonic guard).
 #[utoipa::path(
     post,
     path = "/api/v1/work-orders/{id}/complete",
     tag = "work orders",
-    params(("id" = i64, Path, description = "The work order")),
+    params(("id" = i64, Path, minimum = 1, description = "The work order")),
     request_body = Completion,
     responses(
         (status = 200, description = "Completed, next PM scheduled", body = Completed),
@@ -134,8 +152,9 @@ pub struct Completed {
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Token lacks the operate scope", body = ErrorBody),
         (status = 404, description = "Unknown work order", body = ErrorBody),
-        (status = 409, description = "Changed concurrently; reload and retry", body = ErrorBody),
-        (status = 422, description = "Not IN_PROGRESS, or the monotonic guard would break", body = ErrorBody),
+        (status = 409, description = "Not IN_PROGRESS, or changed concurrently", body = ErrorBody),
+        (status = 415, description = "Body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "Invalid time, the monotonic guard would break, an unknown field or a value of the wrong type", body = ErrorBody),
     )
 )]
 pub async fn complete_work_order(
@@ -167,7 +186,7 @@ pub struct PmSchedule {
     get,
     path = "/api/v1/assets/{asset_id}/pm",
     tag = "work orders",
-    params(("asset_id" = String, Path, description = "The asset")),
+    params(("asset_id" = Identifier, Path, description = "The asset")),
     responses(
         (status = 200, description = "Interval and work orders", body = PmSchedule),
         (status = 400, description = "Malformed id", body = ErrorBody),

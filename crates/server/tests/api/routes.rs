@@ -176,7 +176,7 @@ pub async fn ingestion_answers_record_by_record(db: Db) {
     // A re-delivery with other values is a conflict; one record alone may be an object.
     let (s, r) = app.post("/api/v1/ingest/consumption", Scope::Ingest, ev("E-1", "10004711", json!(3))).await;
     assert_error(s, &r, StatusCode::UNPROCESSABLE_ENTITY, "ALL_RECORDS_REJECTED");
-    assert_eq!(r["error"]["details"][0]["code"], "DUPLICATE_CONFLICT");
+    assert_eq!(r["error"]["details"]["results"][0]["code"], "DUPLICATE_CONFLICT");
 
     load_reliability(&app.db).await;
     let failures = json!([
@@ -226,7 +226,11 @@ pub async fn snapshots_pass_the_gate_before_the_answer(db: Db) {
     let (s, r) = app.post("/api/v1/scans/S-9/accept", Scope::Operate, json!(null)).await;
     assert_eq!((s, r["part_id"].as_str()), (StatusCode::OK, Some("BRG-6204")), "{r}");
     let (s, r) = app.post("/api/v1/scans/S-9/accept", Scope::Operate, json!(null)).await;
-    assert_error(s, &r, StatusCode::UNPROCESSABLE_ENTITY, "NOT_APPLICABLE");
+    assert_error(s, &r, StatusCode::CONFLICT, "NOT_APPLICABLE");
+    let (s, r) = app.post("/api/v1/scans/S-404/accept", Scope::Operate, json!(null)).await;
+    assert_error(s, &r, StatusCode::NOT_FOUND, "UNKNOWN_SCAN");
+    let (s, r) = app.post("/api/v1/scans/..%2Fx/accept", Scope::Operate, json!(null)).await;
+    assert_error(s, &r, StatusCode::BAD_REQUEST, "INVALID_ID");
     let (_, parts) = app.get("/api/v1/parts", Scope::Read).await;
     let brg = parts.as_array().unwrap().iter().find(|p| p["part_id"] == "BRG-6204").unwrap();
     assert_eq!((brg["on_hand"].as_f64(), brg["paused_reason"].as_str()), (Some(3.0), None));
@@ -275,7 +279,7 @@ pub async fn operate_endpoints_succeed_and_refuse(db: Db) {
     let id = wos[0]["id"].as_i64().unwrap();
     let tr = |action: &str| json!({ "action": action });
     let (s, r) = app.post(&format!("/api/v1/work-orders/{id}/transition"), Scope::Operate, tr("start")).await;
-    assert_error(s, &r, StatusCode::UNPROCESSABLE_ENTITY, "ILLEGAL_TRANSITION");
+    assert_error(s, &r, StatusCode::CONFLICT, "ILLEGAL_TRANSITION");
     assert!(r["error"]["message"].as_str().unwrap().contains("release"), "the allowed actions are named: {r}");
     let (s, r) = app.post(&format!("/api/v1/work-orders/{id}/transition"), Scope::Operate, tr("nap")).await;
     assert_error(s, &r, StatusCode::UNPROCESSABLE_ENTITY, "UNKNOWN_ACTION");
@@ -298,7 +302,7 @@ pub async fn operate_endpoints_succeed_and_refuse(db: Db) {
     assert_eq!(r["next"]["state"], "SCHEDULED");
     assert!(r["next"]["due_at"].as_i64() > r["completed"]["completed_at"].as_i64(), "{r}");
     let (s, r) = app.post(&format!("/api/v1/work-orders/{id}/complete"), Scope::Operate, done).await;
-    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "completing twice is refused: {r}");
+    assert_error(s, &r, StatusCode::CONFLICT, "ILLEGAL_TRANSITION");
 
     // Quarantine resolve: unknown entry, unknown part, success, then already resolved.
     let unmapped = json!({"event_id": "Q-1", "source": "WMS", "external_sku": "odd-sku", "quantity": 1, "consumed_at": "2026-11-01T00:00:00Z"});
@@ -318,9 +322,13 @@ pub async fn operate_endpoints_succeed_and_refuse(db: Db) {
     assert_error(s, &r, StatusCode::CONFLICT, "ALREADY_RESOLVED");
 
     let (s, r) = app.post("/api/v1/inventory/thresholds/BRG-6204/approve", Scope::Operate, json!(null)).await;
-    assert_error(s, &r, StatusCode::UNPROCESSABLE_ENTITY, "NOTHING_TO_APPROVE");
+    assert_error(s, &r, StatusCode::CONFLICT, "NOTHING_TO_APPROVE");
     let (s, r) = app.post("/api/v1/parts/BRG-6204/held-snapshot/accept", Scope::Operate, json!(null)).await;
-    assert_error(s, &r, StatusCode::UNPROCESSABLE_ENTITY, "NOT_APPLICABLE");
+    assert_error(s, &r, StatusCode::CONFLICT, "NOT_APPLICABLE");
+    for action in ["inventory/thresholds/NOPE/approve", "parts/NOPE/held-snapshot/accept"] {
+        let (s, r) = app.post(&format!("/api/v1/{action}"), Scope::Operate, json!(null)).await;
+        assert_error(s, &r, StatusCode::NOT_FOUND, "UNKNOWN_PART");
+    }
 }
 
 pub async fn bad_requests_get_json_errors(db: Db) {
@@ -338,6 +346,16 @@ pub async fn bad_requests_get_json_errors(db: Db) {
     let resp = raw(Method::POST, "/api/v1/ingest/consumption", "42").send().await.unwrap();
     let (s, b): (StatusCode, Value) = (resp.status(), resp.json().await.unwrap());
     assert_error(s, &b, StatusCode::UNPROCESSABLE_ENTITY, "INVALID_BODY");
+    let resp = app
+        .client
+        .post(format!("{}/api/v1/ingest/consumption", app.base))
+        .bearer_auth(app.token(Scope::Admin))
+        .body("[]")
+        .send()
+        .await
+        .unwrap();
+    let (s, b): (StatusCode, Value) = (resp.status(), resp.json().await.unwrap());
+    assert_error(s, &b, StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE");
     let (s, b) = app.post("/api/v1/ingest/nonsense", Scope::Admin, json!([])).await;
     assert_error(s, &b, StatusCode::BAD_REQUEST, "INVALID_PATH");
     let (s, b) = app.post("/api/v1/work-orders/abc/transition", Scope::Admin, json!({"action": "release"})).await;
