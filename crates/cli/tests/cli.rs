@@ -1,8 +1,9 @@
 //! End-to-end tests of the `cmms` binary: imports, exit codes, API tokens, routing after `recompute`,
 //! `serve` health and shutdown.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+mod common;
+
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -182,15 +183,6 @@ fn token_create_list_revoke() {
     assert!(bad_scope.stdout.is_empty());
 }
 
-fn http_get(addr: &str, path: &str) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").unwrap();
-    let mut body = String::new();
-    s.read_to_string(&mut body).unwrap();
-    body
-}
-
 #[test]
 fn serve_answers_healthz_and_exits_cleanly_on_sigterm() {
     let dir = workdir("serve");
@@ -203,7 +195,7 @@ fn serve_answers_healthz_and_exits_cleanly_on_sigterm() {
             break rest.split_whitespace().next().unwrap().to_owned();
         }
     };
-    let response = http_get(&addr, "/healthz");
+    let response = common::get(&addr, "/healthz", None);
     assert!(response.starts_with("HTTP/1.1 200"), "{response}");
     assert!(response.contains(r#""status":"ok""#) && response.contains(r#""store":"sqlite""#), "{response}");
 

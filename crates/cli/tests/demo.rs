@@ -2,8 +2,10 @@
 //! faults, other data is never overwritten, and the served dashboard and API accept the printed
 //! tokens.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+mod common;
+
+use common::get as http;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -101,16 +103,6 @@ fn demo_refuses_a_store_that_is_not_a_demo_database() {
     let pg = cmms(&dir).args(["--database-url", "postgres://u@127.0.0.1:1/x", "demo", "--no-serve"]).output().unwrap();
     assert_eq!(pg.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&pg.stderr).contains("embedded SQLite file"), "{pg:?}");
-}
-
-fn http(addr: &str, path: &str, token: Option<&str>) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let auth = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Connection: close\r\n\r\n").unwrap();
-    let mut body = String::new();
-    s.read_to_string(&mut body).unwrap();
-    body
 }
 
 #[test]

@@ -3,17 +3,20 @@
 //! with every change applied exactly once. Runs on SQLite, and on PostgreSQL when
 //! `CMMS_TEST_POSTGRES_URL` is set.
 
+mod common;
+
 use cmms_store::Backend;
 use cmms_store::publication::PublicationRoute;
 use cmms_store::testing::{TestDb, backends};
 use cmms_store::thresholds::ReceivedThresholds;
+use common::wait_until;
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 type Applied = Arc<Mutex<HashMap<String, Vec<i64>>>>;
 
@@ -76,14 +79,6 @@ fn cmms(dir: &Path, config: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_cmms"));
     c.current_dir(dir).env_remove("CMMS_DATABASE_URL").arg("--config").arg(config);
     c
-}
-
-fn wait_until(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
-    let started = Instant::now();
-    while !done() {
-        assert!(started.elapsed() < limit, "timed out waiting until {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 fn run(backend: Backend) {

@@ -236,8 +236,9 @@ async fn gate_snapshot(
                 snap.sequence_id,
                 last.unwrap_or(0)
             );
-            store.set_snapshot_status(snap, Some(part), "STALE", &why).await?;
-            run.snapshots_stale += 1;
+            if store.set_snapshot_status(snap, Some(part), "STALE", &why).await? {
+                run.snapshots_stale += 1;
+            }
             return Ok(());
         }
     }
@@ -247,12 +248,16 @@ async fn gate_snapshot(
     match check_plausibility(snap.on_hand, previous, Quantity::new(recent).unwrap_or(Quantity::ZERO), gate) {
         Plausibility::Apply(_) if store.apply_snapshot(snap, part, now_ms).await? => run.snapshots_applied += 1,
         Plausibility::Apply(_) => {
-            store.set_snapshot_status(snap, Some(part), "STALE", "a newer snapshot was applied meanwhile").await?;
-            run.snapshots_stale += 1;
+            // Another process applied this one or a newer one meanwhile (its verdict stays).
+            if store.set_snapshot_status(snap, Some(part), "STALE", "a newer snapshot was applied meanwhile").await? {
+                run.snapshots_stale += 1;
+            }
         }
         Plausibility::Hold(hold) => {
             let why = format!("{}: {hold}", cmms_core::inventory::DropHold::CODE);
-            store.set_snapshot_status(snap, Some(part), "HELD", &why).await?;
+            if !store.set_snapshot_status(snap, Some(part), "HELD", &why).await? {
+                return Ok(()); // Another process gave its verdict first.
+            }
             store
                 .raise_alert(
                     ALERT_DROP,

@@ -548,17 +548,23 @@ impl Store {
         .await?)
     }
 
-    /// Records the gate's verdict on a snapshot that is not applied (stale, held, quarantined).
+    /// Records the gate's verdict on a snapshot that is not applied (stale, held, quarantined,
+    /// rejected). Only a snapshot still awaiting a verdict (pending, quarantined, held) changes:
+    /// a final verdict (applied, stale, rejected) stays. Two processes can gate the same staged
+    /// snapshot (`cmms serve` and `cmms import`, or several instances on one PostgreSQL): the one
+    /// that applies it must not be overwritten by the other's late "not newer than the last
+    /// applied" verdict. Returns whether the snapshot changed.
     pub async fn set_snapshot_status(
         &self,
         s: &StagedSnapshot,
         part_id: Option<&str>,
         status: &str,
         reason: &str,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
+    ) -> Result<bool, StoreError> {
+        let changed = sqlx::query(
             "UPDATE inventory_snapshots SET status = $1, reason = $2, part_id = $3 \
-             WHERE source = $4 AND external_sku = $5 AND sequence_id = $6",
+             WHERE source = $4 AND external_sku = $5 AND sequence_id = $6 \
+             AND status IN ('PENDING', 'QUARANTINED', 'HELD')",
         )
         .bind(status)
         .bind(reason)
@@ -567,8 +573,9 @@ impl Store {
         .bind(&s.external_sku)
         .bind(s.sequence_id)
         .execute(self.writer())
-        .await?;
-        Ok(())
+        .await?
+        .rows_affected();
+        Ok(changed > 0)
     }
 
     /// Applies a snapshot: last sequence, stock state and the snapshot's status, in one

@@ -164,6 +164,27 @@ pub async fn snapshots_in_any_order_end_in_the_in_order_state(db: Db) {
     assert!(inventory::accept_held_snapshot(&db.store, "BRG", NOW).await.is_err());
 }
 
+/// Two processes gate the same staged snapshot (`cmms serve` and `cmms import` both run the
+/// validation stage): the first applies it, the second, having read it as staged, finds its
+/// sequence already applied. Its late "stale" verdict must not overwrite "applied" — the webhook
+/// answered `duplicate`/`STALE` to a first delivery before this was fixed (found by the crash test).
+pub async fn a_late_verdict_of_another_gate_run_keeps_the_applied_status(db: Db) {
+    master(&db).await;
+    let head = "source,sequence_id,external_sku,on_hand,observed_at\n";
+    import::<SnapshotRecord>(&db, "a.csv", &format!("{head}ERP,5,100-BRG,12,2026-10-05\n")).await;
+    let seen_by_the_other = db.store.staged_snapshots().await.unwrap();
+    assert_eq!(seen_by_the_other.len(), 1);
+    assert_eq!(inventory::process(&db.store, NOW).await.unwrap().snapshots_applied, 1);
+    // The other process now gives the verdict it reached on the sequence it found applied.
+    let changed =
+        db.store.set_snapshot_status(&seen_by_the_other[0], Some("BRG"), "STALE", "not newer than 5").await.unwrap();
+    assert!(!changed, "an applied snapshot keeps its verdict");
+    let key = ("ERP".to_owned(), "100-BRG".to_owned(), 5);
+    let statuses = db.store.snapshot_statuses(std::slice::from_ref(&key)).await.unwrap();
+    assert_eq!(statuses[&key].0, "APPLIED");
+    assert_eq!(db.store.stock("BRG").await.unwrap().unwrap().on_hand, 12.0);
+}
+
 pub async fn scan_discrepancy_pauses_until_matching_count_or_acceptance(db: Db) {
     master(&db).await;
     let head = "source,sequence_id,external_sku,on_hand,observed_at\n";
