@@ -10,8 +10,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PARTS=${1:-10000}
 EVENTS=${2:-900000}
-cargo build --release -q -p cmms-cli
-CMMS="${CARGO_TARGET_DIR:-target}/release/cmms"
+if [ -n "${CMMS_BIN:-}" ]; then
+  CMMS="$CMMS_BIN"   # a prebuilt binary (bench/suite.sh)
+else
+  cargo build --release -q -p cmms-cli
+  CMMS="${CARGO_TARGET_DIR:-target}/release/cmms"
+fi
 W=$(mktemp -d)
 trap 'kill $SERVE_PID 2>/dev/null || true; rm -rf "$W"' EXIT
 SERVE_PID=
@@ -39,8 +43,9 @@ t0=$(now); "$CMMS" --database-url "$W/a.db" recompute --as-of 2026-10-31T00:00:0
 CMMS_LOG=warn "$CMMS" --database-url "$W/target.db" serve --listen "127.0.0.1:$PORT" 2>/dev/null &
 SERVE_PID=$!
 for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-t3=$(now); OUT=$("$CMMS" --config "$W/b.toml" publish --once); t4=$(now)
+t3=$(now); OUT=$(/usr/bin/time -f %M -o "$W/publish.kib" "$CMMS" --config "$W/b.toml" publish --once); t4=$(now)
 echo "$OUT"
+echo "peak memory publish: $(cat "$W/publish.kib") KiB"
 python3 - "$PARTS" "$EVENTS" "$t0" "$t1" "$t2" "$t3" "$t4" "$OUT" <<'PY'
 import re, sys
 parts, events, t0, t1, t2, t3, t4, out = sys.argv[1], sys.argv[2], *map(float, sys.argv[3:8]), sys.argv[8]

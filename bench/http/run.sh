@@ -73,6 +73,8 @@ start_server() {
   exit 1
 }
 stop_server() {
+  # Peak resident memory of the server over the phase (read before it exits).
+  echo "peak memory $1: $(awk '/^VmHWM/ {print $2}' "/proc/$server_pid/status" 2>/dev/null) KiB"
   kill -TERM "$server_pid" 2>/dev/null || true
   wait "$server_pid" 2>/dev/null || true
   server_pid=""
@@ -90,7 +92,7 @@ for phase in $PHASES; do
       echo "== ingest: $BATCH records per POST, $INGEST_CONNS connections, $DURATION"
       BATCH="$BATCH" PARTS="$PARTS" RUN="w$(date +%s)" wrk -t"$THREADS" -c"$INGEST_CONNS" -d"$DURATION" \
         --latency --timeout 10s -s "$here/ingest.lua" "http://127.0.0.1:$PORT" | tee wrk-ingest.txt
-      stop_server
+      stop_server ingest
       echo "consumption rows stored: $(db_count 'SELECT COUNT(*) FROM consumption')"
       ;;
     put)
@@ -98,7 +100,7 @@ for phase in $PHASES; do
       echo "== put: $PUT_CONNS connections, $DURATION"
       PUTS="$WORK/puts.txt" THREADS="$THREADS" wrk -t"$THREADS" -c"$PUT_CONNS" -d"$DURATION" \
         --latency --timeout 10s -s "$here/put.lua" "http://127.0.0.1:$PORT" | tee wrk-put.txt
-      stop_server
+      stop_server put
       echo "received thresholds stored: $(db_count 'SELECT COUNT(*) FROM received_thresholds')"
       ;;
     durability)
