@@ -82,10 +82,9 @@ rm -f "$WORK"/suite.db*
 run_store SQLite "$WORK/suite.db"
 if [[ -n "$PG_URL" ]]; then
   schema="cmms_suite"
-  export PGOPTIONS="--client-min-messages=warning"
-  psql "$PG_URL" -v ON_ERROR_STOP=1 -qc "DROP SCHEMA IF EXISTS $schema CASCADE" -c "CREATE SCHEMA $schema" >/dev/null
+  PGOPTIONS="--client-min-messages=warning" psql "$PG_URL" -v ON_ERROR_STOP=1 -qc "DROP SCHEMA IF EXISTS $schema CASCADE" -c "CREATE SCHEMA $schema" >/dev/null
   run_store PostgreSQL "$PG_URL?options=-c%20search_path%3D$schema"
-  psql "$PG_URL" -v ON_ERROR_STOP=1 -qc "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null
+  PGOPTIONS="--client-min-messages=warning" psql "$PG_URL" -v ON_ERROR_STOP=1 -qc "DROP SCHEMA IF EXISTS $schema CASCADE" >/dev/null
 fi
 
 rm -rf "$WORK/compute-out"
