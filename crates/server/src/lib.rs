@@ -45,6 +45,8 @@ pub struct AppState {
     routing: routing_queue::RoutingQueue,
     /// Threshold deliveries, committed in groups.
     thresholds: ThresholdIntake,
+    /// Recently verified API tokens.
+    tokens: Arc<auth::TokenCache>,
 }
 
 impl AppState {
@@ -60,7 +62,7 @@ impl AppState {
                 }
             }
         });
-        Self { routing: routing_queue::RoutingQueue::new(store.clone()), thresholds, store }
+        Self { routing: routing_queue::RoutingQueue::new(store.clone()), thresholds, tokens: Arc::default(), store }
     }
 
     /// Routes `parts` after a change of their stock, pause state or thresholds: procurement
