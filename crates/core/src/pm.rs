@@ -6,7 +6,7 @@
 //! every 7 days stays at 08:00 local across a DST change. Unlike the seed, the completion's own
 //! offset is honoured (the seed replaced it with UTC).
 
-use jiff::tz::{Disambiguation, TimeZone};
+use jiff::tz::{Disambiguation, Offset, TimeZone};
 use jiff::{SignedDuration, Timestamp, Zoned};
 
 /// Microseconds per day.
@@ -43,15 +43,27 @@ impl NextDue {
         self.due.timestamp()
     }
 
-    /// RFC 3339 with the local offset, e.g. `2024-03-17T08:00:00-04:00` (`next_due_at`).
+    /// RFC 3339 with the local offset, e.g. `2024-03-17T08:00:00-04:00` (`next_due_at`). It always
+    /// reads back as [`Self::due_utc`]: RFC 3339 offsets are whole minutes, so an offset with
+    /// seconds (local mean time, before a zone adopted standard time, e.g. New York's −04:56:02)
+    /// is rounded to the nearest minute and the local clock reading shifted with it. (Printing the
+    /// zoned value directly rounds only the offset and names an instant up to 30 s off.)
     pub fn local_rfc3339(&self) -> String {
-        self.due.timestamp().display_with_offset(self.due.offset()).to_string()
+        self.due.timestamp().display_with_offset(whole_minutes(self.due.offset())).to_string()
     }
 
     /// RFC 3339 in UTC, e.g. `2024-03-17T12:00:00Z` (`next_due_at_utc`).
     pub fn utc_rfc3339(&self) -> String {
         self.due.timestamp().to_string()
     }
+}
+
+/// `offset` rounded to the nearest whole minute (halves away from zero, as jiff prints it).
+fn whole_minutes(offset: Offset) -> Offset {
+    let secs = offset.seconds();
+    let nearest = (secs.abs() + 30) / 60 * 60 * secs.signum();
+    // Rounding up can only leave jiff's offset range (±25:59:59) at its very edge; truncate then.
+    Offset::from_seconds(nearest).or_else(|_| Offset::from_seconds(secs / 60 * 60)).unwrap_or(Offset::UTC)
 }
 
 /// Why no due date was produced.
@@ -116,6 +128,21 @@ mod tests {
 
     fn due(completion: &str, days: f64, zone: &str) -> NextDue {
         next_due(Some(parse_timestamp(completion).unwrap()), days, &tz(zone)).unwrap()
+    }
+
+    #[test]
+    fn local_text_of_a_local_mean_time_date_reads_back_as_the_same_instant() {
+        // Found by the `timestamps` fuzz target: New York kept local mean time (−04:56:02) until
+        // 1883, and the printed offset was rounded while the clock reading was not (2 s off).
+        let d = due("1012-03-03T13:00:00Z", 3.0, "America/New_York");
+        assert_eq!(d.utc_rfc3339(), "1012-03-06T13:00:00Z");
+        assert_eq!(d.local_rfc3339(), "1012-03-06T08:04:00-04:56");
+        assert_eq!(parse_timestamp(&d.local_rfc3339()).unwrap(), d.due_utc());
+        assert_eq!(
+            whole_minutes(Offset::from_seconds(-(4 * 3600 + 56 * 60 + 30)).unwrap()).seconds(),
+            -(4 * 3600 + 57 * 60)
+        );
+        assert_eq!(whole_minutes(Offset::from_seconds(93_599).unwrap()).seconds(), 93_540);
     }
 
     #[test]

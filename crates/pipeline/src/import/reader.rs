@@ -115,12 +115,24 @@ pub fn read_file_in_batches<R: ImportRecord>(
 ) -> Result<ReadSummary, ImportError> {
     let file = File::open(&path).map_err(|source| ImportError::Io { path: path.clone(), source })?;
     let input = BufReader::with_capacity(256 * 1024, Counting { inner: file, bytes });
+    read_from_in_batches(&path, input, format, tx, batch_rows)
+}
+
+/// [`read_file_in_batches`] over any reader (the file path version opens the file and calls this):
+/// `path` only names the input in errors. Buffer `input` yourself if it is unbuffered.
+pub fn read_from_in_batches<R: ImportRecord, I: Read>(
+    path: &Path,
+    input: I,
+    format: Format,
+    tx: Sender<Vec<Parsed<R>>>,
+    batch_rows: usize,
+) -> Result<ReadSummary, ImportError> {
     let size = batch_rows.max(1);
     let mut out = Batcher { tx, batch: Vec::with_capacity(size), size };
     let mut summary = ReadSummary::default();
     let outcome = match format {
-        Format::Csv => read_csv::<R, _>(&path, input, &mut out, &mut summary),
-        Format::Json => read_json::<R, _>(&path, input, &mut out, &mut summary),
+        Format::Csv => read_csv::<R, _>(path, input, &mut out, &mut summary),
+        Format::Json => read_json::<R, _>(path, input, &mut out, &mut summary),
     };
     // Rows read before a fatal error are good rows: hand them over before reporting it.
     out.flush();

@@ -40,8 +40,13 @@ fn invalid(code: &'static str, message: String) -> ApiError {
     ApiError::unprocessable(code, message)
 }
 
-/// Checks the payload against the path and the rules; returns what to store.
-fn validate(path_part: &str, body: &ThresholdSync, client_id: Option<String>) -> Result<ReceivedThresholds, ApiError> {
+/// Checks the payload against the path and the rules; returns what to store. Public so the fuzz
+/// targets (`fuzz/`) exercise exactly the endpoint's checks.
+pub fn validate(
+    path_part: &str,
+    body: &ThresholdSync,
+    client_id: Option<String>,
+) -> Result<ReceivedThresholds, ApiError> {
     if body.part_id != path_part {
         return Err(invalid(
             "PART_ID_MISMATCH",
