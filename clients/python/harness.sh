@@ -72,6 +72,23 @@ import_master_data() {
   done
 }
 
+# The whole example site: master data, every feed, and a recompute as of 2026-10-31, so pages and
+# endpoints have real rows. $1 names the caller in error messages.
+import_example_site() {
+  local kind rc
+  import_master_data
+  for kind in failures mtbf_readings consumption inventory scans; do
+    # consumption.csv holds one conflicting duplicate on purpose: exit 3 (rows rejected) is expected.
+    rc=0
+    cmms import "$kind" "$ROOT/examples/site/$kind.csv" >/dev/null 2>&1 || rc=$?
+    if [ "$rc" != 0 ] && [ "$rc" != 3 ]; then
+      echo "$1: importing $kind failed (exit $rc)" >&2
+      exit 1
+    fi
+  done
+  cmms recompute --as-of 2026-10-31T00:00:00Z >/dev/null
+}
+
 # Prints a new token with the given scopes (comma-separated) and name.
 new_token() {
   cmms token create --scope "$1" --name "$2" 2>/dev/null

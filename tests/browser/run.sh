@@ -19,17 +19,7 @@ fi
 
 ensure_venv
 ensure_cmms
-import_master_data
-for kind in failures mtbf_readings consumption inventory scans; do
-  # consumption.csv holds one conflicting duplicate on purpose: exit 3 (rows rejected) is expected.
-  rc=0
-  cmms import "$kind" "$ROOT/examples/site/$kind.csv" >/dev/null 2>&1 || rc=$?
-  if [ "$rc" != 0 ] && [ "$rc" != 3 ]; then
-    echo "browser: importing $kind failed (exit $rc)" >&2
-    exit 1
-  fi
-done
-cmms recompute --as-of 2026-10-31T00:00:00Z >/dev/null
+import_example_site browser
 TOKEN=$(new_token read,operate browser)
 start_server
 

@@ -21,17 +21,7 @@ SEED="${CONFORMANCE_SEED:-20261202}"
 ensure_venv
 "$PY" -m pip install -q --disable-pip-version-check -r "$ROOT/tests/conformance/requirements.txt"
 ensure_cmms
-import_master_data
-for kind in failures mtbf_readings consumption inventory scans; do
-  # consumption.csv holds one conflicting duplicate on purpose: exit 3 (rows rejected) is expected.
-  rc=0
-  cmms import "$kind" "$ROOT/examples/site/$kind.csv" >/dev/null 2>&1 || rc=$?
-  if [ "$rc" != 0 ] && [ "$rc" != 3 ]; then
-    echo "conformance: importing $kind failed (exit $rc)" >&2
-    exit 1
-  fi
-done
-cmms recompute --as-of 2026-10-31T00:00:00Z >/dev/null
+import_example_site conformance
 TOKEN=$(new_token admin conformance)
 start_server
 

@@ -213,22 +213,17 @@ impl Config {
 mod tests {
     use super::*;
 
-    fn with_target(toml: &str) -> Config {
-        let fig = Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(toml));
-        fig.extract().unwrap()
+    /// A configuration with one target whose token settings are `token_lines`.
+    fn with_target(token_lines: &str) -> Config {
+        let toml = format!(
+            "[[targets]]\nname = \"erp\"\nbase_url = \"http://127.0.0.1:9\"\npath = \"/thresholds/{{part_id}}\"\n{token_lines}"
+        );
+        Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(&toml)).extract().unwrap()
     }
 
     #[test]
     fn a_missing_token_variable_stops_the_publisher_but_not_the_queueing_of_changes() {
-        let config = with_target(
-            r#"
-            [[targets]]
-            name = "erp"
-            base_url = "http://127.0.0.1:9"
-            path = "/thresholds/{part_id}"
-            token_env = "CMMS_TEST_TOKEN_THAT_IS_NEVER_SET"
-            "#,
-        );
+        let config = with_target("token_env = \"CMMS_TEST_TOKEN_THAT_IS_NEVER_SET\"");
         let err = config.targets().unwrap_err().to_string();
         assert!(err.contains("CMMS_TEST_TOKEN_THAT_IS_NEVER_SET"), "{err}");
         let routes = config.checked_targets(false).unwrap();
@@ -238,16 +233,7 @@ mod tests {
 
     #[test]
     fn token_and_token_env_together_are_refused_either_way() {
-        let config = with_target(
-            r#"
-            [[targets]]
-            name = "erp"
-            base_url = "http://127.0.0.1:9"
-            path = "/thresholds/{part_id}"
-            token = "inline"
-            token_env = "X"
-            "#,
-        );
+        let config = with_target("token = \"inline\"\ntoken_env = \"X\"");
         assert!(config.targets().is_err());
         assert!(config.checked_targets(false).is_err());
     }
