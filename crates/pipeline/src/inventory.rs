@@ -311,13 +311,17 @@ async fn reconcile_one(
     let state = routing_state(store, part).await?;
     let next = reconcile(&state, ReconcileEvent::Scan { outcome, scanned_at: from_epoch_ms(scan.scanned_at) })
         .unwrap_or(cmms_core::inventory::Reconciled { state, set_stock_to: None });
+    let verdict = match outcome {
+        ScanOutcome::Match => "MATCH",
+        ScanOutcome::Discrepancy(_) => "DISCREPANCY",
+    };
+    if !store.set_scan_outcome(&scan.scan_id, Some(part), Some(system), verdict).await? {
+        // Another process's gate run reconciled this scan meanwhile: its verdict and pause stand.
+        return Ok(());
+    }
     match outcome {
-        ScanOutcome::Match => {
-            store.set_scan_outcome(&scan.scan_id, Some(part), Some(system), "MATCH").await?;
-            run.scans_matched += 1;
-        }
+        ScanOutcome::Match => run.scans_matched += 1,
         ScanOutcome::Discrepancy(d) => {
-            store.set_scan_outcome(&scan.scan_id, Some(part), Some(system), "DISCREPANCY").await?;
             run.scans_discrepant += 1;
             let msg = format!(
                 "scan {} counted {} but system stock is {} (tolerance {}); routing paused until a matching count or `cmms scans accept {}`",

@@ -715,24 +715,28 @@ impl Store {
             .collect()
     }
 
-    /// Records a scan's reconciliation.
+    /// Records a scan's verdict (`MATCH`, `DISCREPANCY`, `QUARANTINED`, or `ACCEPTED` by an
+    /// operator) and returns whether it did. A verdict only replaces one still open: `ACCEPTED`
+    /// only a `DISCREPANCY`, the others only a scan awaiting reconciliation (pending or
+    /// quarantined), so a late verdict of another process's gate run changes nothing.
     pub async fn set_scan_outcome(
         &self,
         scan_id: &str,
         part_id: Option<&str>,
         system_qty: Option<f64>,
         outcome: &str,
-    ) -> Result<(), StoreError> {
-        bind_opt_f64(
-            sqlx::query("UPDATE scans SET part_id = $1, system_qty = $2, outcome = $3 WHERE scan_id = $4")
-                .bind(part_id),
-            system_qty,
-        )
-        .bind(outcome)
-        .bind(scan_id)
-        .execute(self.writer())
-        .await?;
-        Ok(())
+    ) -> Result<bool, StoreError> {
+        let open = if outcome == "ACCEPTED" { "('DISCREPANCY')" } else { "('PENDING', 'QUARANTINED')" };
+        let sql = format!(
+            "UPDATE scans SET part_id = $1, system_qty = $2, outcome = $3 WHERE scan_id = $4 AND outcome IN {open}"
+        );
+        let changed = bind_opt_f64(sqlx::query(sqlx::AssertSqlSafe(sql)).bind(part_id), system_qty)
+            .bind(outcome)
+            .bind(scan_id)
+            .execute(self.writer())
+            .await?
+            .rows_affected();
+        Ok(changed > 0)
     }
 
     /// A scan's part and counted quantity.

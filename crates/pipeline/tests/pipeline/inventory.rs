@@ -185,6 +185,23 @@ pub async fn a_late_verdict_of_another_gate_run_keeps_the_applied_status(db: Db)
     assert_eq!(db.store.stock("BRG").await.unwrap().unwrap().on_hand, 12.0);
 }
 
+pub async fn a_late_scan_verdict_of_another_gate_run_changes_nothing(db: Db) {
+    master(&db).await;
+    let head = "source,sequence_id,external_sku,on_hand,observed_at\n";
+    import::<SnapshotRecord>(&db, "s.csv", &format!("{head}ERP,1,100-BRG,10,2026-10-01\n")).await;
+    inventory::process(&db.store, NOW).await.unwrap();
+    let scans = "scan_id,scanner_id,code,counted_qty,scanned_at\nS1,GUN-1,BRG,10,2026-10-02T08:00:00Z\n";
+    import::<ScanRecord>(&db, "scans.csv", scans).await;
+    assert_eq!(inventory::process(&db.store, NOW).await.unwrap().scans_matched, 1);
+    // Another process, which read the scan before this run decided it, now gives its verdict.
+    let changed = db.store.set_scan_outcome("S1", Some("BRG"), Some(4.0), "DISCREPANCY").await.unwrap();
+    assert!(!changed, "a reconciled scan keeps its verdict");
+    assert_eq!(db.store.scan("S1").await.unwrap().unwrap().2, "MATCH");
+    // Only a discrepancy can be accepted.
+    assert!(!db.store.set_scan_outcome("S1", Some("BRG"), None, "ACCEPTED").await.unwrap());
+    assert!(db.store.stock("BRG").await.unwrap().unwrap().paused_reason.is_none());
+}
+
 pub async fn scan_discrepancy_pauses_until_matching_count_or_acceptance(db: Db) {
     master(&db).await;
     let head = "source,sequence_id,external_sku,on_hand,observed_at\n";

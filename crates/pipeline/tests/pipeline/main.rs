@@ -156,6 +156,7 @@ fn main() -> std::process::ExitCode {
         case!(inventory::quarantine_holds_until_resolved),
         case!(inventory::snapshots_in_any_order_end_in_the_in_order_state),
         case!(inventory::a_late_verdict_of_another_gate_run_keeps_the_applied_status),
+        case!(inventory::a_late_scan_verdict_of_another_gate_run_changes_nothing),
         case!(inventory::scan_discrepancy_pauses_until_matching_count_or_acceptance),
         case!(inventory::recompute_without_all_computes_only_changed_parts),
         case!(inventory::a_change_during_a_recompute_is_kept_for_the_next),
