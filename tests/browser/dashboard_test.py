@@ -98,6 +98,18 @@ class DashboardTest:
         expect(False, f"no flash containing {flash_contains!r} after clicking {button_css} (last: {text!r})")
         return text
 
+    def wait_for(self, condition, what: str, timeout: float = 15.0) -> None:
+        """Waits until ``condition()`` holds (a click returns before the page it leads to loads)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if condition():
+                    return
+            except WebDriverError:
+                pass
+            time.sleep(0.1)
+        expect(False, f"{what} (waited {timeout:.0f} s; now at {self.d.current_url()})")
+
     def rows(self) -> List[str]:
         """The text of every table row on the page."""
         return self.d.script(ROWS)
@@ -134,10 +146,10 @@ class DashboardTest:
         field = self.d.find("input[name=token]")
         field.type("cmms_not-a-token")
         self.d.find("form[action='/login'] button").click()
-        expect("not valid" in self.text(), "a wrong token is refused with a message")
+        self.wait_for(lambda: "not valid" in self.text(), "a wrong token is refused with a message")
         self.d.find("input[name=token]").type(self.token)
         self.d.find("form[action='/login'] button").click()
-        expect(self.d.current_url() == self.base + "/", f"after sign-in: {self.d.current_url()}")
+        self.wait_for(lambda: self.d.current_url() == self.base + "/", "signing in leads to the overview")
         expect("signed in as browser" in self.d.find("header").text(), "the header names the token")
 
     def overview(self) -> None:
