@@ -25,6 +25,7 @@ pub async fn bind(addr: &str) -> anyhow::Result<tokio::net::TcpListener> {
 /// targets are configured) the publisher, until SIGINT or SIGTERM; then closes the store.
 pub async fn serve_on(config: &Config, store: Store, listener: tokio::net::TcpListener) -> anyhow::Result<ExitCode> {
     let targets = config.targets()?;
+    let shutdown = shutdown_signal();
     let local = listener.local_addr()?;
     tracing::info!(%local, store = %store.backend(), "cmms serve listening on http://{local}");
     anyhow::ensure!(config.reconcile_seconds > 0, "reconcile_seconds must be at least 1");
@@ -46,7 +47,7 @@ pub async fn serve_on(config: &Config, store: Store, listener: tokio::net::TcpLi
         };
         Some(tokio::spawn(run_publisher(store.clone(), transport, targets, config.publisher_settings(), shutdown)))
     };
-    let served = cmms_server::serve(listener, AppState::new(store.clone()), shutdown_signal()).await;
+    let served = cmms_server::serve(listener, AppState::new(store.clone()), shutdown).await;
     let _ = stop.send(true);
     let _ = cycle.await;
     if let Some(p) = publisher {
@@ -58,27 +59,33 @@ pub async fn serve_on(config: &Config, store: Store, listener: tokio::net::TcpLi
     Ok(ExitCode::SUCCESS)
 }
 
-/// Completes on SIGINT (Ctrl-C) or SIGTERM.
-pub async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Completes on SIGINT (Ctrl-C) or SIGTERM. The handlers are installed when this is called, not
+/// when the future is first polled, so a signal sent right after the "listening" line is caught.
+pub fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the server");
-                std::future::pending::<()>().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let int = signal(SignalKind::interrupt());
+        let term = signal(SignalKind::terminate());
+        async move {
+            let (mut int, mut term) = match (int, term) {
+                (Ok(int), Ok(term)) => (int, term),
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!(error = %e, "cannot listen for SIGINT/SIGTERM; stopping on Ctrl-C only");
+                    let _ = tokio::signal::ctrl_c().await;
+                    tracing::info!("SIGINT received, shutting down");
+                    return;
+                }
+            };
+            tokio::select! {
+                _ = int.recv() => tracing::info!("SIGINT received, shutting down"),
+                _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
             }
         }
-    };
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("SIGINT received, shutting down"),
-        () = term => tracing::info!("SIGTERM received, shutting down"),
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("SIGINT received, shutting down");
     }
 }

@@ -174,6 +174,10 @@ const SQLITE_READERS: u32 = 4;
 /// Pool options for SQLite connections: WAL, foreign keys, a busy timeout for writers of other
 /// processes, and a 32 MiB page cache per connection.
 ///
+/// Temporary storage in memory (`temp_store = MEMORY`): the statement and savepoint journals of
+/// multi-row writes (a copy of every page a statement first touches) are kept in memory rather
+/// than written to a temporary file; they were a fifth of a bulk consumption import's time.
+///
 /// Durability: `synchronous = NORMAL` in WAL mode. A transaction is in the WAL file (written with
 /// `write()`, in the operating system's page cache) when its COMMIT returns, so a crash or
 /// `kill -9` of the process loses nothing acknowledged; the WAL is flushed to disk (`fsync`) at
@@ -195,7 +199,7 @@ fn sqlite_options(connections: u32, writer: bool) -> AnyPoolOptions {
             Box::pin(async move {
                 conn.execute(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32768;",
+                     PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;",
                 )
                 .await?;
                 if writer {
