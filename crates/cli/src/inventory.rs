@@ -260,7 +260,7 @@ pub async fn compute(
         }
         None => cmms_core::formula::FormulaSet::defaults(),
     };
-    let report = cmms_pipeline::compute::compute_folder(input, output, &set, as_of).await?;
+    let report = tokio::task::block_in_place(|| cmms_pipeline::compute::compute_folder(input, output, &set, as_of))?;
     for issue in &report.issues {
         eprintln!("{issue}");
     }

@@ -4,7 +4,7 @@
 //! assertions on time: `cargo bench -p cmms-core` (best of 3 runs, one core).
 
 use cmms_core::formula::{FormulaSet, PmParams, ThresholdParams};
-use cmms_core::ids::{EventId, PartClass, SiteId};
+use cmms_core::ids::{PartClass, SiteId};
 use cmms_core::pm::next_due;
 use cmms_core::quantity::Quantity;
 use cmms_core::reliability::{FailureEvent, FailureEventType, SampleScope, mtbf_stats, pm_interval};
@@ -51,14 +51,12 @@ fn intervals_for_100k_assets_from_10m_events() {
     const ASSETS: usize = 100_000;
     const PER_ASSET: usize = 100;
     let kinds = FailureEventType::ALL;
-    let id = EventId::parse("E").unwrap();
     let base = Timestamp::from_second(1_600_000_000).unwrap();
     let events: Vec<FailureEvent> = (0..ASSETS * PER_ASSET)
         .map(|i| {
             let k = i % PER_ASSET;
             let start = base + SignedDuration::from_hours((k * 37 + (i / PER_ASSET) % 11) as i64);
             FailureEvent {
-                event_id: id.clone(),
                 event_type: kinds[(i * 7 + i / 3) % 4],
                 started_at: start,
                 ended_at: k.is_multiple_of(3).then(|| start + SignedDuration::from_hours(5)),

@@ -64,16 +64,46 @@ pub struct ConsumptionRecord {
     pub consumed_at: Timestamp,
 }
 
+/// A consumption row checked exactly as [`ConsumptionRecord`] is, borrowing its text from the row
+/// (the in-memory calculation keeps millions of them without an allocation each).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ConsumptionRow<'a> {
+    /// The source's event id (a valid [`EventId`]).
+    pub event_id: &'a str,
+    /// The delivering system (a valid [`SourceId`]).
+    pub source: &'a str,
+    /// The SKU as the source spells it (a valid [`ExternalSku`]).
+    pub external_sku: &'a str,
+    /// Units consumed.
+    pub quantity: Quantity,
+    /// When.
+    pub consumed_at: Timestamp,
+}
+
+impl<'a> ConsumptionRow<'a> {
+    /// Parses and checks a raw consumption row.
+    pub fn parse(row: &RawRow<'a>) -> Result<Self, FieldError> {
+        Ok(Self {
+            event_id: row.parse("event_id", EventId::check)?,
+            source: row.parse("source", SourceId::check)?,
+            external_sku: row.parse("external_sku", ExternalSku::check)?,
+            quantity: row.parse("quantity", Quantity::parse)?,
+            consumed_at: row.parse("consumed_at", parse_timestamp)?,
+        })
+    }
+}
+
 impl ImportRecord for ConsumptionRecord {
     const KIND: &'static str = "consumption";
     const COLUMNS: &'static [&'static str] = &["event_id", "source", "external_sku", "quantity", "consumed_at"];
     fn parse(row: &RawRow<'_>) -> Result<Self, FieldError> {
+        let r = ConsumptionRow::parse(row)?;
         Ok(Self {
-            event_id: row.id("event_id", EventId::parse)?,
-            source: row.id("source", SourceId::parse)?,
-            external_sku: row.parse("external_sku", ExternalSku::parse)?,
-            quantity: row.parse("quantity", Quantity::parse)?,
-            consumed_at: row.parse("consumed_at", parse_timestamp)?,
+            event_id: EventId::from_checked(r.event_id),
+            source: SourceId::from_checked(r.source),
+            external_sku: ExternalSku::from_checked(r.external_sku),
+            quantity: r.quantity,
+            consumed_at: r.consumed_at,
         })
     }
     fn key(&self) -> String {
@@ -116,10 +146,49 @@ impl ImportRecord for ScanRecord {
 /// One failure-log event of an asset.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FailureRecord {
+    /// The feed's id of the event (deduplication key).
+    pub event_id: EventId,
     /// The asset it happened to.
     pub asset_id: AssetId,
     /// The event.
     pub event: FailureEvent,
+}
+
+/// A failure-log row checked exactly as [`FailureRecord`] is, borrowing its ids from the row.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FailureRow<'a> {
+    /// The feed's id of the event (a valid [`EventId`]).
+    pub event_id: &'a str,
+    /// The asset (a valid [`AssetId`]).
+    pub asset_id: &'a str,
+    /// What happened.
+    pub event_type: FailureEventType,
+    /// When it started.
+    pub started_at: Timestamp,
+    /// When it ended, if known (never before `started_at`).
+    pub ended_at: Option<Timestamp>,
+}
+
+impl<'a> FailureRow<'a> {
+    /// Parses and checks a raw failure-log row.
+    pub fn parse(row: &RawRow<'a>) -> Result<Self, FieldError> {
+        let event_id = row.parse("event_id", EventId::check)?;
+        let event_type = row.parse("event_type", str::parse::<FailureEventType>)?;
+        let started_at = row.parse("started_at", parse_timestamp)?;
+        let ended_at = row.parse("ended_at", parse_optional_timestamp)?;
+        if let Some(end) = ended_at
+            && end < started_at
+        {
+            return Err(FieldError::new("ended_at", format!("is before started_at ({end} < {started_at})")));
+        }
+        let asset_id = row.parse("asset_id", AssetId::check)?;
+        Ok(Self { event_id, asset_id, event_type, started_at, ended_at })
+    }
+
+    /// The event as the reliability calculation takes it.
+    pub fn event(&self) -> FailureEvent {
+        FailureEvent { event_type: self.event_type, started_at: self.started_at, ended_at: self.ended_at }
+    }
 }
 
 impl ImportRecord for FailureRecord {
@@ -127,21 +196,15 @@ impl ImportRecord for FailureRecord {
     const COLUMNS: &'static [&'static str] = &["event_id", "asset_id", "event_type", "started_at", "ended_at"];
     const OPTIONAL: &'static [&'static str] = &["ended_at"];
     fn parse(row: &RawRow<'_>) -> Result<Self, FieldError> {
-        let event = FailureEvent {
-            event_id: row.id("event_id", EventId::parse)?,
-            event_type: row.parse("event_type", str::parse::<FailureEventType>)?,
-            started_at: row.parse("started_at", parse_timestamp)?,
-            ended_at: row.parse("ended_at", parse_optional_timestamp)?,
-        };
-        if let Some(end) = event.ended_at
-            && end < event.started_at
-        {
-            return Err(FieldError::new("ended_at", format!("is before started_at ({end} < {})", event.started_at)));
-        }
-        Ok(Self { asset_id: row.id("asset_id", AssetId::parse)?, event })
+        let r = FailureRow::parse(row)?;
+        Ok(Self {
+            event_id: EventId::from_checked(r.event_id),
+            asset_id: AssetId::from_checked(r.asset_id),
+            event: r.event(),
+        })
     }
     fn key(&self) -> String {
-        self.event.event_id.to_string()
+        self.event_id.to_string()
     }
 }
 

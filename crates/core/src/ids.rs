@@ -56,8 +56,18 @@ macro_rules! id_type {
         impl $name {
             /// Parses and validates an identifier.
             pub fn parse(s: &str) -> Result<Self, IdError> {
-                check_identifier(s)?;
-                Ok(Self(s.to_owned()))
+                Self::check(s).map(|s| Self(s.to_owned()))
+            }
+
+            /// Validates an identifier without taking a copy (hot paths that only compare it).
+            pub fn check(s: &str) -> Result<&str, IdError> {
+                check_identifier(s).map(|()| s)
+            }
+
+            /// Wraps text that [`Self::check`] accepted.
+            #[allow(dead_code, reason = "used for the id kinds that have borrowed rows")]
+            pub(crate) fn from_checked(s: &str) -> Self {
+                Self(s.to_owned())
             }
 
             /// The identifier as text.
@@ -135,6 +145,16 @@ pub struct ExternalSku(String);
 impl ExternalSku {
     /// Parses an external SKU: 1–64 characters once trimmed, no control characters.
     pub fn parse(s: &str) -> Result<Self, IdError> {
+        Self::check(s).map(|s| Self(s.to_owned()))
+    }
+
+    /// Wraps text that [`Self::check`] accepted.
+    pub(crate) fn from_checked(s: &str) -> Self {
+        Self(s.to_owned())
+    }
+
+    /// Validates an external SKU without taking a copy; the text is kept exactly as delivered.
+    pub fn check(s: &str) -> Result<&str, IdError> {
         let trimmed = s.trim();
         if trimmed.is_empty() {
             return Err(IdError::Empty);
@@ -146,7 +166,7 @@ impl ExternalSku {
         if n > MAX_ID_LEN {
             return Err(IdError::TooLong(n));
         }
-        Ok(Self(s.to_owned()))
+        Ok(s)
     }
 
     /// The SKU exactly as delivered.

@@ -32,11 +32,34 @@ impl Mapping {
     }
 }
 
-/// An in-memory index of the SKU map, built once per stage run.
+/// The result of mapping one SKU, borrowed from the index (no allocation on the hot path).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MappingRef<'a> {
+    /// It names this part.
+    Part(&'a str),
+    /// No rule matched.
+    Unmapped,
+    /// The normalised rule matched several parts (sorted).
+    Ambiguous(&'a BTreeSet<String>),
+}
+
+impl MappingRef<'_> {
+    /// The owned form.
+    pub fn to_owned(self) -> Mapping {
+        match self {
+            MappingRef::Part(p) => Mapping::Part(p.to_owned()),
+            MappingRef::Unmapped => Mapping::Unmapped,
+            MappingRef::Ambiguous(p) => Mapping::Ambiguous(p.iter().cloned().collect()),
+        }
+    }
+}
+
+/// An in-memory index of the SKU map, built once per stage run. Keyed by source first, so a
+/// lookup borrows the caller's text instead of building a key.
 #[derive(Debug, Default)]
 pub struct SkuIndex {
-    exact: HashMap<(String, String), String>,
-    normalised: HashMap<(String, String), BTreeSet<String>>,
+    exact: HashMap<String, HashMap<String, String>>,
+    normalised: HashMap<String, HashMap<String, BTreeSet<String>>>,
     any_source: HashMap<String, BTreeSet<String>>,
     parts: BTreeSet<String>,
 }
@@ -54,8 +77,13 @@ impl SkuIndex {
     ) -> Self {
         let mut ix = SkuIndex { parts: part_ids.into_iter().map(str::to_owned).collect(), ..Default::default() };
         for (source, sku, part) in entries {
-            ix.exact.insert((source.to_owned(), sku.to_owned()), part.to_owned());
-            ix.normalised.entry((source.to_owned(), normalise(sku))).or_default().insert(part.to_owned());
+            ix.exact.entry(source.to_owned()).or_default().insert(sku.to_owned(), part.to_owned());
+            ix.normalised
+                .entry(source.to_owned())
+                .or_default()
+                .entry(normalise(sku))
+                .or_default()
+                .insert(part.to_owned());
             ix.any_source.entry(normalise(sku)).or_default().insert(part.to_owned());
         }
         ix
@@ -63,27 +91,33 @@ impl SkuIndex {
 
     /// Maps a source's SKU.
     pub fn resolve(&self, source: &str, sku: &str) -> Mapping {
-        if let Some(part) = self.exact.get(&(source.to_owned(), sku.to_owned())) {
-            return Mapping::Part(part.clone());
+        self.resolve_ref(source, sku).to_owned()
+    }
+
+    /// [`SkuIndex::resolve`] borrowing the answer from the index: allocates only when the exact
+    /// rule misses and the SKU has to be normalised.
+    pub fn resolve_ref(&self, source: &str, sku: &str) -> MappingRef<'_> {
+        if let Some(part) = self.exact.get(source).and_then(|m| m.get(sku)) {
+            return MappingRef::Part(part);
         }
-        one_of(self.normalised.get(&(source.to_owned(), normalise(sku))))
+        one_of(self.normalised.get(source).and_then(|m| m.get(&normalise(sku))))
     }
 
     /// Maps a scanned code (no source).
     pub fn resolve_code(&self, code: &str) -> Mapping {
         let code = code.trim();
-        if self.parts.contains(code) {
-            return Mapping::Part(code.to_owned());
+        if let Some(part) = self.parts.get(code) {
+            return Mapping::Part(part.clone());
         }
-        one_of(self.any_source.get(&normalise(code)))
+        one_of(self.any_source.get(&normalise(code))).to_owned()
     }
 }
 
-fn one_of(parts: Option<&BTreeSet<String>>) -> Mapping {
+fn one_of(parts: Option<&BTreeSet<String>>) -> MappingRef<'_> {
     match parts {
-        None => Mapping::Unmapped,
-        Some(p) if p.len() == 1 => Mapping::Part(p.iter().next().cloned().unwrap_or_default()),
-        Some(p) => Mapping::Ambiguous(p.iter().cloned().collect()),
+        None => MappingRef::Unmapped,
+        Some(p) if p.len() == 1 => p.iter().next().map_or(MappingRef::Unmapped, |p| MappingRef::Part(p)),
+        Some(p) => MappingRef::Ambiguous(p),
     }
 }
 

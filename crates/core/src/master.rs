@@ -42,19 +42,19 @@ impl std::fmt::Display for FieldError {
 #[derive(Debug, Clone, Copy)]
 pub struct RawRow<'a> {
     columns: &'static [&'static str],
-    values: &'a [String],
+    values: &'a [&'a str],
 }
 
 impl<'a> RawRow<'a> {
     /// Pairs a kind's columns with a row's values (same length, same order).
-    pub fn new(columns: &'static [&'static str], values: &'a [String]) -> Self {
+    pub fn new(columns: &'static [&'static str], values: &'a [&'a str]) -> Self {
         debug_assert_eq!(columns.len(), values.len());
         Self { columns, values }
     }
 
     /// The raw text of a column ("" when absent).
     pub fn text(&self, field: &'static str) -> &'a str {
-        self.columns.iter().position(|c| *c == field).and_then(|i| self.values.get(i)).map_or("", String::as_str)
+        self.columns.iter().position(|c| *c == field).and_then(|i| self.values.get(i)).copied().unwrap_or("")
     }
 
     /// Parses a column with `parse`, tagging any error with the column name.
@@ -305,8 +305,7 @@ impl ImportRecord for AssetPartRecord {
 /// Parses one row given as text values in column order (unit tests of every record kind).
 #[cfg(test)]
 pub(crate) fn parse_values<R: ImportRecord>(vals: &[&str]) -> Result<R, FieldError> {
-    let v: Vec<String> = vals.iter().map(|s| s.to_string()).collect();
-    R::parse(&RawRow::new(R::COLUMNS, &v))
+    R::parse(&RawRow::new(R::COLUMNS, vals))
 }
 
 #[cfg(test)]

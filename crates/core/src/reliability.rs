@@ -7,7 +7,6 @@
 //! instead of materialising the samples. No allocation per event or per sample.
 
 use crate::formula::PmParams;
-use crate::ids::EventId;
 use crate::thresholds::ExactSum;
 use jiff::Timestamp;
 use std::fmt;
@@ -68,11 +67,10 @@ impl std::str::FromStr for FailureEventType {
     }
 }
 
-/// One event of an asset's failure log.
-#[derive(Debug, Clone, PartialEq)]
+/// One event of an asset's failure log, as the MTBF calculation takes it (the feed's event id
+/// is the record's, not the calculation's).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct FailureEvent {
-    /// The feed's id of the event (deduplication key).
-    pub event_id: EventId,
     /// What happened.
     pub event_type: FailureEventType,
     /// When it started.
@@ -381,13 +379,8 @@ mod tests {
         Timestamp::from_second(1_700_000_000 + h * 3600).unwrap()
     }
 
-    fn ev(id: usize, kind: FailureEventType, start_h: i64, end_h: Option<i64>) -> FailureEvent {
-        FailureEvent {
-            event_id: EventId::parse(&format!("E{id}")).unwrap(),
-            event_type: kind,
-            started_at: at_hour(start_h),
-            ended_at: end_h.map(at_hour),
-        }
+    fn ev(kind: FailureEventType, start_h: i64, end_h: Option<i64>) -> FailureEvent {
+        FailureEvent { event_type: kind, started_at: at_hour(start_h), ended_at: end_h.map(at_hour) }
     }
 
     use FailureEventType::*;
@@ -407,16 +400,16 @@ mod tests {
     #[test]
     fn only_unplanned_end_samples_and_planned_downtime_is_subtracted() {
         let events = [
-            ev(1, Unplanned, 0, Some(5)), // repair time is not subtracted
-            ev(2, SensorReset, 10, None),
-            ev(3, Planned, 20, Some(30)),
-            ev(4, Planned, 25, Some(35)), // overlaps: union 20..35 = 15 h
-            ev(5, Corrective, 40, Some(41)),
-            ev(6, Unplanned, 100, None),
-            ev(7, Planned, 190, Some(210)), // straddles the next failure: 10 h in this span
-            ev(8, Unplanned, 200, None),
-            ev(9, Planned, 250, None), // open: subtracts nothing, reported
-            ev(10, Unplanned, 300, None),
+            ev(Unplanned, 0, Some(5)), // repair time is not subtracted
+            ev(SensorReset, 10, None),
+            ev(Planned, 20, Some(30)),
+            ev(Planned, 25, Some(35)), // overlaps: union 20..35 = 15 h
+            ev(Corrective, 40, Some(41)),
+            ev(Unplanned, 100, None),
+            ev(Planned, 190, Some(210)), // straddles the next failure: 10 h in this span
+            ev(Unplanned, 200, None),
+            ev(Planned, 250, None), // open: subtracts nothing, reported
+            ev(Unplanned, 300, None),
         ];
         let s = stats(&events);
         // spans: 100 - 15 = 85; 100 - 10 = 90; 100 - 10 (rest of 190..210) = 90
@@ -430,11 +423,11 @@ mod tests {
     #[test]
     fn non_positive_samples_are_discarded_and_counted() {
         let events = [
-            ev(1, Unplanned, 0, None),
-            ev(2, Unplanned, 0, None), // same instant: 0 h
-            ev(3, Planned, 0, Some(50)),
-            ev(4, Unplanned, 50, None), // fully planned: 0 h
-            ev(5, Unplanned, 98, None),
+            ev(Unplanned, 0, None),
+            ev(Unplanned, 0, None), // same instant: 0 h
+            ev(Planned, 0, Some(50)),
+            ev(Unplanned, 50, None), // fully planned: 0 h
+            ev(Unplanned, 98, None),
         ];
         let readings = [
             MtbfReading { mtbf_hours: -12.4, observed_at: at_hour(1) },
@@ -448,12 +441,12 @@ mod tests {
 
     #[test]
     fn one_sample_has_cv_zero_and_no_sample_falls_back() {
-        let s = stats(&[ev(1, Unplanned, 0, None), ev(2, Unplanned, 240, None)]);
+        let s = stats(&[ev(Unplanned, 0, None), ev(Unplanned, 240, None)]);
         assert_eq!((s.mean_hours, s.cv), (Some(240.0), Some(0.0)));
         let p = PmParams::default();
         let i = pm_interval(&s, &p, 30.0);
         assert_eq!((i.basis, i.reason, i.interval_days), (Basis::Mtbf, None, 8.5));
-        let none = stats(&[ev(1, Unplanned, 0, None)]);
+        let none = stats(&[ev(Unplanned, 0, None)]);
         let i = pm_interval(&none, &p, 30.0);
         assert_eq!(
             (i.basis, i.reason.map(FallbackReason::code), i.interval_days),
@@ -490,7 +483,7 @@ mod tests {
 
     #[test]
     fn lookback_limits_spans_and_readings() {
-        let events = [ev(1, Unplanned, 0, None), ev(2, Unplanned, 100, None), ev(3, Unplanned, 150, None)];
+        let events = [ev(Unplanned, 0, None), ev(Unplanned, 100, None), ev(Unplanned, 150, None)];
         let readings = [MtbfReading { mtbf_hours: 500.0, observed_at: at_hour(10) }];
         let scope = SampleScope { since: lookback_start(at_hour(200), Some(5)) };
         assert_eq!(scope.since, Some(at_hour(200 - 120)));
@@ -501,19 +494,14 @@ mod tests {
 
     #[test]
     fn unsorted_events_are_refused() {
-        let events = [ev(1, Unplanned, 10, None), ev(2, Unplanned, 0, None)];
+        let events = [ev(Unplanned, 10, None), ev(Unplanned, 0, None)];
         assert_eq!(mtbf_stats(&events, &[], SampleScope::default()), Err(ReliabilityError::EventsNotSorted));
     }
 
     #[test]
     fn offsets_are_honoured_in_spans() {
-        let a = FailureEvent {
-            event_id: EventId::parse("A").unwrap(),
-            event_type: Unplanned,
-            started_at: ts("2024-03-09T08:00:00-05:00"),
-            ended_at: None,
-        };
-        let b = FailureEvent { started_at: ts("2024-03-10T13:00:00Z"), ..a.clone() };
+        let a = FailureEvent { event_type: Unplanned, started_at: ts("2024-03-09T08:00:00-05:00"), ended_at: None };
+        let b = FailureEvent { started_at: ts("2024-03-10T13:00:00Z"), ..a };
         assert_eq!(stats(&[a, b]).mean_hours, Some(24.0));
     }
 
@@ -543,8 +531,7 @@ mod tests {
         fn sweep_equals_brute_force(raw in prop::collection::vec((0usize..4, 0i64..500, prop::option::of(0i64..60)), 0..40)) {
             let mut events: Vec<FailureEvent> = raw
                 .iter()
-                .enumerate()
-                .map(|(i, &(k, start, len))| ev(i, FailureEventType::ALL[k], start, len.map(|l| start + l)))
+                .map(|&(k, start, len)| ev(FailureEventType::ALL[k], start, len.map(|l| start + l)))
                 .collect();
             events.sort_by_key(|e| e.started_at);
             let got: Vec<f64> = FailureSpans::new(&events, None).collect();

@@ -107,7 +107,8 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
         let mut rows = Vec::with_capacity(chunk.len());
         let mut due = Vec::new();
         for asset in chunk {
-            let events = histories.remove(&asset.asset_id).unwrap_or_default();
+            let events: Vec<cmms_core::reliability::FailureEvent> =
+                histories.remove(&asset.asset_id).unwrap_or_default().into_iter().map(|r| r.event).collect();
             let readings = readings.remove(&asset.asset_id).unwrap_or_default();
             let stats = mtbf_stats(&events, &readings, scope)
                 .map_err(|e| PmServiceError::Invalid(format!("asset {}: {e}", asset.asset_id)))?;

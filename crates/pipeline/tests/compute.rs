@@ -8,8 +8,8 @@ fn write(dir: &std::path::Path, name: &str, content: &str) {
     std::fs::write(dir.join(name), content).unwrap();
 }
 
-#[tokio::test]
-async fn computes_thresholds_and_intervals_from_import_files() {
+#[test]
+fn computes_thresholds_and_intervals_from_import_files() {
     let base = std::env::temp_dir().join(format!("cmms-compute-{}", std::process::id()));
     let (input, output) = (base.join("in"), base.join("out"));
     std::fs::create_dir_all(&input).unwrap();
@@ -41,7 +41,7 @@ async fn computes_thresholds_and_intervals_from_import_files() {
         "event_id,asset_id,event_type,started_at,ended_at\nF1,P1,UNPLANNED,2024-01-01,\nF2,P1,SENSOR_RESET,2024-01-03,\nF3,P1,UNPLANNED,2024-01-08 22:35:17,\n",
     );
 
-    let report = compute_folder(&input, &output, &FormulaSet::defaults(), as_of).await.unwrap();
+    let report = compute_folder(&input, &output, &FormulaSet::defaults(), as_of).unwrap();
     assert_eq!((report.duplicates, report.unmapped_events), (1, 1));
     assert_eq!(report.rejected.get("consumption"), Some(&1), "conflicting copy of E1");
     assert_eq!(report.rejected.get("parts"), Some(&1), "unknown site");
@@ -63,5 +63,81 @@ async fn computes_thresholds_and_intervals_from_import_files() {
         row.starts_with("P1,OK,MTBF,,1,190.58805555555554,0,7,2024-03-10T08:00:00-04:00,2024-03-10T12:00:00Z"),
         "{row}"
     );
+    let _ = std::fs::remove_dir_all(base);
+}
+
+/// Feeds over 1 MiB are read by several threads, each from its own cut of the file: duplicates
+/// across the cuts, a conflicting copy and a quoted line break must come out as in one pass.
+#[test]
+fn large_feeds_read_in_pieces_keep_first_wins_and_line_numbers() {
+    let base = std::env::temp_dir().join(format!("cmms-compute-big-{}", std::process::id()));
+    let (input, output) = (base.join("in"), base.join("out"));
+    std::fs::create_dir_all(&input).unwrap();
+    write(&input, "sites.csv", "site_id,timezone\nNY,America/New_York\n");
+    write(
+        &input,
+        "parts.csv",
+        "part_id,description,unit,site_id,part_class,lead_time_days,baseline_min,baseline_reorder,baseline_max\n\
+         BRG,,EA,NY,C,10,,,\n",
+    );
+    write(&input, "sku_map.csv", "source,external_sku,part_id\nERP,brg,BRG\n");
+    let as_of = parse_timestamp("2024-03-01T00:00:00Z").unwrap();
+    const N: i64 = 30_000;
+    let mut block = String::new();
+    for i in 0..N {
+        let t = as_of - jiff::SignedDuration::from_secs(60 + i * 250);
+        block.push_str(&format!("E{i},ERP,brg,1,{t}\n"));
+    }
+    // Header, the events, all of them again (identical), a conflicting E7 and a SKU with a line break.
+    let consumption = format!(
+        "event_id,source,external_sku,quantity,consumed_at\n{block}{block}E7,ERP,brg,9,2024-02-01T00:00:00Z\n\
+         E-X,ERP,\"br\ng\",1,2024-02-01T00:00:00Z\nE-Y,ERP,brg,1,2024-02-01T00:00:00Z\n"
+    );
+    assert!(consumption.len() > 2 << 20);
+    write(&input, "consumption.csv", &consumption);
+    write(
+        &input,
+        "assets.csv",
+        "asset_id,asset_group,site_id,fallback_interval_days,last_completion_at\nP1,PUMPS,NY,30,2024-03-03T13:00:00Z\n",
+    );
+    let mut failures = String::from("event_id,asset_id,event_type,started_at,ended_at\n");
+    let mut block = String::new();
+    for i in 0..N {
+        let t = as_of - jiff::SignedDuration::from_hours(10 * (N - i));
+        block.push_str(&format!("F{i:06},P1,UNPLANNED,{t},\n"));
+    }
+    failures.push_str(&block);
+    failures.push_str(&block);
+    failures.push_str("F000003,P1,PLANNED,2020-01-01T00:00:00Z,\nF-Z,NOPE,UNPLANNED,2020-01-01T00:00:00Z,\n");
+    assert!(failures.len() > 2 << 20);
+    write(&input, "failures.csv", &failures);
+
+    let report = compute_folder(&input, &output, &FormulaSet::defaults(), as_of).unwrap();
+    let n = N as u64;
+    assert_eq!(report.accepted.get("consumption"), Some(&(n + 1)), "E0..E29999 and E-Y");
+    assert_eq!(report.accepted.get("failures"), Some(&n));
+    assert_eq!(report.duplicates, 2 * n);
+    assert_eq!(report.rejected.get("consumption"), Some(&2));
+    assert_eq!(report.rejected.get("failures"), Some(&2));
+    let lines = 2 + 2 * N; // header at line 1, then two blocks
+    assert_eq!(
+        report.issues,
+        [
+            format!("consumption: line {}: DUPLICATE_CONFLICT: a first copy with other values wins", lines),
+            format!(
+                "consumption: line {}: external_sku: character '\\n' is not allowed (allowed: A-Z a-z 0-9 . _ -)",
+                lines + 1
+            ),
+            format!("failures: line {}: DUPLICATE_CONFLICT: a first copy with other values wins", lines),
+            format!("failures: line {}: asset_id: unknown asset", lines + 1),
+        ]
+    );
+
+    let thresholds = std::fs::read_to_string(output.join("thresholds.csv")).unwrap();
+    let avg: f64 = thresholds.lines().nth(1).unwrap().split(',').nth(2).unwrap().parse().unwrap();
+    assert!((avg - (N + 1) as f64 / 90.0).abs() < 0.01, "{thresholds}");
+    let intervals = std::fs::read_to_string(output.join("intervals.csv")).unwrap();
+    let row: Vec<&str> = intervals.lines().nth(1).unwrap().split(',').collect();
+    assert_eq!((row[4], row[5]), ("29999", "10"), "{intervals}");
     let _ = std::fs::remove_dir_all(base);
 }

@@ -5,7 +5,7 @@ use crate::master::{Reference, StoredRecord};
 use crate::rows::{ColType, SqlValue, TableSpec, WriteMode};
 use crate::{Store, StoreError};
 use cmms_core::feeds::{FailureRecord, MtbfReadingRecord};
-use cmms_core::ids::EventId;
+use cmms_core::ids::{AssetId, EventId};
 use cmms_core::reliability::{FailureEvent, MtbfReading};
 use cmms_core::time::{from_epoch_ms, to_epoch_ms};
 use sqlx::{AssertSqlSafe, Row};
@@ -32,7 +32,7 @@ impl StoredRecord for FailureRecord {
     };
     fn to_row(&self) -> Vec<SqlValue> {
         vec![
-            SqlValue::Text(self.event.event_id.to_string()),
+            SqlValue::Text(self.event_id.to_string()),
             SqlValue::Text(self.asset_id.to_string()),
             SqlValue::Text(self.event.event_type.as_str().to_owned()),
             SqlValue::Int(to_epoch_ms(self.event.started_at)),
@@ -249,8 +249,8 @@ impl Store {
     pub async fn failure_histories(
         &self,
         asset_ids: &[String],
-    ) -> Result<HashMap<String, Vec<FailureEvent>>, StoreError> {
-        let mut out: HashMap<String, Vec<FailureEvent>> = HashMap::new();
+    ) -> Result<HashMap<String, Vec<FailureRecord>>, StoreError> {
+        let mut out: HashMap<String, Vec<FailureRecord>> = HashMap::new();
         for chunk in asset_ids.chunks(1000) {
             let sql = format!(
                 "SELECT asset_id, event_id, event_type, started_at, ended_at FROM failure_events \
@@ -266,13 +266,17 @@ impl Store {
                 let event_id: String = r.try_get(1)?;
                 let event_type: String = r.try_get(2)?;
                 let event = FailureEvent {
-                    event_id: EventId::parse(&event_id)
-                        .map_err(|e| StoreError::invalid("failure_events.event_id", e))?,
                     event_type: event_type.parse().map_err(|e| StoreError::invalid("failure_events.event_type", e))?,
                     started_at: from_epoch_ms(r.try_get(3)?),
                     ended_at: r.try_get::<Option<i64>, _>(4)?.map(from_epoch_ms),
                 };
-                out.entry(asset).or_default().push(event);
+                let record = FailureRecord {
+                    event_id: EventId::parse(&event_id)
+                        .map_err(|e| StoreError::invalid("failure_events.event_id", e))?,
+                    asset_id: AssetId::parse(&asset).map_err(|e| StoreError::invalid("failure_events.asset_id", e))?,
+                    event,
+                };
+                out.entry(asset).or_default().push(record);
             }
         }
         Ok(out)

@@ -29,8 +29,8 @@ use tokio::sync::mpsc;
 /// How many rejected rows a report keeps in full (all are counted, and all go to the observer).
 pub const MAX_KEPT_ISSUES: usize = 1000;
 
-/// Where a row is in its file.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// Where a row is in its file (ordered as in the file).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Location {
     /// A CSV line number (1-based; the header is line 1).

@@ -90,9 +90,14 @@ impl<R> Batcher<R> {
     }
 }
 
-fn parse_row<R: ImportRecord>(location: &Location, values: &[String]) -> Result<R, RowIssue> {
-    R::parse(&RawRow::new(R::COLUMNS, values)).map_err(|e| RowIssue::field(location.clone(), e.field, e.reason))
+/// Parses a row into the kind's record; a refusal names the row's place and the field.
+pub(crate) fn parse_row<R: ImportRecord>(location: &Location, row: &RawRow<'_>) -> Result<R, RowIssue> {
+    R::parse(row).map_err(|e| RowIssue::field(location.clone(), e.field, e.reason))
 }
+
+/// What a row callback is given: the row's place and either its column values or why the row
+/// could not even be split into them. It answers false to stop reading.
+pub type RowSink<'s> = dyn FnMut(Location, Result<&RawRow<'_>, RowIssue>) -> bool + 's;
 
 /// Reads `path` to the end, sending parsed rows to `tx` in batches of [`BATCH_ROWS`]. Blocking:
 /// run it on a blocking thread. Rows sent before a fatal error (e.g. broken JSON syntax) stay sent.
@@ -130,22 +135,161 @@ pub fn read_from_in_batches<R: ImportRecord, I: Read>(
     let size = batch_rows.max(1);
     let mut out = Batcher { tx, batch: Vec::with_capacity(size), size };
     let mut summary = ReadSummary::default();
-    let outcome = match format {
-        Format::Csv => read_csv::<R, _>(path, input, &mut out, &mut summary),
-        Format::Json => read_json::<R, _>(path, input, &mut out, &mut summary),
-    };
+    let outcome = read_rows::<R, _>(path, input, format, &mut summary, &mut |location, row| {
+        let item = row.and_then(|row| parse_row::<R>(&location, row));
+        out.push((location, item))
+    });
     // Rows read before a fatal error are good rows: hand them over before reporting it.
     out.flush();
     outcome.map(|()| summary)
 }
 
-fn read_csv<R: ImportRecord, I: Read>(
+/// Calls `sink` with every row of the file at `path` in file order (blocking).
+pub fn read_file_with<R: ImportRecord>(path: &Path, sink: &mut RowSink<'_>) -> Result<ReadSummary, ImportError> {
+    let format = Format::from_path(path)?;
+    let file = File::open(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?;
+    let mut summary = ReadSummary::default();
+    read_rows::<R, _>(path, BufReader::with_capacity(256 * 1024, file), format, &mut summary, sink)?;
+    Ok(summary)
+}
+
+/// Calls `sink` with every row of `input` in file order (blocking).
+fn read_rows<R: ImportRecord, I: Read>(
     path: &Path,
     input: I,
-    out: &mut Batcher<R>,
+    format: Format,
     summary: &mut ReadSummary,
+    sink: &mut RowSink<'_>,
 ) -> Result<(), ImportError> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(input);
+    match format {
+        Format::Csv => {
+            let mut rdr = csv_reader(input, true);
+            let header = csv_header::<R, _>(path, &mut rdr, summary)?;
+            csv_records::<R, _>(path, &mut rdr, &header, Piece::WHOLE, sink).map(|_| ())
+        }
+        Format::Json => read_json::<R, _>(path, input, summary, sink),
+    }
+}
+
+/// What [`read_file_in_pieces`] calls for each row, with the sink of the row's piece.
+pub type PieceRow<'f, S> = dyn Fn(&mut S, Location, Result<&RawRow<'_>, RowIssue>) + Sync + 'f;
+
+/// Files smaller than this are read in one piece: splitting would cost more than it saves.
+const MIN_PIECE_BYTES: usize = 1 << 20;
+
+/// Reads a whole import file with `pieces` threads: the file is cut at line ends into about
+/// equal pieces and each piece's rows go, in file order, to its own sink (made by `new_sink`),
+/// so the sinks come back in file order. Locations are those of the whole file. A cut that
+/// turns out to fall inside a quoted field (the reader of the previous piece did not end there)
+/// makes the whole file be read again in one piece, so the result never depends on the cuts.
+/// JSON files and small files are read in one piece.
+pub fn read_file_in_pieces<R: ImportRecord, S: Send>(
+    path: &Path,
+    pieces: usize,
+    new_sink: &(dyn Fn() -> S + Sync),
+    row: &PieceRow<'_, S>,
+) -> Result<(Vec<S>, ReadSummary), ImportError> {
+    let format = Format::from_path(path)?;
+    let buf = std::fs::read(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?;
+    let pieces = if format == Format::Csv && buf.len() >= MIN_PIECE_BYTES { pieces } else { 1 };
+    read_in_pieces::<R, S>(path, format, &buf, pieces, new_sink, row)
+}
+
+/// [`read_file_in_pieces`] over the file's content `buf`, cut into `pieces`.
+fn read_in_pieces<R: ImportRecord, S: Send>(
+    path: &Path,
+    format: Format,
+    buf: &[u8],
+    pieces: usize,
+    new_sink: &(dyn Fn() -> S + Sync),
+    row: &PieceRow<'_, S>,
+) -> Result<(Vec<S>, ReadSummary), ImportError> {
+    let whole = |summary: &mut ReadSummary| -> Result<Vec<S>, ImportError> {
+        let mut sink = new_sink();
+        read_rows::<R, _>(path, buf, format, summary, &mut |l, r| {
+            row(&mut sink, l, r);
+            true
+        })?;
+        Ok(vec![sink])
+    };
+    let mut summary = ReadSummary::default();
+    let cuts = if format == Format::Csv { cut_points(buf, pieces) } else { vec![0, buf.len()] };
+    if cuts.len() <= 2 {
+        return whole(&mut summary).map(|s| (s, summary));
+    }
+    let mut first = csv_reader(buf, true);
+    let header = csv_header::<R, _>(path, &mut first, &mut summary)?;
+    let mut first = Some(first);
+    let outcomes: Vec<Result<(S, PieceEnd), ImportError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = cuts
+            .windows(2)
+            .map(|w| {
+                let (from, to) = (w[0], w[1]);
+                let (rdr, header) = (first.take(), &header);
+                scope.spawn(move || {
+                    let mut rdr = rdr.unwrap_or_else(|| csv_reader(&buf[from..], false));
+                    let piece = Piece {
+                        byte: from as u64,
+                        line: buf[..from].iter().filter(|&&b| b == b'\n').count() as u64,
+                        stop_at: (to < buf.len()).then_some(to as u64),
+                    };
+                    let mut sink = new_sink();
+                    let end = csv_records::<R, _>(path, &mut rdr, header, piece, &mut |l, r| {
+                        row(&mut sink, l, r);
+                        true
+                    })?;
+                    Ok((sink, end))
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+    });
+    let mut sinks = Vec::with_capacity(outcomes.len());
+    let mut ends = Vec::with_capacity(outcomes.len());
+    for outcome in outcomes {
+        let (sink, end) = outcome?;
+        sinks.push(sink);
+        ends.push(end);
+    }
+    if ends.windows(2).all(|w| w[0].stopped_at == w[1].first) {
+        Ok((sinks, summary))
+    } else {
+        let mut summary = ReadSummary::default();
+        whole(&mut summary).map(|s| (s, summary))
+    }
+}
+
+/// `0`, the starts of the lines nearest to each `len / pieces` step, and `len`.
+fn cut_points(buf: &[u8], pieces: usize) -> Vec<usize> {
+    let mut cuts = vec![0];
+    for k in 1..pieces.max(1) {
+        let target = buf.len() / pieces * k;
+        if let Some(nl) = buf[target.max(*cuts.last().unwrap_or(&0))..].iter().position(|&b| b == b'\n') {
+            let cut = target.max(*cuts.last().unwrap_or(&0)) + nl + 1;
+            if cut < buf.len() && cut > *cuts.last().unwrap_or(&0) {
+                cuts.push(cut);
+            }
+        }
+    }
+    cuts.push(buf.len());
+    cuts
+}
+
+fn csv_reader<I: Read>(input: I, has_headers: bool) -> csv::Reader<I> {
+    csv::ReaderBuilder::new().flexible(true).has_headers(has_headers).from_reader(input)
+}
+
+/// A CSV file's header: where each of the kind's columns is, and how many fields a row has.
+struct CsvHeader {
+    width: usize,
+    index: Vec<Option<usize>>,
+}
+
+fn csv_header<R: ImportRecord, I: Read>(
+    path: &Path,
+    rdr: &mut csv::Reader<I>,
+    summary: &mut ReadSummary,
+) -> Result<CsvHeader, ImportError> {
     let header = rdr
         .byte_headers()
         .map_err(|e| ImportError::Syntax { path: path.to_path_buf(), at: "line 1".into(), message: e.to_string() })?
@@ -162,40 +306,86 @@ fn read_csv<R: ImportRecord, I: Read>(
     let index = column_index::<R>(path, &names)?;
     summary.unknown_columns =
         names.iter().filter(|n| !R::COLUMNS.contains(&n.as_str()) && !n.is_empty()).cloned().collect();
+    Ok(CsvHeader { width: names.len(), index })
+}
 
+/// Where a piece of a file starts (byte offset, lines before it) and the offset at which its
+/// reader hands over to the next piece's (None: read to the end).
+#[derive(Clone, Copy)]
+struct Piece {
+    byte: u64,
+    line: u64,
+    stop_at: Option<u64>,
+}
+
+impl Piece {
+    const WHOLE: Piece = Piece { byte: 0, line: 0, stop_at: None };
+}
+
+/// Where a piece's reader found its first record and the record it stopped at (absolute byte
+/// offsets): consecutive pieces agree when one stopped where the next began.
+#[derive(Debug, Default)]
+struct PieceEnd {
+    first: Option<u64>,
+    stopped_at: Option<u64>,
+}
+
+/// The most columns a kind has (the column values of a row live on the stack).
+const MAX_COLUMNS: usize = 16;
+
+fn csv_records<R: ImportRecord, I: Read>(
+    path: &Path,
+    rdr: &mut csv::Reader<I>,
+    header: &CsvHeader,
+    piece: Piece,
+    sink: &mut RowSink<'_>,
+) -> Result<PieceEnd, ImportError> {
+    const { assert!(R::COLUMNS.len() <= MAX_COLUMNS) };
+    let mut end = PieceEnd::default();
     let mut record = csv::ByteRecord::new();
     loop {
-        let location = match rdr.read_byte_record(&mut record) {
-            Ok(false) => return Ok(()),
-            Ok(true) => Location::Line(record.position().map_or(0, |p| p.line())),
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                if matches!(e.kind(), csv::ErrorKind::Io(_)) {
-                    return Err(ImportError::Syntax {
-                        path: path.to_path_buf(),
-                        at: format!("line {line}"),
-                        message: e.to_string(),
-                    });
-                }
-                if !out.push((Location::Line(line), Err(RowIssue::row(Location::Line(line), e.to_string())))) {
-                    return Ok(());
-                }
-                continue;
-            }
+        let read = rdr.read_byte_record(&mut record);
+        let position = match &read {
+            Ok(false) => return Ok(end),
+            Ok(true) => record.position(),
+            Err(e) => e.position(),
         };
+        let (byte, line) = position.map_or((0, 0), |p| (p.byte(), p.line()));
+        let (byte, line) = (piece.byte + byte, piece.line + line);
+        end.first.get_or_insert(byte);
+        if piece.stop_at.is_some_and(|stop| byte >= stop) {
+            end.stopped_at = Some(byte);
+            return Ok(end);
+        }
+        let location = Location::Line(line);
+        if let Err(e) = read {
+            if matches!(e.kind(), csv::ErrorKind::Io(_)) {
+                return Err(ImportError::Syntax {
+                    path: path.to_path_buf(),
+                    at: format!("line {line}"),
+                    message: e.to_string(),
+                });
+            }
+            if !sink(location.clone(), Err(RowIssue::row(location, e.to_string()))) {
+                return Ok(end);
+            }
+            continue;
+        }
         if record.len() == 1 && record[0].is_empty() {
             continue;
         }
-        let item = if record.len() != names.len() {
-            Err(RowIssue::row(
-                location.clone(),
-                format!("expected {} fields as in the header, found {}", names.len(), record.len()),
-            ))
+        let mut values = [""; MAX_COLUMNS];
+        let go_on = if record.len() != header.width {
+            let reason = format!("expected {} fields as in the header, found {}", header.width, record.len());
+            sink(location.clone(), Err(RowIssue::row(location, reason)))
         } else {
-            csv_values::<R>(&record, &index, &location).and_then(|values| parse_row::<R>(&location, &values))
+            match csv_values::<R>(&record, &header.index, &location, &mut values) {
+                Ok(()) => sink(location, Ok(&RawRow::new(R::COLUMNS, &values[..R::COLUMNS.len()]))),
+                Err(issue) => sink(location, Err(issue)),
+            }
         };
-        if !out.push((location, item)) {
-            return Ok(());
+        if !go_on {
+            return Ok(end);
         }
     }
 }
@@ -219,36 +409,28 @@ fn column_index<R: ImportRecord>(path: &Path, names: &[String]) -> Result<Vec<Op
     Ok(index)
 }
 
-fn csv_values<R: ImportRecord>(
-    record: &csv::ByteRecord,
+fn csv_values<'r, R: ImportRecord>(
+    record: &'r csv::ByteRecord,
     index: &[Option<usize>],
     location: &Location,
-) -> Result<Vec<String>, RowIssue> {
-    R::COLUMNS
-        .iter()
-        .zip(index)
-        .map(|(col, i)| match i {
-            None => Ok(String::new()),
-            Some(i) => {
-                let raw = record.get(*i).unwrap_or_default();
-                std::str::from_utf8(raw).map(str::to_owned).map_err(|e| {
-                    let at = e.valid_up_to();
-                    RowIssue::field(
-                        location.clone(),
-                        col,
-                        format!("not valid UTF-8 (byte 0x{:02X} at offset {at})", raw[at]),
-                    )
-                })
-            }
-        })
-        .collect()
+    values: &mut [&'r str; MAX_COLUMNS],
+) -> Result<(), RowIssue> {
+    for ((col, i), value) in R::COLUMNS.iter().zip(index).zip(values.iter_mut()) {
+        let Some(i) = i else { continue };
+        let raw = record.get(*i).unwrap_or_default();
+        *value = std::str::from_utf8(raw).map_err(|e| {
+            let at = e.valid_up_to();
+            RowIssue::field(location.clone(), col, format!("not valid UTF-8 (byte 0x{:02X} at offset {at})", raw[at]))
+        })?;
+    }
+    Ok(())
 }
 
 fn read_json<R: ImportRecord, I: Read>(
     path: &Path,
     input: I,
-    out: &mut Batcher<R>,
     summary: &mut ReadSummary,
+    sink: &mut RowSink<'_>,
 ) -> Result<(), ImportError> {
     let mut de = serde_json::Deserializer::from_reader(input);
     let syntax = |e: serde_json::Error| ImportError::Syntax {
@@ -256,24 +438,25 @@ fn read_json<R: ImportRecord, I: Read>(
         at: format!("line {} column {}", e.line(), e.column()),
         message: e.to_string(),
     };
-    JsonArray::<R> { out, summary }.deserialize(&mut de).map_err(syntax)?;
+    JsonArray::<R> { sink, summary, kind: std::marker::PhantomData }.deserialize(&mut de).map_err(syntax)?;
     de.end().map_err(syntax)
 }
 
-/// Streams the elements of a top-level JSON array into the batcher without holding the array.
-struct JsonArray<'a, R> {
-    out: &'a mut Batcher<R>,
+/// Streams the elements of a top-level JSON array to the sink without holding the array.
+struct JsonArray<'a, 's, R> {
+    sink: &'a mut RowSink<'s>,
     summary: &'a mut ReadSummary,
+    kind: std::marker::PhantomData<R>,
 }
 
-impl<'de, R: ImportRecord> DeserializeSeed<'de> for JsonArray<'_, R> {
+impl<'de, R: ImportRecord> DeserializeSeed<'de> for JsonArray<'_, '_, R> {
     type Value = ();
     fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_seq(self)
     }
 }
 
-impl<'de, R: ImportRecord> Visitor<'de> for JsonArray<'_, R> {
+impl<'de, R: ImportRecord> Visitor<'de> for JsonArray<'_, '_, R> {
     type Value = ();
     fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("a JSON array of records")
@@ -283,9 +466,14 @@ impl<'de, R: ImportRecord> Visitor<'de> for JsonArray<'_, R> {
         while let Some(value) = seq.next_element::<serde_json::Value>()? {
             let location = Location::Index(i);
             i += 1;
-            let item = json_values::<R>(value, &location, Some(&mut *self.summary))
-                .and_then(|values| parse_row::<R>(&location, &values));
-            if !self.out.push((location, item)) {
+            let go_on = match json_values::<R>(value, &location, Some(&mut *self.summary)) {
+                Ok(values) => {
+                    let values: Vec<&str> = values.iter().map(String::as_str).collect();
+                    (self.sink)(location, Ok(&RawRow::new(R::COLUMNS, &values)))
+                }
+                Err(issue) => (self.sink)(location, Err(issue)),
+            };
+            if !go_on {
                 break;
             }
         }
@@ -296,7 +484,8 @@ impl<'de, R: ImportRecord> Visitor<'de> for JsonArray<'_, R> {
 /// Parses one JSON object into a typed record, refusing fields the kind does not have (the strict
 /// rule of the write endpoints; files only note unknown columns).
 pub fn record_from_json<R: ImportRecord>(value: serde_json::Value, location: &Location) -> Result<R, RowIssue> {
-    json_values::<R>(value, location, None).and_then(|values| parse_row::<R>(location, &values))
+    let values = json_values::<R>(value, location, None)?;
+    parse_row::<R>(location, &RawRow::new(R::COLUMNS, &values.iter().map(String::as_str).collect::<Vec<_>>()))
 }
 
 /// The kind's column values of a JSON object. Unknown fields are noted in `summary`, or refused
@@ -353,5 +542,71 @@ fn json_kind(v: &serde_json::Value) -> &'static str {
         serde_json::Value::String(_) => "a string",
         serde_json::Value::Array(_) => "an array",
         serde_json::Value::Object(_) => "an object",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cmms_core::feeds::ConsumptionRecord;
+    use proptest::prelude::*;
+
+    /// Everything the sinks saw, in the order they come back: each row's place and its values or
+    /// its issue.
+    fn read(buf: &[u8], pieces: usize) -> Vec<String> {
+        let row = |sink: &mut Vec<String>, location: Location, row: Result<&RawRow<'_>, RowIssue>| {
+            sink.push(match row {
+                Ok(r) => format!(
+                    "{location:?} {:?}",
+                    ConsumptionRecord::COLUMNS.iter().map(|c| r.text(c)).collect::<Vec<_>>()
+                ),
+                Err(issue) => issue.to_string(),
+            })
+        };
+        let path = Path::new("consumption.csv");
+        let (sinks, _) = read_in_pieces::<ConsumptionRecord, _>(path, Format::Csv, buf, pieces, &Vec::new, &row)
+            .expect("a CSV body never fails as a whole");
+        sinks.concat()
+    }
+
+    fn file(rows: &[Vec<String>], crlf: bool) -> Vec<u8> {
+        let end = if crlf { "\r\n" } else { "\n" };
+        let mut text = format!("{}{end}", ConsumptionRecord::COLUMNS.join(","));
+        for row in rows {
+            text.push_str(&row.join(","));
+            text.push_str(end);
+        }
+        text.into_bytes()
+    }
+
+    #[test]
+    fn pieces_give_the_rows_and_lines_of_one_pass() {
+        let rows: Vec<Vec<String>> = (0..1000)
+            .map(|i| vec![format!("E{i}"), "ERP".into(), format!("SKU-{}", i % 7), "1.5".into(), "2024-01-01".into()])
+            .collect();
+        let buf = file(&rows, false);
+        let one = read(&buf, 1);
+        assert_eq!(one.len(), 1000);
+        assert!(one[999].starts_with("Line(1001) "), "{}", one[999]);
+        for pieces in 2..=5 {
+            assert_eq!(read(&buf, pieces), one, "{pieces} pieces");
+        }
+    }
+
+    proptest! {
+        /// Quoted fields with line breaks and commas, blank lines and rows of the wrong width:
+        /// however the file is cut, the rows, their lines and their issues are those of one pass.
+        #[test]
+        fn any_cut_reads_as_one_pass(
+            rows in prop::collection::vec(
+                prop::collection::vec(prop_oneof!["[a-z0-9]{0,4}", "\"[a-z\n,]{0,6}\"", Just(String::new())], 1..7),
+                0..60,
+            ),
+            crlf in any::<bool>(),
+            pieces in 2usize..6,
+        ) {
+            let buf = file(&rows, crlf);
+            prop_assert_eq!(read(&buf, pieces), read(&buf, 1));
+        }
     }
 }

@@ -660,12 +660,12 @@ async fn asset(viewer: Viewer, State(state): State<AppState>, Path(asset_id): Pa
     let ms = |t: jiff::Timestamp| t.as_millisecond();
     let unplanned: Vec<i64> = events
         .iter()
-        .filter(|e| e.event_type == cmms_core::reliability::FailureEventType::Unplanned)
-        .map(|e| ms(e.started_at))
+        .filter(|e| e.event.event_type == cmms_core::reliability::FailureEventType::Unplanned)
+        .map(|e| ms(e.event.started_at))
         .collect();
     let gaps: Vec<(i64, f64)> = unplanned.windows(2).map(|w| (w[1], (w[1] - w[0]) as f64 / 86_400_000.0)).collect();
     let now = now_ms();
-    let from = events.first().map_or(now - 365 * 86_400_000, |e| ms(e.started_at)).min(now - 30 * 86_400_000);
+    let from = events.first().map_or(now - 365 * 86_400_000, |e| ms(e.event.started_at)).min(now - 30 * 86_400_000);
     let mut series = vec![Series {
         label: "days since previous failure".into(),
         color: "#e76f51",
@@ -697,9 +697,9 @@ async fn asset(viewer: Viewer, State(state): State<AppState>, Path(asset_id): Pa
             format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(e.event_id.as_str()),
-                esc(e.event_type.as_str()),
-                utc(ms(e.started_at)),
-                e.ended_at.map(|t| utc(ms(t))).unwrap_or_default()
+                esc(e.event.event_type.as_str()),
+                utc(ms(e.event.started_at)),
+                e.event.ended_at.map(|t| utc(ms(t))).unwrap_or_default()
             )
         })
         .collect();

@@ -7,8 +7,7 @@ use cmms_store::thresholds::{Received, ReceivedThresholds};
 use cmms_store::{UpsertCounts, case};
 
 fn record<R: ImportRecord>(vals: &[&str]) -> R {
-    let v: Vec<String> = vals.iter().map(|s| s.to_string()).collect();
-    R::parse(&RawRow::new(R::COLUMNS, &v)).expect("valid test record")
+    R::parse(&RawRow::new(R::COLUMNS, vals)).expect("valid test record")
 }
 
 async fn migrations_are_idempotent(db: Db) {
