@@ -32,36 +32,20 @@ impl Mapping {
     }
 }
 
-/// The result of mapping one SKU, borrowed from the index (no allocation on the hot path).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MappingRef<'a> {
-    /// It names this part.
-    Part(&'a str),
-    /// No rule matched.
-    Unmapped,
-    /// The normalised rule matched several parts (sorted).
-    Ambiguous(&'a BTreeSet<String>),
-}
+/// Hash maps of the index: lookups run once per delivered event, so a fast hash pays (the keys
+/// are the operator's own SKU map, not hostile input).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
-impl MappingRef<'_> {
-    /// The owned form.
-    pub fn to_owned(self) -> Mapping {
-        match self {
-            MappingRef::Part(p) => Mapping::Part(p.to_owned()),
-            MappingRef::Unmapped => Mapping::Unmapped,
-            MappingRef::Ambiguous(p) => Mapping::Ambiguous(p.iter().cloned().collect()),
-        }
-    }
-}
-
-/// An in-memory index of the SKU map, built once per stage run. Keyed by source first, so a
-/// lookup borrows the caller's text instead of building a key.
+/// An in-memory index of the SKU map, built once per stage run. Parts are held once and named
+/// by their position (dense: `0..len`); the maps are keyed by source first, so a lookup borrows
+/// the caller's text instead of building a key.
 #[derive(Debug, Default)]
 pub struct SkuIndex {
-    exact: HashMap<String, HashMap<String, String>>,
-    normalised: HashMap<String, HashMap<String, BTreeSet<String>>>,
-    any_source: HashMap<String, BTreeSet<String>>,
-    parts: BTreeSet<String>,
+    parts: Vec<String>,
+    positions: FastMap<String, u32>,
+    exact: FastMap<String, FastMap<String, u32>>,
+    normalised: FastMap<String, FastMap<String, BTreeSet<u32>>>,
+    any_source: FastMap<String, BTreeSet<u32>>,
 }
 
 /// The normal form of a SKU for rule 2.
@@ -69,55 +53,118 @@ pub fn normalise(sku: &str) -> String {
     sku.trim().to_uppercase()
 }
 
+/// What a lookup found: one part, none, or several (positions).
+enum Found<'a> {
+    One(u32),
+    None,
+    Many(&'a BTreeSet<u32>),
+}
+
 impl SkuIndex {
-    /// Builds the index from `(source, external_sku, part_id)` entries and the known part ids.
+    /// Builds the index from `(source, external_sku, part_id)` entries and the known part ids
+    /// (the latter let a scanned code that is exactly a part id resolve).
     pub fn new<'a>(
         entries: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
         part_ids: impl IntoIterator<Item = &'a str>,
     ) -> Self {
-        let mut ix = SkuIndex { parts: part_ids.into_iter().map(str::to_owned).collect(), ..Default::default() };
+        let mut ix = SkuIndex::default();
+        for part in part_ids {
+            ix.intern(part);
+        }
         for (source, sku, part) in entries {
-            ix.exact.entry(source.to_owned()).or_default().insert(sku.to_owned(), part.to_owned());
-            ix.normalised
-                .entry(source.to_owned())
-                .or_default()
-                .entry(normalise(sku))
-                .or_default()
-                .insert(part.to_owned());
-            ix.any_source.entry(normalise(sku)).or_default().insert(part.to_owned());
+            let at = ix.intern(part);
+            ix.exact.entry(source.to_owned()).or_default().insert(sku.to_owned(), at);
+            ix.normalised.entry(source.to_owned()).or_default().entry(normalise(sku)).or_default().insert(at);
+            ix.any_source.entry(normalise(sku)).or_default().insert(at);
         }
         ix
     }
 
     /// Maps a source's SKU.
     pub fn resolve(&self, source: &str, sku: &str) -> Mapping {
-        self.resolve_ref(source, sku).to_owned()
+        self.owned(self.lookup(source, sku))
     }
 
-    /// [`SkuIndex::resolve`] borrowing the answer from the index: allocates only when the exact
-    /// rule misses and the SKU has to be normalised.
-    pub fn resolve_ref(&self, source: &str, sku: &str) -> MappingRef<'_> {
-        if let Some(part) = self.exact.get(source).and_then(|m| m.get(sku)) {
-            return MappingRef::Part(part);
+    /// The position of the one part a source's SKU maps to (None: unmapped or ambiguous), as
+    /// [`SkuIndex::resolve`] decides; allocates only when the exact rule misses.
+    pub fn resolve_position(&self, source: &str, sku: &str) -> Option<usize> {
+        match self.lookup(source, sku) {
+            Found::One(at) => Some(at as usize),
+            Found::None | Found::Many(_) => None,
         }
-        one_of(self.normalised.get(source).and_then(|m| m.get(&normalise(sku))))
+    }
+
+    /// The position of a part id among the index's parts.
+    pub fn position(&self, part: &str) -> Option<usize> {
+        self.positions.get(part).map(|&at| at as usize)
+    }
+
+    fn intern(&mut self, part: &str) -> u32 {
+        if let Some(&at) = self.positions.get(part) {
+            return at;
+        }
+        let at = self.parts.len() as u32;
+        self.parts.push(part.to_owned());
+        self.positions.insert(part.to_owned(), at);
+        at
+    }
+
+    /// How many parts the index holds (positions are `0..len`).
+    pub fn len(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// Whether the index holds no part.
+    pub fn is_empty(&self) -> bool {
+        self.parts.is_empty()
     }
 
     /// Maps a scanned code (no source).
     pub fn resolve_code(&self, code: &str) -> Mapping {
         let code = code.trim();
-        if let Some(part) = self.parts.get(code) {
-            return Mapping::Part(part.clone());
+        if let Some(at) = self.position(code) {
+            return Mapping::Part(self.parts[at].clone());
         }
-        one_of(self.any_source.get(&normalise(code))).to_owned()
+        self.owned(one_of(self.any_source.get(&normalise(code))))
+    }
+
+    fn lookup(&self, source: &str, sku: &str) -> Found<'_> {
+        let Some(exact) = self.exact.get(source) else { return Found::None };
+        if let Some(&at) = exact.get(sku) {
+            return Found::One(at);
+        }
+        let normalised = self.normalised.get(source);
+        // Most SKUs are short ASCII: normalise those on the stack (the same text as `normalise`).
+        let trimmed = sku.trim();
+        let mut buf = [0u8; 64];
+        if trimmed.is_ascii() && trimmed.len() <= buf.len() {
+            let key = &mut buf[..trimmed.len()];
+            key.copy_from_slice(trimmed.as_bytes());
+            key.make_ascii_uppercase();
+            let key = std::str::from_utf8(key).unwrap_or_default();
+            return one_of(normalised.and_then(|m| m.get(key)));
+        }
+        one_of(normalised.and_then(|m| m.get(&normalise(sku))))
+    }
+
+    fn owned(&self, found: Found<'_>) -> Mapping {
+        match found {
+            Found::One(at) => Mapping::Part(self.parts[at as usize].clone()),
+            Found::None => Mapping::Unmapped,
+            Found::Many(set) => {
+                let mut parts: Vec<String> = set.iter().map(|&at| self.parts[at as usize].clone()).collect();
+                parts.sort_unstable();
+                Mapping::Ambiguous(parts)
+            }
+        }
     }
 }
 
-fn one_of(parts: Option<&BTreeSet<String>>) -> MappingRef<'_> {
+fn one_of(parts: Option<&BTreeSet<u32>>) -> Found<'_> {
     match parts {
-        None => MappingRef::Unmapped,
-        Some(p) if p.len() == 1 => p.iter().next().map_or(MappingRef::Unmapped, |p| MappingRef::Part(p)),
-        Some(p) => MappingRef::Ambiguous(p),
+        None => Found::None,
+        Some(p) if p.len() == 1 => p.first().map_or(Found::None, |&at| Found::One(at)),
+        Some(p) => Found::Many(p),
     }
 }
 
@@ -154,5 +201,23 @@ mod tests {
         assert_eq!(ix.resolve_code("FLT-A"), Mapping::Part("FLT-A".into()));
         assert_eq!(ix.resolve_code("10004711"), Mapping::Part("BRG-6204".into()));
         assert_eq!(ix.resolve_code("nope"), Mapping::Unmapped);
+    }
+
+    #[test]
+    fn long_and_non_ascii_skus_normalise_like_short_ones() {
+        let long = "x".repeat(70);
+        let ix = SkuIndex::new([("WMS", long.as_str(), "L"), ("WMS", "straße", "S")], []);
+        assert_eq!(ix.resolve("WMS", &format!(" {} ", long.to_uppercase())), Mapping::Part("L".into()));
+        assert_eq!(ix.resolve("WMS", "STRASSE"), Mapping::Part("S".into()), "ß upper-cases to SS");
+        assert_eq!(normalise("straße"), "STRASSE");
+    }
+
+    #[test]
+    fn positions_are_dense_and_stable() {
+        let ix = index();
+        assert_eq!((ix.len(), ix.position("FLT-A"), ix.position("nope")), (3, Some(1), None));
+        assert_eq!(ix.resolve_position("WMS", " brg-6204"), Some(0));
+        assert_eq!(ix.resolve_position("WMS", "Flt-1"), None, "ambiguous");
+        assert_eq!(ix.resolve_position("ERP", "brg-6204"), None, "unmapped");
     }
 }

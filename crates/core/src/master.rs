@@ -54,7 +54,10 @@ impl<'a> RawRow<'a> {
 
     /// The raw text of a column ("" when absent).
     pub fn text(&self, field: &'static str) -> &'a str {
-        self.columns.iter().position(|c| *c == field).and_then(|i| self.values.get(i)).copied().unwrap_or("")
+        // The parsers name columns with the same literals as `COLUMNS`: the address usually
+        // matches, and the text comparison settles it when it does not.
+        let same = |c: &&str| std::ptr::eq(*c, field) || *c == field;
+        self.columns.iter().position(same).and_then(|i| self.values.get(i)).copied().unwrap_or("")
     }
 
     /// Parses a column with `parse`, tagging any error with the column name.

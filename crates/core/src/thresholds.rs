@@ -152,6 +152,15 @@ impl ExactSum {
         }
     }
 
+    /// Adds everything `other` holds: the result is exactly that of adding its values here,
+    /// whatever the order (sums built on several threads combine without rounding).
+    pub fn absorb(&mut self, other: &ExactSum) {
+        for &p in &other.partials {
+            self.add(p);
+        }
+        self.special += other.special;
+    }
+
     /// The correctly rounded sum of everything added so far.
     pub fn value(&self) -> f64 {
         if self.special != 0.0 || self.special.is_nan() {
@@ -650,6 +659,19 @@ mod tests {
                 v.swap(i, (s >> 33) as usize % (i + 1));
             }
             prop_assert_eq!(a.to_bits(), exact_sum(v.iter().copied()).to_bits());
+        }
+
+        #[test]
+        fn sums_split_anywhere_absorb_to_the_whole(
+            v in prop::collection::vec(prop_oneof![-1e300f64..1e300, -1.0f64..1.0, Just(f64::INFINITY)], 0..60),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let cut = cut.index(v.len() + 1);
+            let (mut left, mut right) = (ExactSum::new(), ExactSum::new());
+            left.extend(v[..cut].iter().copied());
+            right.extend(v[cut..].iter().copied());
+            left.absorb(&right);
+            prop_assert_eq!(left.value().to_bits(), exact_sum(v.iter().copied()).to_bits());
         }
 
         #[test]

@@ -13,13 +13,11 @@ use crate::import::reader::{parse_row, read_file_in_pieces, read_file_with};
 use crate::import::{ImportError, Location, RowIssue};
 use cmms_core::feeds::{ConsumptionRecord, ConsumptionRow, FailureRecord, FailureRow, MtbfReadingRecord};
 use cmms_core::formula::FormulaSet;
-use cmms_core::mapping::{MappingRef, SkuIndex};
+use cmms_core::mapping::SkuIndex;
 use cmms_core::master::{AssetRecord, FieldError, ImportRecord, PartRecord, RawRow, SiteRecord, SkuMapRecord};
 use cmms_core::pm::next_due;
 use cmms_core::quantity::Quantity;
-use cmms_core::reliability::{
-    FailureEvent, FailureEventType, MtbfReading, SampleScope, lookback_start, mtbf_stats, pm_interval,
-};
+use cmms_core::reliability::{FailureEvent, MtbfReading, SampleScope, lookback_start, mtbf_stats, pm_interval};
 use cmms_core::thresholds::{ExactSum, UsageSummary, compute, window_start};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashMap, hash_map::Entry};
@@ -128,133 +126,284 @@ fn field_issue(location: &Location) -> impl FnOnce(FieldError) -> RowIssue + '_ 
 
 const CONFLICT: &str = "DUPLICATE_CONFLICT: a first copy with other values wins";
 
-/// The rows of one piece of a feed that passed the row checks, their text kept in one buffer.
+/// Rows are spread over this many partitions by key hash, so that first-delivery-wins can be
+/// settled partition by partition: on several threads, each with a table that fits in cache.
+const PARTITIONS: usize = 256;
+
+/// The rows of one piece of a feed that passed the row checks, by partition and in file order
+/// within each, their text kept in one buffer.
 struct Piece<Row> {
     text: Vec<u8>,
-    rows: Vec<Row>,
+    partitions: Vec<Vec<Row>>,
     rejected: Rejections,
 }
 
 impl<Row> Piece<Row> {
-    fn new() -> Self {
-        Self { text: Vec::new(), rows: Vec::new(), rejected: Rejections::default() }
+    /// An empty piece sized for `bytes` of CSV with rows of about `row_bytes` each.
+    fn new(bytes: usize, row_bytes: usize) -> Self {
+        let rows = bytes / row_bytes + 1;
+        Self {
+            text: Vec::with_capacity(bytes / 2),
+            partitions: (0..PARTITIONS).map(|_| Vec::with_capacity(rows / PARTITIONS * 9 / 8)).collect(),
+            rejected: Rejections::default(),
+        }
     }
 
-    /// Appends `s` to the text, answering where it ends.
-    fn keep(&mut self, s: &str) -> usize {
+    /// Appends `s` to the text.
+    fn keep(&mut self, s: &str) {
         self.text.extend_from_slice(s.as_bytes());
-        self.text.len()
+    }
+
+    fn push(&mut self, row: Row)
+    where
+        Row: Keyed,
+    {
+        self.partitions[(row.hash() >> 56) as usize % PARTITIONS].push(row);
     }
 }
 
-/// A checked consumption row: `source`, `event_id` and the SKU are `text[start..source_end]`,
-/// `text[source_end..id_end]` and `text[id_end..sku_end]`.
-struct ConsumptionAt<'ix> {
-    location: Location,
+/// A feed row as first-delivery-wins sees it: its key and what a re-delivery must repeat.
+trait Keyed {
+    /// The key's hash (equal keys, equal hashes, across pieces).
+    fn hash(&self) -> u64;
+    /// Where the row is (for a conflict's report).
+    fn at(&self) -> Location;
+    /// The key, from the row's piece text.
+    fn key<'t>(&self, text: &'t [u8]) -> &'t [u8];
+    /// Whether `other` carries the same values (both with their piece texts).
+    fn same_content(&self, text: &[u8], other: &Self, other_text: &[u8]) -> bool;
+}
+
+/// What settling gives per thread: its accumulator, the duplicates it ignored, the conflicts.
+struct Settled<A> {
+    acc: A,
+    duplicates: u64,
+    conflicts: Rejections,
+}
+
+/// First delivery wins across all `pieces` (in file order): `accept` sees each first delivery
+/// exactly once, on one of `threads` threads, each with its own accumulator from `new_acc`.
+fn settle<'p, Row: Keyed + Sync, A: Send>(
+    pieces: &'p [Piece<Row>],
+    threads: usize,
+    new_acc: &(dyn Fn() -> A + Sync),
+    accept: &(dyn Fn(&mut A, &'p Row, &'p [u8]) + Sync),
+) -> Vec<Settled<A>> {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let work = || {
+        let mut out = Settled { acc: new_acc(), duplicates: 0, conflicts: Rejections::default() };
+        let mut table: hashbrown::HashTable<(u32, u32)> = hashbrown::HashTable::new();
+        loop {
+            let p = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if p >= PARTITIONS {
+                return out;
+            }
+            table.clear();
+            let row_at = |(k, i): (u32, u32)| (&pieces[k as usize].partitions[p][i as usize], &pieces[k as usize].text);
+            for (k, piece) in pieces.iter().enumerate() {
+                for (i, row) in piece.partitions[p].iter().enumerate() {
+                    let key = row.key(&piece.text);
+                    let first = table.find(row.hash(), |&at| {
+                        let (other, text) = row_at(at);
+                        other.hash() == row.hash() && other.key(text) == key
+                    });
+                    match first {
+                        None => {
+                            table.insert_unique(row.hash(), (k as u32, i as u32), |&at| row_at(at).0.hash());
+                            accept(&mut out.acc, row, &piece.text);
+                        }
+                        Some(&at) => {
+                            let (other, text) = row_at(at);
+                            if other.same_content(text, row, &piece.text) {
+                                out.duplicates += 1;
+                            } else {
+                                out.conflicts.push(RowIssue::row(row.at(), CONFLICT));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    };
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads.max(1)).map(|_| s.spawn(work)).collect();
+        handles.into_iter().map(join).collect()
+    })
+}
+
+/// The rows the pieces refused, taken out of them.
+fn refused<Row>(pieces: &mut [Piece<Row>]) -> Rejections {
+    pieces.iter_mut().fold(Rejections::default(), |all, p| all.merge(std::mem::take(&mut p.rejected)))
+}
+
+/// Sums up what settling counted, with the rows the pieces refused.
+fn tally<A>(refused: Rejections, settled: &mut [Settled<A>], accepted: u64, unmapped: u64) -> Tally {
+    let duplicates = settled.iter().map(|s| s.duplicates).sum();
+    let rejected = settled.iter_mut().fold(refused, |all, s| all.merge(std::mem::take(&mut s.conflicts)));
+    Tally { accepted, duplicates, unmapped, rejected }
+}
+
+/// A checked consumption row: `source`, `event_id` and the SKU are back to back in its piece's
+/// text from `start` (key = source and event id).
+struct ConsumptionAt {
+    hash: u64,
+    at: u64,
     start: usize,
-    source_end: usize,
-    id_end: usize,
-    sku_end: usize,
+    source_len: u8,
+    id_len: u8,
+    sku_len: u32,
     quantity: f64,
     consumed_at: Timestamp,
-    part: Option<&'ix str>,
+    part: Option<u32>,
 }
 
-/// Per mapped part: the consumption inside the window, and whether it has any history at all.
-type Usage<'ix> = FastMap<&'ix str, (ExactSum, bool)>;
+impl ConsumptionAt {
+    fn sku<'t>(&self, text: &'t [u8]) -> &'t [u8] {
+        let from = self.start + usize::from(self.source_len) + usize::from(self.id_len);
+        &text[from..from + self.sku_len as usize]
+    }
+}
+
+impl Keyed for ConsumptionAt {
+    fn hash(&self) -> u64 {
+        self.hash
+    }
+    fn at(&self) -> Location {
+        Location::unpack(self.at)
+    }
+    fn key<'t>(&self, text: &'t [u8]) -> &'t [u8] {
+        &text[self.start..self.start + usize::from(self.source_len) + usize::from(self.id_len)]
+    }
+    fn same_content(&self, text: &[u8], other: &Self, other_text: &[u8]) -> bool {
+        self.quantity.to_bits() == other.quantity.to_bits()
+            && self.consumed_at.as_millisecond() == other.consumed_at.as_millisecond()
+            && self.sku(text) == other.sku(other_text)
+    }
+}
+
+/// Per part (by position in the SKU index): the consumption inside the window, and whether it
+/// has any history at all.
+type Usage = Vec<(ExactSum, bool)>;
+
+/// The key hash of a row: the same hasher for every piece (keys hash alike on every thread).
+fn key_hash(hasher: &foldhash::fast::RandomState, parts: &[&str]) -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = hasher.build_hasher();
+    for p in parts {
+        h.write(p.as_bytes());
+        h.write_u8(0xff);
+    }
+    h.finish()
+}
 
 /// Reads the consumption feed: rejections, duplicates and unmapped events counted, usage summed.
-fn consumption_usage<'ix>(
+fn consumption_usage(
     path: Option<&Path>,
-    pieces: usize,
-    index: &'ix SkuIndex,
+    cores: usize,
+    index: &SkuIndex,
     as_of: Timestamp,
     from: Timestamp,
-) -> Result<(Tally, Usage<'ix>), ImportError> {
-    let Some(path) = path else { return Ok(Default::default()) };
-    let row = |piece: &mut Piece<ConsumptionAt<'ix>>, location: Location, raw: Result<&RawRow<'_>, RowIssue>| {
+) -> Result<(Tally, Usage), ImportError> {
+    let no_usage = || vec![(ExactSum::new(), false); index.len()];
+    let Some(path) = path else { return Ok((Tally::default(), no_usage())) };
+    let started = std::time::Instant::now();
+    let hasher = foldhash::fast::RandomState::default();
+    let row = |piece: &mut Piece<ConsumptionAt>, location: Location, raw: Result<&RawRow<'_>, RowIssue>| {
         let row = match raw.and_then(|r| ConsumptionRow::parse(r).map_err(field_issue(&location))) {
             Ok(row) => row,
             Err(issue) => return piece.rejected.push(issue),
         };
-        let part = match index.resolve_ref(row.source, row.external_sku) {
-            MappingRef::Part(p) => Some(p),
-            MappingRef::Unmapped | MappingRef::Ambiguous(_) => None,
-        };
+        let part = index.resolve_position(row.source, row.external_sku).map(|at| at as u32);
         let start = piece.text.len();
-        let source_end = piece.keep(row.source);
-        let id_end = piece.keep(row.event_id);
-        let sku_end = piece.keep(row.external_sku);
-        let (quantity, consumed_at) = (row.quantity.get(), row.consumed_at);
-        piece.rows.push(ConsumptionAt { location, start, source_end, id_end, sku_end, quantity, consumed_at, part });
+        piece.keep(row.source);
+        piece.keep(row.event_id);
+        piece.keep(row.external_sku);
+        piece.push(ConsumptionAt {
+            hash: key_hash(&hasher, &[row.source, row.event_id]),
+            at: location.pack(),
+            start,
+            // Ids are at most 64 ASCII characters (checked); a SKU is far below 4 GiB.
+            source_len: row.source.len() as u8,
+            id_len: row.event_id.len() as u8,
+            sku_len: row.external_sku.len() as u32,
+            quantity: row.quantity.get(),
+            consumed_at: row.consumed_at,
+            part,
+        });
     };
-    let started = std::time::Instant::now();
-    let (pieces, _) = read_file_in_pieces::<ConsumptionRecord, _>(path, pieces, &Piece::new, &row)?;
+    let (mut pieces, _) =
+        read_file_in_pieces::<ConsumptionRecord, _>(path, cores, &|bytes| Piece::new(bytes, 40), &row)?;
+    let refused = refused(&mut pieces);
     tracing::debug!(elapsed = ?started.elapsed(), pieces = pieces.len(), "consumption read and checked");
 
-    let mut tally = Tally::default();
-    let mut conflicts = Rejections::default();
-    let mut usage = Usage::default();
-    let total = pieces.iter().map(|p| p.rows.len()).sum();
-    /// What a re-delivery must repeat: the SKU, the quantity's bits and the instant (ms).
-    type Content<'t> = (&'t [u8], u64, i64);
-    let mut seen: FastMap<(&[u8], &[u8]), Content> = FastMap::with_capacity_and_hasher(total, Default::default());
-    for piece in &pieces {
-        let t = &piece.text;
-        for r in &piece.rows {
-            let key = (&t[r.start..r.source_end], &t[r.source_end..r.id_end]);
-            let content = (&t[r.id_end..r.sku_end], r.quantity.to_bits(), r.consumed_at.as_millisecond());
-            match seen.entry(key) {
-                Entry::Vacant(v) => {
-                    v.insert(content);
-                    tally.accepted += 1;
-                }
-                Entry::Occupied(o) if *o.get() == content => {
-                    tally.duplicates += 1;
-                    continue;
-                }
-                Entry::Occupied(_) => {
-                    conflicts.push(RowIssue::row(r.location.clone(), CONFLICT));
-                    continue;
-                }
-            }
-            let Some(part) = r.part else {
-                tally.unmapped += 1;
-                continue;
-            };
-            if r.consumed_at < as_of {
-                let entry = usage.entry(part).or_insert_with(|| (ExactSum::new(), false));
-                entry.1 = true;
-                if r.consumed_at >= from {
-                    entry.0.add(r.quantity);
-                }
+    let new_acc = || (0u64, 0u64, no_usage());
+    let accept = |(accepted, unmapped, usage): &mut (u64, u64, Usage), r: &ConsumptionAt, _: &[u8]| {
+        *accepted += 1;
+        let Some(part) = r.part else {
+            *unmapped += 1;
+            return;
+        };
+        if r.consumed_at < as_of {
+            let entry = &mut usage[part as usize];
+            entry.1 = true;
+            if r.consumed_at >= from {
+                entry.0.add(r.quantity);
             }
         }
+    };
+    let mut settled = settle(&pieces, cores, &new_acc, &accept);
+    let mut usage = no_usage();
+    let (mut accepted, mut unmapped) = (0, 0);
+    for s in &mut settled {
+        accepted += s.acc.0;
+        unmapped += s.acc.1;
+        for (total, (sum, history)) in usage.iter_mut().zip(&s.acc.2) {
+            total.0.absorb(sum);
+            total.1 |= history;
+        }
     }
-    drop(seen);
     tracing::debug!(elapsed = ?started.elapsed(), "consumption deduplicated and summed");
-    tally.rejected = pieces.into_iter().fold(conflicts, |all, p| all.merge(p.rejected));
-    Ok((tally, usage))
+    Ok((tally(refused, &mut settled, accepted, unmapped), usage))
 }
 
-/// A checked failure-log row of a known asset (`assets[asset]`); its event id is `text[start..id_end]`.
+/// A checked failure-log row of a known asset (`assets[asset]`); its event id is
+/// `text[start..start + id_len]`.
 struct FailureAt {
-    location: Location,
+    hash: u64,
+    at: u64,
     start: usize,
-    id_end: usize,
-    asset: usize,
+    id_len: u8,
+    asset: u32,
     event: FailureEvent,
+}
+
+impl Keyed for FailureAt {
+    fn hash(&self) -> u64 {
+        self.hash
+    }
+    fn at(&self) -> Location {
+        Location::unpack(self.at)
+    }
+    fn key<'t>(&self, text: &'t [u8]) -> &'t [u8] {
+        &text[self.start..self.start + usize::from(self.id_len)]
+    }
+    fn same_content(&self, _: &[u8], other: &Self, _: &[u8]) -> bool {
+        let ms =
+            |e: &FailureEvent| (e.event_type, e.started_at.as_millisecond(), e.ended_at.map(|t| t.as_millisecond()));
+        self.asset == other.asset && ms(&self.event) == ms(&other.event)
+    }
 }
 
 /// Reads the failure feed: per asset (by position in `assets`), its events sorted by start (then
 /// event id), as the MTBF calculation takes them.
 fn failure_events(
     path: Option<&Path>,
-    pieces: usize,
-    assets: &FastMap<&str, usize>,
+    cores: usize,
+    assets: &FastMap<&str, u32>,
 ) -> Result<(Tally, Vec<Vec<FailureEvent>>), ImportError> {
-    let mut by_asset = vec![Vec::new(); assets.len()];
-    let Some(path) = path else { return Ok((Tally::default(), by_asset)) };
+    let Some(path) = path else { return Ok((Tally::default(), vec![Vec::new(); assets.len()])) };
+    let started = std::time::Instant::now();
+    let hasher = foldhash::fast::RandomState::default();
     let row = |piece: &mut Piece<FailureAt>, location: Location, raw: Result<&RawRow<'_>, RowIssue>| {
         let row = match raw.and_then(|r| FailureRow::parse(r).map_err(field_issue(&location))) {
             Ok(row) => row,
@@ -264,46 +413,47 @@ fn failure_events(
             return piece.rejected.push(RowIssue::field(location, "asset_id", "unknown asset"));
         };
         let start = piece.text.len();
-        let id_end = piece.keep(row.event_id);
-        piece.rows.push(FailureAt { location, start, id_end, asset, event: row.event() });
+        piece.keep(row.event_id);
+        piece.push(FailureAt {
+            hash: key_hash(&hasher, &[row.event_id]),
+            at: location.pack(),
+            start,
+            id_len: row.event_id.len() as u8,
+            asset,
+            event: row.event(),
+        });
     };
-    let started = std::time::Instant::now();
-    let (pieces, _) = read_file_in_pieces::<FailureRecord, _>(path, pieces, &Piece::new, &row)?;
+    let (mut pieces, _) = read_file_in_pieces::<FailureRecord, _>(path, cores, &|bytes| Piece::new(bytes, 50), &row)?;
+    let refused = refused(&mut pieces);
     tracing::debug!(elapsed = ?started.elapsed(), pieces = pieces.len(), "failures read and checked");
 
-    let mut tally = Tally::default();
-    let mut conflicts = Rejections::default();
-    let total = pieces.iter().map(|p| p.rows.len()).sum();
-    type Content = (usize, FailureEventType, i64, Option<i64>);
-    let mut seen: FastMap<&[u8], Content> = FastMap::with_capacity_and_hasher(total, Default::default());
-    let mut with_ids: Vec<Vec<(&[u8], FailureEvent)>> = vec![Vec::new(); assets.len()];
-    for piece in &pieces {
-        for r in &piece.rows {
-            let id = &piece.text[r.start..r.id_end];
-            let e = &r.event;
-            let content =
-                (r.asset, e.event_type, e.started_at.as_millisecond(), e.ended_at.map(|t| t.as_millisecond()));
-            match seen.entry(id) {
-                Entry::Vacant(v) => {
-                    v.insert(content);
-                    tally.accepted += 1;
-                    with_ids[r.asset].push((id, r.event));
-                }
-                Entry::Occupied(o) if *o.get() == content => tally.duplicates += 1,
-                Entry::Occupied(_) => conflicts.push(RowIssue::row(r.location.clone(), CONFLICT)),
-            }
-        }
+    /// Events accepted, and per asset its events with their ids.
+    type ByAsset<'p> = (u64, Vec<Vec<(&'p [u8], FailureEvent)>>);
+    fn accept<'p>((accepted, by_asset): &mut ByAsset<'p>, r: &'p FailureAt, text: &'p [u8]) {
+        *accepted += 1;
+        by_asset[r.asset as usize].push((r.key(text), r.event));
     }
-    drop(seen);
+    let new_acc = || -> ByAsset<'_> { (0, vec![Vec::new(); assets.len()]) };
+    let mut settled = settle(&pieces, cores, &new_acc, &accept);
     tracing::debug!(elapsed = ?started.elapsed(), "failures deduplicated");
-    for (events, out) in with_ids.iter_mut().zip(&mut by_asset) {
-        events.sort_unstable_by(|a, b| a.1.started_at.cmp(&b.1.started_at).then_with(|| a.0.cmp(b.0)));
-        *out = events.iter().map(|(_, e)| *e).collect();
-    }
-    drop(with_ids);
+    let mut with_ids: Vec<Vec<(&[u8], FailureEvent)>> = (0..assets.len())
+        .map(|asset| settled.iter_mut().flat_map(|s| std::mem::take(&mut s.acc.1[asset])).collect())
+        .collect();
+    let mut events = vec![Vec::new(); assets.len()];
+    let chunk = assets.len().div_ceil(cores.max(1)).max(1);
+    std::thread::scope(|s| {
+        for (ins, outs) in with_ids.chunks_mut(chunk).zip(events.chunks_mut(chunk)) {
+            s.spawn(move || {
+                for (log, out) in ins.iter_mut().zip(outs) {
+                    log.sort_unstable_by(|a, b| a.1.started_at.cmp(&b.1.started_at).then_with(|| a.0.cmp(b.0)));
+                    *out = log.iter().map(|(_, e)| *e).collect();
+                }
+            });
+        }
+    });
     tracing::debug!(elapsed = ?started.elapsed(), "failure logs sorted");
-    tally.rejected = pieces.into_iter().fold(conflicts, |all, p| all.merge(p.rejected));
-    Ok((tally, by_asset))
+    let accepted = settled.iter().map(|s| s.acc.0).sum();
+    Ok((tally(refused, &mut settled, accepted, 0), events))
 }
 
 fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
@@ -320,7 +470,7 @@ pub fn compute_folder(
 ) -> Result<ComputeReport, ImportError> {
     let started = std::time::Instant::now();
     let mut report = ComputeReport::default();
-    let mut sites = HashMap::new();
+    let mut sites = FastMap::default();
     each::<SiteRecord>(input, |loc, r| match r {
         Ok(s) if !sites.contains_key(&s.site_id) => {
             report.accept("sites");
@@ -343,7 +493,7 @@ pub fn compute_folder(
         }
         Err(e) => report.reject("parts", &e),
     })?;
-    let mut map: HashMap<(String, String), String> = HashMap::new();
+    let mut map: FastMap<(String, String), String> = FastMap::default();
     each::<SkuMapRecord>(input, |loc, r| match r {
         Ok(m) if !parts.contains_key(m.part_id.as_str()) => {
             report.reject("sku_map", &RowIssue::field(loc, "part_id", "unknown part"))
@@ -376,7 +526,7 @@ pub fn compute_folder(
         Err(e) => report.reject("assets", &e),
     })?;
     tracing::debug!(elapsed = ?started.elapsed(), "master data read");
-    let asset_at: FastMap<&str, usize> = assets.keys().enumerate().map(|(i, id)| (id.as_str(), i)).collect();
+    let asset_at: FastMap<&str, u32> = assets.keys().zip(0..).map(|(id, i)| (id.as_str(), i)).collect();
 
     let from = window_start(as_of, formulas.params().thresholds.window_days);
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
@@ -416,7 +566,8 @@ pub fn compute_folder(
     let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(write_err(&path))?);
     writeln!(out, "part_id,status,avg_daily_usage,min,reorder,max,formula_version").map_err(write_err(&path))?;
     for (id, part) in &parts {
-        let (sum, has_history) = usage.get(id.as_str()).map_or((0.0, false), |(s, h)| (s.value(), *h));
+        let (sum, has_history) =
+            index.position(id).and_then(|at| usage.get(at)).map_or((0.0, false), |(s, h)| (s.value(), *h));
         let summary = UsageSummary { consumed_in_window: Quantity::new(sum).unwrap_or(Quantity::ZERO), has_history };
         let params = formulas.params_for(&part.part_class);
         let line = match compute(

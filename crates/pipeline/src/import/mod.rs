@@ -50,6 +50,21 @@ pub struct RowIssue {
     pub reason: String,
 }
 
+impl Location {
+    /// The location in 8 bytes (for tables of millions of rows): JSON indices carry the top bit.
+    pub(crate) fn pack(&self) -> u64 {
+        match self {
+            Location::Line(l) => *l & !(1 << 63),
+            Location::Index(i) => *i | (1 << 63),
+        }
+    }
+
+    /// The location [`Location::pack`] packed.
+    pub(crate) fn unpack(packed: u64) -> Location {
+        if packed & (1 << 63) == 0 { Location::Line(packed) } else { Location::Index(packed & !(1 << 63)) }
+    }
+}
+
 impl RowIssue {
     /// A problem with one field.
     pub fn field(location: Location, field: &str, reason: impl Into<String>) -> Self {
@@ -159,18 +174,6 @@ pub trait ImportObserver: Send {
 /// An observer that ignores everything.
 pub struct Quiet;
 impl ImportObserver for Quiet {}
-
-/// A location packed into 8 bytes for the duplicate map: JSON indices carry the top bit.
-fn pack(location: &Location) -> u64 {
-    match location {
-        Location::Line(l) => *l & !(1 << 63),
-        Location::Index(i) => *i | (1 << 63),
-    }
-}
-
-fn unpack(packed: u64) -> Location {
-    if packed & (1 << 63) == 0 { Location::Line(packed) } else { Location::Index(packed & !(1 << 63)) }
-}
 
 /// A 128-bit fingerprint of a record key, for duplicate detection in bounded memory.
 fn fingerprint(key: &str) -> u128 {
@@ -336,11 +339,11 @@ async fn write_batch<R: ImportRecord + StoredRecord>(
         if R::SPEC.mode == WriteMode::Upsert {
             let fp = fingerprint(&rec.key());
             if let Some(first) = seen.get(&fp) {
-                let reason = format!("duplicate {key_names} {key:?}: first given at {}", at(&unpack(*first)));
+                let reason = format!("duplicate {key_names} {key:?}: first given at {}", at(&Location::unpack(*first)));
                 reject(RowIssue::row(location, reason), report);
                 continue;
             }
-            seen.insert(fp, pack(&location));
+            seen.insert(fp, location.pack());
         }
         rows.push(row);
         locations.push(location);

@@ -178,7 +178,8 @@ pub type PieceRow<'f, S> = dyn Fn(&mut S, Location, Result<&RawRow<'_>, RowIssue
 const MIN_PIECE_BYTES: usize = 1 << 20;
 
 /// Reads a whole import file with `pieces` threads: the file is cut at line ends into about
-/// equal pieces and each piece's rows go, in file order, to its own sink (made by `new_sink`),
+/// equal pieces and each piece's rows go, in file order, to its own sink (made by `new_sink`,
+/// given the piece's size in bytes),
 /// so the sinks come back in file order. Locations are those of the whole file. A cut that
 /// turns out to fall inside a quoted field (the reader of the previous piece did not end there)
 /// makes the whole file be read again in one piece, so the result never depends on the cuts.
@@ -186,7 +187,7 @@ const MIN_PIECE_BYTES: usize = 1 << 20;
 pub fn read_file_in_pieces<R: ImportRecord, S: Send>(
     path: &Path,
     pieces: usize,
-    new_sink: &(dyn Fn() -> S + Sync),
+    new_sink: &(dyn Fn(usize) -> S + Sync),
     row: &PieceRow<'_, S>,
 ) -> Result<(Vec<S>, ReadSummary), ImportError> {
     let format = Format::from_path(path)?;
@@ -201,11 +202,11 @@ fn read_in_pieces<R: ImportRecord, S: Send>(
     format: Format,
     buf: &[u8],
     pieces: usize,
-    new_sink: &(dyn Fn() -> S + Sync),
+    new_sink: &(dyn Fn(usize) -> S + Sync),
     row: &PieceRow<'_, S>,
 ) -> Result<(Vec<S>, ReadSummary), ImportError> {
     let whole = |summary: &mut ReadSummary| -> Result<Vec<S>, ImportError> {
-        let mut sink = new_sink();
+        let mut sink = new_sink(buf.len());
         read_rows::<R, _>(path, buf, format, summary, &mut |l, r| {
             row(&mut sink, l, r);
             true
@@ -233,7 +234,7 @@ fn read_in_pieces<R: ImportRecord, S: Send>(
                         line: buf[..from].iter().filter(|&&b| b == b'\n').count() as u64,
                         stop_at: (to < buf.len()).then_some(to as u64),
                     };
-                    let mut sink = new_sink();
+                    let mut sink = new_sink(to - from);
                     let end = csv_records::<R, _>(path, &mut rdr, header, piece, &mut |l, r| {
                         row(&mut sink, l, r);
                         true
@@ -564,7 +565,7 @@ mod tests {
             })
         };
         let path = Path::new("consumption.csv");
-        let (sinks, _) = read_in_pieces::<ConsumptionRecord, _>(path, Format::Csv, buf, pieces, &Vec::new, &row)
+        let (sinks, _) = read_in_pieces::<ConsumptionRecord, _>(path, Format::Csv, buf, pieces, &|_| Vec::new(), &row)
             .expect("a CSV body never fails as a whole");
         sinks.concat()
     }
