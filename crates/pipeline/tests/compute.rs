@@ -8,12 +8,19 @@ fn write(dir: &std::path::Path, name: &str, content: &str) {
     std::fs::write(dir.join(name), content).unwrap();
 }
 
-#[test]
-fn computes_thresholds_and_intervals_from_import_files() {
-    let base = std::env::temp_dir().join(format!("cmms-compute-{}", std::process::id()));
+/// A fresh input folder holding the one site NY, and where the outputs go: (base, input, output).
+fn folder(name: &str) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let base = std::env::temp_dir().join(format!("cmms-compute-{name}-{}", std::process::id()));
     let (input, output) = (base.join("in"), base.join("out"));
+    let _ = std::fs::remove_dir_all(&base);
     std::fs::create_dir_all(&input).unwrap();
     write(&input, "sites.csv", "site_id,timezone\nNY,America/New_York\n");
+    (base, input, output)
+}
+
+#[test]
+fn computes_thresholds_and_intervals_from_import_files() {
+    let (base, input, output) = folder("small");
     write(
         &input,
         "parts.csv",
@@ -70,10 +77,7 @@ fn computes_thresholds_and_intervals_from_import_files() {
 /// across the cuts, a conflicting copy and a quoted line break must come out as in one pass.
 #[test]
 fn large_feeds_read_in_pieces_keep_first_wins_and_line_numbers() {
-    let base = std::env::temp_dir().join(format!("cmms-compute-big-{}", std::process::id()));
-    let (input, output) = (base.join("in"), base.join("out"));
-    std::fs::create_dir_all(&input).unwrap();
-    write(&input, "sites.csv", "site_id,timezone\nNY,America/New_York\n");
+    let (base, input, output) = folder("big");
     write(
         &input,
         "parts.csv",
