@@ -118,12 +118,13 @@ async fn index_for(store: &Store, pairs: Vec<(String, String)>, codes: Vec<Strin
 }
 
 /// Maps consumption events at ingest: the part of each `(source, SKU)` that maps, by the
-/// deterministic rules (unmappable ones are left for [`process`] to quarantine).
+/// deterministic rules (unmappable ones are left for [`process`] to quarantine). Uses the store's
+/// in-memory SKU index, so a webhook batch costs one small read, not a query per thousand SKUs.
 pub async fn map_skus(
     store: &Store,
     pairs: Vec<(String, String)>,
 ) -> Result<std::collections::HashMap<(String, String), Mapping>, StoreError> {
-    let ix = index_for(store, pairs.clone(), Vec::new()).await?;
+    let ix = store.sku_map_index().await?;
     Ok(pairs
         .into_iter()
         .map(|(src, sku)| {

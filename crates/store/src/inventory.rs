@@ -5,8 +5,10 @@ use crate::master::{Reference, StoredRecord};
 use crate::rows::{ColType, SqlValue, TableSpec, WriteMode, bind_opt_f64};
 use crate::{Store, StoreError};
 use cmms_core::feeds::{ConsumptionRecord, ScanRecord, SnapshotRecord};
+use cmms_core::mapping::SkuIndex;
 use cmms_core::time::to_epoch_ms;
 use sqlx::Row;
+use std::sync::{Arc, Mutex, PoisonError};
 
 impl StoredRecord for SnapshotRecord {
     const SPEC: TableSpec = TableSpec {
@@ -224,7 +226,37 @@ pub struct AlertRow {
     pub created_at: i64,
 }
 
+/// The SKU map as an index and the `sku_map_generation` it was read at, shared by a store's clones.
+pub(crate) type SkuMapCache = Arc<Mutex<Option<(i64, Arc<SkuIndex>)>>>;
+
 impl Store {
+    /// The whole SKU map as an index of explicit and normalised matches (no part ids: for SKUs
+    /// of a source, not scanned codes). Kept in memory between calls: each call reads the
+    /// one-row `sku_map_generation`, which every change of `sku_map` raises by trigger, and loads
+    /// the map again only when it moved. Webhook ingestion maps every batch's SKUs with it.
+    pub async fn sku_map_index(&self) -> Result<Arc<SkuIndex>, StoreError> {
+        let generation: i64 =
+            sqlx::query_scalar("SELECT generation FROM sku_map_generation WHERE id = 1").fetch_one(self.pool()).await?;
+        let cached = |cache: &SkuMapCache| cache.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        if let Some((at, index)) = cached(&self.sku_map_cache)
+            && at == generation
+        {
+            return Ok(index);
+        }
+        // Read after the generation: a change committed in between raises it again, so the next
+        // call loads once more; the index is never older than the generation it is kept under.
+        let entries = self.sku_map_entries().await?;
+        let index = Arc::new(SkuIndex::new(
+            entries.iter().map(|e| (e.source.as_str(), e.external_sku.as_str(), e.part_id.as_str())),
+            std::iter::empty(),
+        ));
+        let mut cache = self.sku_map_cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.as_ref().is_none_or(|(at, _)| *at < generation) {
+            *cache = Some((generation, index.clone()));
+        }
+        Ok(index)
+    }
+
     /// The whole SKU map (small: one row per mapped SKU).
     pub async fn sku_map_entries(&self) -> Result<Vec<SkuMapEntry>, StoreError> {
         let rows =

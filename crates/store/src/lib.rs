@@ -26,7 +26,7 @@ pub mod tokens;
 pub mod work_orders;
 
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, AssertSqlSafe, Executor};
 use std::time::Duration;
 
 pub use rows::{RowOutcome, SqlValue, UpsertCounts};
@@ -125,6 +125,8 @@ pub struct Store {
     backend: Backend,
     /// Targets that threshold changes are published to (see [`Store::with_publication`]).
     publication: std::sync::Arc<[publication::PublicationRoute]>,
+    /// The SKU map as an index, with the generation it was read at (see [`Store::sku_map_index`]).
+    sku_map_cache: inventory::SkuMapCache,
 }
 
 /// The default embedded database: `./cmms.db`.
@@ -186,8 +188,10 @@ const SQLITE_READERS: u32 = 4;
 /// this class of disk), capping a single writer near 200 transactions per second.
 ///
 /// The writer does not checkpoint on commit (`wal_autocheckpoint = 0`, set when `writer` is
-/// true): [`checkpoint_in_background`] does it from a read connection, so the copy of WAL pages
-/// into the database and its `fsync` never stall a request's commit.
+/// true): [`checkpoint_in_background`] does it, mostly from a read connection, so the copy of WAL
+/// pages into the database and its `fsync` rarely stall a request's commit. A WAL file larger than
+/// 128 MiB is cut back to that size when it starts over (`journal_size_limit`), so a burst of
+/// writes does not keep its disk space.
 fn sqlite_options(connections: u32, writer: bool) -> AnyPoolOptions {
     AnyPoolOptions::new()
         .max_connections(connections)
@@ -199,9 +203,11 @@ fn sqlite_options(connections: u32, writer: bool) -> AnyPoolOptions {
             Box::pin(async move {
                 conn.execute(
                     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA busy_timeout = 10000; PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY;",
+                     PRAGMA cache_size = -32768; PRAGMA temp_store = MEMORY; \
+                     PRAGMA journal_size_limit = 134217728;",
                 )
                 .await?;
+                conn.execute(AssertSqlSafe(format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}"))).await?;
                 if writer {
                     conn.execute("PRAGMA wal_autocheckpoint = 0").await?;
                 }
@@ -210,23 +216,55 @@ fn sqlite_options(connections: u32, writer: bool) -> AnyPoolOptions {
         })
 }
 
+/// How long a connection waits for another process's lock on the database before it fails.
+const BUSY_TIMEOUT_MS: u32 = 10_000;
+
 /// How often the background checkpoint runs.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(250);
 
-/// Checkpoints the WAL of an SQLite store every [`CHECKPOINT_EVERY`] from a read connection
-/// (`PASSIVE`: it copies what no reader still needs and never blocks the writer), until the
-/// pool is closed.
-fn checkpoint_in_background(readers: AnyPool) {
+/// WAL frames (pages) from which the background checkpoint finishes its work on the writer
+/// connection, so that the WAL starts over instead of growing (64 MiB of 4 KiB pages).
+const WAL_FINISH_FRAMES: i64 = 16_384;
+
+/// How long the writer's part of a checkpoint waits for readers of older WAL frames, at most.
+const WAL_RESTART_WAIT_MS: u32 = 50;
+
+/// Checkpoints the WAL of an SQLite store every [`CHECKPOINT_EVERY`] until the pools close.
+///
+/// First from a read connection (`PASSIVE`: it copies what no reader still needs while the writer
+/// goes on). Under continuous writes that alone never completes — new frames arrive while it
+/// copies — and a WAL never completely checkpointed never starts over: it grew by gigabytes in a
+/// minute of webhook ingestion, and extending the file cost the writer a sixth of its time. So
+/// once the WAL holds [`WAL_FINISH_FRAMES`], the writer connection, between two write
+/// transactions, copies the rest (what arrived during the first pass) and waits briefly for
+/// readers of old frames (`RESTART`, at most [`WAL_RESTART_WAIT_MS`]); the next transaction then
+/// writes the WAL from its start again. When readers stay longer, the next tick tries again.
+fn checkpoint_in_background(readers: AnyPool, writer: AnyPool) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(CHECKPOINT_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            if readers.is_closed() {
+            if readers.is_closed() || writer.is_closed() {
                 return;
             }
-            if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").execute(&readers).await {
-                if readers.is_closed() {
+            let finished = async {
+                let (_, frames, _): (i64, i64, i64) =
+                    sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)").fetch_one(&readers).await?;
+                if frames >= WAL_FINISH_FRAMES {
+                    let mut conn = writer.acquire().await?;
+                    let wait = format!("PRAGMA busy_timeout = {WAL_RESTART_WAIT_MS}");
+                    sqlx::query(AssertSqlSafe(wait)).execute(&mut *conn).await?;
+                    let restarted = sqlx::query("PRAGMA wal_checkpoint(RESTART)").execute(&mut *conn).await;
+                    sqlx::query(AssertSqlSafe(format!("PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")))
+                        .execute(&mut *conn)
+                        .await?;
+                    restarted?;
+                }
+                Ok::<(), sqlx::Error>(())
+            };
+            if let Err(e) = finished.await {
+                if readers.is_closed() || writer.is_closed() {
                     return;
                 }
                 tracing::warn!(error = %e, "background WAL checkpoint failed; retrying");
@@ -249,19 +287,31 @@ impl Store {
                     .connect(&driver_url)
                     .await
                     .map_err(connect_error)?;
-                Store { writer: pool.clone(), pool, backend, publication: Vec::new().into() }
+                Store {
+                    writer: pool.clone(),
+                    pool,
+                    backend,
+                    publication: Vec::new().into(),
+                    sku_map_cache: Default::default(),
+                }
             }
             // An in-memory database exists once per connection: one connection does everything.
             Backend::Sqlite if driver_url.contains(":memory:") => {
                 let pool = sqlite_options(1, false).connect(&driver_url).await.map_err(connect_error)?;
-                Store { writer: pool.clone(), pool, backend, publication: Vec::new().into() }
+                Store {
+                    writer: pool.clone(),
+                    pool,
+                    backend,
+                    publication: Vec::new().into(),
+                    sku_map_cache: Default::default(),
+                }
             }
             Backend::Sqlite => {
                 // The writer first: it switches the file to WAL before any reader opens it.
                 let writer = sqlite_options(1, true).connect(&driver_url).await.map_err(connect_error)?;
                 let pool = sqlite_options(SQLITE_READERS, false).connect(&driver_url).await.map_err(connect_error)?;
-                checkpoint_in_background(pool.clone());
-                Store { pool, writer, backend, publication: Vec::new().into() }
+                checkpoint_in_background(pool.clone(), writer.clone());
+                Store { pool, writer, backend, publication: Vec::new().into(), sku_map_cache: Default::default() }
             }
         };
         migrate::run(&store).await?;

@@ -58,6 +58,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0007_threshold_marks.sql"),
         postgres: include_str!("../migrations/postgres/0007_threshold_marks.sql"),
     },
+    Migration {
+        version: 8,
+        description: "sku-map generation for the in-memory SKU index",
+        sqlite: include_str!("../migrations/sqlite/0008_sku_map_generation.sql"),
+        postgres: include_str!("../migrations/postgres/0008_sku_map_generation.sql"),
+    },
 ];
 
 /// Arbitrary constant identifying cmms-pipeline's migration lock among advisory locks.

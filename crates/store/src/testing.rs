@@ -90,7 +90,13 @@ impl Store {
             .connect(&driver_url)
             .await
             .map_err(|source| StoreError::Connect { url: crate::redact(url), source })?;
-        Ok(Store { writer: pool.clone(), pool, backend, publication: Vec::new().into() })
+        Ok(Store {
+            writer: pool.clone(),
+            pool,
+            backend,
+            publication: Vec::new().into(),
+            sku_map_cache: Default::default(),
+        })
     }
 
     /// Checks that a statement executed first with a NULL double and then with a value (same

@@ -1,6 +1,7 @@
 //! Storage integration tests, each run on SQLite and on PostgreSQL (when configured).
 
-use cmms_core::master::{ImportRecord, PartRecord, RawRow, SiteRecord};
+use cmms_core::mapping::Mapping;
+use cmms_core::master::{ImportRecord, PartRecord, RawRow, SiteRecord, SkuMapRecord};
 use cmms_store::master::StoredRecord;
 use cmms_store::testing::{Db, run_suite};
 use cmms_store::thresholds::{Received, ReceivedThresholds};
@@ -154,6 +155,39 @@ async fn a_threshold_batch_is_judged_in_arrival_order(db: Db) {
     assert_eq!(s.count_rows("received_thresholds").await.unwrap(), 3);
 }
 
+/// The in-memory SKU index follows every change of the map: rows written by an import, a mapping
+/// added by a quarantine resolve, a change made by another store on the same database (as
+/// `cmms import sku_map` next to `cmms serve`), and a row deleted outside cmms.
+async fn the_sku_index_follows_every_change_of_the_map(db: Db) {
+    let s = &db.store;
+    s.upsert_batch(&SiteRecord::SPEC, vec![record::<SiteRecord>(&["S1", "UTC"]).to_row()], 1).await.unwrap();
+    let parts = ["P-1", "P-2"].map(|p| record::<PartRecord>(&[p, "", "EA", "S1", "C", "7", "", "", ""]).to_row());
+    s.upsert_batch(&PartRecord::SPEC, parts.to_vec(), 1).await.unwrap();
+    let resolve = |sku: &'static str| async move { s.sku_map_index().await.unwrap().resolve("ERP", sku) };
+    assert_eq!(resolve("A-1").await, Mapping::Unmapped, "empty map");
+
+    let entry = |sku: &str, part: &str| record::<SkuMapRecord>(&["ERP", sku, part]).to_row();
+    s.upsert_batch(&SkuMapRecord::SPEC, vec![entry("A-1", "P-1")], 2).await.unwrap();
+    assert_eq!(resolve("A-1").await, Mapping::Part("P-1".into()), "import");
+    assert_eq!(resolve(" a-1 ").await, Mapping::Part("P-1".into()), "normalised match");
+    let kept = s.sku_map_index().await.unwrap();
+    assert!(std::sync::Arc::ptr_eq(&kept, &s.sku_map_index().await.unwrap()), "unchanged map: the same index");
+
+    s.upsert_batch(&SkuMapRecord::SPEC, vec![entry("A-1", "P-2")], 3).await.unwrap();
+    assert_eq!(resolve("A-1").await, Mapping::Part("P-2".into()), "re-pointed by an import");
+
+    s.add_sku_mapping("ERP", "B-7", "B-7", "P-1", 4).await.unwrap();
+    assert_eq!(resolve("B-7").await, Mapping::Part("P-1".into()), "quarantine resolve");
+
+    let other = cmms_store::Store::open(&db.url).await.unwrap();
+    other.upsert_batch(&SkuMapRecord::SPEC, vec![entry("C-3", "P-2")], 5).await.unwrap();
+    assert_eq!(resolve("C-3").await, Mapping::Part("P-2".into()), "written by another store");
+    other.close().await;
+
+    s.execute_raw("DELETE FROM sku_map WHERE external_sku = 'B-7'").await.unwrap();
+    assert_eq!(resolve("B-7").await, Mapping::Unmapped, "deleted outside cmms");
+}
+
 fn main() -> std::process::ExitCode {
     run_suite(&[
         case!(null_then_value_doubles_share_a_prepared_statement),
@@ -163,5 +197,6 @@ fn main() -> std::process::ExitCode {
         case!(foreign_keys_are_enforced),
         case!(concurrent_writers_all_commit_and_are_read_at_once),
         case!(a_threshold_batch_is_judged_in_arrival_order),
+        case!(the_sku_index_follows_every_change_of_the_map),
     ])
 }
