@@ -308,6 +308,8 @@ impl Store {
                 Backend::Postgres => sqlx::Connection::begin(&mut *conn).await?,
             };
             let mut rows = rows.into_iter();
+            // Whether a chunk of this batch held rows stored before (see `insert_first_wins`).
+            let mut repeats = false;
             loop {
                 let chunk: Vec<Vec<SqlValue>> = rows.by_ref().take(per_statement).collect();
                 if chunk.is_empty() {
@@ -315,7 +317,12 @@ impl Store {
                 }
                 outcomes.extend(match spec.mode {
                     WriteMode::Upsert => self.upsert_rows(&mut tx, spec, chunk, now_ms).await?,
-                    WriteMode::FirstWins => self.insert_first_wins(&mut tx, spec, chunk, now_ms).await?,
+                    WriteMode::FirstWins => {
+                        let (chunk_outcomes, had_repeats) =
+                            self.insert_first_wins(&mut tx, spec, chunk, now_ms, !repeats).await?;
+                        repeats |= had_repeats;
+                        chunk_outcomes
+                    }
                 });
             }
             tx.commit().await?;
@@ -364,23 +371,32 @@ impl Store {
         Ok(outcomes)
     }
 
+    /// Inserts the rows whose keys are new and judges the others (first delivery wins); also
+    /// says whether any row's key was stored before this call.
+    ///
+    /// `optimistic`: insert at once; the affected-row count proves that every row was new, with
+    /// nothing read before or after. Otherwise the stored rows among the keys are read first
+    /// (usually few), judged, and only the rest inserted. Callers stay optimistic until a chunk of
+    /// the batch had repeats: on re-delivered data, undoing optimistic inserts and streaming the
+    /// written keys back made a consumption import three times slower.
     async fn insert_first_wins(
         &self,
         tx: &mut Transaction<'_, Any>,
         spec: &TableSpec,
         rows: Vec<Vec<SqlValue>>,
         now_ms: i64,
-    ) -> Result<Vec<RowOutcome>, StoreError> {
+        optimistic: bool,
+    ) -> Result<(Vec<RowOutcome>, bool), StoreError> {
         // Repeats of a key inside this chunk: the first copy is written, later ones compared
         // with it here (the statement below cannot see its own earlier rows).
         let mut outcomes = vec![RowOutcome::Inserted; rows.len()];
         let mut first_of: HashMap<String, usize> = HashMap::with_capacity(rows.len());
-        let mut unique = Vec::with_capacity(rows.len());
+        let mut pending = Vec::with_capacity(rows.len());
         for (i, row) in rows.iter().enumerate() {
             match first_of.entry(key_of(spec, row)) {
                 std::collections::hash_map::Entry::Vacant(v) => {
                     v.insert(i);
-                    unique.push(i);
+                    pending.push(i);
                 }
                 std::collections::hash_map::Entry::Occupied(o) if same_content(spec, &rows[*o.get()], row) => {
                     outcomes[i] = RowOutcome::Unchanged;
@@ -388,40 +404,78 @@ impl Store {
                 std::collections::hash_map::Entry::Occupied(_) => outcomes[i] = RowOutcome::Conflict,
             }
         }
-        // Insert the rest. Common path: every row is new, which the affected-row count proves
-        // with nothing read before or after. Otherwise the insert is undone to a savepoint and
-        // repeated returning the keys it wrote; the rows not returned were already stored, and
-        // only those are read back and compared.
-        let to_insert = || unique.iter().map(|&i| rows[i].clone()).collect::<Vec<_>>();
-        let (plain, _) = self.insert_sql(spec, unique.len(), "DO NOTHING", false);
-        let mut attempt = sqlx::Connection::begin(&mut **tx).await?;
-        let written = bind_rows(sqlx::query(AssertSqlSafe(plain)), to_insert(), now_ms)
-            .execute(&mut *attempt)
-            .await?
-            .rows_affected();
-        if usize::try_from(written).is_ok_and(|n| n == unique.len()) {
-            attempt.commit().await?;
-            return Ok(outcomes);
+        let mut repeats = false;
+        if !optimistic {
+            let before = self.judge_stored(tx, spec, &rows, &pending, &mut outcomes).await?;
+            repeats = before.len() < pending.len();
+            pending = before;
         }
-        attempt.rollback().await?;
-        let (insert, _) = self.insert_sql(spec, unique.len(), "DO NOTHING", true);
-        let returned = bind_rows(sqlx::query(AssertSqlSafe(insert)), to_insert(), now_ms).fetch_all(&mut **tx).await?;
+        if self.insert_all_new(tx, spec, &rows, &pending, now_ms).await? {
+            return Ok((outcomes, repeats));
+        }
+        // Some keys were stored before (optimistic), or by another writer since the read
+        // (PostgreSQL): insert returning the keys written; the rows not returned were stored.
+        let (insert, _) = self.insert_sql(spec, pending.len(), "DO NOTHING", true);
+        let chosen = pending.iter().map(|&i| rows[i].clone()).collect();
+        let returned = bind_rows(sqlx::query(AssertSqlSafe(insert)), chosen, now_ms).fetch_all(&mut **tx).await?;
         let mut inserted = std::collections::HashSet::with_capacity(returned.len());
         for r in &returned {
             let key = decode_row(r, &spec.columns[..spec.key_len])?;
             inserted.insert(key_of(spec, &key));
         }
-        let others: Vec<usize> = unique.into_iter().filter(|&i| !inserted.contains(&key_of(spec, &rows[i]))).collect();
-        if !others.is_empty() {
-            let existing = self.existing_rows(tx, spec, others.iter().map(|&i| &rows[i][..spec.key_len])).await?;
-            for i in others {
-                outcomes[i] = match existing.get(&key_of(spec, &rows[i])) {
-                    Some(old) if same_content(spec, old, &rows[i]) => RowOutcome::Unchanged,
-                    _ => RowOutcome::Conflict,
-                };
+        let others: Vec<usize> = pending.into_iter().filter(|&i| !inserted.contains(&key_of(spec, &rows[i]))).collect();
+        self.judge_stored(tx, spec, &rows, &others, &mut outcomes).await?;
+        Ok((outcomes, true))
+    }
+
+    /// Judges the rows `chosen` whose keys are stored (Unchanged when the content is the same,
+    /// Conflict otherwise) and returns the others, in order.
+    async fn judge_stored(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        spec: &TableSpec,
+        rows: &[Vec<SqlValue>],
+        chosen: &[usize],
+        outcomes: &mut [RowOutcome],
+    ) -> Result<Vec<usize>, StoreError> {
+        if chosen.is_empty() {
+            return Ok(Vec::new());
+        }
+        let existing = self.existing_rows(tx, spec, chosen.iter().map(|&i| &rows[i][..spec.key_len])).await?;
+        let mut absent = Vec::with_capacity(chosen.len());
+        for &i in chosen {
+            match existing.get(&key_of(spec, &rows[i])) {
+                Some(old) if same_content(spec, old, &rows[i]) => outcomes[i] = RowOutcome::Unchanged,
+                Some(_) => outcomes[i] = RowOutcome::Conflict,
+                None => absent.push(i),
             }
         }
-        Ok(outcomes)
+        Ok(absent)
+    }
+
+    /// Inserts the rows `chosen` (`DO NOTHING` on a stored key) if every one of them is new;
+    /// otherwise undoes the insert to a savepoint and returns false.
+    async fn insert_all_new(
+        &self,
+        tx: &mut Transaction<'_, Any>,
+        spec: &TableSpec,
+        rows: &[Vec<SqlValue>],
+        chosen: &[usize],
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        if chosen.is_empty() {
+            return Ok(true);
+        }
+        let (plain, _) = self.insert_sql(spec, chosen.len(), "DO NOTHING", false);
+        let mut attempt = sqlx::Connection::begin(&mut **tx).await?;
+        let values = chosen.iter().map(|&i| rows[i].clone()).collect();
+        let written = bind_rows(sqlx::query(AssertSqlSafe(plain)), values, now_ms).execute(&mut *attempt).await?;
+        if usize::try_from(written.rows_affected()).is_ok_and(|n| n == chosen.len()) {
+            attempt.commit().await?;
+            return Ok(true);
+        }
+        attempt.rollback().await?;
+        Ok(false)
     }
 
     /// `INSERT INTO t (cols, stamp) VALUES … ON CONFLICT (keys) <action> [RETURNING keys]`.

@@ -188,6 +188,58 @@ async fn the_sku_index_follows_every_change_of_the_map(db: Db) {
     assert_eq!(resolve("B-7").await, Mapping::Unmapped, "deleted outside cmms");
 }
 
+/// First delivery wins across the chunks of a large batch, whichever way each chunk is written:
+/// the first chunk optimistically (insert, then undo when a key was stored), the later ones by
+/// reading their stored keys first. Every row's outcome is the one a row-by-row judge gives.
+async fn first_wins_judges_every_chunk_of_a_large_batch(db: Db) {
+    use cmms_core::feeds::ConsumptionRecord;
+    use cmms_store::{RowOutcome, SqlValue};
+    let s = &db.store;
+    let row = |event: usize, qty: f64| {
+        vec![
+            SqlValue::Text("ERP".into()),
+            SqlValue::Text(format!("E-{event:05}")),
+            SqlValue::Text("SKU-1".into()),
+            SqlValue::Real(qty),
+            SqlValue::Int(1_700_000_000_000),
+            SqlValue::Null(cmms_store::rows::ColType::Text),
+        ]
+    };
+    // Stored before: every 7th event of the batch below, half of them with other quantities.
+    let stored: Vec<usize> = (0..2_600).step_by(7).collect();
+    let before = stored.iter().map(|&e| row(e, if e % 2 == 0 { 1.0 } else { 9.0 })).collect();
+    s.write_rows(&ConsumptionRecord::SPEC, before, 1).await.unwrap();
+
+    // 2,600 events in three chunks, each event with quantity 1, and every 100th event repeated
+    // right after itself inside the batch (once the same, once with another quantity).
+    let mut batch = Vec::new();
+    let mut expected = Vec::new();
+    for e in 0..2_600 {
+        batch.push(row(e, 1.0));
+        expected.push(match stored.contains(&e) {
+            false => RowOutcome::Inserted,
+            true if e % 2 == 0 => RowOutcome::Unchanged,
+            true => RowOutcome::Conflict,
+        });
+        if e % 100 == 0 {
+            let same = (e / 100) % 2 == 0;
+            batch.push(row(e, if same { 1.0 } else { 2.0 }));
+            let first_value_wins = !stored.contains(&e) || e % 2 == 0;
+            expected.push(if same && first_value_wins { RowOutcome::Unchanged } else { RowOutcome::Conflict });
+        }
+    }
+    let outcomes = s.write_rows(&ConsumptionRecord::SPEC, batch.clone(), 2).await.unwrap();
+    assert_eq!(outcomes.len(), expected.len());
+    for (i, (got, want)) in outcomes.iter().zip(&expected).enumerate() {
+        assert_eq!(got, want, "row {i} of the batch");
+    }
+    assert_eq!(s.count_rows("consumption").await.unwrap(), 2_600);
+    // The whole batch again: nothing new, the first deliveries still decide.
+    let again = s.write_rows(&ConsumptionRecord::SPEC, batch, 3).await.unwrap();
+    assert!(again.iter().all(|o| *o != RowOutcome::Inserted), "a repeated batch inserts nothing");
+    assert_eq!(s.count_rows("consumption").await.unwrap(), 2_600);
+}
+
 fn main() -> std::process::ExitCode {
     run_suite(&[
         case!(null_then_value_doubles_share_a_prepared_statement),
@@ -198,5 +250,6 @@ fn main() -> std::process::ExitCode {
         case!(concurrent_writers_all_commit_and_are_read_at_once),
         case!(a_threshold_batch_is_judged_in_arrival_order),
         case!(the_sku_index_follows_every_change_of_the_map),
+        case!(first_wins_judges_every_chunk_of_a_large_batch),
     ])
 }
