@@ -9,12 +9,12 @@
 //! settles first-delivery-wins in file order and aggregates (per-part usage sums, per-asset
 //! event lists). Blocking: call it off the async runtime.
 
-use crate::import::reader::{parse_row, read_file_in_pieces, read_file_with};
+use crate::import::reader::{join, parse_row, read_file_in_pieces, read_file_with};
 use crate::import::{ImportError, Location, RowIssue};
 use cmms_core::feeds::{ConsumptionRecord, ConsumptionRow, FailureRecord, FailureRow, MtbfReadingRecord};
 use cmms_core::formula::FormulaSet;
 use cmms_core::mapping::SkuIndex;
-use cmms_core::master::{AssetRecord, FieldError, ImportRecord, PartRecord, RawRow, SiteRecord, SkuMapRecord};
+use cmms_core::master::{AssetRecord, ImportRecord, PartRecord, RawRow, SiteRecord, SkuMapRecord};
 use cmms_core::pm::next_due;
 use cmms_core::quantity::Quantity;
 use cmms_core::reliability::{FailureEvent, MtbfReading, SampleScope, lookback_start, mtbf_stats, pm_interval};
@@ -118,10 +118,6 @@ struct Tally {
     duplicates: u64,
     unmapped: u64,
     rejected: Rejections,
-}
-
-fn field_issue(location: &Location) -> impl FnOnce(FieldError) -> RowIssue + '_ {
-    |e| RowIssue::field(location.clone(), e.field, e.reason)
 }
 
 const CONFLICT: &str = "DUPLICATE_CONFLICT: a first copy with other values wins";
@@ -309,7 +305,7 @@ fn consumption_usage(
     let started = std::time::Instant::now();
     let hasher = foldhash::fast::RandomState::default();
     let row = |piece: &mut Piece<ConsumptionAt>, location: Location, raw: Result<&RawRow<'_>, RowIssue>| {
-        let row = match raw.and_then(|r| ConsumptionRow::parse(r).map_err(field_issue(&location))) {
+        let row = match raw.and_then(|r| ConsumptionRow::parse(r).map_err(|e| RowIssue::from_field(&location, e))) {
             Ok(row) => row,
             Err(issue) => return piece.rejected.push(issue),
         };
@@ -405,7 +401,7 @@ fn failure_events(
     let started = std::time::Instant::now();
     let hasher = foldhash::fast::RandomState::default();
     let row = |piece: &mut Piece<FailureAt>, location: Location, raw: Result<&RawRow<'_>, RowIssue>| {
-        let row = match raw.and_then(|r| FailureRow::parse(r).map_err(field_issue(&location))) {
+        let row = match raw.and_then(|r| FailureRow::parse(r).map_err(|e| RowIssue::from_field(&location, e))) {
             Ok(row) => row,
             Err(issue) => return piece.rejected.push(issue),
         };
@@ -454,10 +450,6 @@ fn failure_events(
     tracing::debug!(elapsed = ?started.elapsed(), "failure logs sorted");
     let accepted = settled.iter().map(|s| s.acc.0).sum();
     Ok((tally(refused, &mut settled, accepted, 0), events))
-}
-
-fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
-    handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// Validates and computes the folder `input` at `as_of`, writing `output/thresholds.csv` and

@@ -71,6 +71,11 @@ impl RowIssue {
         Self { location, field: Some(field.to_owned()), reason: reason.into() }
     }
 
+    /// A field that failed its domain check, at `location`.
+    pub fn from_field(location: &Location, e: cmms_core::master::FieldError) -> Self {
+        Self::field(location.clone(), e.field, e.reason)
+    }
+
     /// A problem with the row as a whole.
     pub fn row(location: Location, reason: impl Into<String>) -> Self {
         Self { location, field: None, reason: reason.into() }

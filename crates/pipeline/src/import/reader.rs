@@ -92,7 +92,12 @@ impl<R> Batcher<R> {
 
 /// Parses a row into the kind's record; a refusal names the row's place and the field.
 pub(crate) fn parse_row<R: ImportRecord>(location: &Location, row: &RawRow<'_>) -> Result<R, RowIssue> {
-    R::parse(row).map_err(|e| RowIssue::field(location.clone(), e.field, e.reason))
+    R::parse(row).map_err(|e| RowIssue::from_field(location, e))
+}
+
+/// The result of a scoped thread; a panic in it is carried on in the caller.
+pub(crate) fn join<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
 }
 
 /// What a row callback is given: the row's place and either its column values or why the row
@@ -243,7 +248,7 @@ fn read_in_pieces<R: ImportRecord, S: Send>(
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
+        handles.into_iter().map(join).collect()
     });
     let mut sinks = Vec::with_capacity(outcomes.len());
     let mut ends = Vec::with_capacity(outcomes.len());
@@ -264,10 +269,10 @@ fn read_in_pieces<R: ImportRecord, S: Send>(
 fn cut_points(buf: &[u8], pieces: usize) -> Vec<usize> {
     let mut cuts = vec![0];
     for k in 1..pieces.max(1) {
-        let target = buf.len() / pieces * k;
-        if let Some(nl) = buf[target.max(*cuts.last().unwrap_or(&0))..].iter().position(|&b| b == b'\n') {
-            let cut = target.max(*cuts.last().unwrap_or(&0)) + nl + 1;
-            if cut < buf.len() && cut > *cuts.last().unwrap_or(&0) {
+        let from = (buf.len() / pieces * k).max(cuts[cuts.len() - 1]);
+        if let Some(nl) = buf[from..].iter().position(|&b| b == b'\n') {
+            let cut = from + nl + 1;
+            if cut < buf.len() {
                 cuts.push(cut);
             }
         }
