@@ -287,35 +287,28 @@ impl Store {
                     .connect(&driver_url)
                     .await
                     .map_err(connect_error)?;
-                Store {
-                    writer: pool.clone(),
-                    pool,
-                    backend,
-                    publication: Vec::new().into(),
-                    sku_map_cache: Default::default(),
-                }
+                Store::with_pools(pool.clone(), pool, backend)
             }
             // An in-memory database exists once per connection: one connection does everything.
             Backend::Sqlite if driver_url.contains(":memory:") => {
                 let pool = sqlite_options(1, false).connect(&driver_url).await.map_err(connect_error)?;
-                Store {
-                    writer: pool.clone(),
-                    pool,
-                    backend,
-                    publication: Vec::new().into(),
-                    sku_map_cache: Default::default(),
-                }
+                Store::with_pools(pool.clone(), pool, backend)
             }
             Backend::Sqlite => {
                 // The writer first: it switches the file to WAL before any reader opens it.
                 let writer = sqlite_options(1, true).connect(&driver_url).await.map_err(connect_error)?;
                 let pool = sqlite_options(SQLITE_READERS, false).connect(&driver_url).await.map_err(connect_error)?;
                 checkpoint_in_background(pool.clone(), writer.clone());
-                Store { pool, writer, backend, publication: Vec::new().into(), sku_map_cache: Default::default() }
+                Store::with_pools(writer, pool, backend)
             }
         };
         migrate::run(&store).await?;
         Ok(store)
+    }
+
+    /// A store over these pools (the same pool twice where one pool does everything).
+    pub(crate) fn with_pools(writer: AnyPool, pool: AnyPool, backend: Backend) -> Store {
+        Store { pool, writer, backend, publication: Vec::new().into(), sku_map_cache: Default::default() }
     }
 
     /// The engine behind this store.

@@ -90,13 +90,7 @@ impl Store {
             .connect(&driver_url)
             .await
             .map_err(|source| StoreError::Connect { url: crate::redact(url), source })?;
-        Ok(Store {
-            writer: pool.clone(),
-            pool,
-            backend,
-            publication: Vec::new().into(),
-            sku_map_cache: Default::default(),
-        })
+        Ok(Store::with_pools(pool.clone(), pool, backend))
     }
 
     /// Checks that a statement executed first with a NULL double and then with a value (same
