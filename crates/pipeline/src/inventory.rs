@@ -80,16 +80,6 @@ pub struct GateRun {
 /// same staged snapshot twice. (Across processes the store's forward-only sequence update guards.)
 static STAGE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
-/// The whole SKU map as an index (bulk imports, where most SKUs of the catalogue appear).
-async fn index(store: &Store) -> Result<SkuIndex, StoreError> {
-    let entries = store.sku_map_entries().await?;
-    let parts = store.part_ids().await?;
-    Ok(SkuIndex::new(
-        entries.iter().map(|e| (e.source.as_str(), e.external_sku.as_str(), e.part_id.as_str())),
-        parts.iter().map(String::as_str),
-    ))
-}
-
 /// Ingests a consumption file. SKUs that map are resolved in the same write (so a million
 /// events are not rewritten afterwards); the rest stay unmapped for [`process`] to quarantine.
 pub async fn import_consumption(
@@ -98,7 +88,7 @@ pub async fn import_consumption(
     now_ms: i64,
     observer: &mut dyn crate::import::ImportObserver,
 ) -> Result<crate::import::ImportReport, crate::import::ImportError> {
-    let ix = index(store).await?;
+    let ix = store.sku_map_index().await?;
     let part_column = ConsumptionRecord::SPEC.columns.len() - 1;
     crate::import::import_file_with::<ConsumptionRecord>(store, path, now_ms, observer, &mut |rec, row| {
         if let Mapping::Part(part) = ix.resolve(rec.source.as_str(), rec.external_sku.as_str()) {

@@ -233,7 +233,7 @@ impl Store {
     /// The whole SKU map as an index of explicit and normalised matches (no part ids: for SKUs
     /// of a source, not scanned codes). Kept in memory between calls: each call reads the
     /// one-row `sku_map_generation`, which every change of `sku_map` raises by trigger, and loads
-    /// the map again only when it moved. Webhook ingestion maps every batch's SKUs with it.
+    /// the map again only when it moved. Webhook batches and consumption imports map with it.
     pub async fn sku_map_index(&self) -> Result<Arc<SkuIndex>, StoreError> {
         let generation: i64 =
             sqlx::query_scalar("SELECT generation FROM sku_map_generation WHERE id = 1").fetch_one(self.pool()).await?;

@@ -424,7 +424,10 @@ impl Store {
             inserted.insert(key_of(spec, &key));
         }
         let others: Vec<usize> = pending.into_iter().filter(|&i| !inserted.contains(&key_of(spec, &rows[i]))).collect();
-        self.judge_stored(tx, spec, &rows, &others, &mut outcomes).await?;
+        // Not written and not found: never counted as inserted.
+        for i in self.judge_stored(tx, spec, &rows, &others, &mut outcomes).await? {
+            outcomes[i] = RowOutcome::Conflict;
+        }
         Ok((outcomes, true))
     }
 
