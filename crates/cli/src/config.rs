@@ -27,6 +27,32 @@ pub struct Config {
     /// External CMMS targets that threshold changes are published to (`[[targets]]`).
     #[serde(default)]
     pub targets: Vec<TargetConfig>,
+    /// Plausible ranges of outside input (`[limits]`).
+    #[serde(default)]
+    pub limits: LimitsConfig,
+}
+
+/// The `[limits]` table: what outside input may hold before it is refused as implausible.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Largest quantity of one value (a consumed, counted or on-hand figure, a threshold), units;
+    /// at most 1e9.
+    pub max_quantity: f64,
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig { max_quantity: cmms_core::quantity::QUANTITY_CEILING }
+    }
+}
+
+impl LimitsConfig {
+    /// Puts the limits in force for this process.
+    pub fn apply(&self) -> anyhow::Result<()> {
+        cmms_core::quantity::set_max_quantity(self.max_quantity)
+            .map_err(|e| anyhow::anyhow!("[limits] max_quantity: {e}"))
+    }
 }
 
 /// The `[publication]` table: publisher settings shared by every target.
@@ -179,6 +205,7 @@ impl Default for Config {
             reconcile_seconds: 300,
             publication: PublicationConfig::default(),
             targets: Vec::new(),
+            limits: LimitsConfig::default(),
         }
     }
 }
@@ -205,6 +232,7 @@ impl Config {
         if let Some(log) = &args.log {
             cfg.log = log.clone();
         }
+        cfg.limits.apply()?;
         Ok(cfg)
     }
 }

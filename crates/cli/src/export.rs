@@ -77,27 +77,38 @@ struct ThresholdExport {
     basis: Option<String>,
     sequence_id: Option<i64>,
     paused_reason: Option<String>,
+    /// `OK`, or why the latest calculation gave no thresholds (`NO_HISTORY`, `INVALID_INPUT` …).
+    status: String,
+    /// The reason in words when the status is not `OK`.
+    status_reason: Option<String>,
 }
 
 async fn thresholds(store: &Store) -> anyhow::Result<Vec<ThresholdExport>> {
+    let mut errors: std::collections::HashMap<String, (String, Option<String>)> =
+        store.threshold_errors().await?.into_iter().map(|e| (e.part_id, (e.code, e.reason))).collect();
     Ok(store
         .parts_overview(false)
         .await?
         .into_iter()
-        .map(|p| ThresholdExport {
-            part_id: p.part_id,
-            site_id: p.site_id,
-            part_class: p.part_class,
-            unit: p.unit,
-            lead_time_days: p.lead_time_days,
-            on_hand: p.on_hand,
-            available: p.available,
-            min: p.min,
-            reorder: p.reorder,
-            max: p.max,
-            basis: p.basis,
-            sequence_id: p.sequence_id,
-            paused_reason: p.paused_reason,
+        .map(|p| {
+            let (status, status_reason) = errors.remove(&p.part_id).unwrap_or_else(|| ("OK".to_owned(), None));
+            ThresholdExport {
+                part_id: p.part_id,
+                site_id: p.site_id,
+                part_class: p.part_class,
+                unit: p.unit,
+                lead_time_days: p.lead_time_days,
+                on_hand: p.on_hand,
+                available: p.available,
+                min: p.min,
+                reorder: p.reorder,
+                max: p.max,
+                basis: p.basis,
+                sequence_id: p.sequence_id,
+                paused_reason: p.paused_reason,
+                status,
+                status_reason,
+            }
         })
         .collect())
 }

@@ -72,7 +72,35 @@ pub async fn recompute(config: &Config, as_of: Option<&str>, all: bool) -> anyho
     }
     crate::pm::print_intervals(&pm);
     print_routing(&routed);
-    Ok(ExitCode::SUCCESS)
+    Ok(part_errors_exit(&th.part_errors, &pm.asset_errors))
+}
+
+/// Exit code of a recompute that completed but could not compute some parts or assets from their
+/// own data (each is named with the reason; the others were computed).
+const EXIT_PART_ERRORS: u8 = 4;
+
+/// Names the parts and assets a recompute could not compute and picks the exit code.
+fn part_errors_exit(parts: &[thresholds::PartError], assets: &[pm::AssetError]) -> ExitCode {
+    const SHOWN: usize = 20;
+    if parts.is_empty() && assets.is_empty() {
+        return ExitCode::SUCCESS;
+    }
+    eprintln!(
+        "completed with part errors: {} part(s) and {} asset(s) could not be computed from their own data \
+         (the others were; see `cmms report`)",
+        parts.len(),
+        assets.len()
+    );
+    for e in parts.iter().take(SHOWN) {
+        eprintln!("  part {}: {} — {}", e.part_id, e.code, e.reason);
+    }
+    for e in assets.iter().take(SHOWN) {
+        eprintln!("  asset {}: {}", e.asset_id, e.reason);
+    }
+    if parts.len() > SHOWN || assets.len() > SHOWN {
+        eprintln!("  … (the full list is in `cmms report`)");
+    }
+    ExitCode::from(EXIT_PART_ERRORS)
 }
 
 #[derive(serde::Serialize)]
@@ -124,7 +152,7 @@ pub async fn report(config: &Config, format: OutputFormat) -> anyhow::Result<Exi
             "paused_parts": paused.iter().map(|(p, why)| serde_json::json!({"part_id": p, "reason": why})).collect::<Vec<_>>(),
             "alerts": alerts,
             "quarantine": quarantine,
-            "threshold_errors": errors.iter().map(|(p, c)| serde_json::json!({"part_id": p, "code": c})).collect::<Vec<_>>(),
+            "threshold_errors": errors,
             "pm_intervals": intervals,
             "procurement_requests_open": procurement,
         });
@@ -166,8 +194,11 @@ pub async fn report(config: &Config, format: OutputFormat) -> anyhow::Result<Exi
     }
     if !errors.is_empty() {
         println!("\nParts without thresholds ({})", errors.len());
-        for (p, code) in &errors {
-            println!("  {p}: {code}");
+        for e in &errors {
+            match &e.reason {
+                Some(why) => println!("  {}: {} — {why}", e.part_id, e.code),
+                None => println!("  {}: {}", e.part_id, e.code),
+            }
         }
     }
     crate::pm::print_pm_report(&intervals);

@@ -46,6 +46,42 @@ fn import_reports_rejected_rows_with_file_and_line_and_exit_code_3() {
     assert_eq!(report["rejected"], 6);
 }
 
+/// A part whose stored data breaks a rule no longer stops the recompute of every part: it gets a
+/// status with the reason in the run's output, `report` and `export`, and the exit code says
+/// "completed with part errors" (4).
+#[test]
+fn recompute_completes_with_part_errors_and_exit_code_4() {
+    let dir = workdir("part-errors");
+    let site = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/site");
+    for kind in ["sites", "parts", "sku_map", "consumption"] {
+        let out = cmms(&dir).args(["import", kind]).arg(site.join(format!("{kind}.csv"))).output().unwrap();
+        assert!(matches!(out.status.code(), Some(0 | 3)), "{kind}: {out:?}");
+    }
+    // As an older version or a hand edit could have left it: a class the import would refuse.
+    let url = format!("sqlite://{}", dir.join("cmms.db").display());
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = cmms_store::Store::open(&url).await.unwrap();
+        store.execute_raw("UPDATE parts SET part_class = 'no such class!' WHERE part_id = 'BRG-6204'").await.unwrap();
+        store.close().await;
+    });
+    let out = cmms(&dir).args(["recompute", "--as-of", "2026-10-31T00:00:00Z"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(4), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("completed with part errors: 1 part(s)"), "{stderr}");
+    assert!(stderr.contains("part BRG-6204: INVALID_INPUT — part class"), "{stderr}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("status OK: "), "the other parts were computed: {stdout}");
+
+    let report = cmms(&dir).arg("report").output().unwrap();
+    let text = String::from_utf8_lossy(&report.stdout);
+    assert!(text.contains("BRG-6204: INVALID_INPUT — part class"), "{text}");
+    let export = cmms(&dir).args(["export", "thresholds", "--format", "json"]).output().unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&export.stdout).unwrap();
+    let brg = rows.as_array().unwrap().iter().find(|r| r["part_id"] == "BRG-6204").unwrap();
+    assert_eq!(brg["status"], "INVALID_INPUT", "{brg}");
+    assert!(brg["status_reason"].as_str().unwrap().contains("part class"), "{brg}");
+}
+
 #[test]
 fn recompute_routes_and_report_lists_open_procurement_requests() {
     let dir = workdir("routing");

@@ -3,7 +3,7 @@
 
 use crate::ids::{AssetId, EventId, ExternalSku, SourceId};
 use crate::master::{FieldError, ImportRecord, RawRow};
-use crate::quantity::{Quantity, parse_finite};
+use crate::quantity::{Quantity, QuantityError, parse_finite};
 use crate::reliability::{FailureEvent, FailureEventType, MtbfReading};
 use crate::time::{parse_optional_timestamp, parse_timestamp};
 use jiff::Timestamp;
@@ -213,9 +213,21 @@ impl ImportRecord for FailureRecord {
 pub struct MtbfReadingRecord {
     /// The asset.
     pub asset_id: AssetId,
-    /// The reading. Any finite value is accepted; values ≤ 0 are discarded (and counted) by the
-    /// calculation, as DESIGN.md asks, rather than lost at import.
+    /// The reading. Any finite value up to [`MAX_MTBF_HOURS`] is accepted; values ≤ 0 are
+    /// discarded (and counted) by the calculation, as DESIGN.md asks, rather than lost at import.
     pub reading: MtbfReading,
+}
+
+/// The largest plausible MTBF reading, hours (about 1,140 years: vendor figures for electronics
+/// reach a few million hours; a larger one is a unit or typing mistake).
+pub const MAX_MTBF_HOURS: f64 = 1e7;
+
+fn parse_mtbf_hours(s: &str) -> Result<f64, QuantityError> {
+    let v = parse_finite(s)?;
+    if v > MAX_MTBF_HOURS {
+        return Err(QuantityError::TooLarge { value: v, max: MAX_MTBF_HOURS });
+    }
+    Ok(v)
 }
 
 impl ImportRecord for MtbfReadingRecord {
@@ -225,7 +237,7 @@ impl ImportRecord for MtbfReadingRecord {
         Ok(Self {
             asset_id: row.id("asset_id", AssetId::parse)?,
             reading: MtbfReading {
-                mtbf_hours: row.parse("mtbf_hours", parse_finite)?,
+                mtbf_hours: row.parse("mtbf_hours", parse_mtbf_hours)?,
                 observed_at: row.parse("observed_at", parse_timestamp)?,
             },
         })

@@ -226,20 +226,19 @@ pub struct UsageSummary {
 }
 
 impl UsageSummary {
-    /// Sums the events in the window `[window_start(as_of, window_days), as_of)` with an exact sum;
-    /// events at or after `as_of` are ignored. Fails only if the sum overflows.
-    pub fn from_events(events: &[Consumption], as_of: Timestamp, window_days: u32) -> Result<Self, ThresholdError> {
+    /// Sums the events in the window `[window_start(as_of, window_days), as_of)` over their whole
+    /// micro-units (exact and order-independent); events at or after `as_of` are ignored.
+    pub fn from_events(events: &[Consumption], as_of: Timestamp, window_days: u32) -> Self {
         let start = window_start(as_of, window_days);
-        let mut sum = ExactSum::new();
+        let mut micros: i128 = 0;
         let mut has_history = false;
         for e in events.iter().filter(|e| e.at < as_of) {
             has_history = true;
             if e.at >= start {
-                sum.add(e.quantity.get());
+                micros += i128::from(e.quantity.micros());
             }
         }
-        let consumed_in_window = Quantity::new(sum.value()).map_err(|_| ThresholdError::NotFinite)?;
-        Ok(Self { consumed_in_window, has_history })
+        Self { consumed_in_window: Quantity::from_micros(micros), has_history }
     }
 }
 
@@ -446,7 +445,7 @@ pub fn compute_from_events<'w>(
     if !valid_lead_time(lead_time_days) {
         return Err(ThresholdError::LeadTimeNotPositive { lead_time_days });
     }
-    let usage = UsageSummary::from_events(events, as_of, params.window_days)?;
+    let usage = UsageSummary::from_events(events, as_of, params.window_days);
     compute(usage, lead_time_days, as_of, params, windows)
 }
 
@@ -682,7 +681,7 @@ mod tests {
             let usage = UsageSummary { consumed_in_window: Quantity::new(consumed).unwrap(), has_history: true };
             let as_of = Timestamp::from_second(1_000_000_000 + off).unwrap();
             let t = compute(usage, lead, as_of, &p, &NONE).unwrap();
-            let avg = consumed / 90.0;
+            let avg = usage.consumed_in_window.get() / 90.0;
             let min = round_decimals(avg * lead * mult, 2);
             let reorder = round_decimals(min * 1.25, 2);
             prop_assert_eq!(t.limits, Limits { min, reorder, max: round_decimals(reorder * 1.5, 2) });

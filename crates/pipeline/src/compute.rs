@@ -18,7 +18,7 @@ use cmms_core::master::{AssetRecord, ImportRecord, PartRecord, RawRow, SiteRecor
 use cmms_core::pm::next_due;
 use cmms_core::quantity::Quantity;
 use cmms_core::reliability::{FailureEvent, MtbfReading, SampleScope, lookback_start, mtbf_stats, pm_interval};
-use cmms_core::thresholds::{ExactSum, UsageSummary, compute, window_start};
+use cmms_core::thresholds::{UsageSummary, compute, window_start};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashMap, hash_map::Entry};
 use std::io::Write;
@@ -248,7 +248,7 @@ struct ConsumptionAt {
     source_len: u8,
     id_len: u8,
     sku_len: u32,
-    quantity: f64,
+    quantity: Quantity,
     consumed_at: Timestamp,
     part: Option<u32>,
 }
@@ -271,7 +271,7 @@ impl Keyed for ConsumptionAt {
         &text[self.start..self.start + usize::from(self.source_len) + usize::from(self.id_len)]
     }
     fn same_content(&self, text: &[u8], other: &Self, other_text: &[u8]) -> bool {
-        self.quantity.to_bits() == other.quantity.to_bits()
+        self.quantity == other.quantity
             && self.consumed_at.as_millisecond() == other.consumed_at.as_millisecond()
             && self.sku(text) == other.sku(other_text)
     }
@@ -279,7 +279,7 @@ impl Keyed for ConsumptionAt {
 
 /// Per part (by position in the SKU index): the consumption inside the window, and whether it
 /// has any history at all.
-type Usage = Vec<(ExactSum, bool)>;
+type Usage = Vec<(i128, bool)>;
 
 /// The key hash of a row: the same hasher for every piece (keys hash alike on every thread).
 fn key_hash(hasher: &foldhash::fast::RandomState, parts: &[&str]) -> u64 {
@@ -300,7 +300,7 @@ fn consumption_usage(
     as_of: Timestamp,
     from: Timestamp,
 ) -> Result<(Tally, Usage), ImportError> {
-    let no_usage = || vec![(ExactSum::new(), false); index.len()];
+    let no_usage = || vec![(0i128, false); index.len()];
     let Some(path) = path else { return Ok((Tally::default(), no_usage())) };
     let started = std::time::Instant::now();
     let hasher = foldhash::fast::RandomState::default();
@@ -322,7 +322,7 @@ fn consumption_usage(
             source_len: row.source.len() as u8,
             id_len: row.event_id.len() as u8,
             sku_len: row.external_sku.len() as u32,
-            quantity: row.quantity.get(),
+            quantity: row.quantity,
             consumed_at: row.consumed_at,
             part,
         });
@@ -343,7 +343,7 @@ fn consumption_usage(
             let entry = &mut usage[part as usize];
             entry.1 = true;
             if r.consumed_at >= from {
-                entry.0.add(r.quantity);
+                entry.0 += i128::from(r.quantity.micros());
             }
         }
     };
@@ -354,7 +354,7 @@ fn consumption_usage(
         accepted += s.acc.0;
         unmapped += s.acc.1;
         for (total, (sum, history)) in usage.iter_mut().zip(&s.acc.2) {
-            total.0.absorb(sum);
+            total.0 += sum;
             total.1 |= history;
         }
     }
@@ -558,9 +558,8 @@ pub fn compute_folder(
     let mut out = std::io::BufWriter::new(std::fs::File::create(&path).map_err(write_err(&path))?);
     writeln!(out, "part_id,status,avg_daily_usage,min,reorder,max,formula_version").map_err(write_err(&path))?;
     for (id, part) in &parts {
-        let (sum, has_history) =
-            index.position(id).and_then(|at| usage.get(at)).map_or((0.0, false), |(s, h)| (s.value(), *h));
-        let summary = UsageSummary { consumed_in_window: Quantity::new(sum).unwrap_or(Quantity::ZERO), has_history };
+        let (sum, has_history) = index.position(id).and_then(|at| usage.get(at)).map_or((0, false), |&(s, h)| (s, h));
+        let summary = UsageSummary { consumed_in_window: Quantity::from_micros(sum), has_history };
         let params = formulas.params_for(&part.part_class);
         let line = match compute(
             summary,

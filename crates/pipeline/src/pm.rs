@@ -5,7 +5,7 @@
 use crate::formulas::{self, FormulasError};
 use cmms_core::ids::PlanId;
 use cmms_core::pm::{PmError, next_due};
-use cmms_core::reliability::{SampleScope, lookback_start, mtbf_stats, pm_interval};
+use cmms_core::reliability::{MtbfStats, SampleScope, lookback_start, mtbf_stats, pm_interval};
 use cmms_core::time::{SiteTz, from_epoch_ms, to_epoch_ms};
 use cmms_core::work_order::{PmWorkOrder, WoAction, WoId, WoState, WorkOrderError, completion, transition};
 use cmms_store::reliability::PM_INTERVALS;
@@ -79,6 +79,21 @@ pub struct IntervalRun {
     pub work_orders_created: u64,
     /// Open, unreleased PM work orders whose due date moved.
     pub work_orders_rescheduled: u64,
+    /// Assets whose own data could not be used (status `INVALID_INPUT`), with the reason; the
+    /// other assets were computed.
+    pub asset_errors: Vec<AssetError>,
+}
+
+/// Asset status: the asset's stored data breaks a rule (its site's time zone, its history).
+pub const STATUS_INVALID_INPUT: &str = "INVALID_INPUT";
+
+/// An asset whose PM interval could not be computed from its own data, and why.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AssetError {
+    /// The asset.
+    pub asset_id: String,
+    /// The reason in words.
+    pub reason: String,
 }
 
 /// Recomputes the MTBF, PM interval and next due date of every asset, stores them, and makes sure
@@ -110,17 +125,28 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
             let events: Vec<cmms_core::reliability::FailureEvent> =
                 histories.remove(&asset.asset_id).unwrap_or_default().into_iter().map(|r| r.event).collect();
             let readings = readings.remove(&asset.asset_id).unwrap_or_default();
-            let stats = mtbf_stats(&events, &readings, scope)
-                .map_err(|e| PmServiceError::Invalid(format!("asset {}: {e}", asset.asset_id)))?;
+            // A problem of one asset's own data is that asset's status; the others go on.
+            let mut problem = None;
+            let stats = mtbf_stats(&events, &readings, scope).unwrap_or_else(|e| {
+                problem = Some(format!("failure history: {e}"));
+                MtbfStats::default()
+            });
             let interval = pm_interval(&stats, &params, asset.fallback_interval_days);
-            let tz = SiteTz::parse(&asset.timezone)
-                .map_err(|e| PmServiceError::Invalid(format!("asset {}: {e}", asset.asset_id)))?
-                .zone();
             let last = asset.last_completion_at.map(from_epoch_ms);
-            let next = next_due(last, interval.interval_days, &tz);
-            let status = match &next {
-                Ok(_) => "OK",
-                Err(e) => e.code(),
+            let next = match SiteTz::parse(&asset.timezone) {
+                Ok(tz) => Some(next_due(last, interval.interval_days, &tz.zone())),
+                Err(e) => {
+                    problem = Some(format!("site time zone: {e}"));
+                    None
+                }
+            };
+            let status = match (&problem, &next) {
+                (Some(reason), _) => {
+                    run.asset_errors.push(AssetError { asset_id: asset.asset_id.clone(), reason: reason.clone() });
+                    STATUS_INVALID_INPUT
+                }
+                (None, Some(Ok(_))) | (None, None) => "OK",
+                (None, Some(Err(e))) => e.code(),
             };
             *run.by_status.entry(status.to_owned()).or_default() += 1;
             let basis = match interval.reason {
@@ -130,12 +156,12 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
             *run.by_basis.entry(basis).or_default() += 1;
             run.discarded_samples += stats.n_discarded as u64;
             let (due_ms, due_local) = match &next {
-                Ok(n) => (Some(to_epoch_ms(n.due_utc())), Some(n.local_rfc3339())),
-                Err(PmError::NotMonotonic { due_at, .. }) => {
+                Some(Ok(n)) if problem.is_none() => (Some(to_epoch_ms(n.due_utc())), Some(n.local_rfc3339())),
+                Some(Err(PmError::NotMonotonic { due_at, .. })) => {
                     tracing::warn!(asset = %asset.asset_id, %due_at, "next due date not after the last completion; not stored");
                     (None, None)
                 }
-                Err(_) => (None, None),
+                _ => (None, None),
             };
             if let (Some(d), Some(l)) = (due_ms, last) {
                 due.push((asset.asset_id.clone(), d, to_epoch_ms(l)));

@@ -14,9 +14,10 @@
 
 use crate::formulas::{self, FormulasError};
 use cmms_core::drift::{Baseline, PublishBasis, decide};
+use cmms_core::formula::{FormulaSet, ThresholdParams};
 use cmms_core::ids::{PartClass, SiteId};
 use cmms_core::quantity::Quantity;
-use cmms_core::thresholds::{Limits, UsageSummary, compute, window_start};
+use cmms_core::thresholds::{Limits, ThresholdError, Thresholds, UsageSummary, compute, window_start};
 use cmms_core::time::to_epoch_ms;
 use cmms_store::thresholds::{CurrentThreshold, ThresholdChange, ThresholdInput, ThresholdWatermark};
 use cmms_store::{Store, StoreError};
@@ -26,15 +27,18 @@ use std::collections::{BTreeMap, HashSet};
 /// Alert kind: computed thresholds drifted from the baseline; the fallback is published.
 pub const ALERT_DRIFT: &str = "DRIFT";
 
+/// Part status: the part's stored master data breaks a rule (class, site).
+pub const STATUS_INVALID_INPUT: &str = "INVALID_INPUT";
+
+/// Part status: consumption in the window holds quantities outside the plausible range.
+pub const STATUS_IMPLAUSIBLE_CONSUMPTION: &str = "IMPLAUSIBLE_CONSUMPTION";
+
 /// Errors of the calculation stage.
 #[derive(Debug, thiserror::Error)]
 pub enum ThresholdsError {
     /// The part is not held on the drift fallback, so there is nothing to approve.
     #[error("part {0:?} is not held on the drift fallback: nothing to approve (see `cmms report`)")]
     NothingToApprove(String),
-    /// A stored value breaks a domain rule.
-    #[error("{0}")]
-    Invalid(String),
     /// The formula registry could not be loaded.
     #[error(transparent)]
     Formulas(#[from] FormulasError),
@@ -74,6 +78,20 @@ pub struct ThresholdRun {
     pub by_status: BTreeMap<String, u64>,
     /// Parts per published basis (`COMPUTED`, `APPROVED`, `FALLBACK`).
     pub by_basis: BTreeMap<String, u64>,
+    /// Parts computed in this run that could not be computed because of their own data (every
+    /// status but `OK` and `NO_HISTORY`), with the reason; the other parts were computed.
+    pub part_errors: Vec<PartError>,
+}
+
+/// A part whose thresholds could not be computed, and why.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct PartError {
+    /// The part.
+    pub part_id: String,
+    /// The status code (`INVALID_INPUT`, `IMPLAUSIBLE_CONSUMPTION`, `LEAD_TIME_NOT_POSITIVE` …).
+    pub code: String,
+    /// The reason in words.
+    pub reason: String,
 }
 
 fn triple(l: &Limits) -> [f64; 3] {
@@ -155,46 +173,50 @@ pub async fn recompute_thresholds_in(
         return Ok(run);
     }
     let current = store.current_thresholds().await?;
-    let errors: BTreeMap<String, String> = store.threshold_errors().await?.into_iter().collect();
+    let errors: BTreeMap<String, (String, Option<String>)> =
+        store.threshold_errors().await?.into_iter().map(|e| (e.part_id, (e.code, e.reason))).collect();
     // Alerts are written only when their state changes, not once per part and run.
     let open_drift: std::collections::HashSet<String> =
         store.open_alerts().await?.into_iter().filter(|a| a.kind == ALERT_DRIFT).map(|a| a.subject).collect();
     let mut changes = Vec::new();
     for input in &inputs {
         run.parts += 1;
-        let bad = |e: String| ThresholdsError::Invalid(format!("part {}: {e}", input.part_id));
-        let class = PartClass::parse(&input.part_class).map_err(|e| bad(e.to_string()))?;
-        let site = SiteId::parse(&input.site_id).map_err(|e| bad(e.to_string()))?;
-        let params = formulas.params_for(&class);
-        let usage = UsageSummary {
-            consumed_in_window: Quantity::new(input.consumed_in_window).map_err(|e| bad(e.to_string()))?,
-            has_history: input.has_history,
-        };
-        let result = compute(usage, input.lead_time_days, as_of, &params, formulas.seasonal_windows_for(&class, &site));
         let previous = current.get(&input.part_id);
-        let change = match result {
-            Err(e) => {
-                *run.by_status.entry(e.code().to_owned()).or_default() += 1;
-                if errors.get(&input.part_id).map(String::as_str) == Some(e.code()) {
+        let change = match part_thresholds(input, as_of, &formulas) {
+            Err(issue) => {
+                *run.by_status.entry(issue.code.to_owned()).or_default() += 1;
+                if issue.is_part_error() {
+                    run.part_errors.push(PartError {
+                        part_id: input.part_id.clone(),
+                        code: issue.code.to_owned(),
+                        reason: issue.reason.clone(),
+                    });
+                }
+                if errors.get(&input.part_id).is_some_and(|(code, reason)| {
+                    code == issue.code && reason.as_deref() == Some(issue.reason.as_str())
+                }) {
                     continue;
                 }
                 ThresholdChange {
                     part_id: input.part_id.clone(),
                     formula_version: version,
                     as_of: to_epoch_ms(as_of),
-                    status: e.code().to_owned(),
+                    status: issue.code.to_owned(),
                     avg_daily_usage: None,
                     computed: None,
                     published: None,
                     basis: "NONE".to_owned(),
                     sequence_id: previous.map_or(0, |p| p.sequence_id),
-                    inputs: format!(
-                        r#"{{"lead_time_days":{},"consumed_in_window":{},"has_history":{}}}"#,
-                        input.lead_time_days, input.consumed_in_window, input.has_history
-                    ),
+                    inputs: serde_json::json!({
+                        "lead_time_days": input.lead_time_days,
+                        "consumed_in_window": input.consumed_in_window_micros.map(|m| Quantity::from_micros(m).get()),
+                        "has_history": input.has_history,
+                        "error": issue.reason,
+                    })
+                    .to_string(),
                 }
             }
-            Ok(t) => {
+            Ok((params, t)) => {
                 *run.by_status.entry("OK".to_owned()).or_default() += 1;
                 let baseline = Baseline {
                     min: input.baseline[0].and_then(|v| Quantity::new(v).ok()),
@@ -237,7 +259,7 @@ pub async fn recompute_thresholds_in(
                     published: Some(triple(&decision.published)),
                     basis: basis.to_owned(),
                     sequence_id: previous.map_or(0, |p| p.sequence_id) + 1,
-                    inputs: serde_json::to_string(&t).map_err(|e| bad(e.to_string()))?,
+                    inputs: serde_json::to_string(&t).unwrap_or_default(),
                 }
             }
         };
@@ -259,6 +281,47 @@ pub async fn recompute_thresholds_in(
         "thresholds recomputed"
     );
     Ok(run)
+}
+
+/// Why one part could not be computed: a stable code and the reason in words.
+#[derive(Debug, Clone, PartialEq)]
+struct PartIssue {
+    code: &'static str,
+    reason: String,
+}
+
+impl PartIssue {
+    /// A part without consumption history is a normal state (a new part), not an error.
+    fn is_part_error(&self) -> bool {
+        self.code != ThresholdError::NoHistory.code()
+    }
+}
+
+/// The thresholds of one part from its inputs, or why there are none. Every problem of the part's
+/// own data is an issue of this part; no part's data can stop the others.
+fn part_thresholds(
+    input: &ThresholdInput,
+    as_of: Timestamp,
+    formulas: &FormulaSet,
+) -> Result<(ThresholdParams, Thresholds), PartIssue> {
+    let invalid = |reason: String| PartIssue { code: STATUS_INVALID_INPUT, reason };
+    let class = PartClass::parse(&input.part_class).map_err(|e| invalid(format!("part class: {e}")))?;
+    let site = SiteId::parse(&input.site_id).map_err(|e| invalid(format!("site: {e}")))?;
+    let Some(consumed_micros) = input.consumed_in_window_micros else {
+        return Err(PartIssue {
+            code: STATUS_IMPLAUSIBLE_CONSUMPTION,
+            reason: "the consumption in the window adds up to more than 9e9 units: it holds implausible \
+                     quantities stored before the plausible range was enforced; void those events \
+                     (`cmms events void`) to compute this part"
+                .to_owned(),
+        });
+    };
+    let params = formulas.params_for(&class);
+    let usage =
+        UsageSummary { consumed_in_window: Quantity::from_micros(consumed_micros), has_history: input.has_history };
+    compute(usage, input.lead_time_days, as_of, &params, formulas.seasonal_windows_for(&class, &site))
+        .map(|t| (params, t))
+        .map_err(|e| PartIssue { code: e.code(), reason: e.to_string() })
 }
 
 /// An operator approves the computed thresholds of a part held on the drift fallback: exactly

@@ -174,9 +174,7 @@ impl From<ThresholdsError> for ApiError {
     fn from(e: ThresholdsError) -> Self {
         match e {
             ThresholdsError::NothingToApprove(_) => ApiError::conflict("NOTHING_TO_APPROVE", e.to_string()),
-            ThresholdsError::Invalid(_) | ThresholdsError::Formulas(_) | ThresholdsError::Store(_) => {
-                ApiError::internal(&e)
-            }
+            ThresholdsError::Formulas(_) | ThresholdsError::Store(_) => ApiError::internal(&e),
         }
     }
 }

@@ -18,8 +18,10 @@ pub struct ThresholdInput {
     pub lead_time_days: f64,
     /// Baseline limits from the part master.
     pub baseline: [Option<f64>; 3],
-    /// Units consumed in the window.
-    pub consumed_in_window: f64,
+    /// Units consumed in the window, in whole micro-units: an exact sum, or `None` when the stored
+    /// quantities cannot be summed exactly (2⁵³ micro-units or more, about 9·10⁹ units, which only
+    /// implausible values stored before the plausible range was enforced reach).
+    pub consumed_in_window_micros: Option<i128>,
     /// Whether any mapped consumption exists before `as_of`.
     pub has_history: bool,
 }
@@ -41,6 +43,17 @@ pub struct CurrentThreshold {
     pub sequence_id: i64,
     /// Formula version of the computation.
     pub formula_version: Option<i64>,
+}
+
+/// A part whose latest threshold calculation failed.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct ThresholdErrorRow {
+    /// The part.
+    pub part_id: String,
+    /// The status code (`NO_HISTORY`, `INVALID_INPUT`, `IMPLAUSIBLE_CONSUMPTION` …).
+    pub code: String,
+    /// The reason in words, when the calculation recorded one.
+    pub reason: Option<String>,
 }
 
 /// One change of a part's thresholds, to be stored.
@@ -88,9 +101,18 @@ fn threshold_input(r: &sqlx::any::AnyRow) -> Result<ThresholdInput, StoreError> 
         part_class: r.try_get(2)?,
         lead_time_days: r.try_get(3)?,
         baseline: [r.try_get(4)?, r.try_get(5)?, r.try_get(6)?],
-        consumed_in_window: r.try_get::<Option<f64>, _>(7)?.unwrap_or(0.0),
+        consumed_in_window_micros: match r.try_get::<Option<f64>, _>(7)?.unwrap_or(0.0) {
+            total if (0.0..EXACT_MICROS).contains(&total) => Some(total as i128),
+            _ => None,
+        },
         has_history: r.try_get::<Option<i64>, _>(8)?.unwrap_or(0) > 0,
     })
+}
+
+/// The reason a failed calculation recorded in its inputs document (`{"error": …}`).
+fn error_reason(inputs: Option<&str>) -> Option<String> {
+    let inputs: serde_json::Value = serde_json::from_str(inputs?).ok()?;
+    inputs.get("error")?.as_str().map(str::to_owned)
 }
 
 fn triple(r: &sqlx::any::AnyRow, first: usize) -> Result<Option<[f64; 3]>, sqlx::Error> {
@@ -103,6 +125,32 @@ fn triple(r: &sqlx::any::AnyRow, first: usize) -> Result<Option<[f64; 3]>, sqlx:
     })
 }
 
+/// The largest micro-unit total a double holds exactly (2⁵³): a window sum at or above it cannot
+/// be exact, which only implausible values stored by an older version reach.
+const EXACT_MICROS: f64 = 9_007_199_254_740_992.0;
+
+/// The aggregate columns of [`threshold_input`] over `consumption`, with `window_start` the SQL
+/// text of the window's first instant: the window's sum in whole micro-units, and the count of
+/// events before `as_of`. Each stored quantity is a whole number of micro-units (see
+/// `cmms_core::quantity`); it is brought back to that integer per event and the integers are summed
+/// in a double, exact and order-independent below 2⁵³. SQLite: `CAST(x + 0.5)` truncates (cheaper
+/// than `ROUND`, and the same for non-negative values), `TOTAL` never raises an overflow;
+/// PostgreSQL: `ROUND` of a value capped at 10¹² units (a product beyond the double range would be
+/// an error there, not infinity; the cap is still far above the exact range, so it is flagged).
+fn usage_columns(backend: crate::Backend, window_start: &str) -> String {
+    let micros = cmms_core::quantity::MICROS_PER_UNIT;
+    match backend {
+        crate::Backend::Sqlite => format!(
+            "TOTAL(CASE WHEN consumed_at >= {window_start} THEN CAST(quantity * {micros} + 0.5 AS INTEGER) END) \
+             AS in_window, COUNT(*) AS n_before"
+        ),
+        crate::Backend::Postgres => format!(
+            "SUM(CASE WHEN consumed_at >= {window_start} THEN ROUND(LEAST(quantity, 1e12) * {micros}) END) AS in_window, \
+             COUNT(*) AS n_before"
+        ),
+    }
+}
+
 impl Store {
     /// Every part with its consumption in `[window_start_ms, as_of_ms)` and whether it has any
     /// mapped consumption before `as_of_ms`, ordered by part.
@@ -111,18 +159,16 @@ impl Store {
         window_start_ms: i64,
         as_of_ms: i64,
     ) -> Result<Vec<ThresholdInput>, StoreError> {
-        let rows = sqlx::query(
+        let sql = format!(
             "SELECT p.part_id, p.site_id, p.part_class, p.lead_time_days, p.baseline_min, p.baseline_reorder, \
              p.baseline_max, c.in_window, c.n_before FROM parts p LEFT JOIN ( \
-               SELECT part_id, SUM(CASE WHEN consumed_at >= $1 THEN quantity ELSE 0.0 END) AS in_window, \
-                      COUNT(*) AS n_before \
+               SELECT part_id, {} \
                FROM consumption WHERE part_id IS NOT NULL AND consumed_at < $2 GROUP BY part_id \
              ) c ON c.part_id = p.part_id ORDER BY p.part_id",
-        )
-        .bind(window_start_ms)
-        .bind(as_of_ms)
-        .fetch_all(self.pool())
-        .await?;
+            usage_columns(self.backend(), "$1")
+        );
+        let rows =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(window_start_ms).bind(as_of_ms).fetch_all(self.pool()).await?;
         rows.iter().map(threshold_input).collect()
     }
 
@@ -151,10 +197,10 @@ impl Store {
             let sql = format!(
                 "SELECT p.part_id, p.site_id, p.part_class, p.lead_time_days, p.baseline_min, p.baseline_reorder, \
                  p.baseline_max, c.in_window, c.n_before FROM parts p LEFT JOIN ( \
-                   SELECT part_id, SUM(CASE WHEN consumed_at >= {ws} THEN quantity ELSE 0.0 END) AS in_window, \
-                          COUNT(*) AS n_before \
+                   SELECT part_id, {} \
                    FROM consumption WHERE part_id IN ({}) AND consumed_at < {asof} GROUP BY part_id \
                  ) c ON c.part_id = p.part_id WHERE p.part_id IN ({}) ORDER BY p.part_id",
+                usage_columns(self.backend(), &ws),
                 inner.join(", "),
                 outer.join(", ")
             );
@@ -276,15 +322,24 @@ impl Store {
         Ok(out)
     }
 
-    /// The latest status of every part whose last calculation failed: `(part, code)`.
-    pub async fn threshold_errors(&self) -> Result<Vec<(String, String)>, StoreError> {
+    /// The latest status of every part whose last calculation failed, with the recorded reason.
+    pub async fn threshold_errors(&self) -> Result<Vec<ThresholdErrorRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT t.part_id, t.status FROM thresholds t JOIN (SELECT part_id, MAX(id) AS id FROM thresholds \
+            "SELECT t.part_id, t.status, t.inputs FROM thresholds t JOIN (SELECT part_id, MAX(id) AS id FROM thresholds \
              GROUP BY part_id) l ON l.id = t.id WHERE t.status <> 'OK' ORDER BY t.part_id",
         )
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+        rows.iter()
+            .map(|r| {
+                let inputs: String = r.try_get(2)?;
+                Ok(ThresholdErrorRow {
+                    part_id: r.try_get(0)?,
+                    code: r.try_get(1)?,
+                    reason: error_reason(Some(&inputs)),
+                })
+            })
+            .collect()
     }
 
     /// Stores changes: a history row each and, when limits are published, the new thresholds in
@@ -565,9 +620,10 @@ impl Store {
     pub async fn threshold_history(&self, part_id: &str, limit: i64) -> Result<Vec<ThresholdHistoryRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT 'COMPUTED' AS origin, sequence_id, status, basis, formula_version, published_min, published_reorder, \
-             published_max, computed_min, computed_reorder, computed_max, avg_daily_usage, created_at FROM thresholds \
+             published_max, computed_min, computed_reorder, computed_max, avg_daily_usage, created_at, \
+             CASE WHEN status <> 'OK' THEN inputs END FROM thresholds \
              WHERE part_id = $1 UNION ALL SELECT 'RECEIVED', sequence_id, 'OK', 'RECEIVED', NULL, min_qty, reorder_qty, \
-             max_qty, NULL, NULL, NULL, NULL, received_at FROM received_thresholds WHERE part_id = $1 \
+             max_qty, NULL, NULL, NULL, NULL, received_at, NULL FROM received_thresholds WHERE part_id = $1 \
              ORDER BY 13 DESC, 2 DESC LIMIT $2",
         )
         .bind(part_id)
@@ -586,6 +642,7 @@ impl Store {
                     computed: triple(r, 8)?,
                     avg_daily_usage: r.try_get(11)?,
                     at: r.try_get(12)?,
+                    reason: error_reason(r.try_get::<Option<String>, _>(13)?.as_deref()),
                 })
             })
             .collect()
@@ -650,4 +707,6 @@ pub struct ThresholdHistoryRow {
     pub avg_daily_usage: Option<f64>,
     /// When, epoch ms.
     pub at: i64,
+    /// Why the calculation gave no thresholds, in words (when the status is not `OK`).
+    pub reason: Option<String>,
 }

@@ -71,7 +71,9 @@ pub async fn drift_falls_back_until_approved(db: Db) {
     assert_eq!((cur["FLT"].published, cur["FLT"].basis.as_str()), ([1.0, 2.0, 3.0], "FALLBACK"));
     assert!(!cur.contains_key("NEW"), "a part without history publishes nothing, never a silent zero");
     let errors = db.store.threshold_errors().await.unwrap();
-    assert_eq!(errors, vec![("NEW".into(), "NO_HISTORY".into()), ("ZERO".into(), "LEAD_TIME_NOT_POSITIVE".into())]);
+    let codes: Vec<(&str, &str)> = errors.iter().map(|e| (e.part_id.as_str(), e.code.as_str())).collect();
+    assert_eq!(codes, vec![("NEW", "NO_HISTORY"), ("ZERO", "LEAD_TIME_NOT_POSITIVE")]);
+    assert!(errors.iter().all(|e| e.reason.is_some()), "every error says why: {errors:?}");
     let alerts = db.store.open_alerts().await.unwrap();
     assert_eq!(
         alerts.iter().map(|a| (a.kind.as_str(), a.subject.as_str())).collect::<Vec<_>>(),

@@ -1,6 +1,7 @@
 //! Pipeline integration tests, each run on SQLite and on PostgreSQL (when configured).
 
 mod auth;
+mod hardening;
 mod inventory;
 mod pm;
 mod routing;
@@ -152,6 +153,9 @@ fn main() -> std::process::ExitCode {
         case!(pm::completion_schedules_exactly_one_next_pm),
         case!(pm::concurrent_completions_yield_one_open_pm),
         case!(pm::formula_change_flows_into_intervals),
+        case!(hardening::implausible_quantities_are_refused_at_every_entry_point),
+        case!(hardening::one_bad_part_never_stops_the_others),
+        case!(hardening::compute_and_recompute_agree_on_generated_feeds),
         case!(inventory::drift_falls_back_until_approved),
         case!(inventory::quarantine_holds_until_resolved),
         case!(inventory::snapshots_in_any_order_end_in_the_in_order_state),

@@ -10,6 +10,7 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use cmms_core::ids::PartId;
+use cmms_core::quantity::{Quantity, QuantityError};
 use cmms_pipeline::inventory::{self, GateRun};
 use cmms_pipeline::thresholds;
 use cmms_store::inventory::{AlertRow, PartOverview, QuarantineRow};
@@ -62,12 +63,15 @@ pub fn validate(
             format!("sequence_id must not be negative (got {})", body.sequence_id),
         ));
     }
+    let quantity = |name: &str, v: f64| match Quantity::new(v) {
+        Ok(q) => Ok(q.get()),
+        Err(e @ QuantityError::TooLarge { .. }) => Err(invalid("IMPLAUSIBLE_QUANTITY", format!("{name}: {e}"))),
+        Err(_) => Err(invalid("NEGATIVE_THRESHOLD", format!("{name} must be a finite number >= 0 (got {v})"))),
+    };
     let Limits { min, reorder, max } = body.thresholds;
-    for (name, v) in [("min", min), ("reorder", reorder), ("max", max), ("current_stock", body.current_stock)] {
-        if !v.is_finite() || v < 0.0 {
-            return Err(invalid("NEGATIVE_THRESHOLD", format!("{name} must be a finite number >= 0 (got {v})")));
-        }
-    }
+    let (min, reorder, max) =
+        (quantity("thresholds.min", min)?, quantity("thresholds.reorder", reorder)?, quantity("thresholds.max", max)?);
+    let current_stock = quantity("current_stock", body.current_stock)?;
     if !(min <= reorder && reorder <= max) {
         return Err(invalid(
             "THRESHOLD_ORDER",
@@ -79,8 +83,8 @@ pub fn validate(
     Ok(ReceivedThresholds {
         part_id: body.part_id.clone(),
         sequence_id: body.sequence_id,
-        limits: [min + 0.0, reorder + 0.0, max + 0.0],
-        current_stock: body.current_stock + 0.0,
+        limits: [min, reorder, max],
+        current_stock,
         sync_timestamp: sync.as_millisecond(),
         client_id,
         received_by: None,
@@ -90,8 +94,9 @@ pub fn validate(
 /// Applies thresholds pushed by an optimiser (the seed article's `ThresholdSyncPipeline`).
 ///
 /// 200 when applied; 409 when `sequence_id` is not newer than the one in force (a duplicate or
-/// out-of-order delivery: nothing changes); 422 for invalid thresholds (negative, not
-/// min <= reorder <= max, part id mismatch, bad checksum); 404 for an unknown part.
+/// out-of-order delivery: nothing changes); 422 for invalid thresholds (negative, above the
+/// plausible limit, not min <= reorder <= max, part id mismatch, bad checksum); 404 for an
+/// unknown part.
 #[utoipa::path(
     put,
     path = "/api/v1/inventory/thresholds/{part_id}",

@@ -337,7 +337,10 @@ async fn part(viewer: Viewer, State(state): State<AppState>, Path(part_id): Path
                 utc(h.at),
                 h.sequence_id,
                 esc(&h.origin),
-                esc(&format!("{} / {}", h.basis, h.status)),
+                esc(&match &h.reason {
+                    Some(why) => format!("{} / {}: {why}", h.basis, h.status),
+                    None => format!("{} / {}", h.basis, h.status),
+                }),
                 num(h.published.map(|_| l[0])),
                 num(h.published.map(|_| l[1])),
                 num(h.published.map(|_| l[2])),

@@ -130,6 +130,7 @@ fn main() -> std::process::ExitCode {
         case!(routes::every_protected_route_needs_a_token_with_its_scope),
         case!(routes::threshold_put_follows_the_seed_contract),
         case!(routes::ingestion_answers_record_by_record),
+        case!(routes::implausible_webhook_values_never_stop_recompute),
         case!(routes::snapshots_pass_the_gate_before_the_answer),
         case!(routes::read_endpoints_answer),
         case!(routes::operate_endpoints_succeed_and_refuse),

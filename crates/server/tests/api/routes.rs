@@ -118,6 +118,8 @@ pub async fn threshold_put_follows_the_seed_contract(db: Db) {
 
     for (body, code) in [
         (sync_payload("BRG-6204", 7, -1.0, 2.0, 3.0), "NEGATIVE_THRESHOLD"),
+        (sync_payload("BRG-6204", 7, 1.0, 2.0, 1e308), "IMPLAUSIBLE_QUANTITY"),
+        (sync_payload("BRG-6204", 7, 1.0, 2.0, 1_000_000_001.0), "IMPLAUSIBLE_QUANTITY"),
         (sync_payload("BRG-6204", 7, 3.0, 2.0, 4.0), "THRESHOLD_ORDER"),
         (sync_payload("BRG-6204", 7, 1.0, 5.0, 4.0), "THRESHOLD_ORDER"),
         (sync_payload("FLT-AHU-592", 7, 1.0, 2.0, 3.0), "PART_ID_MISMATCH"),
@@ -147,6 +149,37 @@ pub async fn threshold_put_follows_the_seed_contract(db: Db) {
     let (_, history) = app.get("/api/v1/parts/BRG-6204/thresholds", Scope::Read).await;
     let seqs: Vec<i64> = history.as_array().unwrap().iter().map(|h| h["sequence_id"].as_i64().unwrap()).collect();
     assert_eq!(seqs, vec![6, 5]);
+}
+
+/// The hardening issue's reproduction: 1e308 and 1.7e308 units pushed to the consumption webhook
+/// were accepted and then stopped every recompute. Now they are refused records naming the field,
+/// the good record of the same request lands, and recompute completes for every part.
+pub async fn implausible_webhook_values_never_stop_recompute(db: Db) {
+    let app = spawn_app(db).await;
+    let ev = |id: &str, qty: Value| json!({"event_id": id, "source": "ERP", "external_sku": "10004711", "quantity": qty, "consumed_at": "2026-11-01T08:00:00Z"});
+    let batch = json!([ev("HUGE-1", json!(1e308)), ev("HUGE-2", json!(1.7e308)), ev("OK-1", json!(3))]);
+    let (s, r) = app.post("/api/v1/ingest/consumption", Scope::Ingest, batch).await;
+    assert_eq!(s, StatusCode::OK, "{r}");
+    let statuses: Vec<&str> = r["results"].as_array().unwrap().iter().map(|x| x["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["rejected", "rejected", "accepted"], "{r}");
+    for i in 0..2 {
+        let reason = r["results"][i]["reason"].as_str().unwrap();
+        assert!(reason.contains(&format!("$[{i}].quantity")) && reason.contains("at most 1000000000"), "{reason}");
+    }
+    let snapshot = json!([{"source": "ERP", "sequence_id": 1, "external_sku": "10004711", "on_hand": 1e308, "observed_at": "2026-11-01T08:00:00Z"}]);
+    let (s, r) = app.post("/api/v1/ingest/inventory", Scope::Ingest, snapshot).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "every record refused: {r}");
+    let as_of = cmms_core::time::parse_timestamp("2026-12-01T00:00:00Z").unwrap();
+    let run = cmms_pipeline::thresholds::recompute_thresholds_in(
+        &app.db.store,
+        as_of,
+        1,
+        cmms_pipeline::thresholds::RecomputeScope::All,
+    )
+    .await
+    .expect("recompute completes");
+    assert!(run.part_errors.is_empty(), "{:?}", run.part_errors);
+    assert!(run.by_status.get("OK").is_some_and(|&n| n >= 1), "{run:?}");
 }
 
 pub async fn ingestion_answers_record_by_record(db: Db) {
