@@ -140,3 +140,32 @@ pub async fn a_wrong_completion_is_corrected_and_the_next_pm_rescheduled(db: Db)
     let (s, r) = app.post(&format!("/api/v1/work-orders/{}/complete", next.id), Scope::Operate, json!({})).await;
     assert_eq!(s, StatusCode::OK, "{r}");
 }
+
+pub async fn the_dashboard_corrects_a_completion(db: Db) {
+    use crate::dashboard::{act, page, sign_in};
+    let app = spawn_app(db).await;
+    let id = in_progress_pm(&app).await;
+    let wrong = cmms_core::time::parse_timestamp("2062-11-15T09:00:00+01:00").unwrap();
+    let lax = TimeWindow::new(jiff::Timestamp::now(), jiff::SignedDuration::from_hours(24 * 365 * 100));
+    let now = jiff::Timestamp::now().as_millisecond();
+    let (_, next) = cmms_pipeline::pm::complete(&app.db.store, id, wrong, lax, "legacy", now).await.unwrap();
+    let path = format!("/ui/work-orders/{id}/correct-completion");
+    let read = sign_in(&app, Scope::Read).await;
+    let (_, html) = page(&app, &read, "/work-orders").await;
+    assert!(!html.contains(&path), "a read token sees no correction form: {html}");
+    let operate = sign_in(&app, Scope::Operate).await;
+    let (_, html) = page(&app, &operate, "/work-orders").await;
+    assert!(html.contains(&path), "{html}");
+    let html = act(&app, &operate, &path, &[("completed_at", "2063-01-01"), ("reason", "typo")]).await;
+    assert!(html.contains("class=\"flash err\"") && html.contains("is in the future"), "{html}");
+    let form = [("completed_at", "2026-11-15T09:00:00+01:00"), ("reason", "year typed as 2062")];
+    let html = act(&app, &operate, &path, &form).await;
+    assert!(
+        html.contains(&format!("Completion of work order {id} corrected; next PM {} rescheduled", next.id)),
+        "{html}"
+    );
+    let moved = app.db.store.work_order(next.id).await.unwrap().unwrap();
+    assert!(moved.due_at < next.due_at, "moved back from 2062");
+    let actors = app.db.store.column_texts("work_order_events", "actor").await.unwrap();
+    assert!(actors.iter().any(|a| a == "operate"), "{actors:?}");
+}
