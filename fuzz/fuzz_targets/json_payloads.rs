@@ -48,7 +48,8 @@ fn thresholds(body: &[u8], path_from_body: bool) {
 }
 
 fn check_sync(path: &str, sync: &ThresholdSync) {
-    match validate(path, sync, Some("fuzz".to_owned())) {
+    let window = cmms_core::time::TimeWindow::events(jiff::Timestamp::now());
+    match validate(path, sync, Some("fuzz".to_owned()), &window) {
         Ok(received) => {
             let [min, reorder, max] = received.limits;
             assert_eq!(received.part_id, path);

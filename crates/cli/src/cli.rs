@@ -37,6 +37,10 @@ pub enum Command {
         /// Address to listen on [default: 127.0.0.1:8080].
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+        /// Seconds a PM completion time may lie in the future, at most 86400 [default: 3600,
+        /// or `completion_tolerance_seconds` in cmms.toml].
+        #[arg(long, value_name = "SECONDS")]
+        completion_tolerance_seconds: Option<u64>,
     },
     /// Import a CSV or JSON file of one kind (see DESIGN.md for the columns).
     Import {
@@ -304,9 +308,24 @@ pub enum WorkOrdersAction {
     Complete {
         /// Work order id.
         id: i64,
-        /// Completion time (RFC 3339; without offset = UTC) [default: now].
+        /// Completion time (RFC 3339; without offset = UTC; at most now + the completion
+        /// tolerance) [default: now].
         #[arg(long, value_name = "T")]
         at: Option<String>,
+    },
+    /// Correct the completion time of a COMPLETED work order (a wrong entry, e.g. 2062 for 2026):
+    /// recorded with the reason; the next PM it scheduled is rescheduled from the corrected time
+    /// while not yet released (it may move earlier: the operator's exception to "due dates never
+    /// move backwards").
+    CorrectCompletion {
+        /// Work order id.
+        id: i64,
+        /// The corrected completion time (RFC 3339; without offset = UTC).
+        #[arg(long, value_name = "T")]
+        at: String,
+        /// Why (recorded in the work order's history).
+        #[arg(long)]
+        reason: String,
     },
 }
 

@@ -21,6 +21,10 @@ pub struct Config {
     pub log: String,
     /// Seconds between reconciliation cycles of `cmms serve` (`CMMS_RECONCILE_SECONDS`).
     pub reconcile_seconds: u64,
+    /// Seconds a PM completion time may lie past now (`CMMS_COMPLETION_TOLERANCE_SECONDS`,
+    /// `cmms serve --completion-tolerance-seconds`) [default: 3600].
+    #[serde(default = "default_completion_tolerance_seconds")]
+    pub completion_tolerance_seconds: u64,
     /// How publisher instances share the outbox (`[publication]`).
     #[serde(default)]
     pub publication: PublicationConfig,
@@ -115,6 +119,10 @@ pub struct TargetConfig {
     pub enabled: bool,
 }
 
+fn default_completion_tolerance_seconds() -> u64 {
+    cmms_core::work_order::DEFAULT_COMPLETION_TOLERANCE.as_secs().unsigned_abs()
+}
+
 fn default_path() -> String {
     cmms_pipeline::publish::DEFAULT_PATH_TEMPLATE.to_owned()
 }
@@ -175,6 +183,17 @@ impl Config {
         Ok(out)
     }
 
+    /// How far past now a PM completion time may lie (at most a day: a larger tolerance would let
+    /// the absurd completions it guards against back in).
+    pub fn completion_tolerance(&self) -> anyhow::Result<jiff::SignedDuration> {
+        anyhow::ensure!(
+            self.completion_tolerance_seconds <= 86_400,
+            "completion_tolerance_seconds must be at most 86400 (one day), got {}",
+            self.completion_tolerance_seconds
+        );
+        Ok(jiff::SignedDuration::from_secs(self.completion_tolerance_seconds as i64))
+    }
+
     /// This instance's publisher settings (with a fresh lease owner id).
     pub fn publisher_settings(&self) -> PublisherSettings {
         let p = &self.publication;
@@ -203,6 +222,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".to_owned(),
             log: String::new(),
             reconcile_seconds: 300,
+            completion_tolerance_seconds: default_completion_tolerance_seconds(),
             publication: PublicationConfig::default(),
             targets: Vec::new(),
             limits: LimitsConfig::default(),
@@ -224,7 +244,13 @@ impl Config {
             None if std::path::Path::new("cmms.toml").is_file() => fig = fig.merge(Toml::file_exact("cmms.toml")),
             None => {}
         }
-        fig = fig.merge(Env::prefixed("CMMS_").only(&["database_url", "listen", "log", "reconcile_seconds"]));
+        fig = fig.merge(Env::prefixed("CMMS_").only(&[
+            "database_url",
+            "listen",
+            "log",
+            "reconcile_seconds",
+            "completion_tolerance_seconds",
+        ]));
         let mut cfg: Config = fig.extract()?;
         if let Some(url) = &args.database_url {
             cfg.database_url = url.clone();

@@ -291,7 +291,11 @@ pub async fn compute(
         }
         None => cmms_core::formula::FormulaSet::defaults(),
     };
-    let report = tokio::task::block_in_place(|| cmms_pipeline::compute::compute_folder(input, output, &set, as_of))?;
+    // The plausibility window runs to a day past the clock, or past --as-of for a what-if run
+    // dated in the future.
+    let window = cmms_core::time::TimeWindow::events(jiff::Timestamp::now().max(as_of));
+    let report =
+        tokio::task::block_in_place(|| cmms_pipeline::compute::compute_folder(input, output, &set, as_of, window))?;
     for issue in &report.issues {
         eprintln!("{issue}");
     }

@@ -61,7 +61,13 @@ fn init_logging(config: &Config, serving: bool) {
 
 async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
     match command {
-        Command::Serve { listen } => serve::run(&config, listen.as_deref()).await,
+        Command::Serve { listen, completion_tolerance_seconds } => {
+            let mut config = config;
+            if let Some(s) = completion_tolerance_seconds {
+                config.completion_tolerance_seconds = s;
+            }
+            serve::run(&config, listen.as_deref()).await
+        }
         Command::Import { kind, file, json } => import::run(&config, kind, &file, json).await,
         Command::Recompute { as_of, all } => inventory::recompute(&config, as_of.as_deref(), all).await,
         Command::Report { format } => inventory::report(&config, format).await,

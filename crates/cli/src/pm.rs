@@ -119,9 +119,33 @@ pub async fn work_orders(config: &Config, action: WorkOrdersAction) -> anyhow::R
         }
         WorkOrdersAction::Complete { id, at } => {
             let at = instant(at.as_deref(), "at")?;
-            match pm::complete(&store, id, at, "cli", now).await {
+            let window = pm::completion_window(Timestamp::now(), config.completion_tolerance()?);
+            match pm::complete(&store, id, at, window, "cli", now).await {
                 Ok((done, next)) => {
                     print_orders(&[done, next]);
+                    ExitCode::SUCCESS
+                }
+                Err(e @ (PmServiceError::Store(_) | PmServiceError::Formulas(_))) => return Err(e.into()),
+                Err(e) => refused(&e),
+            }
+        }
+        WorkOrdersAction::CorrectCompletion { id, at, reason } => {
+            let at = instant(Some(&at), "at")?;
+            let window = pm::completion_window(Timestamp::now(), config.completion_tolerance()?);
+            match pm::correct(&store, id, at, &reason, window, "cli", now).await {
+                Ok(c) => {
+                    print_orders(std::slice::from_ref(&c.corrected));
+                    match &c.next {
+                        Some(next) if c.next_rescheduled => {
+                            println!("next PM {} rescheduled from the corrected completion:", next.id);
+                            print_orders(std::slice::from_ref(next));
+                        }
+                        Some(next) => println!(
+                            "next PM {} is {}: due date kept (it follows the corrected completion)",
+                            next.id, next.state
+                        ),
+                        None => println!("no next PM to reschedule"),
+                    }
                     ExitCode::SUCCESS
                 }
                 Err(e @ (PmServiceError::Store(_) | PmServiceError::Formulas(_))) => return Err(e.into()),

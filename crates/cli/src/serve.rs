@@ -47,7 +47,8 @@ pub async fn serve_on(config: &Config, store: Store, listener: tokio::net::TcpLi
         };
         Some(tokio::spawn(run_publisher(store.clone(), transport, targets, config.publisher_settings(), shutdown)))
     };
-    let served = cmms_server::serve(listener, AppState::new(store.clone()), shutdown).await;
+    let app = AppState::new(store.clone()).with_completion_tolerance(config.completion_tolerance()?);
+    let served = cmms_server::serve(listener, app, shutdown).await;
     let _ = stop.send(true);
     let _ = cycle.await;
     if let Some(p) = publisher {

@@ -249,3 +249,56 @@ fn serve_answers_healthz_and_exits_cleanly_on_sigterm() {
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l.contains("SIGTERM received")), "{rest:?}");
 }
+
+#[test]
+fn implausible_times_are_refused_and_a_completion_can_be_corrected() {
+    let dir = workdir("time");
+    let site = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/site");
+    for kind in ["sites", "parts", "sku_map", "assets", "asset_parts"] {
+        let out = cmms(&dir).args(["import", kind]).arg(site.join(format!("{kind}.csv"))).output().unwrap();
+        assert!(out.status.success(), "{kind}: {out:?}");
+    }
+    // A feed row dated 9999 is a rejected row naming file, line and field; the good row lands.
+    let feed = dir.join("inventory.csv");
+    std::fs::write(
+        &feed,
+        "source,sequence_id,external_sku,on_hand,observed_at\nERP,1,10004711,9,2026-11-01T00:00:00Z\n\
+         ERP,2,10004711,9,9999-12-30T00:00:00Z\n",
+    )
+    .unwrap();
+    let out = cmms(&dir).args(["import", "inventory"]).arg(&feed).output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("inventory.csv:3: observed_at: 9999-12-30T00:00:00Z is in the future"), "{stderr}");
+
+    let run = |args: &[&str]| cmms(&dir).args(args).output().unwrap();
+    assert!(run(&["recompute"]).status.success());
+    let orders: serde_json::Value =
+        serde_json::from_slice(&run(&["work-orders", "list", "--asset", "CHILLER-01", "--format", "json"]).stdout)
+            .unwrap();
+    let id = orders[0]["id"].as_i64().unwrap().to_string();
+    for action in ["release", "start"] {
+        assert!(run(&["work-orders", "transition", &id, action]).status.success());
+    }
+    let future = run(&["work-orders", "complete", &id, "--at", "2062-01-01T00:00:00Z"]);
+    assert_eq!(future.status.code(), Some(5), "{future:?}");
+    assert!(String::from_utf8_lossy(&future.stderr).contains("[TIMESTAMP_OUT_OF_RANGE]"), "{future:?}");
+    let done = run(&["work-orders", "complete", &id]);
+    assert!(done.status.success(), "{done:?}");
+
+    // The completion was really yesterday: correct it; the next PM moves a day earlier.
+    let due = |dir: &Path| {
+        let out = cmms(dir).args(["work-orders", "list", "--state", "SCHEDULED", "--format", "json"]).output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_array().unwrap().iter().find(|w| w["asset_id"] == "CHILLER-01").unwrap()["due_at"].as_i64().unwrap()
+    };
+    let before = due(&dir);
+    let yesterday = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24)).to_string();
+    let missing = run(&["work-orders", "correct-completion", &id, "--at", &yesterday, "--reason", " "]);
+    assert_eq!(missing.status.code(), Some(5), "{missing:?}");
+    let fixed = run(&["work-orders", "correct-completion", &id, "--at", &yesterday, "--reason", "entered a day late"]);
+    assert!(fixed.status.success(), "{fixed:?}");
+    assert!(String::from_utf8_lossy(&fixed.stdout).contains("rescheduled from the corrected completion"), "{fixed:?}");
+    let after = due(&dir);
+    assert!(before - after > 23 * 3_600_000 && before - after < 25 * 3_600_000, "{before} -> {after}");
+}

@@ -2,10 +2,10 @@
 //! events and MTBF readings (reliability), parsed at the boundary into domain types.
 
 use crate::ids::{AssetId, EventId, ExternalSku, SourceId};
-use crate::master::{FieldError, ImportRecord, RawRow};
+use crate::master::{FieldError, ImportRecord, RawRow, check_time};
 use crate::quantity::{Quantity, QuantityError, parse_finite};
 use crate::reliability::{FailureEvent, FailureEventType, MtbfReading};
-use crate::time::{parse_optional_timestamp, parse_timestamp};
+use crate::time::{TimeWindow, parse_optional_timestamp, parse_timestamp};
 use jiff::Timestamp;
 
 /// A stock snapshot from an ERP/WMS: the on-hand quantity of one SKU, numbered by its source.
@@ -37,6 +37,9 @@ impl ImportRecord for SnapshotRecord {
     }
     fn key(&self) -> String {
         format!("{}\u{1f}{}\u{1f}{}", self.source, self.external_sku, self.sequence_id)
+    }
+    fn check_times(&self, window: &TimeWindow) -> Result<(), FieldError> {
+        check_time(window, "observed_at", self.observed_at)
     }
 }
 
@@ -91,6 +94,11 @@ impl<'a> ConsumptionRow<'a> {
             consumed_at: row.parse("consumed_at", parse_timestamp)?,
         })
     }
+
+    /// Checks `consumed_at` against the plausible window.
+    pub fn check_times(&self, window: &TimeWindow) -> Result<(), FieldError> {
+        check_time(window, "consumed_at", self.consumed_at)
+    }
 }
 
 impl ImportRecord for ConsumptionRecord {
@@ -108,6 +116,9 @@ impl ImportRecord for ConsumptionRecord {
     }
     fn key(&self) -> String {
         format!("{}\u{1f}{}", self.source, self.event_id)
+    }
+    fn check_times(&self, window: &TimeWindow) -> Result<(), FieldError> {
+        check_time(window, "consumed_at", self.consumed_at)
     }
 }
 
@@ -140,6 +151,9 @@ impl ImportRecord for ScanRecord {
     }
     fn key(&self) -> String {
         self.scan_id.to_string()
+    }
+    fn check_times(&self, window: &TimeWindow) -> Result<(), FieldError> {
+        check_time(window, "scanned_at", self.scanned_at)
     }
 }
 
@@ -189,6 +203,16 @@ impl<'a> FailureRow<'a> {
     pub fn event(&self) -> FailureEvent {
         FailureEvent { event_type: self.event_type, started_at: self.started_at, ended_at: self.ended_at }
     }
+
+    /// Checks `started_at` and `ended_at` against the plausible window.
+    pub fn check_times(&self, window: &TimeWindow) -> Result<(), FieldError> {
+        check_event_times(window, &self.event())
+    }
+}
+
+fn check_event_times(window: &TimeWindow, event: &FailureEvent) -> Result<(), FieldError> {
+    check_time(window, "started_at", event.started_at)?;
+    event.ended_at.map_or(Ok(()), |end| check_time(window, "ended_at", end))
 }
 
 impl ImportRecord for FailureRecord {
@@ -205,6 +229,9 @@ impl ImportRecord for FailureRecord {
     }
     fn key(&self) -> String {
         self.event_id.to_string()
+    }
+    fn check_times(&self, window: &TimeWindow) -> Result<(), FieldError> {
+        check_event_times(window, &self.event)
     }
 }
 
@@ -245,6 +272,9 @@ impl ImportRecord for MtbfReadingRecord {
     fn key(&self) -> String {
         format!("{}\u{1f}{}", self.asset_id, self.reading.observed_at.as_millisecond())
     }
+    fn check_times(&self, window: &TimeWindow) -> Result<(), FieldError> {
+        check_time(window, "observed_at", self.reading.observed_at)
+    }
 }
 
 #[cfg(test)]
@@ -274,6 +304,23 @@ mod tests {
         assert!(e.reason.contains("known: UNPLANNED, CORRECTIVE, PLANNED, SENSOR_RESET"), "{e}");
         let e = parse::<FailureRecord>(&["E1", "A1", "PLANNED", "2025-01-02", "2025-01-01"]).unwrap_err();
         assert_eq!(e.field, "ended_at");
+    }
+
+    #[test]
+    fn instants_outside_the_window_name_their_field() {
+        let w = TimeWindow::events(parse_timestamp("2026-12-07T00:00:00Z").unwrap());
+        let ok = parse::<ConsumptionRecord>(&["E1", "ERP", "X", "1", "2026-12-01"]).unwrap();
+        assert_eq!(ok.check_times(&w), Ok(()));
+        let far = parse::<ConsumptionRecord>(&["E1", "ERP", "X", "1", "9999-12-30"]).unwrap();
+        assert_eq!(far.check_times(&w).unwrap_err().field, "consumed_at");
+        let old = parse::<SnapshotRecord>(&["ERP", "1", "X", "1", "0000-01-01"]).unwrap();
+        assert_eq!(old.check_times(&w).unwrap_err().field, "observed_at");
+        let scan = parse::<ScanRecord>(&["S1", "GUN-7", "X", "3", "2062-01-01"]).unwrap();
+        assert_eq!(scan.check_times(&w).unwrap_err().field, "scanned_at");
+        let ended = parse::<FailureRecord>(&["E1", "A1", "PLANNED", "2026-01-01", "9000-01-01"]).unwrap();
+        assert_eq!(ended.check_times(&w).unwrap_err().field, "ended_at");
+        let reading = parse::<MtbfReadingRecord>(&["A1", "10", "1969-07-20"]).unwrap();
+        assert_eq!(reading.check_times(&w).unwrap_err().field, "observed_at");
     }
 
     #[test]

@@ -6,7 +6,7 @@
 
 use crate::ids::{AssetGroup, AssetId, ExternalSku, IdError, PartClass, PartId, SiteId, SourceId};
 use crate::quantity::{Quantity, QuantityError, parse_finite};
-use crate::time::{SiteTz, TimeError, parse_optional_timestamp};
+use crate::time::{SiteTz, TimeError, TimeWindow, parse_optional_timestamp};
 use jiff::Timestamp;
 
 /// Longest manufacturer interval accepted, in days (DESIGN.md: (0, 3650]).
@@ -87,6 +87,16 @@ pub trait ImportRecord: Sized + Send + 'static {
     fn parse(row: &RawRow<'_>) -> Result<Self, FieldError>;
     /// The record's identity within one file: two rows with the same key are duplicates.
     fn key(&self) -> String;
+    /// Checks the record's instants against the plausible window (the shell passes it, built from
+    /// its clock); the refusal names the field. Kinds without instants have nothing to check.
+    fn check_times(&self, _window: &TimeWindow) -> Result<(), FieldError> {
+        Ok(())
+    }
+}
+
+/// Checks one instant of a row against the plausible window, naming the field on refusal.
+pub fn check_time(window: &TimeWindow, field: &'static str, at: Timestamp) -> Result<(), FieldError> {
+    window.check(at).map(|_| ()).map_err(|e| FieldError::new(field, e))
 }
 
 fn text_field(row: &RawRow<'_>, field: &'static str, required: bool) -> Result<String, FieldError> {
@@ -276,6 +286,9 @@ impl ImportRecord for AssetRecord {
     }
     fn key(&self) -> String {
         self.asset_id.to_string()
+    }
+    fn check_times(&self, window: &TimeWindow) -> Result<(), FieldError> {
+        self.last_completion_at.map_or(Ok(()), |at| check_time(window, "last_completion_at", at))
     }
 }
 

@@ -127,6 +127,9 @@ pub enum Decision {
         part_id: String,
         /// Units to order now: max − available, rounded to 2 decimals.
         quantity: f64,
+        /// Why, with the figures the new quantity comes from (replaces the request's reason, so
+        /// the text never names a stale stock figure or max).
+        reason: String,
     },
     /// Close a recovered part's open request as fulfilled.
     CloseRequest {
@@ -151,6 +154,14 @@ pub enum Decision {
     },
 }
 
+/// The reason of a procurement request: the figures its quantity comes from.
+fn order_reason(available: f64, limits: Limits) -> String {
+    format!(
+        "available stock {available} is below the reorder point {}; ordering up to max {}",
+        limits.reorder, limits.max
+    )
+}
+
 /// Plans the routing decisions: first the procurement decisions by part id, then the work-order
 /// decisions by work-order id. With several entries for one part or one work order, the first
 /// counts. Parts a work order needs that are not in `parts` count as [`PartStatus::Unknown`].
@@ -169,17 +180,19 @@ pub fn plan(parts: &[PartInput], orders: &[OrderInput]) -> Vec<Decision> {
                     out.push(Decision::RaiseRequest {
                         part_id: (*id).to_owned(),
                         quantity,
-                        reason: format!(
-                            "available stock {available} is below the reorder point {}; ordering up to max {}",
-                            limits.reorder, limits.max
-                        ),
+                        reason: order_reason(available, limits),
                     });
                 }
             }
             (PartStatus::Short { available, limits }, Some(request)) => {
                 let quantity = round_decimals(limits.max - available, 2);
                 if quantity > 0.0 && quantity.to_bits() != request.quantity.to_bits() {
-                    out.push(Decision::ResizeRequest { request_id: request.id, part_id: (*id).to_owned(), quantity });
+                    out.push(Decision::ResizeRequest {
+                        request_id: request.id,
+                        part_id: (*id).to_owned(),
+                        quantity,
+                        reason: order_reason(available, limits),
+                    });
                 }
             }
             (PartStatus::Recovered, Some(request)) => {
@@ -243,7 +256,7 @@ mod tests {
                     assert_eq!(p.open_request.map(|r| r.id), Some(*request_id));
                     p.open_request = None;
                 }
-                Decision::ResizeRequest { request_id, part_id, quantity } => {
+                Decision::ResizeRequest { request_id, part_id, quantity, .. } => {
                     let p = parts.iter_mut().find(|p| &p.part_id == part_id).unwrap();
                     assert_eq!(p.open_request.map(|r| r.id), Some(*request_id));
                     p.open_request = Some(OpenRequest { id: *request_id, quantity: *quantity });
@@ -280,6 +293,21 @@ mod tests {
                     short_parts: vec!["BRG".into()]
                 },
             ]
+        );
+    }
+
+    #[test]
+    fn a_resize_restates_the_reason_with_the_new_figures() {
+        let mut brg = part("BRG", Some(3.0), Some((5.0, 10.0)));
+        brg.open_request = Some(OpenRequest { id: 7, quantity: 0.75 });
+        assert_eq!(
+            plan(&[brg], &[]),
+            vec![Decision::ResizeRequest {
+                request_id: 7,
+                part_id: "BRG".into(),
+                quantity: 7.0,
+                reason: "available stock 3 is below the reorder point 5; ordering up to max 10".into(),
+            }]
         );
     }
 
@@ -428,7 +456,7 @@ mod tests {
                         prop_assert!(*quantity > 0.0);
                         prop_assert!(touched.insert(part_id.clone()), "two decisions for {}", part_id);
                     }
-                    Decision::ResizeRequest { part_id, request_id, quantity } => {
+                    Decision::ResizeRequest { part_id, request_id, quantity, .. } => {
                         let p = part(part_id).unwrap();
                         prop_assert!(status(p).is_short() && !p.paused);
                         prop_assert_eq!(p.open_request.map(|r| r.id), Some(*request_id));

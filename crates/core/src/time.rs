@@ -3,9 +3,18 @@
 //! DESIGN.md: a timestamp without an offset is UTC; a timestamp with an offset is honoured (the
 //! seed article overwrote offsets, a bug). Accepted forms: RFC 3339 / ISO 8601 with `T` or a blank
 //! between date and time, optional fractional seconds, optional offset (`Z`, `+02:00`), or a bare
-//! date (midnight UTC).
+//! date (midnight UTC). Offsets are accepted within ±18:00 ([`MAX_OFFSET_SECONDS`]; jiff itself
+//! reads up to ±25:59:59, which no real zone uses).
+//!
+//! Parsing says whether a text is a timestamp; [`TimeWindow`] says whether the instant is
+//! plausible for outside input (not before 1970, not after now plus a small allowance). The
+//! window takes `now` as a value: the shells (import, ingest, API, CLI) read the clock.
 
-use jiff::{Timestamp, civil, tz::TimeZone};
+use jiff::{SignedDuration, Timestamp, civil, fmt::temporal::Pieces, tz::TimeZone};
+
+/// Largest UTC offset accepted in a timestamp, in seconds: ±18:00, the range of ISO 8601
+/// profiles such as `java.time` and XML Schema (real zones use −12:00 … +14:00).
+pub const MAX_OFFSET_SECONDS: i32 = 18 * 3600;
 
 /// Why a timestamp or time zone was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -16,6 +25,88 @@ pub enum TimeError {
     /// The name is not an IANA time zone known to the bundled database.
     #[error("unknown IANA time zone {0:?} (e.g. Europe/Berlin, America/New_York)")]
     UnknownZone(String),
+    /// The offset is beyond ±18:00.
+    #[error("UTC offset {offset} is outside -18:00 … +18:00: {text:?}")]
+    OffsetOutOfRange {
+        /// The text given.
+        text: String,
+        /// The offset it carries.
+        offset: jiff::tz::Offset,
+    },
+    /// The instant is before the window's earliest instant (1970-01-01T00:00:00Z).
+    #[error("{at} is before {earliest}, the earliest accepted instant")]
+    TooEarly {
+        /// The refused instant.
+        at: Timestamp,
+        /// The window's start.
+        earliest: Timestamp,
+    },
+    /// The instant is after now plus the window's allowance.
+    #[error("{at} is in the future: later than now + {ahead:#} ({latest})")]
+    TooLate {
+        /// The refused instant.
+        at: Timestamp,
+        /// The allowance past now.
+        ahead: SignedDuration,
+        /// Now plus the allowance.
+        latest: Timestamp,
+    },
+}
+
+impl TimeError {
+    /// Stable code: `TIMESTAMP_OUT_OF_RANGE` for an instant outside the plausible window,
+    /// `INVALID_TIMESTAMP` for text that is not an accepted timestamp, `UNKNOWN_TIME_ZONE`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadTimestamp(_) | Self::OffsetOutOfRange { .. } => "INVALID_TIMESTAMP",
+            Self::UnknownZone(_) => "UNKNOWN_TIME_ZONE",
+            Self::TooEarly { .. } | Self::TooLate { .. } => "TIMESTAMP_OUT_OF_RANGE",
+        }
+    }
+}
+
+/// The plausible instants of outside input: from 1970-01-01T00:00:00Z ([`TimeWindow::EARLIEST`])
+/// to `now + ahead`. One rule for every timestamp a feed, file or request brings in:
+/// [`TimeWindow::events`] (now + 1 day) for event, observation and sync times; a PM completion
+/// uses a smaller allowance (the configured completion tolerance, 1 hour by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeWindow {
+    now: Timestamp,
+    ahead: SignedDuration,
+}
+
+impl TimeWindow {
+    /// The earliest plausible instant: the Unix epoch.
+    pub const EARLIEST: Timestamp = Timestamp::UNIX_EPOCH;
+    /// How far past now an event, observation or sync time may be (clock skew between systems).
+    pub const EVENT_AHEAD: SignedDuration = SignedDuration::from_hours(24);
+
+    /// The window ending `ahead` after `now` (a negative `ahead` counts as zero).
+    pub fn new(now: Timestamp, ahead: SignedDuration) -> Self {
+        Self { now, ahead: ahead.max(SignedDuration::ZERO) }
+    }
+
+    /// The window for event, observation and sync times: up to now + 1 day.
+    pub fn events(now: Timestamp) -> Self {
+        Self::new(now, Self::EVENT_AHEAD)
+    }
+
+    /// The latest plausible instant.
+    pub fn latest(&self) -> Timestamp {
+        self.now.checked_add(self.ahead).unwrap_or(Timestamp::MAX)
+    }
+
+    /// The instant, if it lies in the window; otherwise why not.
+    pub fn check(&self, at: Timestamp) -> Result<Timestamp, TimeError> {
+        if at < Self::EARLIEST {
+            return Err(TimeError::TooEarly { at, earliest: Self::EARLIEST });
+        }
+        let latest = self.latest();
+        if at > latest {
+            return Err(TimeError::TooLate { at, ahead: self.ahead, latest });
+        }
+        Ok(at)
+    }
 }
 
 /// Parses a timestamp; naive date-times are taken as UTC.
@@ -29,12 +120,24 @@ pub fn parse_timestamp(s: &str) -> Result<Timestamp, TimeError> {
         return Ok(ts);
     }
     if let Ok(ts) = t.parse::<Timestamp>() {
+        check_offset(s, t)?;
         return Ok(ts);
     }
     if let Ok(dt) = t.parse::<civil::DateTime>() {
         return dt.to_zoned(TimeZone::UTC).map(|z| z.timestamp()).map_err(|_| bad());
     }
     Err(bad())
+}
+
+/// Refuses an offset beyond ±18:00 (jiff reads up to ±25:59:59).
+fn check_offset(s: &str, t: &str) -> Result<(), TimeError> {
+    let offset = Pieces::parse(t).ok().and_then(|p| p.to_numeric_offset());
+    match offset {
+        Some(offset) if offset.seconds().abs() > MAX_OFFSET_SECONDS => {
+            Err(TimeError::OffsetOutOfRange { text: s.to_owned(), offset })
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The common form `YYYY-MM-DDTHH:MM:SSZ` without jiff's general parser (a fifth of its cost, and
@@ -125,6 +228,39 @@ mod tests {
         let z = parse_timestamp("2024-11-03T05:30:00.250Z").unwrap();
         assert_eq!(z.as_millisecond() - naive.as_millisecond(), 250);
         assert_eq!(parse_timestamp("2024-11-03").unwrap().to_string(), "2024-11-03T00:00:00Z");
+    }
+
+    #[test]
+    fn offsets_beyond_18_hours_are_refused() {
+        for s in ["2024-11-03T05:30:00+18:00", "2024-11-03T05:30:00-18:00", "2024-11-03 05:30:00+14:00"] {
+            assert!(parse_timestamp(s).is_ok(), "{s}");
+        }
+        for s in ["2024-11-03T05:30:00+25:00", "2024-11-03T05:30:00-18:01", "2024-11-03T05:30:00+25:59:59"] {
+            let e = parse_timestamp(s).unwrap_err();
+            assert!(matches!(e, TimeError::OffsetOutOfRange { .. }), "{s}: {e}");
+            assert_eq!(e.code(), "INVALID_TIMESTAMP");
+        }
+    }
+
+    #[test]
+    fn the_window_runs_from_1970_to_now_plus_the_allowance() {
+        let now = parse_timestamp("2026-12-07T00:30:00Z").unwrap();
+        let w = TimeWindow::events(now);
+        assert_eq!(w.latest().to_string(), "2026-12-08T00:30:00Z");
+        for ok in ["1970-01-01T00:00:00Z", "2026-12-01", "2026-12-08T00:30:00Z"] {
+            assert!(w.check(parse_timestamp(ok).unwrap()).is_ok(), "{ok}");
+        }
+        for bad in ["0000-01-01", "1969-12-31T23:59:59Z", "2026-12-08T00:30:01Z", "2062-01-01", "9999-12-30"] {
+            let e = w.check(parse_timestamp(bad).unwrap()).unwrap_err();
+            assert_eq!(e.code(), "TIMESTAMP_OUT_OF_RANGE", "{bad}");
+        }
+        let e = w.check(parse_timestamp("9999-12-30").unwrap()).unwrap_err();
+        assert_eq!(e.to_string(), "9999-12-30T00:00:00Z is in the future: later than now + 24h (2026-12-08T00:30:00Z)");
+        let completion = TimeWindow::new(now, SignedDuration::from_hours(1));
+        assert!(completion.check(parse_timestamp("2026-12-07T01:30:00Z").unwrap()).is_ok());
+        assert!(completion.check(parse_timestamp("2026-12-07T01:30:01Z").unwrap()).is_err());
+        // Near the end of jiff's range, now + allowance saturates instead of failing.
+        assert_eq!(TimeWindow::events(Timestamp::MAX).latest(), Timestamp::MAX);
     }
 
     #[test]

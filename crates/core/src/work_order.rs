@@ -11,6 +11,10 @@ use jiff::tz::TimeZone;
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// How far past now a completion time may lie unless configured otherwise (`cmms.toml`
+/// `completion_tolerance_seconds`): clock skew between a technician's device and the server.
+pub const DEFAULT_COMPLETION_TOLERANCE: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
+
 /// State of a PM work order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -239,6 +243,14 @@ pub enum WorkOrderError {
     /// `complete` carries a time and an interval; use the completion operation.
     #[error("completing a PM needs its completion time and the next interval")]
     CompletionNeedsTime,
+    /// Only a COMPLETED order has a completion to correct.
+    #[error("work order {id:?} is {state}: only a COMPLETED work order's completion time can be corrected")]
+    NotCompleted {
+        /// The order.
+        id: WoId,
+        /// Its state.
+        state: WoState,
+    },
 }
 
 impl WorkOrderError {
@@ -251,6 +263,7 @@ impl WorkOrderError {
             Self::UnknownWorkOrder(_) => "UNKNOWN_WORK_ORDER",
             Self::AlreadyOpen { .. } => "ALREADY_OPEN",
             Self::CompletionNeedsTime => "COMPLETION_NEEDS_TIME",
+            Self::NotCompleted { .. } => "NOT_COMPLETED",
         }
     }
 }
@@ -276,6 +289,31 @@ pub fn completion(
         return Err(WorkOrderError::CompletionBeforeSchedule { follows: order.follows, completed_at });
     }
     Ok(next_due(Some(completed_at), interval_days, tz)?)
+}
+
+/// An operator's correction of a wrong completion time, without mutating anything: the order
+/// must be COMPLETED and the corrected time strictly after the completion the order follows (the
+/// same rule as [`completion`]). Returns the due date of the next PM recomputed from the
+/// corrected time; the caller moves the next PM there while it is not yet released.
+///
+/// This is the one documented exception to "due dates never move backwards": the automatic
+/// pipeline only ever moves a schedule forward from a newer completion, but an operator who
+/// corrects a completion entered wrongly (say, year 2062 instead of 2026) explicitly moves the
+/// next PM back to where the true completion puts it. The correction is recorded (who, when,
+/// why) in the order's history.
+pub fn correct_completion(
+    order: &PmWorkOrder,
+    corrected_at: Timestamp,
+    interval_days: f64,
+    tz: &TimeZone,
+) -> Result<NextDue, WorkOrderError> {
+    if order.state != WoState::Completed {
+        return Err(WorkOrderError::NotCompleted { id: order.id, state: order.state });
+    }
+    if corrected_at <= order.follows {
+        return Err(WorkOrderError::CompletionBeforeSchedule { follows: order.follows, completed_at: corrected_at });
+    }
+    Ok(next_due(Some(corrected_at), interval_days, tz)?)
 }
 
 /// What a successful completion did.
@@ -452,6 +490,28 @@ mod tests {
         book.act(done.next, WoAction::Cancel).unwrap();
         assert!(book.open_for(&a, &p).is_none());
         assert!(book.schedule(a, p, Some(t(20)), 7.0, &tz).is_ok());
+    }
+
+    #[test]
+    fn a_completion_correction_needs_a_completed_order_and_a_time_after_the_one_it_follows() {
+        let tz = ny();
+        let mut order = PmWorkOrder {
+            id: WoId(1),
+            asset_id: AssetId::parse("A1").unwrap(),
+            plan_id: PlanId::parse("PM").unwrap(),
+            state: WoState::InProgress,
+            follows: t(0),
+            due_at: t(24 * 7),
+            completed_at: None,
+        };
+        assert_eq!(correct_completion(&order, t(10), 7.0, &tz).unwrap_err().code(), "NOT_COMPLETED");
+        order.state = WoState::Completed;
+        order.completed_at = Some(t(24 * 365 * 36));
+        assert_eq!(correct_completion(&order, t(0), 7.0, &tz).unwrap_err().code(), "COMPLETION_BEFORE_SCHEDULE");
+        // Earlier than the wrong completion: the next due date moves back, by design.
+        let next = correct_completion(&order, t(10), 7.0, &tz).unwrap();
+        assert_eq!(next.last_completion, t(10));
+        assert!(next.due_utc() > t(10) && next.due_utc() < t(24 * 8));
     }
 
     #[derive(Debug, Clone)]

@@ -19,6 +19,7 @@ use cmms_core::pm::next_due;
 use cmms_core::quantity::Quantity;
 use cmms_core::reliability::{FailureEvent, MtbfReading, SampleScope, lookback_start, mtbf_stats, pm_interval};
 use cmms_core::thresholds::{UsageSummary, compute, window_start};
+use cmms_core::time::TimeWindow;
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashMap, hash_map::Entry};
 use std::io::Write;
@@ -75,11 +76,18 @@ fn input_file<R: ImportRecord>(dir: &Path) -> Option<PathBuf> {
     [format!("{}.csv", R::KIND), format!("{}.json", R::KIND)].into_iter().map(|f| dir.join(f)).find(|p| p.exists())
 }
 
-/// Streams every row of `dir/<kind>.csv` (or `.json`) to `f`; a missing file is empty.
-fn each<R: ImportRecord>(dir: &Path, mut f: impl FnMut(Location, Result<R, RowIssue>)) -> Result<(), ImportError> {
+/// Streams every row of `dir/<kind>.csv` (or `.json`) to `f`, instants checked against
+/// `window`; a missing file is empty.
+fn each<R: ImportRecord>(
+    dir: &Path,
+    window: &TimeWindow,
+    mut f: impl FnMut(Location, Result<R, RowIssue>),
+) -> Result<(), ImportError> {
     let Some(path) = input_file::<R>(dir) else { return Ok(()) };
     read_file_with::<R>(&path, &mut |location, row| {
-        let record = row.and_then(|row| parse_row::<R>(&location, row));
+        let record = row
+            .and_then(|row| parse_row::<R>(&location, row))
+            .and_then(|r| r.check_times(window).map(|()| r).map_err(|e| RowIssue::from_field(&location, e)));
         f(location, record);
         true
     })
@@ -299,13 +307,18 @@ fn consumption_usage(
     index: &SkuIndex,
     as_of: Timestamp,
     from: Timestamp,
+    window: &TimeWindow,
 ) -> Result<(Tally, Usage), ImportError> {
     let no_usage = || vec![(0i128, false); index.len()];
     let Some(path) = path else { return Ok((Tally::default(), no_usage())) };
     let started = std::time::Instant::now();
     let hasher = foldhash::fast::RandomState::default();
     let row = |piece: &mut Piece<ConsumptionAt>, location: Location, raw: Result<&RawRow<'_>, RowIssue>| {
-        let row = match raw.and_then(|r| ConsumptionRow::parse(r).map_err(|e| RowIssue::from_field(&location, e))) {
+        let checked = raw.and_then(|r| {
+            let row = ConsumptionRow::parse(r).and_then(|row| row.check_times(window).map(|()| row));
+            row.map_err(|e| RowIssue::from_field(&location, e))
+        });
+        let row = match checked {
             Ok(row) => row,
             Err(issue) => return piece.rejected.push(issue),
         };
@@ -396,12 +409,17 @@ fn failure_events(
     path: Option<&Path>,
     cores: usize,
     assets: &FastMap<&str, u32>,
+    window: &TimeWindow,
 ) -> Result<(Tally, Vec<Vec<FailureEvent>>), ImportError> {
     let Some(path) = path else { return Ok((Tally::default(), vec![Vec::new(); assets.len()])) };
     let started = std::time::Instant::now();
     let hasher = foldhash::fast::RandomState::default();
     let row = |piece: &mut Piece<FailureAt>, location: Location, raw: Result<&RawRow<'_>, RowIssue>| {
-        let row = match raw.and_then(|r| FailureRow::parse(r).map_err(|e| RowIssue::from_field(&location, e))) {
+        let checked = raw.and_then(|r| {
+            let row = FailureRow::parse(r).and_then(|row| row.check_times(window).map(|()| row));
+            row.map_err(|e| RowIssue::from_field(&location, e))
+        });
+        let row = match checked {
             Ok(row) => row,
             Err(issue) => return piece.rejected.push(issue),
         };
@@ -453,17 +471,22 @@ fn failure_events(
 }
 
 /// Validates and computes the folder `input` at `as_of`, writing `output/thresholds.csv` and
-/// `output/intervals.csv`.
+/// `output/intervals.csv`. Rows with an instant outside `window` are rejected rows, as in
+/// `cmms import`; the CLI passes [`TimeWindow::events`] of the later of the clock and `as_of`
+/// (so a what-if run for a future date can still read its data). Rows inside the window but after
+/// `as_of` are not rejected; the calculation just leaves them out.
 pub fn compute_folder(
     input: &Path,
     output: &Path,
     formulas: &FormulaSet,
     as_of: Timestamp,
+    window: TimeWindow,
 ) -> Result<ComputeReport, ImportError> {
+    let window = &window;
     let started = std::time::Instant::now();
     let mut report = ComputeReport::default();
     let mut sites = FastMap::default();
-    each::<SiteRecord>(input, |loc, r| match r {
+    each::<SiteRecord>(input, window, |loc, r| match r {
         Ok(s) if !sites.contains_key(&s.site_id) => {
             report.accept("sites");
             sites.insert(s.site_id.clone(), s.timezone.zone());
@@ -472,7 +495,7 @@ pub fn compute_folder(
         Err(e) => report.reject("sites", &e),
     })?;
     let mut parts: BTreeMap<String, PartRecord> = BTreeMap::new();
-    each::<PartRecord>(input, |loc, r| match r {
+    each::<PartRecord>(input, window, |loc, r| match r {
         Ok(p) if !sites.contains_key(&p.site_id) => {
             report.reject("parts", &RowIssue::field(loc, "site_id", "unknown site"))
         }
@@ -486,7 +509,7 @@ pub fn compute_folder(
         Err(e) => report.reject("parts", &e),
     })?;
     let mut map: FastMap<(String, String), String> = FastMap::default();
-    each::<SkuMapRecord>(input, |loc, r| match r {
+    each::<SkuMapRecord>(input, window, |loc, r| match r {
         Ok(m) if !parts.contains_key(m.part_id.as_str()) => {
             report.reject("sku_map", &RowIssue::field(loc, "part_id", "unknown part"))
         }
@@ -504,7 +527,7 @@ pub fn compute_folder(
         parts.keys().map(String::as_str),
     );
     let mut assets: BTreeMap<String, AssetRecord> = BTreeMap::new();
-    each::<AssetRecord>(input, |loc, r| match r {
+    each::<AssetRecord>(input, window, |loc, r| match r {
         Ok(a) if !sites.contains_key(&a.site_id) => {
             report.reject("assets", &RowIssue::field(loc, "site_id", "unknown site"))
         }
@@ -525,8 +548,8 @@ pub fn compute_folder(
     let (consumption_path, failures_path) =
         (input_file::<ConsumptionRecord>(input), input_file::<FailureRecord>(input));
     let (consumption, failures) = std::thread::scope(|s| {
-        let c = s.spawn(|| consumption_usage(consumption_path.as_deref(), cores, &index, as_of, from));
-        let f = s.spawn(|| failure_events(failures_path.as_deref(), cores, &asset_at));
+        let c = s.spawn(|| consumption_usage(consumption_path.as_deref(), cores, &index, as_of, from, window));
+        let f = s.spawn(|| failure_events(failures_path.as_deref(), cores, &asset_at, window));
         (join(c), join(f))
     });
     let (consumption, usage) = consumption?;
@@ -536,7 +559,7 @@ pub fn compute_folder(
     report.add("failures", failures);
 
     let mut readings: HashMap<String, Vec<MtbfReading>> = HashMap::new();
-    each::<MtbfReadingRecord>(input, |loc, r| match r {
+    each::<MtbfReadingRecord>(input, window, |loc, r| match r {
         Ok(m) if !assets.contains_key(m.asset_id.as_str()) => {
             report.reject("mtbf_readings", &RowIssue::field(loc, "asset_id", "unknown asset"))
         }

@@ -11,6 +11,7 @@ use crate::inventory::{self, InventoryError};
 use cmms_core::feeds::{ConsumptionRecord, FailureRecord, MtbfReadingRecord, ScanRecord, SnapshotRecord};
 use cmms_core::mapping::Mapping;
 use cmms_core::master::ImportRecord;
+use cmms_core::time::TimeWindow;
 use cmms_store::master::StoredRecord;
 use cmms_store::{RowOutcome, SqlValue, Store, StoreError};
 use std::collections::{HashMap, HashSet};
@@ -141,11 +142,14 @@ fn result(index: usize, status: RecordStatus, key: String, code: Option<&str>, r
     RecordResult { index, status, key: Some(key), code: code.map(str::to_owned), reason }
 }
 
-/// Ingests `records` (JSON objects with the feed's fields) pushed to `feed`.
+/// Ingests `records` (JSON objects with the feed's fields) pushed to `feed`. A record with an
+/// instant outside `window` (the shell builds it from its clock, [`TimeWindow::events`]) is
+/// rejected naming its JSON path.
 pub async fn ingest(
     store: &Store,
     feed: Feed,
     records: Vec<serde_json::Value>,
+    window: TimeWindow,
     now_ms: i64,
 ) -> Result<IngestReport, IngestError> {
     if records.len() > MAX_BATCH {
@@ -155,11 +159,11 @@ pub async fn ingest(
     let _enter = span.enter();
     let received = records.len();
     let (results, parts_touched) = match feed {
-        Feed::Inventory => snapshots(store, records, now_ms).await?,
-        Feed::Consumption => consumption(store, records, now_ms).await?,
-        Feed::Scans => scans(store, records, now_ms).await?,
-        Feed::Failures => (stored_only::<FailureRecord>(store, records, now_ms).await?, Vec::new()),
-        Feed::MtbfReadings => (stored_only::<MtbfReadingRecord>(store, records, now_ms).await?, Vec::new()),
+        Feed::Inventory => snapshots(store, records, window, now_ms).await?,
+        Feed::Consumption => consumption(store, records, window, now_ms).await?,
+        Feed::Scans => scans(store, records, window, now_ms).await?,
+        Feed::Failures => (stored_only::<FailureRecord>(store, records, window, now_ms).await?, Vec::new()),
+        Feed::MtbfReadings => (stored_only::<MtbfReadingRecord>(store, records, window, now_ms).await?, Vec::new()),
     };
     let count = |s: RecordStatus| results.iter().filter(|r| r.status == s).count();
     let report = IngestReport {
@@ -189,9 +193,10 @@ type Stored<R> = Vec<(usize, R)>;
 async fn stored_only<R: ImportRecord + StoredRecord>(
     store: &Store,
     records: Vec<serde_json::Value>,
+    window: TimeWindow,
     now_ms: i64,
 ) -> Result<Vec<RecordResult>, IngestError> {
-    let (mut results, stored) = plain::<R>(store, records, now_ms).await?;
+    let (mut results, stored) = plain::<R>(store, records, window, now_ms).await?;
     for (i, rec) in stored {
         results.push(result(i, RecordStatus::Accepted, rec.key().replace('\u{1f}', "/"), None, None));
     }
@@ -203,21 +208,26 @@ async fn stored_only<R: ImportRecord + StoredRecord>(
 async fn plain<R: ImportRecord + StoredRecord>(
     store: &Store,
     records: Vec<serde_json::Value>,
+    window: TimeWindow,
     now_ms: i64,
 ) -> Result<(Vec<RecordResult>, Stored<R>), IngestError> {
-    stage::<R>(store, records, now_ms, &mut |_, _| {}).await
+    stage::<R>(store, records, window, now_ms, &mut |_, _| {}).await
 }
 
 async fn stage<R: ImportRecord + StoredRecord>(
     store: &Store,
     records: Vec<serde_json::Value>,
+    window: TimeWindow,
     now_ms: i64,
     derive: &mut crate::import::Derive<'_, R>,
 ) -> Result<(Vec<RecordResult>, Stored<R>), IngestError> {
     let mut results = Vec::with_capacity(records.len());
     let mut parsed = Vec::with_capacity(records.len());
     for (i, value) in records.into_iter().enumerate() {
-        match record_from_json::<R>(value, &Location::Index(i as u64)) {
+        let location = Location::Index(i as u64);
+        let rec = record_from_json::<R>(value, &location)
+            .and_then(|rec| rec.check_times(&window).map(|()| rec).map_err(|e| RowIssue::from_field(&location, e)));
+        match rec {
             Ok(rec) => parsed.push((i, rec)),
             Err(issue) => results.push(RecordResult::from(issue)),
         }
@@ -279,6 +289,7 @@ fn sorted(mut results: Vec<RecordResult>) -> Vec<RecordResult> {
 async fn consumption(
     store: &Store,
     records: Vec<serde_json::Value>,
+    window: TimeWindow,
     now_ms: i64,
 ) -> Result<(Vec<RecordResult>, Vec<String>), IngestError> {
     let pairs: HashSet<(String, String)> = records
@@ -293,7 +304,7 @@ async fn consumption(
             row[part_column] = SqlValue::Text(part.clone());
         }
     };
-    let (mut results, stored) = stage::<ConsumptionRecord>(store, records, now_ms, &mut derive).await?;
+    let (mut results, stored) = stage::<ConsumptionRecord>(store, records, window, now_ms, &mut derive).await?;
     let mut unmapped = false;
     for (i, rec) in stored {
         let key = (rec.source.to_string(), rec.external_sku.as_str().to_owned());
@@ -319,9 +330,10 @@ async fn consumption(
 async fn snapshots(
     store: &Store,
     records: Vec<serde_json::Value>,
+    window: TimeWindow,
     now_ms: i64,
 ) -> Result<(Vec<RecordResult>, Vec<String>), IngestError> {
-    let (mut results, stored) = plain::<SnapshotRecord>(store, records, now_ms).await?;
+    let (mut results, stored) = plain::<SnapshotRecord>(store, records, window, now_ms).await?;
     if stored.is_empty() {
         return Ok((sorted(results), Vec::new()));
     }
@@ -354,9 +366,10 @@ async fn snapshots(
 async fn scans(
     store: &Store,
     records: Vec<serde_json::Value>,
+    window: TimeWindow,
     now_ms: i64,
 ) -> Result<(Vec<RecordResult>, Vec<String>), IngestError> {
-    let (mut results, stored) = plain::<ScanRecord>(store, records, now_ms).await?;
+    let (mut results, stored) = plain::<ScanRecord>(store, records, window, now_ms).await?;
     if stored.is_empty() {
         return Ok((sorted(results), Vec::new()));
     }

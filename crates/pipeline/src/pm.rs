@@ -6,10 +6,12 @@ use crate::formulas::{self, FormulasError};
 use cmms_core::ids::PlanId;
 use cmms_core::pm::{PmError, next_due};
 use cmms_core::reliability::{MtbfStats, SampleScope, lookback_start, mtbf_stats, pm_interval};
-use cmms_core::time::{SiteTz, from_epoch_ms, to_epoch_ms};
-use cmms_core::work_order::{PmWorkOrder, WoAction, WoId, WoState, WorkOrderError, completion, transition};
+use cmms_core::time::{SiteTz, TimeError, TimeWindow, from_epoch_ms, to_epoch_ms};
+use cmms_core::work_order::{
+    PmWorkOrder, WoAction, WoId, WoState, WorkOrderError, completion, correct_completion, transition,
+};
 use cmms_store::reliability::PM_INTERVALS;
-use cmms_store::work_orders::{CompletionOutcome, Scheduled, WorkOrderRow};
+use cmms_store::work_orders::{CompletionOutcome, CorrectionOutcome, Scheduled, WorkOrderRow};
 use cmms_store::{SqlValue, Store, StoreError, UpsertCounts};
 use jiff::Timestamp;
 use std::collections::BTreeMap;
@@ -36,6 +38,22 @@ pub enum PmServiceError {
     /// Another change to the same order won the race; nothing was written.
     #[error("work order {0} was changed concurrently; reload and retry")]
     Concurrent(i64),
+    /// The completion time is outside the plausible window (before 1970, or later than now plus
+    /// the completion tolerance).
+    #[error("completed_at: {0}")]
+    Time(TimeError),
+    /// A correction needs a reason (recorded in the history).
+    #[error("a correction needs a reason (1–500 characters, no control characters)")]
+    ReasonRequired,
+    /// The PM that the completion scheduled is itself completed; correct that one instead.
+    #[error(
+        "work order {next} that this completion scheduled is already completed: its completion now drives the \
+         schedule; correct work order {next} instead"
+    )]
+    NextAlreadyCompleted {
+        /// The completed next PM.
+        next: i64,
+    },
     /// A stored value breaks a domain rule.
     #[error("{0}")]
     Invalid(String),
@@ -55,6 +73,9 @@ impl PmServiceError {
             Self::Rule(e) => e.code(),
             Self::UseComplete => "COMPLETION_NEEDS_TIME",
             Self::Concurrent(_) => "CONCURRENT_CHANGE",
+            Self::Time(e) => e.code(),
+            Self::ReasonRequired => "REASON_REQUIRED",
+            Self::NextAlreadyCompleted { .. } => "NEXT_PM_COMPLETED",
             Self::Invalid(_) | Self::Formulas(_) | Self::Store(_) => "INTERNAL",
         }
     }
@@ -230,16 +251,26 @@ pub async fn apply_action(
     load(store, id).await
 }
 
+/// The window a completion time must lie in: 1970-01-01 … `now + tolerance` (the shell passes
+/// its clock and the configured tolerance, [`cmms_core::work_order::DEFAULT_COMPLETION_TOLERANCE`]
+/// by default). A completion in 2062 would push the next PM decades out and, since the next
+/// completion must follow it, block every real completion after it.
+pub fn completion_window(now: Timestamp, tolerance: jiff::SignedDuration) -> TimeWindow {
+    TimeWindow::new(now, tolerance)
+}
+
 /// Completes an IN_PROGRESS work order at `completed_at` (recording `actor`) and schedules the
-/// next PM, due after the asset's current PM interval in the site's local time. Returns
-/// (completed, next).
+/// next PM, due after the asset's current PM interval in the site's local time. A completion
+/// time outside `window` ([`completion_window`]) is refused. Returns (completed, next).
 pub async fn complete(
     store: &Store,
     id: i64,
     completed_at: Timestamp,
+    window: TimeWindow,
     actor: &str,
     now_ms: i64,
 ) -> Result<(WorkOrderRow, WorkOrderRow), PmServiceError> {
+    window.check(completed_at).map_err(PmServiceError::Time)?;
     let order = load(store, id).await?;
     let tz = SiteTz::parse(&order.timezone).map_err(|e| PmServiceError::Invalid(e.to_string()))?.zone();
     let interval_days = current_interval_days(store, &order.asset_id).await?;
@@ -260,6 +291,82 @@ pub async fn complete(
         CompletionOutcome::Completed { next_id } => Ok((load(store, id).await?, load(store, next_id).await?)),
         CompletionOutcome::StateChanged => Err(PmServiceError::Concurrent(id)),
     }
+}
+
+/// What a completion correction did.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct Correction {
+    /// The corrected order.
+    pub corrected: WorkOrderRow,
+    /// The PM the completion scheduled, as it is now (absent when there is none).
+    pub next: Option<WorkOrderRow>,
+    /// True when the next PM's due date was recomputed from the corrected time (it was SCHEDULED
+    /// or MATERIAL_PENDING). False when it was already released, started or cancelled: it then
+    /// keeps its due date and only records the corrected completion it follows.
+    pub next_rescheduled: bool,
+}
+
+/// Longest correction reason, in characters.
+pub const MAX_REASON_LEN: usize = 500;
+
+/// Corrects the completion time of a COMPLETED work order (an operator's fix of a wrong entry,
+/// e.g. year 2062 for 2026), recording `actor` and `reason`; the next PM that the completion
+/// scheduled is rescheduled from the corrected time while it is not yet released. The
+/// corrected time follows the completion rules: inside `window` ([`completion_window`]) and
+/// after the completion the order itself follows. This may move the next PM's due date
+/// backwards — the documented exception to the pipeline's "due dates never move backwards".
+pub async fn correct(
+    store: &Store,
+    id: i64,
+    completed_at: Timestamp,
+    reason: &str,
+    window: TimeWindow,
+    actor: &str,
+    now_ms: i64,
+) -> Result<Correction, PmServiceError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > MAX_REASON_LEN || reason.chars().any(char::is_control) {
+        return Err(PmServiceError::ReasonRequired);
+    }
+    window.check(completed_at).map_err(PmServiceError::Time)?;
+    let order = load(store, id).await?;
+    let tz = SiteTz::parse(&order.timezone).map_err(|e| PmServiceError::Invalid(e.to_string()))?.zone();
+    let model = model_of(&order)?;
+    // Checked first so that an order that is not COMPLETED gets its own message.
+    let old = match (model.state, order.completed_at) {
+        (WoState::Completed, Some(old)) => old,
+        _ => return Err(WorkOrderError::NotCompleted { id: model.id, state: model.state }.into()),
+    };
+    let interval_days = current_interval_days(store, &order.asset_id).await?;
+    let next = correct_completion(&model, completed_at, interval_days, &tz)?;
+    let outcome = store
+        .correct_completion(id, old, to_epoch_ms(completed_at), to_epoch_ms(next.due_utc()), actor, reason, now_ms)
+        .await?;
+    match outcome {
+        CorrectionOutcome::Corrected { next } => {
+            let (next, next_rescheduled) = match next {
+                Some(n) => (Some(load(store, n.id).await?), n.rescheduled),
+                None => (None, false),
+            };
+            Ok(Correction { corrected: load(store, id).await?, next, next_rescheduled })
+        }
+        CorrectionOutcome::StateChanged => Err(PmServiceError::Concurrent(id)),
+        CorrectionOutcome::NextCompleted(next) => Err(PmServiceError::NextAlreadyCompleted { next }),
+    }
+}
+
+/// The core model of a stored order.
+fn model_of(order: &WorkOrderRow) -> Result<PmWorkOrder, PmServiceError> {
+    Ok(PmWorkOrder {
+        id: WoId(order.id as u64),
+        asset_id: order.asset_id.parse().map_err(|e| PmServiceError::Invalid(format!("asset id: {e}")))?,
+        plan_id: PlanId::parse(&order.plan_id).map_err(|e| PmServiceError::Invalid(format!("plan id: {e}")))?,
+        state: parse_state(&order.state)?,
+        // An order scheduled before any completion follows nothing: any completion is after it.
+        follows: order.follows_at.map_or(Timestamp::MIN, from_epoch_ms),
+        due_at: from_epoch_ms(order.due_at),
+        completed_at: order.completed_at.map(from_epoch_ms),
+    })
 }
 
 /// The asset's PM interval: the computed one, or its manufacturer interval before any recompute.

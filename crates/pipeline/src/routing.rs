@@ -95,8 +95,8 @@ async fn route_in_span(store: &Store, scope: RouteScope, now_ms: i64) -> Result<
                 run.requests_raised += u64::from(raised);
                 raised
             }
-            Decision::ResizeRequest { request_id, quantity, .. } => {
-                let resized = store.resize_procurement_request(*request_id, *quantity, now_ms).await?;
+            Decision::ResizeRequest { request_id, quantity, reason, .. } => {
+                let resized = store.resize_procurement_request(*request_id, *quantity, reason, now_ms).await?;
                 run.requests_resized += u64::from(resized);
                 resized
             }

@@ -1,8 +1,14 @@
 //! `cmms compute` on a small folder: validation and calculation without a store.
 
 use cmms_core::formula::FormulaSet;
+use cmms_core::time::TimeWindow;
 use cmms_core::time::parse_timestamp;
 use cmms_pipeline::compute::compute_folder;
+
+/// The window `cmms compute` uses: a day past the later of the clock and `as_of`.
+fn window(as_of: jiff::Timestamp) -> TimeWindow {
+    TimeWindow::events(jiff::Timestamp::now().max(as_of))
+}
 
 fn write(dir: &std::path::Path, name: &str, content: &str) {
     std::fs::write(dir.join(name), content).unwrap();
@@ -48,7 +54,7 @@ fn computes_thresholds_and_intervals_from_import_files() {
         "event_id,asset_id,event_type,started_at,ended_at\nF1,P1,UNPLANNED,2024-01-01,\nF2,P1,SENSOR_RESET,2024-01-03,\nF3,P1,UNPLANNED,2024-01-08 22:35:17,\n",
     );
 
-    let report = compute_folder(&input, &output, &FormulaSet::defaults(), as_of).unwrap();
+    let report = compute_folder(&input, &output, &FormulaSet::defaults(), as_of, window(as_of)).unwrap();
     assert_eq!((report.duplicates, report.unmapped_events), (1, 1));
     assert_eq!(report.rejected.get("consumption"), Some(&1), "conflicting copy of E1");
     assert_eq!(report.rejected.get("parts"), Some(&1), "unknown site");
@@ -116,7 +122,7 @@ fn large_feeds_read_in_pieces_keep_first_wins_and_line_numbers() {
     assert!(failures.len() > 2 << 20);
     write(&input, "failures.csv", &failures);
 
-    let report = compute_folder(&input, &output, &FormulaSet::defaults(), as_of).unwrap();
+    let report = compute_folder(&input, &output, &FormulaSet::defaults(), as_of, window(as_of)).unwrap();
     let n = N as u64;
     assert_eq!(report.accepted.get("consumption"), Some(&(n + 1)), "E0..E29999 and E-Y");
     assert_eq!(report.accepted.get("failures"), Some(&n));
@@ -143,5 +149,53 @@ fn large_feeds_read_in_pieces_keep_first_wins_and_line_numbers() {
     let intervals = std::fs::read_to_string(output.join("intervals.csv")).unwrap();
     let row: Vec<&str> = intervals.lines().nth(1).unwrap().split(',').collect();
     assert_eq!((row[4], row[5]), ("29999", "10"), "{intervals}");
+    let _ = std::fs::remove_dir_all(base);
+}
+
+#[test]
+fn rows_dated_outside_the_plausible_window_are_rejected_with_line_and_field() {
+    let (base, input, output) = folder("window");
+    write(
+        &input,
+        "parts.csv",
+        "part_id,description,unit,site_id,part_class,lead_time_days,baseline_min,baseline_reorder,baseline_max\n\
+         BRG,,EA,NY,C,10,,,\n",
+    );
+    write(&input, "sku_map.csv", "source,external_sku,part_id\nERP,brg,BRG\n");
+    // Line 3 lies after as_of but inside the window: accepted, outside the calculation.
+    write(
+        &input,
+        "consumption.csv",
+        "event_id,source,external_sku,quantity,consumed_at\nE1,ERP,brg,1,2024-02-20\nE2,ERP,brg,1,2024-06-01\n\
+         E3,ERP,brg,1,9999-12-30\nE4,ERP,brg,1,0000-01-01T00:00:00Z\n",
+    );
+    write(
+        &input,
+        "assets.csv",
+        "asset_id,asset_group,site_id,fallback_interval_days,last_completion_at\nP1,PUMPS,NY,30,2062-01-01\n\
+         P2,PUMPS,NY,30,2024-01-01\n",
+    );
+    write(
+        &input,
+        "failures.csv",
+        "event_id,asset_id,event_type,started_at,ended_at\nF1,P2,UNPLANNED,2024-01-05,9000-01-01\nF2,P2,UNPLANNED,2024-01-08,\n",
+    );
+    let as_of = parse_timestamp("2024-03-01T00:00:00Z").unwrap();
+    let report = compute_folder(&input, &output, &FormulaSet::defaults(), as_of, window(as_of)).unwrap();
+    assert_eq!(report.accepted.get("consumption"), Some(&2), "{:?}", report.issues);
+    assert_eq!(report.rejected.get("consumption"), Some(&2));
+    assert_eq!((report.rejected.get("assets"), report.rejected.get("failures")), (Some(&1), Some(&1)));
+    let issues = report.issues.join("\n");
+    for expected in [
+        "consumption: line 4: consumed_at: 9999-12-30T00:00:00Z is in the future",
+        "consumption: line 5: consumed_at: 0000-01-01T00:00:00Z is before 1970-01-01T00:00:00Z",
+        "assets: line 2: last_completion_at: 2062-01-01T00:00:00Z is in the future",
+        "failures: line 2: ended_at: 9000-01-01T00:00:00Z is in the future",
+    ] {
+        assert!(issues.contains(expected), "{expected}\n{issues}");
+    }
+    // Only E1 counts (E2 is after as_of): the average over the window is 1 / window days.
+    let thresholds = std::fs::read_to_string(output.join("thresholds.csv")).unwrap();
+    assert!(thresholds.lines().nth(1).unwrap().starts_with("BRG,OK,"), "{thresholds}");
     let _ = std::fs::remove_dir_all(base);
 }

@@ -141,15 +141,20 @@ impl From<PmServiceError> for ApiError {
                 ApiError::not_found(code, e.to_string())
             }
             // Valid in form, refused by the order's current state (or its asset's open PM).
-            PmServiceError::Rule(WorkOrderError::Illegal(_) | WorkOrderError::AlreadyOpen { .. })
-            | PmServiceError::Concurrent(_) => ApiError::conflict(code, e.to_string()),
+            PmServiceError::Rule(
+                WorkOrderError::Illegal(_) | WorkOrderError::AlreadyOpen { .. } | WorkOrderError::NotCompleted { .. },
+            )
+            | PmServiceError::Concurrent(_)
+            | PmServiceError::NextAlreadyCompleted { .. } => ApiError::conflict(code, e.to_string()),
             // The monotonic guard (DESIGN.md: 422) and `complete` sent as a plain transition.
             PmServiceError::Rule(
                 WorkOrderError::CompletionBeforeSchedule { .. }
                 | WorkOrderError::NextDue(_)
                 | WorkOrderError::CompletionNeedsTime,
             )
-            | PmServiceError::UseComplete => ApiError::unprocessable(code, e.to_string()),
+            | PmServiceError::UseComplete
+            | PmServiceError::Time(_)
+            | PmServiceError::ReasonRequired => ApiError::unprocessable(code, e.to_string()),
             PmServiceError::Invalid(_) | PmServiceError::Formulas(_) | PmServiceError::Store(_) => {
                 ApiError::internal(&e)
             }

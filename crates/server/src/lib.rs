@@ -47,6 +47,8 @@ pub struct AppState {
     thresholds: ThresholdIntake,
     /// Recently verified API tokens.
     tokens: Arc<auth::TokenCache>,
+    /// How far past now a PM completion time may lie.
+    completion_tolerance: jiff::SignedDuration,
 }
 
 impl AppState {
@@ -62,7 +64,25 @@ impl AppState {
                 }
             }
         });
-        Self { routing: routing_queue::RoutingQueue::new(store.clone()), thresholds, tokens: Arc::default(), store }
+        Self {
+            routing: routing_queue::RoutingQueue::new(store.clone()),
+            thresholds,
+            tokens: Arc::default(),
+            completion_tolerance: cmms_core::work_order::DEFAULT_COMPLETION_TOLERANCE,
+            store,
+        }
+    }
+
+    /// The same state with another completion tolerance (`cmms serve
+    /// --completion-tolerance-seconds`; default [`cmms_core::work_order::DEFAULT_COMPLETION_TOLERANCE`]).
+    pub fn with_completion_tolerance(mut self, tolerance: jiff::SignedDuration) -> Self {
+        self.completion_tolerance = tolerance;
+        self
+    }
+
+    /// The window a PM completion time must lie in, by the clock: 1970 … now + the tolerance.
+    pub fn completion_window(&self) -> cmms_core::time::TimeWindow {
+        cmms_pipeline::pm::completion_window(jiff::Timestamp::now(), self.completion_tolerance)
     }
 
     /// Routes `parts` after a change of their stock, pause state or thresholds: procurement

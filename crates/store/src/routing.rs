@@ -182,12 +182,20 @@ impl Store {
         Ok(n > 0)
     }
 
-    /// Sets the quantity of a request that is still open; false when it is not open any more.
-    pub async fn resize_procurement_request(&self, id: i64, quantity: f64, now_ms: i64) -> Result<bool, StoreError> {
+    /// Sets the quantity of a request that is still open, and its reason (the figures the new
+    /// quantity comes from); false when it is not open any more.
+    pub async fn resize_procurement_request(
+        &self,
+        id: i64,
+        quantity: f64,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
         let n = sqlx::query(
-            "UPDATE procurement_requests SET quantity = $1, updated_at = $2 WHERE id = $3 AND status = 'OPEN'",
+            "UPDATE procurement_requests SET quantity = $1, reason = $2, updated_at = $3 WHERE id = $4 AND status = 'OPEN'",
         )
         .bind(quantity)
+        .bind(reason)
         .bind(now_ms)
         .bind(id)
         .execute(self.writer())

@@ -76,6 +76,33 @@ pub enum CompletionOutcome {
     StateChanged,
 }
 
+/// Outcome of a completion correction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CorrectionOutcome {
+    /// Stored. `next` is the PM the completion scheduled (absent when there is none), and
+    /// whether its due date moved.
+    Corrected {
+        /// The PM that follows the corrected completion, if there is one.
+        next: Option<NextAfterCorrection>,
+    },
+    /// The order was no longer COMPLETED at the expected time (a concurrent change won); nothing
+    /// written.
+    StateChanged,
+    /// The next PM is already COMPLETED (its id): its own completion now drives the schedule, so
+    /// this one is not corrected; nothing written.
+    NextCompleted(i64),
+}
+
+/// What a correction did to the PM that the corrected completion scheduled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NextAfterCorrection {
+    /// Its id.
+    pub id: i64,
+    /// True when its due date was moved (it was SCHEDULED or MATERIAL_PENDING); false when it
+    /// was already released, in progress or cancelled (only the completion it follows changed).
+    pub rescheduled: bool,
+}
+
 /// The actor recorded for operator actions and scheduling.
 const OPERATOR: &str = "cmms";
 
@@ -274,6 +301,107 @@ impl Store {
         record_event(&mut tx, next_id, None, "SCHEDULED", "next PM after completion", OPERATOR, now_ms).await?;
         tx.commit().await?;
         Ok(CompletionOutcome::Completed { next_id })
+    }
+}
+
+impl Store {
+    /// Corrects the completion time of a COMPLETED order from `old_completed_at` to
+    /// `completed_at`, all or nothing: the order's history records the correction (`actor`,
+    /// `reason`); the PM it scheduled (`previous_id` = this order) follows the corrected time and,
+    /// while not yet released (SCHEDULED or MATERIAL_PENDING), moves to `next_due_at` — earlier
+    /// as well as later, the operator's exception to "due dates never move backwards"; a released
+    /// or started one keeps its due date. The asset's last completion becomes the latest
+    /// completion it still has.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn correct_completion(
+        &self,
+        id: i64,
+        old_completed_at: i64,
+        completed_at: i64,
+        next_due_at: i64,
+        actor: &str,
+        reason: &str,
+        now_ms: i64,
+    ) -> Result<CorrectionOutcome, StoreError> {
+        let mut tx = self.begin_write().await?;
+        let next: Option<(i64, String)> =
+            sqlx::query("SELECT id, state FROM work_orders WHERE previous_id = $1 ORDER BY id LIMIT 1")
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
+                .transpose()?;
+        if let Some((next_id, state)) = &next
+            && state == "COMPLETED"
+        {
+            tx.rollback().await?;
+            return Ok(CorrectionOutcome::NextCompleted(*next_id));
+        }
+        let done = sqlx::query(
+            "UPDATE work_orders SET completed_at = $1, updated_at = $2 \
+             WHERE id = $3 AND state = 'COMPLETED' AND completed_at = $4 RETURNING asset_id",
+        )
+        .bind(completed_at)
+        .bind(now_ms)
+        .bind(id)
+        .bind(old_completed_at)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(done) = done else {
+            tx.rollback().await?;
+            return Ok(CorrectionOutcome::StateChanged);
+        };
+        let asset_id: String = done.try_get(0)?;
+        let why = format!(
+            "completion time corrected from {} to {}: {reason}",
+            cmms_core::time::from_epoch_ms(old_completed_at),
+            cmms_core::time::from_epoch_ms(completed_at)
+        );
+        record_event(&mut tx, id, Some("COMPLETED"), "COMPLETED", &why, actor, now_ms).await?;
+        let next = match next {
+            None => None,
+            Some((next_id, state)) => {
+                let movable = state == "SCHEDULED" || state == "MATERIAL_PENDING";
+                let due = if movable { next_due_at } else { 0 };
+                sqlx::query(
+                    "UPDATE work_orders SET follows_at = $1, due_at = CASE WHEN $2 THEN $3 ELSE due_at END, \
+                     updated_at = $4 WHERE id = $5",
+                )
+                .bind(completed_at)
+                .bind(movable)
+                .bind(due)
+                .bind(now_ms)
+                .bind(next_id)
+                .execute(&mut *tx)
+                .await?;
+                if movable {
+                    let note = format!("rescheduled: the completion of work order {id} it follows was corrected");
+                    record_event(&mut tx, next_id, Some(&state), &state, &note, actor, now_ms).await?;
+                }
+                Some(NextAfterCorrection { id: next_id, rescheduled: movable })
+            }
+        };
+        // The asset's last completion: the corrected time, or a later completion it still has.
+        let other: Option<i64> = sqlx::query_scalar(
+            "SELECT MAX(completed_at) FROM work_orders WHERE asset_id = $1 AND state = 'COMPLETED' AND id <> $2",
+        )
+        .bind(&asset_id)
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        let last = other.map_or(completed_at, |o| o.max(completed_at));
+        sqlx::query(
+            "UPDATE assets SET last_completion_at = $1, updated_at = $2 \
+             WHERE asset_id = $3 AND (last_completion_at IS NULL OR last_completion_at = $4 OR last_completion_at < $1)",
+        )
+        .bind(last)
+        .bind(now_ms)
+        .bind(&asset_id)
+        .bind(old_completed_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(CorrectionOutcome::Corrected { next })
     }
 }
 

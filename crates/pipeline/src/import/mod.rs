@@ -10,10 +10,14 @@
 //! rejected. Feed events (first delivery wins): an identical copy is a duplicate delivery (counted,
 //! harmless); a copy with other values is rejected as `DUPLICATE_CONFLICT`, whether the first copy
 //! is earlier in the file or was stored by an earlier import.
+//!
+//! Instants are checked against the plausible window ([`input_window`]: 1970-01-01 … now + 1
+//! day by the wall clock): a row dated year 0000 or 9999 is a rejected row naming its field.
 
 pub mod reader;
 
 use cmms_core::master::ImportRecord;
+use cmms_core::time::TimeWindow;
 use cmms_store::master::StoredRecord;
 use cmms_store::rows::WriteMode;
 use cmms_store::{Store, StoreError, UpsertCounts};
@@ -180,6 +184,13 @@ pub trait ImportObserver: Send {
 pub struct Quiet;
 impl ImportObserver for Quiet {}
 
+/// The plausible window for instants of outside input (files and webhooks), by the wall clock:
+/// 1970-01-01 … now + 1 day ([`TimeWindow::events`]). The import's `now_ms` is the time written
+/// on the rows (tests pass a counter there); this reads the clock itself.
+pub fn input_window() -> TimeWindow {
+    TimeWindow::events(jiff::Timestamp::now())
+}
+
 /// A 128-bit fingerprint of a record key, for duplicate detection in bounded memory.
 fn fingerprint(key: &str) -> u128 {
     let half = |salt: u8| {
@@ -234,7 +245,18 @@ pub async fn import_file_with<R: ImportRecord + StoredRecord>(
     // Master data only: per distinct key, its 128-bit fingerprint → packed first location.
     let mut seen: HashMap<u128, u64> = HashMap::new();
     let mut write_error = None;
+    let window = input_window();
     while let Some(batch) = rx.recv().await {
+        let batch = batch
+            .into_iter()
+            .map(|(location, rec)| {
+                let rec = rec.and_then(|r| match r.check_times(&window) {
+                    Ok(()) => Ok(r),
+                    Err(e) => Err(RowIssue::from_field(&location, e)),
+                });
+                (location, rec)
+            })
+            .collect();
         match write_batch(store, batch, &mut seen, &mut report, observer, derive, now_ms).await {
             Ok(()) => observer.progress(bytes.load(Ordering::Relaxed)),
             Err(e) => {

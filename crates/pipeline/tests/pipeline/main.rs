@@ -139,6 +139,36 @@ async fn missing_header_column_is_a_file_error(db: Db) {
     assert!(err.to_string().contains("header is missing column(s) description"), "{err}");
 }
 
+async fn import_rows_dated_outside_the_plausible_window_are_rejected(db: Db) {
+    use cmms_core::feeds::SnapshotRecord;
+    let path = write_temp(
+        "inventory.csv",
+        "source,sequence_id,external_sku,on_hand,observed_at\n\
+         ERP,1,BRG-6204,3,2026-11-01T00:00:00Z\n\
+         ERP,2,BRG-6204,3,9999-12-30T00:00:00Z\n\
+         ERP,3,BRG-6204,3,0000-01-01T00:00:00Z\n\
+         ERP,4,BRG-6204,3,2026-11-02T00:00:00+25:00\n",
+    );
+    let r = import_file::<SnapshotRecord>(&db.store, &path, 1, &mut Quiet).await.unwrap();
+    assert_eq!((r.counts.inserted, r.rejected), (1, 3), "{:?}", r.issues);
+    for (line, needle) in [
+        (3, "9999-12-30T00:00:00Z is in the future: later than now + 24h"),
+        (4, "is before 1970-01-01T00:00:00Z"),
+        (5, "UTC offset +25 is outside -18:00 … +18:00"),
+    ] {
+        let i = issue_at(&r, line);
+        assert_eq!(i.field.as_deref(), Some("observed_at"), "line {line}: {i}");
+        assert!(i.reason.contains(needle), "line {line}: {i}");
+    }
+    let assets = write_temp(
+        "assets.csv",
+        "asset_id,asset_group,site_id,fallback_interval_days,last_completion_at\nA1,PUMPS,PLANT-A,30,2062-01-01\n",
+    );
+    load_sites(&db).await;
+    let r = import_file::<AssetRecord>(&db.store, &assets, 2, &mut Quiet).await.unwrap();
+    assert_eq!(issue_at(&r, 2).field.as_deref(), Some("last_completion_at"), "{:?}", r.issues);
+}
+
 fn main() -> std::process::ExitCode {
     run_suite(&[
         case!(bad_parts_rows_are_reported_and_good_rows_land),
@@ -151,7 +181,11 @@ fn main() -> std::process::ExitCode {
         case!(pm::intervals_use_unplanned_failures_only_and_fall_back),
         case!(pm::recompute_is_stable_and_keeps_one_open_pm),
         case!(pm::completion_schedules_exactly_one_next_pm),
+        case!(pm::a_completion_in_the_future_is_refused),
+        case!(pm::correcting_a_completion_reschedules_the_next_pm),
+        case!(pm::a_correction_keeps_the_due_date_of_a_released_next_pm),
         case!(pm::concurrent_completions_yield_one_open_pm),
+        case!(import_rows_dated_outside_the_plausible_window_are_rejected),
         case!(pm::formula_change_flows_into_intervals),
         case!(hardening::implausible_quantities_are_refused_at_every_entry_point),
         case!(hardening::one_bad_part_never_stops_the_others),
@@ -170,6 +204,7 @@ fn main() -> std::process::ExitCode {
         case!(auth::names_are_unique_among_active_tokens),
         case!(auth::last_use_is_recorded_at_most_once_a_minute),
         case!(routing::short_part_raises_one_request_and_holds_its_pms_until_stock_recovers),
+        case!(routing::a_resized_request_states_the_figures_of_its_new_quantity),
         case!(routing::a_paused_part_changes_nothing_until_released),
         case!(routing::only_open_scheduled_or_released_pms_are_held),
         case!(routing::concurrent_runs_raise_one_request_and_move_each_pm_once),

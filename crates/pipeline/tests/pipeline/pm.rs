@@ -3,8 +3,8 @@
 use crate::{issue_at, load_sites, write_temp};
 use cmms_core::feeds::{FailureRecord, MtbfReadingRecord};
 use cmms_core::master::AssetRecord;
-use cmms_core::time::parse_timestamp;
-use cmms_core::work_order::WoAction;
+use cmms_core::time::{TimeWindow, parse_timestamp};
+use cmms_core::work_order::{DEFAULT_COMPLETION_TOLERANCE, WoAction};
 use cmms_pipeline::formulas;
 use cmms_pipeline::import::{Quiet, import_file};
 use cmms_pipeline::pm::{self, PmServiceError};
@@ -12,6 +12,11 @@ use cmms_store::UpsertCounts;
 use cmms_store::testing::Db;
 
 const NOW: i64 = 1_790_000_000_000;
+
+/// The completion window of the CLI and API: up to the clock + 1 hour.
+fn window() -> TimeWindow {
+    pm::completion_window(jiff::Timestamp::now(), DEFAULT_COMPLETION_TOLERANCE)
+}
 
 async fn load_assets(db: &Db) {
     load_sites(db).await;
@@ -135,12 +140,12 @@ pub async fn completion_schedules_exactly_one_next_pm(db: Db) {
     assert!(err.to_string().contains("allowed: complete, cancel"), "{err}");
 
     let done_at = parse_timestamp("2026-11-18T10:00:00+01:00").unwrap();
-    let (done, next) = pm::complete(&db.store, id, done_at, "test", NOW).await.unwrap();
+    let (done, next) = pm::complete(&db.store, id, done_at, window(), "test", NOW).await.unwrap();
     assert_eq!(done.state, "COMPLETED");
     assert_eq!((next.state.as_str(), next.previous_id), ("SCHEDULED", Some(id)));
     assert!(next.due_at > done.completed_at.unwrap(), "due strictly after the completion");
 
-    let again = pm::complete(&db.store, id, done_at, "test", NOW).await.unwrap_err();
+    let again = pm::complete(&db.store, id, done_at, window(), "test", NOW).await.unwrap_err();
     assert_eq!(again.code(), "ILLEGAL_TRANSITION");
     let open = db.store.work_orders(None, Some("CH-1")).await.unwrap();
     assert_eq!(open.iter().filter(|w| w.state != "COMPLETED" && w.state != "CANCELLED").count(), 1);
@@ -148,8 +153,90 @@ pub async fn completion_schedules_exactly_one_next_pm(db: Db) {
     // The next PM must be completed after the completion it follows.
     pm::apply_action(&db.store, next.id, WoAction::Release, "test", NOW).await.unwrap();
     pm::apply_action(&db.store, next.id, WoAction::Start, "test", NOW).await.unwrap();
-    let early = pm::complete(&db.store, next.id, done_at, "test", NOW).await.unwrap_err();
+    let early = pm::complete(&db.store, next.id, done_at, window(), "test", NOW).await.unwrap_err();
     assert_eq!(early.code(), "COMPLETION_BEFORE_SCHEDULE");
+}
+
+pub async fn a_completion_in_the_future_is_refused(db: Db) {
+    load_assets(&db).await;
+    let id = in_progress_pm(&db, "CH-1").await;
+    for at in ["2062-01-01T00:00:00Z", "9000-06-01T00:00:00Z"] {
+        let err = pm::complete(&db.store, id, parse_timestamp(at).unwrap(), window(), "test", NOW).await.unwrap_err();
+        assert_eq!(err.code(), "TIMESTAMP_OUT_OF_RANGE", "{at}: {err}");
+        assert!(err.to_string().contains("is in the future: later than now + 1h"), "{err}");
+    }
+    let wo = db.store.work_order(id).await.unwrap().unwrap();
+    assert_eq!((wo.state.as_str(), wo.completed_at), ("IN_PROGRESS", None), "nothing written");
+    let now = jiff::Timestamp::now();
+    let (done, _) = pm::complete(&db.store, id, now, window(), "test", NOW).await.unwrap();
+    assert_eq!(done.completed_at, Some(now.as_millisecond()));
+}
+
+pub async fn correcting_a_completion_reschedules_the_next_pm(db: Db) {
+    load_assets(&db).await;
+    load_failures(&db).await;
+    let id = in_progress_pm(&db, "CH-1").await;
+    // A completion dated 2062, as the service accepted before completion times were checked.
+    let wrong = parse_timestamp("2062-11-18T10:00:00+01:00").unwrap();
+    let lax = TimeWindow::new(jiff::Timestamp::now(), jiff::SignedDuration::from_hours(24 * 365 * 100));
+    let (_, next) = pm::complete(&db.store, id, wrong, lax, "test", NOW).await.unwrap();
+    assert!(next.due_at > wrong.as_millisecond());
+
+    let bad = pm::correct(&db.store, next.id, wrong, "typo", window(), "op", NOW).await.unwrap_err();
+    assert_eq!(bad.code(), "TIMESTAMP_OUT_OF_RANGE");
+    let real = parse_timestamp("2026-11-18T10:00:00+01:00").unwrap();
+    assert_eq!(
+        pm::correct(&db.store, next.id, real, "typo", window(), "op", NOW).await.unwrap_err().code(),
+        "NOT_COMPLETED"
+    );
+    assert_eq!(
+        pm::correct(&db.store, id, real, "  ", window(), "op", NOW).await.unwrap_err().code(),
+        "REASON_REQUIRED"
+    );
+    let fixed = pm::correct(&db.store, id, real, "year typed as 2062", window(), "op", NOW + 5).await.unwrap();
+    assert_eq!(fixed.corrected.completed_at, Some(real.as_millisecond()));
+    let moved = fixed.next.expect("the next PM");
+    assert!(fixed.next_rescheduled);
+    assert_eq!((moved.id, moved.state.as_str(), moved.follows_at), (next.id, "SCHEDULED", Some(real.as_millisecond())));
+    // Due one interval after the corrected completion: what completing at `real` would have given.
+    let interval = db.store.current_interval_days("CH-1").await.unwrap().unwrap();
+    let tz = cmms_core::time::SiteTz::parse(&moved.timezone).unwrap().zone();
+    let due = cmms_core::pm::next_due(Some(real), interval, &tz).unwrap().due_utc();
+    assert_eq!(moved.due_at, due.as_millisecond());
+    let asset = db.store.pm_assets().await.unwrap().into_iter().find(|a| a.asset_id == "CH-1").unwrap();
+    assert_eq!(asset.last_completion_at, Some(real.as_millisecond()), "the asset forgets 2062");
+    let events = db.store.column_texts("work_order_events", "reason").await.unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|r| r.contains("corrected from 2062-11-18T09:00:00Z to 2026-11-18T09:00:00Z: year typed as 2062")),
+        "{events:?}"
+    );
+    // A recompute keeps the corrected schedule, and the next PM can be completed today.
+    pm::recompute_intervals(&db.store, parse_timestamp("2026-11-20").unwrap(), NOW + 6).await.unwrap();
+    assert_eq!(db.store.work_order(next.id).await.unwrap().unwrap().due_at, due.as_millisecond());
+    pm::apply_action(&db.store, next.id, WoAction::Release, "test", NOW).await.unwrap();
+    pm::apply_action(&db.store, next.id, WoAction::Start, "test", NOW).await.unwrap();
+    pm::complete(&db.store, next.id, jiff::Timestamp::now(), window(), "test", NOW).await.unwrap();
+    // Now the next PM's own completion drives the schedule: the first can no longer be corrected.
+    let later = parse_timestamp("2026-11-19T10:00:00+01:00").unwrap();
+    let err = pm::correct(&db.store, id, later, "again", window(), "op", NOW).await.unwrap_err();
+    assert_eq!(err.code(), "NEXT_PM_COMPLETED");
+}
+
+pub async fn a_correction_keeps_the_due_date_of_a_released_next_pm(db: Db) {
+    load_assets(&db).await;
+    load_failures(&db).await;
+    let id = in_progress_pm(&db, "CH-1").await;
+    let first = parse_timestamp("2026-11-18T10:00:00+01:00").unwrap();
+    let (_, next) = pm::complete(&db.store, id, first, window(), "test", NOW).await.unwrap();
+    pm::apply_action(&db.store, next.id, WoAction::Release, "test", NOW).await.unwrap();
+    let real = parse_timestamp("2026-11-17T10:00:00+01:00").unwrap();
+    let fixed = pm::correct(&db.store, id, real, "entered a day late", window(), "op", NOW).await.unwrap();
+    assert!(!fixed.next_rescheduled);
+    let kept = fixed.next.unwrap();
+    assert_eq!((kept.state.as_str(), kept.due_at), ("RELEASED", next.due_at));
+    assert_eq!(kept.follows_at, Some(real.as_millisecond()), "it follows the corrected completion");
 }
 
 pub async fn concurrent_completions_yield_one_open_pm(db: Db) {
@@ -160,7 +247,7 @@ pub async fn concurrent_completions_yield_one_open_pm(db: Db) {
     for i in 0..8 {
         let store = db.store.clone();
         let at = parse_timestamp(&format!("2026-11-18T10:0{i}:00+01:00")).unwrap();
-        tasks.push(tokio::spawn(async move { pm::complete(&store, id, at, "test", NOW).await }));
+        tasks.push(tokio::spawn(async move { pm::complete(&store, id, at, window(), "test", NOW).await }));
     }
     let mut ok = 0;
     for t in tasks {

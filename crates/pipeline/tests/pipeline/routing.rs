@@ -73,6 +73,30 @@ fn nothing(run: &RoutingRun) -> bool {
     (run.requests_raised, run.requests_closed, run.orders_held, run.orders_released, run.skipped) == (0, 0, 0, 0, 0)
 }
 
+pub async fn a_resized_request_states_the_figures_of_its_new_quantity(db: Db) {
+    plant(&db).await;
+    snapshot(&db, 2, "10", "", "2026-10-02").await;
+    route(&db.store, RouteScope::All, NOW + 1).await.unwrap();
+    let open = requests(&db, "OPEN").await;
+    assert_eq!(open[0].reason, "available stock 10 is below the reorder point 18.75; ordering up to max 28.12");
+    // Thresholds pushed by an optimiser raise max to 40: the open request grows to 40 − 10.
+    let pushed = cmms_store::thresholds::ReceivedThresholds {
+        part_id: "BRG".into(),
+        sequence_id: 1_000,
+        limits: [15.0, 20.0, 40.0],
+        current_stock: 10.0,
+        sync_timestamp: NOW,
+        client_id: None,
+        received_by: None,
+    };
+    db.store.receive_thresholds(&pushed, NOW + 2).await.unwrap();
+    let run = route(&db.store, RouteScope::Parts(vec!["BRG".into()]), NOW + 3).await.unwrap();
+    assert_eq!(run.requests_resized, 1, "{run:?}");
+    let resized = requests(&db, "OPEN").await;
+    assert_eq!((resized[0].id, resized[0].quantity), (open[0].id, 30.0));
+    assert_eq!(resized[0].reason, "available stock 10 is below the reorder point 20; ordering up to max 40");
+}
+
 pub async fn short_part_raises_one_request_and_holds_its_pms_until_stock_recovers(db: Db) {
     plant(&db).await;
     // BRG falls to 10 (a drop its consumption explains): below the reorder point 18.75.

@@ -36,7 +36,8 @@ impl utoipa::ToSchema for IngestBody {}
 /// external_sku, on_hand, observed_at), `consumption` (event_id, source, external_sku, quantity,
 /// consumed_at), `scans` (scan_id, scanner_id, code, counted_qty, scanned_at), `failures`
 /// (event_id, asset_id, event_type, started_at, ended_at), `mtbf_readings` (asset_id, mtbf_hours,
-/// observed_at). Unknown fields reject the record. Answers 200 with a result per record, or 422
+/// observed_at). Unknown fields reject the record, and so does an instant outside
+/// 1970-01-01 … now + 1 day or with an offset beyond ±18:00. Answers 200 with a result per record, or 422
 /// when every record was rejected (the per-record results in `details.results`).
 #[utoipa::path(
     post,
@@ -70,7 +71,9 @@ pub async fn ingest_feed(
             ));
         }
     };
-    let report = ingest(&state.store, feed, records, now_ms()).await?;
+    let now = now_ms();
+    let window = cmms_core::time::TimeWindow::events(cmms_core::time::from_epoch_ms(now));
+    let report = ingest(&state.store, feed, records, window, now).await?;
     crate::metrics::count_records(feed.as_str(), &report);
     state.after_change(&report.parts_touched).await;
     if report.received > 0 && report.rejected == report.received {

@@ -41,12 +41,14 @@ fn invalid(code: &'static str, message: String) -> ApiError {
     ApiError::unprocessable(code, message)
 }
 
-/// Checks the payload against the path and the rules; returns what to store. Public so the fuzz
-/// targets (`fuzz/`) exercise exactly the endpoint's checks.
+/// Checks the payload against the path and the rules (`sync_timestamp` inside `window`, built
+/// from the caller's clock); returns what to store. Public so the fuzz targets (`fuzz/`) exercise
+/// exactly the endpoint's checks.
 pub fn validate(
     path_part: &str,
     body: &ThresholdSync,
     client_id: Option<String>,
+    window: &cmms_core::time::TimeWindow,
 ) -> Result<ReceivedThresholds, ApiError> {
     if body.part_id != path_part {
         return Err(invalid(
@@ -79,7 +81,8 @@ pub fn validate(
         ));
     }
     let sync = cmms_core::time::parse_timestamp(&body.sync_timestamp)
-        .map_err(|e| invalid("INVALID_TIMESTAMP", format!("sync_timestamp: {e}")))?;
+        .and_then(|t| window.check(t))
+        .map_err(|e| invalid(e.code(), format!("sync_timestamp: {e}")))?;
     Ok(ReceivedThresholds {
         part_id: body.part_id.clone(),
         sequence_id: body.sequence_id,
@@ -95,8 +98,9 @@ pub fn validate(
 ///
 /// 200 when applied; 409 when `sequence_id` is not newer than the one in force (a duplicate or
 /// out-of-order delivery: nothing changes); 422 for invalid thresholds (negative, above the
-/// plausible limit, not min <= reorder <= max, part id mismatch, bad checksum); 404 for an
-/// unknown part.
+/// plausible limit, not min <= reorder <= max, part id mismatch, bad checksum) or a
+/// `sync_timestamp` outside 1970-01-01 … now + 1 day (`TIMESTAMP_OUT_OF_RANGE`) or not RFC 3339
+/// with an offset within ±18:00 (`INVALID_TIMESTAMP`); 404 for an unknown part.
 #[utoipa::path(
     put,
     path = "/api/v1/inventory/thresholds/{part_id}",
@@ -123,7 +127,8 @@ pub async fn put_thresholds(
 ) -> Result<Json<ThresholdApplied>, ApiError> {
     let part = part_id(&raw)?;
     let client = headers.get("x-client-id").and_then(|v| v.to_str().ok()).map(|s| s.chars().take(128).collect());
-    let mut received = validate(part.as_str(), &body, client)?;
+    let window = cmms_core::time::TimeWindow::events(jiff::Timestamp::now());
+    let mut received = validate(part.as_str(), &body, client, &window)?;
     received.received_by = Some(auth.principal.name.clone());
     let part_id = received.part_id.clone();
     let (sequence_id, limits) = (received.sequence_id, received.limits);

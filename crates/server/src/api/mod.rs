@@ -107,6 +107,7 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(work_orders::list_work_orders))
         .routes(routes!(work_orders::transition_work_order))
         .routes(routes!(work_orders::complete_work_order))
+        .routes(routes!(work_orders::correct_completion))
         .routes(routes!(work_orders::pm_schedule))
         .split_for_parts()
 }

@@ -139,7 +139,9 @@ pub struct Completed {
 
 /// Completes an IN_PROGRESS work order and schedules the next PM in the same transaction.
 /// 409 when the order is not IN_PROGRESS; 422 when the completion is not after the completion it
-/// follows, or the next due date would not be after it (the monotonic guard).
+/// follows, or the next due date would not be after it (the monotonic guard), or the completion
+/// time is later than now + the completion tolerance (1 h unless configured) or before 1970
+/// (`TIMESTAMP_OUT_OF_RANGE`).
 #[utoipa::path(
     post,
     path = "/api/v1/work-orders/{id}/complete",
@@ -154,7 +156,7 @@ pub struct Completed {
         (status = 404, description = "Unknown work order", body = ErrorBody),
         (status = 409, description = "Not IN_PROGRESS, or changed concurrently", body = ErrorBody),
         (status = 415, description = "Body is not `application/json`", body = ErrorBody),
-        (status = 422, description = "Invalid time, the monotonic guard would break, an unknown field or a value of the wrong type", body = ErrorBody),
+        (status = 422, description = "Invalid or implausible time, the monotonic guard would break, an unknown field or a value of the wrong type", body = ErrorBody),
     )
 )]
 pub async fn complete_work_order(
@@ -165,11 +167,60 @@ pub async fn complete_work_order(
 ) -> Result<Json<Completed>, ApiError> {
     let at = match body.completed_at.as_deref() {
         Some(t) => cmms_core::time::parse_timestamp(t)
-            .map_err(|e| ApiError::unprocessable("INVALID_TIMESTAMP", format!("completed_at: {e}")))?,
+            .map_err(|e| ApiError::unprocessable(e.code(), format!("completed_at: {e}")))?,
         None => jiff::Timestamp::now(),
     };
-    let (completed, next) = pm::complete(&state.store, id, at, &auth.principal.name, now_ms()).await?;
+    let window = state.completion_window();
+    let (completed, next) = pm::complete(&state.store, id, at, window, &auth.principal.name, now_ms()).await?;
     Ok(Json(Completed { completed, next }))
+}
+
+/// A corrected completion time.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CompletionCorrection {
+    /// The corrected completion time: RFC 3339 (no offset means UTC), at most now + the completion
+    /// tolerance, after the completion the order follows.
+    #[schema(format = DateTime)]
+    pub completed_at: String,
+    /// Why (1–500 characters), recorded in the work order's history with the token's name.
+    pub reason: String,
+}
+
+/// Corrects the completion time of a COMPLETED work order (a wrong entry, e.g. year 2062 for
+/// 2026). The correction is recorded (token name, time, reason). The next PM that the completion
+/// scheduled is rescheduled from the corrected time while it is SCHEDULED or MATERIAL_PENDING —
+/// earlier as well as later: an operator's correction is the one exception to "due dates never
+/// move backwards". A next PM already released or started keeps its due date
+/// (`next_rescheduled: false`); one already completed makes the correction a 409
+/// (`NEXT_PM_COMPLETED`: correct that one instead).
+#[utoipa::path(
+    post,
+    path = "/api/v1/work-orders/{id}/correct-completion",
+    tag = "work orders",
+    params(("id" = i64, Path, minimum = 1, description = "The COMPLETED work order")),
+    request_body = CompletionCorrection,
+    responses(
+        (status = 200, description = "Corrected; the next PM as it is now", body = pm::Correction),
+        (status = 400, description = "Malformed id or body", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Token lacks the operate scope", body = ErrorBody),
+        (status = 404, description = "Unknown work order", body = ErrorBody),
+        (status = 409, description = "Not COMPLETED, the next PM is already completed, or changed concurrently", body = ErrorBody),
+        (status = 415, description = "Body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "Invalid or implausible time, not after the completion the order follows, a missing reason, an unknown field or a value of the wrong type", body = ErrorBody),
+    )
+)]
+pub async fn correct_completion(
+    auth: Auth<Operate>,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    ApiJson(body): ApiJson<CompletionCorrection>,
+) -> Result<Json<pm::Correction>, ApiError> {
+    let at = cmms_core::time::parse_timestamp(&body.completed_at)
+        .map_err(|e| ApiError::unprocessable(e.code(), format!("completed_at: {e}")))?;
+    let window = state.completion_window();
+    Ok(Json(pm::correct(&state.store, id, at, &body.reason, window, &auth.principal.name, now_ms()).await?))
 }
 
 /// An asset's PM schedule: its interval and next due date, and its work orders.

@@ -51,6 +51,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/dlq/{id}/replay", post(replay))
         .route("/ui/scans/{scan_id}/accept", post(accept_scan))
         .route("/ui/parts/{part_id}/held-snapshot/accept", post(accept_snapshot))
+        .route("/ui/work-orders/{id}/correct-completion", post(correct_completion))
 }
 
 /// A signed-in person whose token allows `read`.
@@ -394,11 +395,11 @@ async fn procurement(viewer: Viewer, State(state): State<AppState>) -> PageResul
     Ok(Html(page("Procurement", "/procurement", viewer.name(), &body)))
 }
 
-async fn work_orders(viewer: Viewer, State(state): State<AppState>) -> PageResult {
+async fn work_orders(viewer: Viewer, State(state): State<AppState>, Query(flash): Query<Flash>) -> PageResult {
     let rows = state.store.work_orders(None, None).await.map_err(internal)?;
     let now = now_ms();
     let late = rows.iter().filter(|w| overdue(&w.state, w.due_at, now)).count();
-    let mut body = String::from("<h1>Work orders</h1>");
+    let mut body = format!("<h1>Work orders</h1>{}", flash.html());
     if late > 0 {
         let _ =
             write!(body, "<p><span class=\"badge overdue\">{late} overdue</span> open PM(s) past their due date.</p>");
@@ -425,6 +426,7 @@ async fn work_orders(viewer: Viewer, State(state): State<AppState>) -> PageResul
                     local(w.due_at, &w.timezone),
                     if late { OVERDUE_BADGE } else { "" },
                     w.completed_at.map(|c| local(c, &w.timezone)).unwrap_or_default()
+                        + &correction_form(&viewer, w)
                 )
             })
             .collect();
@@ -740,6 +742,58 @@ async fn asset(viewer: Viewer, State(state): State<AppState>, Path(asset_id): Pa
         table(&["event", "type", "started", "ended"], &rows)
     );
     Ok(Html(page(&asset_id, "/assets", viewer.name(), &body)))
+}
+
+/// For an operator, on a COMPLETED order: a form correcting its completion time.
+fn correction_form(viewer: &Viewer, w: &cmms_store::work_orders::WorkOrderRow) -> String {
+    if w.state != "COMPLETED" || !viewer.can_operate() {
+        return String::new();
+    }
+    format!(
+        "<form class=\"inline\" method=\"post\" action=\"/ui/work-orders/{}/correct-completion\">\
+         <input name=\"completed_at\" placeholder=\"2026-11-15T09:00:00+01:00\" size=\"25\" required> \
+         <input name=\"reason\" placeholder=\"reason\" size=\"16\" maxlength=\"500\" required> \
+         <button>Correct completion</button></form>",
+        w.id
+    )
+}
+
+/// The completion correction form.
+#[derive(Debug, Deserialize)]
+pub struct CorrectionForm {
+    completed_at: String,
+    reason: String,
+}
+
+/// Corrects a completion time (the same service as the API and the CLI); the next PM is
+/// rescheduled from it while not yet released.
+async fn correct_completion(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Form(form): Form<CorrectionForm>,
+) -> Response {
+    use cmms_pipeline::pm::{self, PmServiceError};
+    if let Some(refusal) = viewer.refusal_unless_operate() {
+        return refusal;
+    }
+    let at = match cmms_core::time::parse_timestamp(&form.completed_at) {
+        Ok(at) => at,
+        Err(e) => return back("/work-orders", Err(format!("completed_at: {e}"))),
+    };
+    let actor = viewer.name().unwrap_or("dashboard").to_owned();
+    match pm::correct(&state.store, id, at, &form.reason, state.completion_window(), &actor, now_ms()).await {
+        Ok(c) => {
+            let next = match &c.next {
+                Some(n) if c.next_rescheduled => format!("; next PM {} rescheduled", n.id),
+                Some(n) => format!("; next PM {} is {} and keeps its due date", n.id, n.state),
+                None => String::new(),
+            };
+            back("/work-orders", Ok(format!("Completion of work order {id} corrected{next}.")))
+        }
+        Err(e @ (PmServiceError::Store(_) | PmServiceError::Formulas(_) | PmServiceError::Invalid(_))) => internal(e),
+        Err(e) => back("/work-orders", Err(e.to_string())),
+    }
 }
 
 /// The quarantine resolve form.

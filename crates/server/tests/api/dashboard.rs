@@ -11,7 +11,7 @@ fn browser() -> reqwest::Client {
     reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
-async fn sign_in(app: &App, scope: Scope) -> String {
+pub(crate) async fn sign_in(app: &App, scope: Scope) -> String {
     let resp = browser().post(format!("{}/login", app.base)).form(&[("token", app.token(scope))]).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::SEE_OTHER);
     let cookie = resp.headers()[header::SET_COOKIE].to_str().unwrap().to_owned();
@@ -19,7 +19,7 @@ async fn sign_in(app: &App, scope: Scope) -> String {
     cookie.split(';').next().unwrap().to_owned()
 }
 
-async fn page(app: &App, cookie: &str, path: &str) -> (StatusCode, String) {
+pub(crate) async fn page(app: &App, cookie: &str, path: &str) -> (StatusCode, String) {
     let resp = browser().get(format!("{}{path}", app.base)).header(header::COOKIE, cookie).send().await.unwrap();
     (resp.status(), resp.text().await.unwrap())
 }
@@ -30,7 +30,7 @@ fn rows_with<'a>(html: &'a str, needle: &str) -> Vec<&'a str> {
 }
 
 /// Follows an action's redirect and returns the page it lands on.
-async fn act(app: &App, cookie: &str, path: &str, form: &[(&str, &str)]) -> String {
+pub(crate) async fn act(app: &App, cookie: &str, path: &str, form: &[(&str, &str)]) -> String {
     let resp =
         browser().post(format!("{}{path}", app.base)).header(header::COOKIE, cookie).form(form).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{path}");

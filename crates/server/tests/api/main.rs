@@ -4,6 +4,7 @@
 mod concurrency;
 mod dashboard;
 mod routes;
+mod time;
 
 use cmms_core::auth::Scope;
 use cmms_core::feeds::{FailureRecord, MtbfReadingRecord};
@@ -138,6 +139,10 @@ fn main() -> std::process::ExitCode {
         case!(routes::dead_letters_replay_once),
         case!(concurrency::routing_follows_stock_over_http),
         case!(concurrency::sixteen_clients_converge_to_the_in_order_state),
+        case!(time::absurd_timestamps_are_refused_on_the_put_and_every_webhook),
+        case!(time::a_completion_in_the_future_is_refused),
+        case!(time::a_wrong_completion_is_corrected_and_the_next_pm_rescheduled),
+        case!(time::the_dashboard_corrects_a_completion),
         case!(dashboard::dashboard_pages_render_and_act),
         case!(dashboard::dashboard_shows_site_times_overdue_pms_and_alert_actions),
     ])

@@ -28,6 +28,12 @@ fn protected() -> Vec<(Method, &'static str, Scope, Option<Value>)> {
         (Method::GET, "/api/v1/work-orders", Scope::Read, None),
         (Method::POST, "/api/v1/work-orders/{id}/transition", Scope::Operate, Some(json!({"action": "release"}))),
         (Method::POST, "/api/v1/work-orders/{id}/complete", Scope::Operate, Some(json!({}))),
+        (
+            Method::POST,
+            "/api/v1/work-orders/{id}/correct-completion",
+            Scope::Operate,
+            Some(json!({"completed_at": "2026-11-01T00:00:00Z", "reason": "typo"})),
+        ),
         (Method::GET, "/api/v1/assets/{asset_id}/pm", Scope::Read, None),
         (Method::GET, "/api/v1/procurement-requests", Scope::Read, None),
     ]
