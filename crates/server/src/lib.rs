@@ -47,6 +47,8 @@ pub struct AppState {
     thresholds: ThresholdIntake,
     /// Recently verified API tokens.
     tokens: Arc<auth::TokenCache>,
+    /// Dashboard sessions and cookies.
+    dashboard: dashboard::DashboardSettings,
 }
 
 impl AppState {
@@ -62,7 +64,19 @@ impl AppState {
                 }
             }
         });
-        Self { routing: routing_queue::RoutingQueue::new(store.clone()), thresholds, tokens: Arc::default(), store }
+        Self {
+            routing: routing_queue::RoutingQueue::new(store.clone()),
+            thresholds,
+            tokens: Arc::default(),
+            dashboard: dashboard::DashboardSettings::default(),
+            store,
+        }
+    }
+
+    /// The same state with these dashboard session settings (default: 12 h lifetime, 1 h idle
+    /// timeout, plain-HTTP cookies).
+    pub fn with_dashboard(self, dashboard: dashboard::DashboardSettings) -> Self {
+        Self { dashboard, ..self }
     }
 
     /// Routes `parts` after a change of their stock, pause state or thresholds: procurement
@@ -131,6 +145,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::from_fn(error::uniform_errors))
         .with_state(state)
 }
 
