@@ -78,6 +78,11 @@ pub enum Command {
         /// Output file [default: stdout].
         #[arg(long, short)]
         output: Option<PathBuf>,
+        /// Write CSV text cells as stored, for machine consumers: by default a cell starting with
+        /// `=`, `+`, `-`, `@`, tab or carriage return (and not a number) gets a leading `'` so a
+        /// spreadsheet shows it as text instead of running it as a formula.
+        #[arg(long)]
+        no_formula_escape: bool,
     },
     /// Deliver the publication outbox to the configured `[[targets]]` (as `cmms serve` does).
     Publish {

@@ -2,7 +2,9 @@
 
 use crate::cli::GlobalArgs;
 use cmms_core::publication::RetryPolicy;
+use cmms_core::session::SessionPolicy;
 use cmms_pipeline::publish::{PublisherSettings, Target};
+use cmms_server::dashboard::DashboardSettings;
 use cmms_store::Store;
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
@@ -34,6 +36,9 @@ pub struct Config {
     /// Plausible ranges of outside input (`[limits]`).
     #[serde(default)]
     pub limits: LimitsConfig,
+    /// Dashboard sessions and cookies (`[dashboard]`).
+    #[serde(default)]
+    pub dashboard: DashboardConfig,
 }
 
 /// The `[limits]` table: what outside input may hold before it is refused as implausible.
@@ -56,6 +61,49 @@ impl LimitsConfig {
     pub fn apply(&self) -> anyhow::Result<()> {
         cmms_core::quantity::set_max_quantity(self.max_quantity)
             .map_err(|e| anyhow::anyhow!("[limits] max_quantity: {e}"))
+    }
+}
+
+/// The `[dashboard]` table: how long sign-in sessions last and whether the dashboard is reached
+/// over HTTPS (through a TLS-terminating proxy: the service itself speaks plain HTTP).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DashboardConfig {
+    /// Seconds a session lasts after sign-in, however it is used [default: 43200, 12 h].
+    pub session_lifetime_seconds: u64,
+    /// Seconds without a request after which a session ends [default: 3600, 1 h].
+    pub session_idle_seconds: u64,
+    /// Every request comes over HTTPS: the session cookie is `Secure` and named
+    /// `__Host-cmms_session` [default: false].
+    pub secure_cookies: bool,
+    /// Believe a reverse proxy's `X-Forwarded-Proto: https` (Secure cookie for that request) and
+    /// `X-Forwarded-Host` (the host the Origin check compares with); only when nothing but the
+    /// proxy can reach the service [default: false].
+    pub trust_proxy_headers: bool,
+}
+
+impl Default for DashboardConfig {
+    fn default() -> Self {
+        DashboardConfig {
+            session_lifetime_seconds: 12 * 3600,
+            session_idle_seconds: 3600,
+            secure_cookies: false,
+            trust_proxy_headers: false,
+        }
+    }
+}
+
+impl DashboardConfig {
+    /// The server's dashboard settings; refused when a duration is zero.
+    pub fn settings(&self) -> anyhow::Result<DashboardSettings> {
+        let ms = |s: u64| i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX);
+        let policy = SessionPolicy::new(ms(self.session_lifetime_seconds), ms(self.session_idle_seconds))
+            .map_err(|e| anyhow::anyhow!("[dashboard]: {e}"))?;
+        Ok(DashboardSettings {
+            policy,
+            secure_cookies: self.secure_cookies,
+            trust_proxy_headers: self.trust_proxy_headers,
+        })
     }
 }
 
@@ -226,6 +274,7 @@ impl Default for Config {
             publication: PublicationConfig::default(),
             targets: Vec::new(),
             limits: LimitsConfig::default(),
+            dashboard: DashboardConfig::default(),
         }
     }
 }
@@ -283,6 +332,18 @@ mod tests {
         let routes = config.checked_targets(false).unwrap();
         assert_eq!(routes.len(), 1);
         assert_eq!(routes[0].token, None);
+    }
+
+    #[test]
+    fn dashboard_sessions_default_to_12_hours_and_1_hour_idle_and_refuse_zero() {
+        let settings = Config::default().dashboard.settings().unwrap();
+        assert_eq!((settings.policy.lifetime_ms(), settings.policy.idle_ms()), (43_200_000, 3_600_000));
+        assert!(!settings.secure_cookies && !settings.trust_proxy_headers);
+        let toml = "[dashboard]\nsession_idle_seconds = 0\n";
+        let config: Config =
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(toml)).extract().unwrap();
+        let err = config.dashboard.settings().unwrap_err().to_string();
+        assert!(err.contains("idle timeout"), "{err}");
     }
 
     #[test]

@@ -3,10 +3,17 @@
 //!
 //! Instants are written as RFC 3339: in UTC (`…_utc`) and, where a site is known, in the site's
 //! local time with its offset, so a spreadsheet user never has to convert epoch milliseconds.
+//!
+//! CSV is spreadsheet-safe by default: a text cell that a spreadsheet would run as a formula
+//! (starting with `=`, `+`, `-`, `@`, tab or carriage return, e.g. a part unit `=HYPERLINK(…)`
+//! that came in through an import) is written with a leading `'`
+//! (`cmms_core::spreadsheet::escape_formula`); numbers stay numbers. `--no-formula-escape`
+//! writes cells as stored, for machine consumers. JSON is never altered.
 
 use crate::cli::{ExportKind, FileFormat};
 use crate::config::Config;
 use anyhow::Context;
+use cmms_core::spreadsheet::escape_formula;
 use cmms_core::time::{SiteTz, from_epoch_ms};
 use cmms_store::Store;
 use serde::Serialize;
@@ -14,12 +21,14 @@ use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// Writes one export to `output` (stdout when `None`) and reports the row count on stderr.
+/// Writes one export to `output` (stdout when `None`) and reports the row count on stderr; CSV
+/// formula cells are escaped when `escape_formulas`.
 pub async fn run(
     config: &Config,
     what: ExportKind,
     format: FileFormat,
     output: Option<&Path>,
+    escape_formulas: bool,
 ) -> anyhow::Result<ExitCode> {
     let store = Store::open(&config.database_url).await?;
     let mut sink: Box<dyn Write> = match output {
@@ -29,10 +38,10 @@ pub async fn run(
         None => Box::new(std::io::BufWriter::new(std::io::stdout().lock())),
     };
     let rows = match what {
-        ExportKind::Thresholds => write(&mut sink, format, &thresholds(&store).await?)?,
-        ExportKind::Intervals => write(&mut sink, format, &intervals(&store).await?)?,
-        ExportKind::WorkOrders => write(&mut sink, format, &work_orders(&store).await?)?,
-        ExportKind::Procurement => write(&mut sink, format, &procurement(&store).await?)?,
+        ExportKind::Thresholds => write(&mut sink, format, escape_formulas, &thresholds(&store).await?)?,
+        ExportKind::Intervals => write(&mut sink, format, escape_formulas, &intervals(&store).await?)?,
+        ExportKind::WorkOrders => write(&mut sink, format, escape_formulas, &work_orders(&store).await?)?,
+        ExportKind::Procurement => write(&mut sink, format, escape_formulas, &procurement(&store).await?)?,
     };
     sink.flush()?;
     drop(sink);
@@ -43,17 +52,46 @@ pub async fn run(
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes `rows` in `format` and returns how many were written.
-fn write<T: Serialize>(sink: &mut dyn Write, format: FileFormat, rows: &[T]) -> anyhow::Result<usize> {
+/// Writes `rows` in `format` (CSV formula cells escaped when `escape_formulas`) and returns how
+/// many were written.
+fn write<T: Serialize>(
+    sink: &mut dyn Write,
+    format: FileFormat,
+    escape_formulas: bool,
+    rows: &[T],
+) -> anyhow::Result<usize> {
     match format {
         FileFormat::Json => {
             serde_json::to_writer_pretty(&mut *sink, rows)?;
             writeln!(sink)?;
         }
-        FileFormat::Csv => {
+        FileFormat::Csv if !escape_formulas => {
             let mut csv = csv::Writer::from_writer(sink);
             for row in rows {
                 csv.serialize(row)?;
+            }
+            csv.flush()?;
+        }
+        FileFormat::Csv => {
+            // Each row is serialised on its own (header first), read back as cells, and written
+            // with every cell passed through the escape; numbers pass it unchanged.
+            let mut csv = csv::Writer::from_writer(sink);
+            let mut header = true;
+            for row in rows {
+                let mut one = csv::WriterBuilder::new().has_headers(header).from_writer(Vec::new());
+                one.serialize(row)?;
+                let bytes = one.into_inner().map_err(|e| anyhow::anyhow!("cannot serialise a CSV row: {e}"))?;
+                let mut read = csv::ReaderBuilder::new().has_headers(false).from_reader(bytes.as_slice());
+                for (i, record) in read.records().enumerate() {
+                    let record = record?;
+                    if header && i == 0 {
+                        csv.write_record(&record)?;
+                    } else {
+                        let cells: Vec<_> = record.iter().map(escape_formula).collect();
+                        csv.write_record(cells.iter().map(|c| c.as_bytes()))?;
+                    }
+                }
+                header = false;
             }
             csv.flush()?;
         }
@@ -229,5 +267,42 @@ fn local(ms: i64, tz: &str) -> String {
     match SiteTz::parse(tz) {
         Ok(z) => ts.to_zoned(z.zone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string(),
         Err(_) => ts.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Row {
+        text: String,
+        number: f64,
+        count: i64,
+        missing: Option<String>,
+    }
+
+    fn csv(escape: bool, rows: &[Row]) -> String {
+        let mut out = Vec::new();
+        write(&mut out, FileFormat::Csv, escape, rows).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn formula_cells_are_escaped_and_numbers_stay_numbers() {
+        let rows = [
+            Row { text: "=1+1".into(), number: -3.5, count: -2, missing: None },
+            Row { text: "-1+cmd|' /C calc'!A0".into(), number: 0.25, count: 7, missing: Some("@x".into()) },
+            Row { text: "\"q\",\tx".into(), number: 1e-7, count: 0, missing: Some("plain".into()) },
+        ];
+        assert_eq!(
+            csv(true, &rows),
+            "text,number,count,missing\n'=1+1,-3.5,-2,\n'-1+cmd|' /C calc'!A0,0.25,7,'@x\n\"\"\"q\"\",\tx\",1e-7,0,plain\n"
+        );
+        assert_eq!(
+            csv(false, &rows),
+            "text,number,count,missing\n=1+1,-3.5,-2,\n-1+cmd|' /C calc'!A0,0.25,7,@x\n\"\"\"q\"\",\tx\",1e-7,0,plain\n"
+        );
+        assert_eq!(csv(true, &[]), "", "no rows, no header (as before)");
     }
 }

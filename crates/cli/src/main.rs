@@ -81,7 +81,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::WorkOrders { action } => pm::work_orders(&config, action).await,
         Command::Formulas { action } => pm::formulas(&config, action).await,
         Command::Token { action } => token::run(&config, action).await,
-        Command::Export { what, format, output } => export::run(&config, what, format, output.as_deref()).await,
+        Command::Export { what, format, output, no_formula_escape } => {
+            export::run(&config, what, format, output.as_deref(), !no_formula_escape).await
+        }
         Command::Demo { seed, no_serve, fresh, listen } => {
             demo::run(&config, demo::Options { seed, serve: !no_serve, fresh, listen }).await
         }

@@ -25,6 +25,7 @@ pub async fn bind(addr: &str) -> anyhow::Result<tokio::net::TcpListener> {
 /// targets are configured) the publisher, until SIGINT or SIGTERM; then closes the store.
 pub async fn serve_on(config: &Config, store: Store, listener: tokio::net::TcpListener) -> anyhow::Result<ExitCode> {
     let targets = config.targets()?;
+    let dashboard = config.dashboard.settings()?;
     let shutdown = shutdown_signal();
     let local = listener.local_addr()?;
     tracing::info!(%local, store = %store.backend(), "cmms serve listening on http://{local}");
@@ -47,8 +48,9 @@ pub async fn serve_on(config: &Config, store: Store, listener: tokio::net::TcpLi
         };
         Some(tokio::spawn(run_publisher(store.clone(), transport, targets, config.publisher_settings(), shutdown)))
     };
-    let app = AppState::new(store.clone()).with_completion_tolerance(config.completion_tolerance()?);
-    let served = cmms_server::serve(listener, app, shutdown).await;
+    let state =
+        AppState::new(store.clone()).with_completion_tolerance(config.completion_tolerance()?).with_dashboard(dashboard);
+    let served = cmms_server::serve(listener, state, shutdown).await;
     let _ = stop.send(true);
     let _ = cycle.await;
     if let Some(p) = publisher {

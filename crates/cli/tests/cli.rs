@@ -302,3 +302,45 @@ fn implausible_times_are_refused_and_a_completion_can_be_corrected() {
     let after = due(&dir);
     assert!(before - after > 23 * 3_600_000 && before - after < 25 * 3_600_000, "{before} -> {after}");
 }
+
+#[test]
+fn csv_exports_escape_spreadsheet_formulas_unless_asked_not_to() {
+    use cmms_store::testing::{TestDb, backends};
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    for backend in backends() {
+        let db = rt.block_on(TestDb::new(backend));
+        let dir = workdir(&format!("export-{backend}"));
+        std::fs::write(
+            dir.join("parts.csv"),
+            "part_id,description,unit,site_id,part_class,lead_time_days,baseline_min,baseline_reorder,baseline_max\n\
+             P-1,@SUM(A1),\"=HYPERLINK(\"\"http://evil.example\"\",\"\"pcs\"\")\",PLANT-BER,C,7,4,5,7.5\n\
+             P-2,-2+3,+EA,PLANT-BER,C,7,,,\n",
+        )
+        .unwrap();
+        let sites = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/site/sites.csv");
+        let run = |args: &[&str]| {
+            let out = cmms(&dir).arg("--database-url").arg(&db.url).args(args).output().unwrap();
+            assert!(out.status.success(), "{backend} {args:?}: {out:?}");
+            String::from_utf8(out.stdout).unwrap()
+        };
+        run(&["import", "sites", sites.to_str().unwrap()]);
+        run(&["import", "parts", "parts.csv"]);
+
+        let csv = run(&["export", "thresholds"]);
+        let p1 = csv.lines().find(|l| l.starts_with("P-1,")).unwrap_or_else(|| panic!("{csv}"));
+        assert_eq!(
+            p1, "P-1,PLANT-BER,C,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"pcs\"\")\",7.0,,,,,,,,",
+            "{backend}: the formula is text; the numbers stay numbers"
+        );
+        let p2 = csv.lines().find(|l| l.starts_with("P-2,")).unwrap_or_else(|| panic!("{csv}"));
+        assert!(p2.starts_with("P-2,PLANT-BER,C,'+EA,7.0,"), "{backend}: {p2}");
+
+        let raw = run(&["export", "thresholds", "--no-formula-escape"]);
+        assert!(raw.contains(",\"=HYPERLINK(") && raw.contains(",+EA,"), "{backend}: as stored: {raw}");
+        let json: serde_json::Value =
+            serde_json::from_str(&run(&["export", "thresholds", "--format", "json"])).unwrap();
+        let units: Vec<&str> = json.as_array().unwrap().iter().map(|p| p["unit"].as_str().unwrap()).collect();
+        assert_eq!(units, ["=HYPERLINK(\"http://evil.example\",\"pcs\")", "+EA"], "{backend}: JSON is never altered");
+        rt.block_on(db.cleanup());
+    }
+}

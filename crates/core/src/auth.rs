@@ -139,7 +139,7 @@ pub const TOKEN_PREFIX: &str = "cmms_";
 pub const TOKEN_BYTES: usize = 32;
 
 /// Lower-case hex of `bytes`.
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
         let _ = write!(s, "{b:02x}");
         s

@@ -1,7 +1,7 @@
 //! Pure domain of cmms-pipeline: identifiers, quantities, timestamps, import records, the formula
 //! registry, threshold and drift math, the inventory gate, MTBF and PM due dates, the work-order
-//! state machine, the routing engine's decisions and the API token rules. Nothing here performs I/O
-//! or reads the clock.
+//! state machine, the routing engine's decisions, the API token and dashboard session rules, and
+//! the spreadsheet-safe CSV cell rule. Nothing here performs I/O or reads the clock.
 
 pub mod auth;
 pub mod drift;
@@ -16,6 +16,8 @@ pub mod publication;
 pub mod quantity;
 pub mod reliability;
 pub mod routing;
+pub mod session;
+pub mod spreadsheet;
 pub mod thresholds;
 pub mod time;
 pub mod work_order;

@@ -2,12 +2,20 @@
 //! authenticate a bearer token against a required scope. The HTTP layer maps
 //! [`AuthError::Unauthenticated`] to 401 and [`AuthError::Forbidden`] to 403.
 //!
+//! Dashboard sessions too: signing in with a token opens a session ([`open_session`]) whose
+//! random id is the only thing the browser keeps; [`session_principal`] checks it on every
+//! request (lifetime, idle timeout, token not revoked), [`close_session`] ends it on sign-out, and
+//! revoking the token ends all its sessions.
+//!
 //! Token names are unique among active tokens, checked here before insert; two concurrent
 //! `create`s of one name could both pass, which is acceptable for an operator command.
 
 use cmms_core::auth::{
     Scope, ScopeError, Scopes, TOKEN_BYTES, TokenNameError, bearer_credential, check_token_name, default_token_name,
     format_token, hash_token, is_well_formed, should_touch,
+};
+use cmms_core::session::{
+    SESSION_ID_BYTES, SessionPolicy, SessionState, format_session_id, hash_session_id, is_well_formed_session_id,
 };
 use cmms_store::tokens::TokenRow;
 use cmms_store::{Store, StoreError};
@@ -54,7 +62,7 @@ pub enum AuthError {
         name: String,
     },
     /// The operating system's random source failed.
-    #[error("cannot generate a token: the operating system's random source failed: {0}")]
+    #[error("cannot generate a token or session id: the operating system's random source failed: {0}")]
     Random(getrandom::Error),
     /// The store failed.
     #[error(transparent)]
@@ -157,4 +165,72 @@ pub async fn authenticate(store: &Store, bearer: &str, required: Scope, now_ms: 
         return Err(AuthError::Forbidden { required, granted: scopes });
     }
     Ok(Principal { token_id: row.id, name: row.name, scopes })
+}
+
+/// A dashboard session just opened.
+#[derive(Debug, Clone)]
+pub struct OpenedSession {
+    /// The session id for the browser's cookie; only its hash is stored.
+    pub id: String,
+    /// Who the session acts as.
+    pub principal: Principal,
+    /// When the session ends at the latest, epoch ms.
+    pub expires_at: i64,
+}
+
+/// Signs in to the dashboard: checks `token` (which must allow `read`) and opens a session of it
+/// under `policy`; sessions that have ended are deleted on the way.
+pub async fn open_session(
+    store: &Store,
+    token: &str,
+    policy: &SessionPolicy,
+    now_ms: i64,
+) -> Result<OpenedSession, AuthError> {
+    let principal = authenticate(store, token, Scope::Read, now_ms).await?;
+    let mut random = [0u8; SESSION_ID_BYTES];
+    getrandom::fill(&mut random).map_err(AuthError::Random)?;
+    let id = format_session_id(&random);
+    let expires_at = policy.expires_at(now_ms);
+    store
+        .create_session(&hash_session_id(&id), principal.token_id, now_ms, expires_at, policy.idle_before(now_ms))
+        .await?;
+    tracing::info!(token_id = principal.token_id, name = %principal.name, "dashboard session opened");
+    Ok(OpenedSession { id, principal, expires_at })
+}
+
+/// Who the dashboard session `id` acts as at `now_ms`. Unknown, malformed, ended (lifetime or idle
+/// timeout of `policy`) sessions and sessions of a revoked token are all
+/// [`AuthError::Unauthenticated`]; an ended session is deleted. Records the session's use at most
+/// as often as `SessionPolicy::should_touch` says.
+pub async fn session_principal(
+    store: &Store,
+    id: &str,
+    policy: &SessionPolicy,
+    now_ms: i64,
+) -> Result<Principal, AuthError> {
+    if !is_well_formed_session_id(id) {
+        return Err(AuthError::Unauthenticated);
+    }
+    let hash = hash_session_id(id);
+    let row = store.session(&hash).await?.ok_or(AuthError::Unauthenticated)?;
+    if policy.state(row.last_seen_at, row.expires_at, now_ms) != SessionState::Live {
+        store.delete_session(&hash).await?;
+        return Err(AuthError::Unauthenticated);
+    }
+    let scopes = Scopes::parse(&row.scopes).map_err(|e| StoreError::invalid("api_tokens.scopes", e))?;
+    if !scopes.allows(Scope::Read) {
+        return Err(AuthError::Forbidden { required: Scope::Read, granted: scopes });
+    }
+    if policy.should_touch(row.last_seen_at, now_ms) {
+        store.touch_session(&hash, now_ms).await?;
+    }
+    Ok(Principal { token_id: row.token_id, name: row.token_name, scopes })
+}
+
+/// Ends the dashboard session `id` (sign-out); false when there was no such session.
+pub async fn close_session(store: &Store, id: &str) -> Result<bool, AuthError> {
+    if !is_well_formed_session_id(id) {
+        return Ok(false);
+    }
+    Ok(store.delete_session(&hash_session_id(id)).await?)
 }

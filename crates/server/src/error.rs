@@ -9,9 +9,17 @@
 //! resolved or replayed, sequence not newer), 415 for a body that is not `application/json`,
 //! 422 for a body that breaks a rule (invalid thresholds, unknown part named in the body, the
 //! monotonic guard on completion, every ingested record rejected).
+//!
+//! [`uniform_errors`] keeps it so for errors no handler wrote: the framework's own answers
+//! (a body over the size limit, a form that does not parse, a path parameter of the wrong type)
+//! come as plain text, and it rewrites every error response that is plain text or has no body
+//! into this document — or, on the dashboard's pages, into its HTML error page. It also answers
+//! 414 for a request target longer than [`MAX_URI_BYTES`].
 
+use axum::extract::Request;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use cmms_core::work_order::WorkOrderError;
 use cmms_pipeline::ingest::IngestError;
@@ -191,5 +199,112 @@ impl From<IngestError> for ApiError {
             IngestError::Inventory(e) => e.into(),
             IngestError::Store(e) => e.into(),
         }
+    }
+}
+
+/// Longest request target (path and query) accepted, in bytes; a longer one is answered 414 with
+/// the error document. (Beyond 65,534 bytes, or a request head over about 400 KiB, the HTTP
+/// library answers 414 or 431 itself, with an empty body, before any of this code runs.)
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+/// Most bytes of a plain-text error body read to carry its message over.
+const MAX_PLAIN_ERROR_BYTES: usize = 16 * 1024;
+
+/// Whether `path` is one of the dashboard's (answered with HTML pages) rather than the API's, the
+/// metrics' or the health check's (answered with JSON).
+fn is_dashboard_path(path: &str) -> bool {
+    !(path == "/api" || path.starts_with("/api/") || path == "/metrics" || path == "/healthz")
+}
+
+/// The stable code of an error status that no handler named.
+fn code_of(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 => "BAD_REQUEST",
+        401 => "UNAUTHENTICATED",
+        403 => "FORBIDDEN",
+        404 => "NOT_FOUND",
+        405 => "METHOD_NOT_ALLOWED",
+        408 => "REQUEST_TIMEOUT",
+        413 => "BODY_TOO_LARGE",
+        414 => "URI_TOO_LONG",
+        415 => "UNSUPPORTED_MEDIA_TYPE",
+        422 => "INVALID_BODY",
+        429 => "TOO_MANY_REQUESTS",
+        431 => "HEADERS_TOO_LARGE",
+        503 => "UNAVAILABLE",
+        504 => "TIMEOUT",
+        s if s >= 500 => "INTERNAL",
+        _ => "BAD_REQUEST",
+    }
+}
+
+/// The error response for `status` with `message`: the dashboard's HTML error page on its paths,
+/// the JSON error document elsewhere. A server error's message goes to the log only.
+fn error_response(dashboard: bool, status: StatusCode, message: String) -> Response {
+    let message = if status.is_server_error() {
+        tracing::error!(status = status.as_u16(), error = %message, "request failed");
+        "internal error; the server log has the cause".to_owned()
+    } else if message.is_empty() {
+        status.canonical_reason().unwrap_or("request refused").to_owned()
+    } else {
+        message
+    };
+    if dashboard {
+        crate::dashboard::error_page(status, &message)
+    } else {
+        ApiError::new(status, code_of(status), message).into_response()
+    }
+}
+
+/// Middleware: answers 414 for a request target over [`MAX_URI_BYTES`], and rewrites every error
+/// response (4xx, 5xx) that is plain text or has no content type into the error document (JSON,
+/// or the HTML error page on the dashboard's paths), keeping its status, its message and its other
+/// headers (`Allow`, `Retry-After` …).
+pub async fn uniform_errors(request: Request, next: Next) -> Response {
+    let dashboard = is_dashboard_path(request.uri().path());
+    let target = request.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if target > MAX_URI_BYTES {
+        let message = format!("the request target is {target} bytes long; at most {MAX_URI_BYTES} are accepted");
+        return error_response(dashboard, StatusCode::URI_TOO_LONG, message);
+    }
+    let response = next.run(request).await;
+    let status = response.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let content_type = response.headers().get(header::CONTENT_TYPE).map(|v| v.to_str().unwrap_or("?"));
+    if !content_type.is_none_or(|t| t.starts_with("text/plain")) {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let text = axum::body::to_bytes(body, MAX_PLAIN_ERROR_BYTES).await.unwrap_or_default();
+    let mut rewritten = error_response(dashboard, status, String::from_utf8_lossy(&text).trim().to_owned());
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    rewritten.headers_mut().extend(parts.headers);
+    rewritten
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_api_metrics_and_health_answer_json_everything_else_html() {
+        for path in ["/api", "/api/v1/parts", "/metrics", "/healthz"] {
+            assert!(!is_dashboard_path(path), "{path}");
+        }
+        for path in ["/", "/login", "/ui/dlq/1/replay", "/apix", "/metrics/x"] {
+            assert!(is_dashboard_path(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn every_error_status_has_a_code() {
+        assert_eq!(code_of(StatusCode::PAYLOAD_TOO_LARGE), "BODY_TOO_LARGE");
+        assert_eq!(code_of(StatusCode::URI_TOO_LONG), "URI_TOO_LONG");
+        assert_eq!(code_of(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE), "HEADERS_TOO_LARGE");
+        assert_eq!(code_of(StatusCode::IM_A_TEAPOT), "BAD_REQUEST");
+        assert_eq!(code_of(StatusCode::BAD_GATEWAY), "INTERNAL");
     }
 }

@@ -49,6 +49,8 @@ pub struct AppState {
     tokens: Arc<auth::TokenCache>,
     /// How far past now a PM completion time may lie.
     completion_tolerance: jiff::SignedDuration,
+    /// Dashboard sessions and cookies.
+    dashboard: dashboard::DashboardSettings,
 }
 
 impl AppState {
@@ -69,6 +71,7 @@ impl AppState {
             thresholds,
             tokens: Arc::default(),
             completion_tolerance: cmms_core::work_order::DEFAULT_COMPLETION_TOLERANCE,
+            dashboard: dashboard::DashboardSettings::default(),
             store,
         }
     }
@@ -83,6 +86,12 @@ impl AppState {
     /// The window a PM completion time must lie in, by the clock: 1970 … now + the tolerance.
     pub fn completion_window(&self) -> cmms_core::time::TimeWindow {
         cmms_pipeline::pm::completion_window(jiff::Timestamp::now(), self.completion_tolerance)
+    }
+
+    /// The same state with these dashboard session settings (default: 12 h lifetime, 1 h idle
+    /// timeout, plain-HTTP cookies).
+    pub fn with_dashboard(self, dashboard: dashboard::DashboardSettings) -> Self {
+        Self { dashboard, ..self }
     }
 
     /// Routes `parts` after a change of their stock, pause state or thresholds: procurement
@@ -151,6 +160,7 @@ pub fn router(state: AppState) -> Router {
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(axum::middleware::from_fn(metrics::track))
+        .layer(axum::middleware::from_fn(error::uniform_errors))
         .with_state(state)
 }
 

@@ -19,6 +19,7 @@ pub mod publication;
 pub mod reliability;
 pub mod routing;
 pub mod rows;
+pub mod sessions;
 #[cfg(feature = "test-support")]
 pub mod testing;
 pub mod thresholds;

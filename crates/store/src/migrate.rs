@@ -64,6 +64,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_sku_map_generation.sql"),
         postgres: include_str!("../migrations/postgres/0008_sku_map_generation.sql"),
     },
+    Migration {
+        version: 10,
+        description: "dashboard sessions",
+        sqlite: include_str!("../migrations/sqlite/0010_dashboard_sessions.sql"),
+        postgres: include_str!("../migrations/postgres/0010_dashboard_sessions.sql"),
+    },
 ];
 
 /// Arbitrary constant identifying cmms-pipeline's migration lock among advisory locks.

@@ -1,6 +1,7 @@
 //! API tokens: one `api_tokens` row per token, holding its SHA-256 (never the token itself), its
 //! scopes as comma-separated text, and when it was created, last used and revoked. Revoked rows
-//! are kept for the audit trail. The rules (scopes, names, hashing) live in `cmms_core::auth`.
+//! are kept for the audit trail; revoking a token deletes its dashboard sessions. The rules
+//! (scopes, names, hashing) live in `cmms_core::auth`.
 
 use crate::{Store, StoreError};
 use sqlx::any::AnyRow;
@@ -98,14 +99,17 @@ impl Store {
         Ok(row.as_ref().map(decode).transpose()?)
     }
 
-    /// Revokes a token; false when there is no such token or it was already revoked (the first
-    /// revocation time is kept).
+    /// Revokes a token and, in the same transaction, ends its dashboard sessions; false when there
+    /// is no such token or it was already revoked (the first revocation time is kept).
     pub async fn revoke_token(&self, id: i64, now_ms: i64) -> Result<bool, StoreError> {
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL")
             .bind(now_ms)
             .bind(id)
-            .execute(self.writer())
+            .execute(&mut *tx)
             .await?;
+        sqlx::query("DELETE FROM dashboard_sessions WHERE token_id = $1").bind(id).execute(&mut *tx).await?;
+        tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -4,11 +4,17 @@
 //! failures against MTBF and the PM interval.
 //!
 //! Same auth model as the API: a person signs in once with an API token (scope `read` to look,
-//! `operate` to act); it is kept in an HttpOnly, SameSite=Strict cookie, suited to a plant LAN.
-//! Every action is a POST form that calls the same service as the API and the CLI.
+//! `operate` to act), which opens a server-side session; the browser keeps only the session id,
+//! in an HttpOnly, SameSite=Strict cookie (`Secure`, `__Host-` over HTTPS: see [`session`]).
+//! The session ends at sign-out, after its lifetime or idle timeout, or when the token is revoked.
+//! Every action is a POST form that calls the same service as the API and the CLI, and is refused
+//! (403) when it comes from another site.
 
 pub mod html;
 pub mod plots;
+pub mod session;
+
+pub use session::DashboardSettings;
 
 use crate::AppState;
 use crate::api::now_ms;
@@ -19,16 +25,13 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use cmms_core::auth::Scope;
-use cmms_pipeline::auth::{AuthError, Principal, authenticate};
+use cmms_pipeline::auth::{AuthError, Principal, close_session, open_session, session_principal};
 use cmms_pipeline::{inventory, thresholds};
 use html::{OVERDUE_BADGE, esc, local, local_text, num, overdue, page, seg, table, utc};
 use plots::{Series, Style, time_plot};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
-
-/// The session cookie's name.
-const COOKIE: &str = "cmms_token";
 
 /// The dashboard's routes.
 pub fn routes() -> Router<AppState> {
@@ -79,35 +82,63 @@ impl Viewer {
     }
 }
 
-fn cookie_token(headers: &HeaderMap) -> Option<String> {
-    headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).flat_map(|v| v.split(';')).find_map(|c| {
-        let (k, v) = c.trim().split_once('=')?;
-        (k == COOKIE).then(|| v.to_owned())
-    })
+/// A request that is safe (GET, HEAD, OPTIONS) or comes from the dashboard's own pages; a
+/// state-changing request from another site is refused with the 403 page (see [`session`]).
+pub struct SameOrigin;
+
+impl FromRequestParts<AppState> for SameOrigin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let authority = parts.uri.authority().map(|a| a.as_str());
+        let Some(why) = state.dashboard.cross_site_refusal(&parts.method, &parts.headers, authority) else {
+            return Ok(SameOrigin);
+        };
+        tracing::warn!(path = %parts.uri.path(), reason = %why, "cross-site dashboard request refused");
+        Err(error_page(
+            StatusCode::FORBIDDEN,
+            &format!("Refused: {why}. Actions are accepted only from the dashboard's own pages."),
+        ))
+    }
 }
 
+/// Requests with a session get its viewer; without one (or with an ended one) they are sent to
+/// sign in. State-changing requests from another site are refused first.
 impl FromRequestParts<AppState> for Viewer {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let Some(token) = cookie_token(&parts.headers) else { return Err(Redirect::to("/login").into_response()) };
-        match authenticate(&state.store, &token, Scope::Read, now_ms()).await {
+        SameOrigin::from_request_parts(parts, state).await?;
+        let Some(id) = state.dashboard.session_id(&parts.headers) else {
+            return Err(Redirect::to("/login").into_response());
+        };
+        match session_principal(&state.store, &id, &state.dashboard.policy, now_ms()).await {
             Ok(principal) => Ok(Viewer { principal }),
-            Err(AuthError::Store(e)) => Err(crate::error::ApiError::from(e).into_response()),
-            Err(_) => Err(Redirect::to("/login?expired=1").into_response()),
+            Err(AuthError::Store(e)) => Err(internal(e)),
+            Err(_) => {
+                let clear = state.dashboard.clear_cookie(&parts.headers);
+                Err(([(header::SET_COOKIE, clear)], Redirect::to("/login?expired=1")).into_response())
+            }
         }
     }
 }
 
 type PageResult = Result<Html<String>, Response>;
 
+/// The dashboard's error page: `status` with `message` (plain text, escaped here).
+pub fn error_page(status: StatusCode, message: &str) -> Response {
+    let title = status.canonical_reason().unwrap_or("Error");
+    let body = format!(
+        "<h1>{}</h1><p class=\"flash err\">{}</p><p><a href=\"/\">Back to the overview</a></p>",
+        esc(title),
+        esc(message)
+    );
+    (status, Html(page(title, "", None, &body))).into_response()
+}
+
 fn internal(e: impl std::fmt::Display) -> Response {
     tracing::error!(error = %e, "dashboard page failed");
-    (
-        StatusCode::INTERNAL_SERVER_ERROR,
-        Html(page("Error", "", None, "<p class=\"flash err\">Internal error; the server log has the cause.</p>")),
-    )
-        .into_response()
+    error_page(StatusCode::INTERNAL_SERVER_ERROR, "Internal error; the server log has the cause.")
 }
 
 /// A message carried over a redirect after an action (`?done=…` or `?error=…`).
@@ -145,12 +176,18 @@ fn back(path: &str, outcome: Result<String, String>) -> Response {
     Redirect::to(&format!("{path}?{key}={q}")).into_response()
 }
 
+/// The message shown when sign-in is refused or a session ended.
+const NOT_VALID: &str = "That token is not valid (unknown, revoked, or without the read scope), or your session \
+                         ended: sign in again.";
+
 async fn login_form(Query(flash): Query<Flash>) -> Html<String> {
-    let note = if flash.expired.is_some() {
-        "<p class=\"flash err\">That token is not valid (unknown, revoked, or without the read scope).</p>"
-    } else {
-        ""
-    };
+    let note = if flash.expired.is_some() { NOT_VALID } else { "" };
+    sign_in_page(note)
+}
+
+/// The sign-in page, with `note` (plain text) shown as an error when not empty.
+fn sign_in_page(note: &str) -> Html<String> {
+    let note = if note.is_empty() { String::new() } else { format!("<p class=\"flash err\">{}</p>", esc(note)) };
     let body = format!(
         "<h1>Sign in</h1>{note}<p>Paste an API token with the <code>read</code> scope (add <code>operate</code> to act \
          on alerts, quarantine and dead letters). Create one on the server with \
@@ -167,20 +204,34 @@ pub struct Login {
     token: String,
 }
 
-async fn login(State(state): State<AppState>, Form(form): Form<Login>) -> Response {
-    let token = form.token.trim().to_owned();
-    match authenticate(&state.store, &token, Scope::Read, now_ms()).await {
-        Ok(_) => {
-            let cookie = format!("{COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/");
+/// Signs in: a valid token opens a session and the cookie gets its id (303 to the overview); a
+/// token with a line break or other control character is 400, an invalid one 401, both with the
+/// sign-in page and a message; a request from another site is 403.
+async fn login(_: SameOrigin, State(state): State<AppState>, headers: HeaderMap, Form(form): Form<Login>) -> Response {
+    let token = form.token.trim();
+    if token.chars().any(char::is_control) {
+        let note = "A token is one line of letters and digits: paste the token alone, without line breaks.";
+        return (StatusCode::BAD_REQUEST, sign_in_page(note)).into_response();
+    }
+    match open_session(&state.store, token, &state.dashboard.policy, now_ms()).await {
+        Ok(session) => {
+            let cookie = state.dashboard.set_cookie(&headers, &session.id);
             ([(header::SET_COOKIE, cookie)], Redirect::to("/")).into_response()
         }
         Err(AuthError::Store(e)) => internal(e),
-        Err(_) => Redirect::to("/login?expired=1").into_response(),
+        Err(e @ AuthError::Random(_)) => internal(e),
+        Err(_) => (StatusCode::UNAUTHORIZED, sign_in_page(NOT_VALID)).into_response(),
     }
 }
 
-async fn logout() -> Response {
-    let cookie = format!("{COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+/// Signs out: deletes the session (its id stops working at once) and clears the cookie.
+async fn logout(_: SameOrigin, State(state): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(id) = state.dashboard.session_id(&headers)
+        && let Err(e) = close_session(&state.store, &id).await
+    {
+        return internal(e);
+    }
+    let cookie = state.dashboard.clear_cookie(&headers);
     ([(header::SET_COOKIE, cookie)], Redirect::to("/login")).into_response()
 }
 

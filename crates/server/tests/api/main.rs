@@ -5,6 +5,7 @@ mod concurrency;
 mod dashboard;
 mod routes;
 mod time;
+mod session;
 
 use cmms_core::auth::Scope;
 use cmms_core::feeds::{FailureRecord, MtbfReadingRecord};
@@ -40,6 +41,11 @@ async fn import<R: ImportRecord + StoredRecord>(db: &Db, file: &str) {
 
 /// Starts the server on `db` with the example site's master data loaded.
 pub async fn spawn_app(db: Db) -> App {
+    spawn_app_with(db, cmms_server::dashboard::DashboardSettings::default()).await
+}
+
+/// [`spawn_app`] with these dashboard session settings.
+pub async fn spawn_app_with(db: Db, dashboard: cmms_server::dashboard::DashboardSettings) -> App {
     import::<SiteRecord>(&db, "sites.csv").await;
     import::<PartRecord>(&db, "parts.csv").await;
     import::<SkuMapRecord>(&db, "sku_map.csv").await;
@@ -53,7 +59,7 @@ pub async fn spawn_app(db: Db) -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
-    let state = AppState::new(db.store.clone());
+    let state = AppState::new(db.store.clone()).with_dashboard(dashboard);
     tokio::spawn(cmms_server::serve(listener, state, async {
         let _ = stopped.await;
     }));
@@ -145,5 +151,11 @@ fn main() -> std::process::ExitCode {
         case!(time::the_dashboard_corrects_a_completion),
         case!(dashboard::dashboard_pages_render_and_act),
         case!(dashboard::dashboard_shows_site_times_overdue_pms_and_alert_actions),
+        case!(session::the_cookie_holds_a_session_id_never_the_token),
+        case!(session::sign_out_and_revocation_end_sessions_on_the_server),
+        case!(session::sessions_end_after_their_lifetime_or_idle_timeout),
+        case!(session::cross_site_posts_are_refused),
+        case!(session::a_token_with_a_line_break_is_a_400_page_not_a_500),
+        case!(session::framework_errors_are_the_json_error_or_the_html_page),
     ])
 }
