@@ -4,6 +4,7 @@
 //! or reads the clock.
 
 pub mod auth;
+pub mod corrections;
 pub mod drift;
 pub mod feeds;
 pub mod formula;

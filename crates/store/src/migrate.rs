@@ -64,6 +64,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0008_sku_map_generation.sql"),
         postgres: include_str!("../migrations/postgres/0008_sku_map_generation.sql"),
     },
+    Migration {
+        version: 9,
+        description: "voided events (corrections)",
+        sqlite: include_str!("../migrations/sqlite/0009_event_voids.sql"),
+        postgres: include_str!("../migrations/postgres/0009_event_voids.sql"),
+    },
 ];
 
 /// Arbitrary constant identifying cmms-pipeline's migration lock among advisory locks.

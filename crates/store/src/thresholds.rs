@@ -116,7 +116,7 @@ impl Store {
              p.baseline_max, c.in_window, c.n_before FROM parts p LEFT JOIN ( \
                SELECT part_id, SUM(CASE WHEN consumed_at >= $1 THEN quantity ELSE 0.0 END) AS in_window, \
                       COUNT(*) AS n_before \
-               FROM consumption WHERE part_id IS NOT NULL AND consumed_at < $2 GROUP BY part_id \
+               FROM consumption WHERE part_id IS NOT NULL AND consumed_at < $2 AND voided = 0 GROUP BY part_id \
              ) c ON c.part_id = p.part_id ORDER BY p.part_id",
         )
         .bind(window_start_ms)
@@ -153,7 +153,7 @@ impl Store {
                  p.baseline_max, c.in_window, c.n_before FROM parts p LEFT JOIN ( \
                    SELECT part_id, SUM(CASE WHEN consumed_at >= {ws} THEN quantity ELSE 0.0 END) AS in_window, \
                           COUNT(*) AS n_before \
-                   FROM consumption WHERE part_id IN ({}) AND consumed_at < {asof} GROUP BY part_id \
+                   FROM consumption WHERE part_id IN ({}) AND consumed_at < {asof} AND voided = 0 GROUP BY part_id \
                  ) c ON c.part_id = p.part_id WHERE p.part_id IN ({}) ORDER BY p.part_id",
                 inner.join(", "),
                 outer.join(", ")
@@ -191,7 +191,7 @@ impl Store {
                 let (a, b) = (ph(), ph());
                 format!(
                     "EXISTS (SELECT 1 FROM consumption c WHERE c.part_id = p.part_id AND c.consumed_at >= {a} \
-                     AND c.consumed_at < {b})"
+                     AND c.consumed_at < {b} AND c.voided = 0)"
                 )
             })
             .collect();

@@ -1,6 +1,7 @@
 //! Pipeline integration tests, each run on SQLite and on PostgreSQL (when configured).
 
 mod auth;
+mod corrections;
 mod inventory;
 mod pm;
 mod routing;
@@ -153,6 +154,7 @@ fn main() -> std::process::ExitCode {
         case!(pm::concurrent_completions_yield_one_open_pm),
         case!(pm::formula_change_flows_into_intervals),
         case!(inventory::drift_falls_back_until_approved),
+        case!(corrections::voiding_absurd_consumption_gives_the_thresholds_back),
         case!(inventory::quarantine_holds_until_resolved),
         case!(inventory::snapshots_in_any_order_end_in_the_in_order_state),
         case!(inventory::a_late_verdict_of_another_gate_run_keeps_the_applied_status),

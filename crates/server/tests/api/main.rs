@@ -3,6 +3,7 @@
 
 mod concurrency;
 mod dashboard;
+mod events;
 mod routes;
 
 use cmms_core::auth::Scope;
@@ -138,6 +139,9 @@ fn main() -> std::process::ExitCode {
         case!(concurrency::routing_follows_stock_over_http),
         case!(concurrency::sixteen_clients_converge_to_the_in_order_state),
         case!(dashboard::dashboard_pages_render_and_act),
+        case!(events::consumption_is_voided_and_restored_over_http),
+        case!(events::an_ambiguous_key_needs_the_feed),
+        case!(events::a_voided_snapshot_gives_the_stock_back),
         case!(dashboard::dashboard_shows_site_times_overdue_pms_and_alert_actions),
     ])
 }
