@@ -40,7 +40,7 @@ pub enum CorrectionError {
         event_id: String,
     },
     /// The event is voided already.
-    #[error("the {key} is already voided{}", .void.as_ref().map_or(String::new(), |v| format!(" (by {} : {})", v.voided_by, v.reason)))]
+    #[error("the {key} is already voided{}", .void.as_ref().map_or(String::new(), |v| format!(" (by {}: {})", v.voided_by, v.reason)))]
     AlreadyVoided {
         /// The event.
         key: EventKey,
