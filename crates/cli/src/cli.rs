@@ -127,6 +127,12 @@ pub enum Command {
         #[command(subcommand)]
         action: SnapshotsAction,
     },
+    /// Void accepted events (consumption, failures, stock snapshots), restore them, list voids.
+    Events {
+        /// The action.
+        #[command(subcommand)]
+        action: EventsAction,
+    },
     /// Operator actions on thresholds.
     Thresholds {
         /// The action.
@@ -351,6 +357,78 @@ pub enum SnapshotsAction {
     Accept {
         /// The part.
         part: String,
+    },
+}
+
+/// A feed whose events can be voided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum VoidFeedArg {
+    /// Consumption events: SOURCE EVENT_ID.
+    Consumption,
+    /// Failure-log events: ASSET EVENT_ID.
+    Failures,
+    /// Stock snapshots: SOURCE SKU/SEQUENCE.
+    Inventory,
+}
+
+impl From<VoidFeedArg> for cmms_core::corrections::VoidFeed {
+    fn from(f: VoidFeedArg) -> Self {
+        match f {
+            VoidFeedArg::Consumption => Self::Consumption,
+            VoidFeedArg::Failures => Self::Failures,
+            VoidFeedArg::Inventory => Self::Inventory,
+        }
+    }
+}
+
+/// `cmms events` actions.
+#[derive(Debug, Subcommand)]
+pub enum EventsAction {
+    /// Void an accepted event: every calculation skips it from now on (thresholds, MTBF, stock),
+    /// a re-delivery stays a duplicate, and the void is recorded with who, when and why. The
+    /// touched parts and assets are recomputed and routed. An ERP reversal is a void of the original.
+    Void {
+        /// The source (consumption, inventory) or the asset (failures).
+        source: String,
+        /// The event id; for a stock snapshot SKU/SEQUENCE.
+        event_id: String,
+        /// Why (what was wrong, or the ERP reversal's reference).
+        #[arg(long, required = true)]
+        reason: String,
+        /// The feed, when SOURCE EVENT_ID exists in more than one.
+        #[arg(long, value_enum)]
+        feed: Option<VoidFeedArg>,
+        /// Computation instant of the recompute (RFC 3339) [default: now].
+        #[arg(long, value_name = "T")]
+        as_of: Option<String>,
+    },
+    /// Restore a voided event: it counts again, and the touched parts and assets are recomputed.
+    Restore {
+        /// The source (consumption, inventory) or the asset (failures).
+        source: String,
+        /// The event id; for a stock snapshot SKU/SEQUENCE.
+        event_id: String,
+        /// Why it is restored.
+        #[arg(long)]
+        reason: Option<String>,
+        /// The feed, when SOURCE EVENT_ID exists in more than one.
+        #[arg(long, value_enum)]
+        feed: Option<VoidFeedArg>,
+        /// Computation instant of the recompute (RFC 3339) [default: now].
+        #[arg(long, value_name = "T")]
+        as_of: Option<String>,
+    },
+    /// List voids, newest first (those in force, or with --all also the restored ones).
+    List {
+        /// Include restored voids.
+        #[arg(long)]
+        all: bool,
+        /// Most entries shown.
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+        format: OutputFormat,
     },
 }
 

@@ -1,11 +1,12 @@
 //! The `cmms` binary: parses the command line, loads configuration, initialises logging, and
 //! dispatches to the library crates. Exit codes: 0 success; 1 error; 2 usage error; 3 an import
-//! finished but rejected rows; 5 a work-order operation was refused by a rule (the message names it), or a `dlq replay` id was unknown or
-//! already replayed.
+//! finished but rejected rows; 5 a work-order operation was refused by a rule (the message names it), a `dlq replay` id was unknown or
+//! already replayed, or an `events void`/`restore` was refused (unknown, ambiguous, already voided, not voided).
 
 mod cli;
 mod config;
 mod demo;
+mod events;
 mod export;
 mod import;
 mod inventory;
@@ -73,6 +74,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Report { format } => inventory::report(&config, format).await,
         Command::Quarantine { action } => inventory::quarantine(&config, action).await,
         Command::Thresholds { action } => inventory::thresholds(&config, action).await,
+        Command::Events { action } => events::run(&config, action).await,
         Command::Scans { action } => inventory::scans(&config, action).await,
         Command::Snapshots { action } => inventory::snapshots(&config, action).await,
         Command::Compute { input, output, formulas, as_of } => {

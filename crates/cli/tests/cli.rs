@@ -144,6 +144,67 @@ fn recompute_routes_and_report_lists_open_procurement_requests() {
     assert!(intervals.starts_with("asset_id,asset_group,site_id,status,basis,reason,n_samples,"), "{intervals}");
 }
 
+/// `cmms events void` takes absurd consumption out of a part's thresholds (recomputing at once),
+/// records who and why, refuses a second void (exit 5), and `restore` brings the values back.
+#[test]
+fn events_void_and_restore_recompute_the_touched_part() {
+    let dir = workdir("events");
+    let site = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/site");
+    for kind in ["sites", "parts", "sku_map", "consumption"] {
+        let out = cmms(&dir).args(["import", kind]).arg(site.join(format!("{kind}.csv"))).output().unwrap();
+        assert!(matches!(out.status.code(), Some(0 | 3)), "{kind}: {out:?}");
+    }
+    let run = |args: &[&str]| {
+        let out = cmms(&dir).env("USER", "alice").args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let as_of = "2026-10-31T00:00:00Z";
+    let brg = |run: &dyn Fn(&[&str]) -> String| -> serde_json::Value {
+        let all: serde_json::Value = serde_json::from_str(&run(&["export", "thresholds", "--format", "json"])).unwrap();
+        let row = all.as_array().unwrap().iter().find(|r| r["part_id"] == "BRG-6204").unwrap();
+        // The drift alert names the computed values, also while the fallback is published.
+        let report: serde_json::Value = serde_json::from_str(&run(&["report", "--format", "json"])).unwrap();
+        let drift =
+            report["alerts"].as_array().unwrap().iter().find(|a| a["kind"] == "DRIFT" && a["subject"] == "BRG-6204");
+        serde_json::json!([row["min"], row["reorder"], row["max"], row["basis"], drift.map(|a| a["message"].clone())])
+    };
+    run(&["recompute", "--as-of", as_of]);
+    let sound = brg(&run);
+    let absurd = dir.join("absurd.csv");
+    std::fs::write(
+        &absurd,
+        "event_id,source,external_sku,quantity,consumed_at\nX-1,ERP,10004711,40000,2026-10-20T08:00:00Z\n\
+         X-2,ERP,10004711,70000,2026-10-21T08:00:00Z\n",
+    )
+    .unwrap();
+    run(&["import", "consumption", absurd.to_str().unwrap()]);
+    run(&["recompute", "--as-of", as_of]);
+    let inflated = brg(&run);
+    assert_ne!(inflated, sound);
+
+    let out = run(&["events", "void", "ERP", "X-1", "--reason", "keyed in as grams", "--as-of", as_of]);
+    assert!(out.contains("voided consumption event ERP/X-1"), "{out}");
+    assert!(out.contains(": 1 parts computed, 1 changed"), "only the touched part is recomputed: {out}");
+    run(&["events", "void", "ERP", "X-2", "--reason", "keyed in as grams", "--as-of", as_of]);
+    assert_eq!(brg(&run), sound, "the thresholds are back without a separate recompute");
+
+    let again = cmms(&dir).args(["events", "void", "ERP", "X-1", "--reason", "again"]).output().unwrap();
+    assert_eq!(again.status.code(), Some(5), "{again:?}");
+    assert!(String::from_utf8_lossy(&again.stderr).contains("ALREADY_VOIDED"), "{again:?}");
+    let voids: serde_json::Value = serde_json::from_str(&run(&["events", "list", "--format", "json"])).unwrap();
+    assert_eq!(voids.as_array().unwrap().len(), 2, "{voids}");
+    assert_eq!(
+        (&voids[0]["voided_by"], &voids[0]["reason"]),
+        (&serde_json::json!("cli:alice"), &serde_json::json!("keyed in as grams"))
+    );
+
+    run(&["events", "restore", "ERP", "X-1", "--reason", "they were right", "--as-of", as_of]);
+    run(&["events", "restore", "ERP", "X-2", "--as-of", as_of]);
+    assert_eq!(brg(&run), inflated, "restore is the inverse of void");
+    assert!(run(&["events", "list"]).lines().count() == 1, "no void in force, only the header");
+}
+
 #[test]
 fn missing_file_and_unknown_format_are_clear_errors() {
     let dir = workdir("errors");
@@ -171,6 +232,7 @@ fn help_lists_every_command_of_the_interface() {
         "quarantine",
         "formulas",
         "thresholds",
+        "events",
         "token",
         "demo",
         "compute",

@@ -4,6 +4,7 @@
 //! the spreadsheet-safe CSV cell rule. Nothing here performs I/O or reads the clock.
 
 pub mod auth;
+pub mod corrections;
 pub mod drift;
 pub mod feeds;
 pub mod formula;

@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod compute;
+pub mod corrections;
 pub mod demo;
 pub mod formulas;
 pub mod import;

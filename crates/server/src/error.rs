@@ -21,7 +21,9 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use cmms_core::corrections::KeyError;
 use cmms_core::work_order::WorkOrderError;
+use cmms_pipeline::corrections::CorrectionError;
 use cmms_pipeline::ingest::IngestError;
 use cmms_pipeline::inventory::InventoryError;
 use cmms_pipeline::pm::PmServiceError;
@@ -198,6 +200,28 @@ impl From<IngestError> for ApiError {
             IngestError::TooMany(_) => ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "BATCH_TOO_LARGE", e.to_string()),
             IngestError::Inventory(e) => e.into(),
             IngestError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<CorrectionError> for ApiError {
+    fn from(e: CorrectionError) -> Self {
+        let code = e.code();
+        match &e {
+            CorrectionError::Key(KeyError::UnknownFeed(_)) => ApiError::unprocessable("UNKNOWN_FEED", e.to_string()),
+            CorrectionError::Key(_) => ApiError::bad_request(code, e.to_string()),
+            CorrectionError::Unknown { .. } => ApiError::not_found(code, e.to_string()),
+            CorrectionError::Ambiguous { feeds, .. } => {
+                let feeds = feeds.iter().map(|f| serde_json::Value::from(f.as_str())).collect();
+                ApiError::conflict(code, e.to_string()).with_detail("feeds", serde_json::Value::Array(feeds))
+            }
+            CorrectionError::AlreadyVoided { void, .. } => {
+                let void = void.as_ref().and_then(|v| serde_json::to_value(v).ok()).unwrap_or_default();
+                ApiError::conflict(code, e.to_string()).with_detail("void", void)
+            }
+            CorrectionError::NotVoided(_) => ApiError::conflict(code, e.to_string()),
+            CorrectionError::NoReason => ApiError::unprocessable(code, e.to_string()),
+            CorrectionError::Inventory(_) | CorrectionError::Store(_) => ApiError::internal(&e),
         }
     }
 }

@@ -82,7 +82,7 @@ impl Store {
     ) -> Result<Vec<(i64, f64)>, StoreError> {
         let rows = sqlx::query(
             "SELECT consumed_at / 86400000 AS day, SUM(quantity) FROM consumption \
-             WHERE part_id = $1 AND consumed_at >= $2 AND consumed_at < $3 GROUP BY consumed_at / 86400000 ORDER BY 1",
+             WHERE part_id = $1 AND consumed_at >= $2 AND consumed_at < $3 AND voided = 0 GROUP BY consumed_at / 86400000 ORDER BY 1",
         )
         .bind(part_id)
         .bind(from_ms)
@@ -98,7 +98,7 @@ impl Store {
     pub async fn stock_history(&self, part_id: &str) -> Result<Vec<(i64, f64)>, StoreError> {
         let rows = sqlx::query(
             "SELECT observed_at, on_hand FROM inventory_snapshots WHERE part_id = $1 AND status = 'APPLIED' \
-             ORDER BY observed_at, sequence_id",
+             AND voided = 0 ORDER BY observed_at, sequence_id",
         )
         .bind(part_id)
         .fetch_all(self.pool())

@@ -531,7 +531,7 @@ impl Store {
     pub async fn staged_snapshots(&self) -> Result<Vec<StagedSnapshot>, StoreError> {
         let rows = sqlx::query(
             "SELECT source, external_sku, sequence_id, on_hand, observed_at FROM inventory_snapshots \
-             WHERE status IN ('PENDING', 'QUARANTINED') ORDER BY source, external_sku, sequence_id",
+             WHERE status IN ('PENDING', 'QUARANTINED') AND voided = 0 ORDER BY source, external_sku, sequence_id",
         )
         .fetch_all(self.pool())
         .await?;
@@ -552,7 +552,7 @@ impl Store {
     pub async fn held_snapshot(&self, part_id: &str) -> Result<Option<StagedSnapshot>, StoreError> {
         let row = sqlx::query(
             "SELECT source, external_sku, sequence_id, on_hand, observed_at FROM inventory_snapshots \
-             WHERE part_id = $1 AND status = 'HELD' ORDER BY observed_at DESC, sequence_id DESC LIMIT 1",
+             WHERE part_id = $1 AND status = 'HELD' AND voided = 0 ORDER BY observed_at DESC, sequence_id DESC LIMIT 1",
         )
         .bind(part_id)
         .fetch_optional(self.pool())
@@ -659,7 +659,8 @@ impl Store {
     /// Mapped consumption of a part in `[from_ms, to_ms]` (plausibility of stock drops).
     pub async fn consumption_between(&self, part_id: &str, from_ms: i64, to_ms: i64) -> Result<f64, StoreError> {
         let v: Option<f64> = sqlx::query_scalar(
-            "SELECT SUM(quantity) FROM consumption WHERE part_id = $1 AND consumed_at >= $2 AND consumed_at <= $3",
+            "SELECT SUM(quantity) FROM consumption WHERE part_id = $1 AND consumed_at >= $2 AND consumed_at <= $3 \
+             AND voided = 0",
         )
         .bind(part_id)
         .bind(from_ms)

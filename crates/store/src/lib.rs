@@ -9,6 +9,7 @@
 //! [`rows::bind_opt_f64`] (sqlx 0.9.0's `Any` driver sends a NULL double as `float4`, which breaks
 //! the next execution of the cached statement on PostgreSQL — see `rows::bind`).
 
+pub mod corrections;
 pub mod dashboard;
 mod imports;
 pub mod inventory;

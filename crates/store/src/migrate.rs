@@ -65,6 +65,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0008_sku_map_generation.sql"),
     },
     Migration {
+        version: 9,
+        description: "voided events (corrections)",
+        sqlite: include_str!("../migrations/sqlite/0009_event_voids.sql"),
+        postgres: include_str!("../migrations/postgres/0009_event_voids.sql"),
+    },
+    Migration {
         version: 10,
         description: "dashboard sessions",
         sqlite: include_str!("../migrations/sqlite/0010_dashboard_sessions.sql"),

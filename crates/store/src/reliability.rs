@@ -254,7 +254,7 @@ impl Store {
         for chunk in asset_ids.chunks(1000) {
             let sql = format!(
                 "SELECT asset_id, event_id, event_type, started_at, ended_at FROM failure_events \
-                 WHERE asset_id IN ({}) ORDER BY asset_id, started_at, event_id",
+                 WHERE asset_id IN ({}) AND voided = 0 ORDER BY asset_id, started_at, event_id",
                 list(self, chunk.len())
             );
             let mut q = sqlx::query(AssertSqlSafe(sql));

@@ -163,7 +163,7 @@ impl Store {
             "SELECT p.part_id, p.site_id, p.part_class, p.lead_time_days, p.baseline_min, p.baseline_reorder, \
              p.baseline_max, c.in_window, c.n_before FROM parts p LEFT JOIN ( \
                SELECT part_id, {} \
-               FROM consumption WHERE part_id IS NOT NULL AND consumed_at < $2 GROUP BY part_id \
+               FROM consumption WHERE part_id IS NOT NULL AND consumed_at < $2 AND voided = 0 GROUP BY part_id \
              ) c ON c.part_id = p.part_id ORDER BY p.part_id",
             usage_columns(self.backend(), "$1")
         );
@@ -198,7 +198,7 @@ impl Store {
                 "SELECT p.part_id, p.site_id, p.part_class, p.lead_time_days, p.baseline_min, p.baseline_reorder, \
                  p.baseline_max, c.in_window, c.n_before FROM parts p LEFT JOIN ( \
                    SELECT part_id, {} \
-                   FROM consumption WHERE part_id IN ({}) AND consumed_at < {asof} GROUP BY part_id \
+                   FROM consumption WHERE part_id IN ({}) AND consumed_at < {asof} AND voided = 0 GROUP BY part_id \
                  ) c ON c.part_id = p.part_id WHERE p.part_id IN ({}) ORDER BY p.part_id",
                 usage_columns(self.backend(), &ws),
                 inner.join(", "),
@@ -237,7 +237,7 @@ impl Store {
                 let (a, b) = (ph(), ph());
                 format!(
                     "EXISTS (SELECT 1 FROM consumption c WHERE c.part_id = p.part_id AND c.consumed_at >= {a} \
-                     AND c.consumed_at < {b})"
+                     AND c.consumed_at < {b} AND c.voided = 0)"
                 )
             })
             .collect();

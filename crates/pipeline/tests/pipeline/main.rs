@@ -1,6 +1,7 @@
 //! Pipeline integration tests, each run on SQLite and on PostgreSQL (when configured).
 
 mod auth;
+mod corrections;
 mod hardening;
 mod inventory;
 mod pm;
@@ -191,6 +192,7 @@ fn main() -> std::process::ExitCode {
         case!(hardening::one_bad_part_never_stops_the_others),
         case!(hardening::compute_and_recompute_agree_on_generated_feeds),
         case!(inventory::drift_falls_back_until_approved),
+        case!(corrections::voiding_absurd_consumption_gives_the_thresholds_back),
         case!(inventory::quarantine_holds_until_resolved),
         case!(inventory::snapshots_in_any_order_end_in_the_in_order_state),
         case!(inventory::a_late_verdict_of_another_gate_run_keeps_the_applied_status),

@@ -3,6 +3,7 @@
 //! Write endpoints take [`ApiJson`], which refuses unknown fields (the body types say
 //! `deny_unknown_fields`) and answers every malformed body with the JSON error document.
 
+pub mod events;
 pub mod ingest;
 pub mod inventory;
 pub mod publication;
@@ -76,9 +77,10 @@ impl Modify for BearerAuth {
 #[openapi(
     info(
         title = "cmms-pipeline API",
-        description = "Ingestion webhooks, the threshold endpoint, work orders, procurement, alerts, quarantine and \
-                       the dead-letter queue. Every route needs `Authorization: Bearer <token>` with the scope it names \
-                       (`cmms token create --scope …`); errors are `{\"error\": {\"code\", \"message\", \"details\"}}`."
+        description = "Ingestion webhooks, the threshold endpoint, work orders, procurement, alerts, quarantine, \
+                       corrections (voided events) and the dead-letter queue. Every route needs \
+                       `Authorization: Bearer <token>` with the scope it names (`cmms token create --scope …`); \
+                       errors are `{\"error\": {\"code\", \"message\", \"details\"}}`."
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),
@@ -109,6 +111,9 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(work_orders::complete_work_order))
         .routes(routes!(work_orders::correct_completion))
         .routes(routes!(work_orders::pm_schedule))
+        .routes(routes!(events::void_event))
+        .routes(routes!(events::restore_event))
+        .routes(routes!(events::list_voids))
         .split_for_parts()
 }
 

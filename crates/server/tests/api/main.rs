@@ -3,6 +3,7 @@
 
 mod concurrency;
 mod dashboard;
+mod events;
 mod routes;
 mod time;
 mod session;
@@ -150,6 +151,9 @@ fn main() -> std::process::ExitCode {
         case!(time::a_wrong_completion_is_corrected_and_the_next_pm_rescheduled),
         case!(time::the_dashboard_corrects_a_completion),
         case!(dashboard::dashboard_pages_render_and_act),
+        case!(events::consumption_is_voided_and_restored_over_http),
+        case!(events::an_ambiguous_key_needs_the_feed),
+        case!(events::a_voided_snapshot_gives_the_stock_back),
         case!(dashboard::dashboard_shows_site_times_overdue_pms_and_alert_actions),
         case!(session::the_cookie_holds_a_session_id_never_the_token),
         case!(session::sign_out_and_revocation_end_sessions_on_the_server),

@@ -36,6 +36,14 @@ fn protected() -> Vec<(Method, &'static str, Scope, Option<Value>)> {
         ),
         (Method::GET, "/api/v1/assets/{asset_id}/pm", Scope::Read, None),
         (Method::GET, "/api/v1/procurement-requests", Scope::Read, None),
+        (
+            Method::POST,
+            "/api/v1/events/void",
+            Scope::Operate,
+            Some(json!({"source": "ERP", "event_id": "E-1", "reason": "x"})),
+        ),
+        (Method::POST, "/api/v1/events/restore", Scope::Operate, Some(json!({"source": "ERP", "event_id": "E-1"}))),
+        (Method::GET, "/api/v1/events/voids", Scope::Read, None),
     ]
 }
 

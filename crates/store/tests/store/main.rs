@@ -1,5 +1,7 @@
 //! Storage integration tests, each run on SQLite and on PostgreSQL (when configured).
 
+mod corrections;
+
 use cmms_core::mapping::Mapping;
 use cmms_core::master::{ImportRecord, PartRecord, RawRow, SiteRecord, SkuMapRecord};
 use cmms_store::master::StoredRecord;
@@ -251,5 +253,8 @@ fn main() -> std::process::ExitCode {
         case!(a_threshold_batch_is_judged_in_arrival_order),
         case!(the_sku_index_follows_every_change_of_the_map),
         case!(first_wins_judges_every_chunk_of_a_large_batch),
+        case!(corrections::voided_consumption_counts_nowhere_but_in_deduplication),
+        case!(corrections::voided_failure_events_leave_the_history),
+        case!(corrections::voiding_the_applied_snapshot_falls_back),
     ])
 }
