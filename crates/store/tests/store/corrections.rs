@@ -42,7 +42,8 @@ async fn window_sum(db: &Db) -> (f64, bool) {
     let all = db.store.threshold_inputs(T0 - 30 * DAY, T0 + DAY).await.unwrap();
     let one = db.store.threshold_inputs_of(T0 - 30 * DAY, T0 + DAY, &["P-1".to_owned()]).await.unwrap();
     assert_eq!(all, one, "both aggregates skip the same rows");
-    (all[0].consumed_in_window, all[0].has_history)
+    let micros = all[0].consumed_in_window_micros.expect("an exact sum");
+    (cmms_core::quantity::Quantity::from_micros(micros).get(), all[0].has_history)
 }
 
 /// Voided consumption leaves the window sums, the history flag, the moved-edge check and the
