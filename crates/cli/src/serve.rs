@@ -29,6 +29,7 @@ pub async fn serve_on(config: &Config, store: Store, listener: tokio::net::TcpLi
     let local = listener.local_addr()?;
     tracing::info!(%local, store = %store.backend(), "cmms serve listening on http://{local}");
     anyhow::ensure!(config.reconcile_seconds > 0, "reconcile_seconds must be at least 1");
+    let options = config.http.serve_options()?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let every = std::time::Duration::from_secs(config.reconcile_seconds);
     let cycle = tokio::spawn(cmms_server::reconcile_periodically(store.clone(), every, {
@@ -47,7 +48,7 @@ pub async fn serve_on(config: &Config, store: Store, listener: tokio::net::TcpLi
         };
         Some(tokio::spawn(run_publisher(store.clone(), transport, targets, config.publisher_settings(), shutdown)))
     };
-    let served = cmms_server::serve(listener, AppState::new(store.clone()), shutdown).await;
+    let served = cmms_server::serve(listener, AppState::new(store.clone()).with_options(options), shutdown).await;
     let _ = stop.send(true);
     let _ = cycle.await;
     if let Some(p) = publisher {

@@ -3,13 +3,14 @@
 
 mod concurrency;
 mod dashboard;
+mod load;
 mod routes;
 
 use cmms_core::auth::Scope;
 use cmms_core::feeds::{FailureRecord, MtbfReadingRecord};
 use cmms_core::master::{AssetPartRecord, AssetRecord, ImportRecord, PartRecord, SiteRecord, SkuMapRecord};
 use cmms_pipeline::import::{Quiet, import_file};
-use cmms_server::AppState;
+use cmms_server::{AppState, ServeOptions};
 use cmms_store::case;
 use cmms_store::master::StoredRecord;
 use cmms_store::testing::{Db, run_suite};
@@ -39,6 +40,11 @@ async fn import<R: ImportRecord + StoredRecord>(db: &Db, file: &str) {
 
 /// Starts the server on `db` with the example site's master data loaded.
 pub async fn spawn_app(db: Db) -> App {
+    spawn_app_with(db, ServeOptions::default()).await
+}
+
+/// [`spawn_app`] with these server limits.
+pub async fn spawn_app_with(db: Db, options: ServeOptions) -> App {
     import::<SiteRecord>(&db, "sites.csv").await;
     import::<PartRecord>(&db, "parts.csv").await;
     import::<SkuMapRecord>(&db, "sku_map.csv").await;
@@ -52,7 +58,7 @@ pub async fn spawn_app(db: Db) -> App {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
-    let state = AppState::new(db.store.clone());
+    let state = AppState::new(db.store.clone()).with_options(options);
     tokio::spawn(cmms_server::serve(listener, state, async {
         let _ = stopped.await;
     }));
@@ -139,5 +145,12 @@ fn main() -> std::process::ExitCode {
         case!(concurrency::sixteen_clients_converge_to_the_in_order_state),
         case!(dashboard::dashboard_pages_render_and_act),
         case!(dashboard::dashboard_shows_site_times_overdue_pms_and_alert_actions),
+        case!(load::odd_methods_do_not_grow_the_metrics),
+        case!(load::metrics_can_require_a_token),
+        case!(load::parts_come_in_pages),
+        case!(load::every_list_walks_in_pages),
+        case!(load::overload_is_shed_with_503_and_retry_after),
+        case!(load::healthz_does_not_wait_for_the_request_pool),
+        case!(load::slow_and_idle_clients_are_disconnected),
     ])
 }
