@@ -27,6 +27,9 @@ pub struct Config {
     /// `cmms serve --completion-tolerance-seconds`) [default: 3600].
     #[serde(default = "default_completion_tolerance_seconds")]
     pub completion_tolerance_seconds: u64,
+    /// Limits of the HTTP server of `cmms serve` (`[http]`).
+    #[serde(default)]
+    pub http: HttpConfig,
     /// How publisher instances share the outbox (`[publication]`).
     #[serde(default)]
     pub publication: PublicationConfig,
@@ -103,6 +106,43 @@ impl DashboardConfig {
             policy,
             secure_cookies: self.secure_cookies,
             trust_proxy_headers: self.trust_proxy_headers,
+        })
+    }
+}
+
+/// The `[http]` table: limits of the HTTP server (see RELIABILITY.md "Limits and bad input").
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HttpConfig {
+    /// Seconds a client has to send a request's headers; also how long an idle keep-alive
+    /// connection stays open.
+    pub header_read_timeout_seconds: u64,
+    /// Requests handled at once; more are answered 503 with `Retry-After`.
+    pub max_in_flight: usize,
+    /// Require a token with the `read` scope for `/metrics`.
+    pub metrics_require_token: bool,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        let d = cmms_server::ServeOptions::default();
+        HttpConfig {
+            header_read_timeout_seconds: d.header_read_timeout.as_secs(),
+            max_in_flight: d.max_in_flight,
+            metrics_require_token: d.metrics_require_token,
+        }
+    }
+}
+
+impl HttpConfig {
+    /// The server options, checked (a zero timeout or limit is refused).
+    pub fn serve_options(&self) -> anyhow::Result<cmms_server::ServeOptions> {
+        anyhow::ensure!(self.header_read_timeout_seconds > 0, "http.header_read_timeout_seconds must be at least 1");
+        anyhow::ensure!(self.max_in_flight > 0, "http.max_in_flight must be at least 1");
+        Ok(cmms_server::ServeOptions {
+            header_read_timeout: Duration::from_secs(self.header_read_timeout_seconds),
+            max_in_flight: self.max_in_flight,
+            metrics_require_token: self.metrics_require_token,
         })
     }
 }
@@ -271,6 +311,7 @@ impl Default for Config {
             log: String::new(),
             reconcile_seconds: 300,
             completion_tolerance_seconds: default_completion_tolerance_seconds(),
+            http: HttpConfig::default(),
             publication: PublicationConfig::default(),
             targets: Vec::new(),
             limits: LimitsConfig::default(),

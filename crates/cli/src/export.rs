@@ -115,7 +115,8 @@ struct ThresholdExport {
     basis: Option<String>,
     sequence_id: Option<i64>,
     paused_reason: Option<String>,
-    /// `OK`, or why the latest calculation gave no thresholds (`NO_HISTORY`, `INVALID_INPUT` …).
+    /// `OK`, why the latest calculation gave no thresholds (`NO_HISTORY`, `INVALID_INPUT` …), or
+    /// `NOT_COMPUTED` before the first recompute.
     status: String,
     /// The reason in words when the status is not `OK`.
     status_reason: Option<String>,
@@ -129,7 +130,10 @@ async fn thresholds(store: &Store) -> anyhow::Result<Vec<ThresholdExport>> {
         .await?
         .into_iter()
         .map(|p| {
-            let (status, status_reason) = errors.remove(&p.part_id).unwrap_or_else(|| ("OK".to_owned(), None));
+            let (status, status_reason) = errors.remove(&p.part_id).unwrap_or_else(|| {
+                let status = if p.basis.is_some() { "OK" } else { "NOT_COMPUTED" };
+                (status.to_owned(), None)
+            });
             ThresholdExport {
                 part_id: p.part_id,
                 site_id: p.site_id,

@@ -30,6 +30,7 @@ pub async fn serve_on(config: &Config, store: Store, listener: tokio::net::TcpLi
     let local = listener.local_addr()?;
     tracing::info!(%local, store = %store.backend(), "cmms serve listening on http://{local}");
     anyhow::ensure!(config.reconcile_seconds > 0, "reconcile_seconds must be at least 1");
+    let options = config.http.serve_options()?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let every = std::time::Duration::from_secs(config.reconcile_seconds);
     let cycle = tokio::spawn(cmms_server::reconcile_periodically(store.clone(), every, {
@@ -48,8 +49,10 @@ pub async fn serve_on(config: &Config, store: Store, listener: tokio::net::TcpLi
         };
         Some(tokio::spawn(run_publisher(store.clone(), transport, targets, config.publisher_settings(), shutdown)))
     };
-    let state =
-        AppState::new(store.clone()).with_completion_tolerance(config.completion_tolerance()?).with_dashboard(dashboard);
+    let state = AppState::new(store.clone())
+        .with_completion_tolerance(config.completion_tolerance()?)
+        .with_dashboard(dashboard)
+        .with_options(options);
     let served = cmms_server::serve(listener, state, shutdown).await;
     let _ = stop.send(true);
     let _ = cycle.await;

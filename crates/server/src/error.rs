@@ -8,7 +8,10 @@
 //! state of its resource (illegal work-order transition, nothing to approve or accept, already
 //! resolved or replayed, sequence not newer), 415 for a body that is not `application/json`,
 //! 422 for a body that breaks a rule (invalid thresholds, unknown part named in the body, the
-//! monotonic guard on completion, every ingested record rejected).
+//! monotonic guard on completion, every ingested record rejected), 503 with `Retry-After` when
+//! the service is overloaded (too many requests in flight, or no database connection came free in
+//! time): the request was not applied and may be retried.
+//!
 //!
 //! [`uniform_errors`] keeps it so for errors no handler wrote: the framework's own answers
 //! (a body over the size limit, a form that does not parse, a path parameter of the wrong type)
@@ -18,6 +21,7 @@
 
 use axum::extract::Request;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::header::{HeaderValue, RETRY_AFTER};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -30,6 +34,9 @@ use cmms_pipeline::pm::PmServiceError;
 use cmms_pipeline::thresholds::ThresholdsError;
 use cmms_store::StoreError;
 use serde::Serialize;
+
+/// The `Retry-After` of every 503 answer, in seconds.
+pub const RETRY_AFTER_SECONDS: u32 = 1;
 
 /// An API error: HTTP status, stable code, message for people, structured details.
 #[derive(Debug)]
@@ -95,6 +102,20 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, code, message)
     }
 
+    /// 503 `OVERLOADED`: nothing was applied; answered with `Retry-After`.
+    pub fn overloaded(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, "OVERLOADED", message)
+    }
+
+    /// 503 for an overloaded store, 500 for any other store failure (the cause is logged).
+    pub fn store(e: &StoreError) -> Self {
+        if e.is_overloaded() {
+            tracing::warn!(error = %e, "request refused: store overloaded");
+            return Self::overloaded("the database is busy: retry shortly");
+        }
+        Self::internal(e)
+    }
+
     /// 500; the cause goes to the log only.
     pub fn internal(cause: &dyn std::fmt::Display) -> Self {
         tracing::error!(error = %cause, "request failed");
@@ -107,13 +128,17 @@ impl IntoResponse for ApiError {
         let body = ErrorBody {
             error: ErrorDetail { code: self.code.to_owned(), message: self.message, details: self.details },
         };
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            response.headers_mut().insert(RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECONDS));
+        }
+        response
     }
 }
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::internal(&e)
+        ApiError::store(&e)
     }
 }
 
@@ -165,9 +190,8 @@ impl From<PmServiceError> for ApiError {
             | PmServiceError::UseComplete
             | PmServiceError::Time(_)
             | PmServiceError::ReasonRequired => ApiError::unprocessable(code, e.to_string()),
-            PmServiceError::Invalid(_) | PmServiceError::Formulas(_) | PmServiceError::Store(_) => {
-                ApiError::internal(&e)
-            }
+            PmServiceError::Store(e) => e.into(),
+            PmServiceError::Invalid(_) | PmServiceError::Formulas(_) => ApiError::internal(&e),
         }
     }
 }
@@ -180,7 +204,8 @@ impl From<InventoryError> for ApiError {
             InventoryError::UnknownScan(_) => ApiError::not_found("UNKNOWN_SCAN", e.to_string()),
             InventoryError::AlreadyResolved(_) => ApiError::conflict("ALREADY_RESOLVED", e.to_string()),
             InventoryError::Scan(_) => ApiError::conflict("NOT_APPLICABLE", e.to_string()),
-            InventoryError::Formulas(_) | InventoryError::Store(_) => ApiError::internal(&e),
+            InventoryError::Store(e) => e.into(),
+            InventoryError::Formulas(_) => ApiError::internal(&e),
         }
     }
 }
@@ -189,7 +214,8 @@ impl From<ThresholdsError> for ApiError {
     fn from(e: ThresholdsError) -> Self {
         match e {
             ThresholdsError::NothingToApprove(_) => ApiError::conflict("NOTHING_TO_APPROVE", e.to_string()),
-            ThresholdsError::Formulas(_) | ThresholdsError::Store(_) => ApiError::internal(&e),
+            ThresholdsError::Store(e) => e.into(),
+            ThresholdsError::Formulas(_) => ApiError::internal(&e),
         }
     }
 }
@@ -330,5 +356,25 @@ mod tests {
         assert_eq!(code_of(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE), "HEADERS_TOO_LARGE");
         assert_eq!(code_of(StatusCode::IM_A_TEAPOT), "BAD_REQUEST");
         assert_eq!(code_of(StatusCode::BAD_GATEWAY), "INTERNAL");
+    }
+
+    /// A request that found no free database connection in time was not applied: 503 with
+    /// `Retry-After` (it was a 500 "pool timed out"), through every error type that wraps the store.
+    #[test]
+    fn an_overloaded_store_is_503_with_retry_after() {
+        let timed_out = || StoreError::Query(sqlx::Error::PoolTimedOut);
+        for e in [
+            ApiError::from(timed_out()),
+            ApiError::from(PmServiceError::Store(timed_out())),
+            ApiError::from(InventoryError::Store(timed_out())),
+            ApiError::from(ThresholdsError::Store(timed_out())),
+            ApiError::from(IngestError::Store(timed_out())),
+        ] {
+            assert_eq!((e.status, e.code), (StatusCode::SERVICE_UNAVAILABLE, "OVERLOADED"));
+            let response = e.into_response();
+            assert_eq!(response.headers().get(RETRY_AFTER).unwrap(), &RETRY_AFTER_SECONDS.to_string());
+        }
+        let other = ApiError::from(StoreError::Query(sqlx::Error::RowNotFound));
+        assert_eq!(other.status, StatusCode::INTERNAL_SERVER_ERROR);
     }
 }

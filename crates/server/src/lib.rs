@@ -13,18 +13,22 @@ pub mod metrics;
 pub mod routing_queue;
 
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Json};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
 use cmms_pipeline::routing::{self, RouteScope};
 use cmms_store::Store;
 use cmms_store::thresholds::{Received, ReceivedThresholds};
 use error::ApiError;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::service::TowerToHyperService;
 use serde::Serialize;
 use std::future::Future;
 use std::sync::Arc;
 use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, watch};
 
 /// Largest request body accepted (a batch of 10,000 records fits well within it).
 pub const BODY_LIMIT_BYTES: usize = 16 * 1024 * 1024;
@@ -51,6 +55,34 @@ pub struct AppState {
     completion_tolerance: jiff::SignedDuration,
     /// Dashboard sessions and cookies.
     dashboard: dashboard::DashboardSettings,
+    /// Limits of the HTTP server.
+    pub(crate) options: ServeOptions,
+}
+
+/// Limits of the HTTP server, with documented defaults (`cmms serve` reads them from the `[http]`
+/// table of the configuration).
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// Time a client has to send a request's complete headers, counted from when the connection
+    /// starts waiting for a request: it bounds a client trickling its headers and is also how long
+    /// an idle keep-alive connection stays open. Default 10 s.
+    pub header_read_timeout: std::time::Duration,
+    /// Requests handled at once (API, dashboard, OpenAPI document); one more is answered 503
+    /// `OVERLOADED` with `Retry-After` at once instead of queueing. `/healthz` and `/metrics` are
+    /// not counted. Default 64.
+    pub max_in_flight: usize,
+    /// `/metrics` only for a token with the `read` scope (default: open, as `/healthz` is).
+    pub metrics_require_token: bool,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        ServeOptions {
+            header_read_timeout: std::time::Duration::from_secs(10),
+            max_in_flight: 64,
+            metrics_require_token: false,
+        }
+    }
 }
 
 impl AppState {
@@ -72,6 +104,7 @@ impl AppState {
             tokens: Arc::default(),
             completion_tolerance: cmms_core::work_order::DEFAULT_COMPLETION_TOLERANCE,
             dashboard: dashboard::DashboardSettings::default(),
+            options: ServeOptions::default(),
             store,
         }
     }
@@ -92,6 +125,11 @@ impl AppState {
     /// timeout, plain-HTTP cookies).
     pub fn with_dashboard(self, dashboard: dashboard::DashboardSettings) -> Self {
         Self { dashboard, ..self }
+    }
+
+    /// The same state with these server limits.
+    pub fn with_options(self, options: ServeOptions) -> Self {
+        Self { options, ..self }
     }
 
     /// Routes `parts` after a change of their stock, pause state or thresholds: procurement
@@ -140,13 +178,15 @@ pub async fn reconcile_periodically(store: Store, every: std::time::Duration, sh
 }
 
 /// The application's routes: the API, its OpenAPI document, metrics and health.
+///
+/// Everything but `/healthz` and `/metrics` counts against [`ServeOptions::max_in_flight`], so a
+/// saturated API still answers health checks and scrapes.
 pub fn router(state: AppState) -> Router {
     metrics::install();
     let (api, openapi) = api::routes();
     let document: Arc<str> = openapi.to_json().unwrap_or_default().into();
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics::render))
+    let in_flight = Arc::new(Semaphore::new(state.options.max_in_flight.max(1)));
+    let limited = Router::new()
         .route(
             "/api/v1/openapi.json",
             get(move || {
@@ -156,12 +196,33 @@ pub fn router(state: AppState) -> Router {
         )
         .merge(api)
         .merge(dashboard::routes())
+        .layer(axum::middleware::from_fn_with_state(in_flight, shed_load));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics::render))
+        .merge(limited)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn(error::uniform_errors))
         .with_state(state)
+}
+
+/// Runs the request if fewer than the limit are in flight; answers 503 `OVERLOADED` with
+/// `Retry-After` at once otherwise (a queue would only turn overload into timeouts).
+async fn shed_load(State(in_flight): State<Arc<Semaphore>>, request: Request, next: Next) -> Response {
+    match in_flight.try_acquire() {
+        Ok(permit) => {
+            let response = next.run(request).await;
+            drop(permit);
+            response
+        }
+        Err(_) => {
+            ::metrics::counter!("cmms_http_shed_total").increment(1);
+            ApiError::overloaded("too many requests in flight: retry after the time in Retry-After").into_response()
+        }
+    }
 }
 
 async fn not_found() -> ApiError {
@@ -174,12 +235,53 @@ async fn method_not_allowed() -> ApiError {
 
 /// Serves `router(state)` on `listener` until `shutdown` completes, then finishes in-flight
 /// requests and returns.
+///
+/// HTTP/1.1 through hyper with the [`ServeOptions::header_read_timeout`] of `state` (which
+/// `axum::serve` does not offer): a connection that has not sent a complete request head within
+/// it is closed, whether it trickles bytes or sits idle between keep-alive requests.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new()).header_read_timeout(state.options.header_read_timeout);
+    let app = router(state);
+    let (stop, stopping) = watch::channel(false);
+    let (open, open_rx) = watch::channel(());
+    let mut listener = listener;
+    tokio::pin!(shutdown);
+    loop {
+        let (io, _peer) = tokio::select! {
+            conn = axum::serve::Listener::accept(&mut listener) => conn,
+            () = &mut shutdown => break,
+        };
+        let connection = http.serve_connection(TokioIo::new(io), TowerToHyperService::new(app.clone()));
+        let mut stopping = stopping.clone();
+        let still_open = open_rx.clone();
+        tokio::spawn(async move {
+            let mut connection = std::pin::pin!(connection);
+            let stop_requested = async move {
+                let _ = stopping.wait_for(|s| *s).await;
+            };
+            let result = tokio::select! {
+                r = connection.as_mut() => r,
+                () = stop_requested => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(error = %e, "connection closed with an error");
+            }
+            drop(still_open);
+        });
+    }
+    drop(listener);
+    let _ = stop.send(true);
+    drop(open_rx);
+    open.closed().await;
+    Ok(())
 }
 
 /// The health document served at `/healthz`.
@@ -195,18 +297,27 @@ pub struct Health {
     pub version: &'static str,
 }
 
+/// How long `/healthz` waits for the store before it answers 503.
+const HEALTH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The store is asked on its own connection ([`Store::health_version`]), never behind the
+/// requests waiting for the pool, and for at most [`HEALTH_TIMEOUT`].
 async fn healthz(State(state): State<AppState>) -> impl IntoResponse {
     let store = state.store.backend().to_string();
     let version = env!("CARGO_PKG_VERSION");
-    match state.store.schema_version().await {
-        Ok(v) => (StatusCode::OK, Json(Health { status: "ok", store, schema_version: Some(v), version })),
-        Err(e) => {
+    let unavailable = |store| {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "unavailable", store, schema_version: None, version }))
+    };
+    match tokio::time::timeout(HEALTH_TIMEOUT, state.store.health_version()).await {
+        Ok(Ok(v)) => (StatusCode::OK, Json(Health { status: "ok", store, schema_version: Some(v), version })),
+        Ok(Err(e)) => {
             // The cause goes to the log, not to the (possibly unauthenticated) caller.
             tracing::warn!(error = %e, "health check: store unavailable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(Health { status: "unavailable", store, schema_version: None, version }),
-            )
+            unavailable(store)
+        }
+        Err(_) => {
+            tracing::warn!("health check: the store did not answer within {HEALTH_TIMEOUT:?}");
+            unavailable(store)
         }
     }
 }

@@ -1,7 +1,10 @@
 //! Prometheus metrics: a process-wide recorder, the request middleware (a tracing span, a count
 //! and a latency per route), the pipeline's record counters, and the `/metrics` page.
 
-use axum::extract::{MatchedPath, Request};
+use crate::AppState;
+use crate::auth::{Auth, Read};
+use axum::extract::{FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use cmms_pipeline::ingest::IngestReport;
@@ -35,16 +38,27 @@ pub fn install() {
     let _ = handle();
 }
 
+/// The methods counted under their own name; any other method string is counted as `OTHER`.
+const KNOWN_METHODS: [&str; 9] = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"];
+
+/// The `method` label of a request: a method of [`KNOWN_METHODS`] or `OTHER`, so a client cannot
+/// add label sets (and scrape size) by sending invented methods.
+pub fn method_label(method: &axum::http::Method) -> &'static str {
+    KNOWN_METHODS.into_iter().find(|m| *m == method.as_str()).unwrap_or("OTHER")
+}
+
 /// Wraps every request in a span and counts it with its latency by route, method and status.
+/// Every label comes from a closed set: the matched route template (or `unmatched`), a known
+/// method (or `OTHER`) and the status code.
 pub async fn track(request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |p| p.as_str()).to_owned();
-    let method = request.method().to_string();
+    let method = method_label(request.method());
     let span = tracing::info_span!("request", %method, %route, status = tracing::field::Empty);
     let started = Instant::now();
     let response = next.run(request).instrument(span.clone()).await;
     let status = response.status().as_u16().to_string();
     span.record("status", status.as_str());
-    let labels = [("route", route), ("method", method), ("status", status)];
+    let labels = [("route", route), ("method", method.to_owned()), ("status", status)];
     metrics::counter!("cmms_http_requests_total", &labels).increment(1);
     metrics::histogram!("cmms_http_request_duration_seconds", &labels).record(started.elapsed().as_secs_f64());
     response
@@ -65,8 +79,14 @@ pub fn count_records(feed: &'static str, report: &IngestReport) {
     }
 }
 
-/// `GET /metrics` in the Prometheus text format.
-pub async fn render() -> Response {
+/// `GET /metrics` in the Prometheus text format. Open unless the server was started with
+/// `metrics_require_token`: then only for a token with the `read` scope (401/403 otherwise).
+pub async fn render(State(state): State<AppState>, mut parts: Parts) -> Response {
+    if state.options.metrics_require_token
+        && let Err(e) = Auth::<Read>::from_request_parts(&mut parts, &state).await
+    {
+        return e.into_response();
+    }
     match handle() {
         Some(h) => ([("content-type", "text/plain; version=0.0.4")], h.render()).into_response(),
         None => (axum::http::StatusCode::SERVICE_UNAVAILABLE, "metrics recorder unavailable\n").into_response(),

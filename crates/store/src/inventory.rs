@@ -369,14 +369,28 @@ impl Store {
     /// Parts with their stock and the thresholds in force, by part id; only those below their
     /// reorder point when `below_reorder`.
     pub async fn parts_overview(&self, below_reorder: bool) -> Result<Vec<PartOverview>, StoreError> {
+        self.parts_overview_page(below_reorder, None, i64::MAX).await
+    }
+
+    /// At most `limit` parts of [`Store::parts_overview`] whose id sorts after `after` (keyset
+    /// pagination: the primary-key index finds the start, nothing before it is scanned).
+    pub async fn parts_overview_page(
+        &self,
+        below_reorder: bool,
+        after: Option<&str>,
+        limit: i64,
+    ) -> Result<Vec<PartOverview>, StoreError> {
         let rows = sqlx::query(
             "SELECT p.part_id, p.description, p.unit, p.site_id, p.part_class, p.lead_time_days, s.on_hand, \
              s.reserved, s.paused_reason, t.min_qty, t.reorder_qty, t.max_qty, t.basis, t.sequence_id \
              FROM parts p LEFT JOIN inventory_state s ON s.part_id = p.part_id \
              LEFT JOIN current_thresholds t ON t.part_id = p.part_id \
-             WHERE $1 = 0 OR (s.on_hand - s.reserved < t.reorder_qty) ORDER BY p.part_id",
+             WHERE ($1 = 0 OR (s.on_hand - s.reserved < t.reorder_qty)) AND p.part_id > $2 \
+             ORDER BY p.part_id LIMIT $3",
         )
         .bind(i64::from(below_reorder))
+        .bind(after.unwrap_or(""))
+        .bind(limit)
         .fetch_all(self.pool())
         .await?;
         rows.iter()
@@ -481,11 +495,26 @@ impl Store {
 
     /// Quarantine entries, open ones first.
     pub async fn quarantine(&self, only_open: bool) -> Result<Vec<QuarantineRow>, StoreError> {
+        self.quarantine_page(only_open, None, i64::MAX).await
+    }
+
+    /// At most `limit` entries of [`Store::quarantine`] after the entry `(status, id)`.
+    pub async fn quarantine_page(
+        &self,
+        only_open: bool,
+        after: Option<(&str, i64)>,
+        limit: i64,
+    ) -> Result<Vec<QuarantineRow>, StoreError> {
+        let (after_status, after_id) = after.unwrap_or(("", 0));
         let rows = sqlx::query(
             "SELECT id, source, external_sku, reason, candidates, held_count, status, resolved_part_id FROM quarantine \
-             WHERE ($1 = 0 OR status = 'OPEN') ORDER BY status DESC, id",
+             WHERE ($1 = 0 OR status = 'OPEN') AND ($2 = '' OR status < $2 OR (status = $2 AND id > $3)) \
+             ORDER BY status DESC, id LIMIT $4",
         )
         .bind(i64::from(only_open))
+        .bind(after_status)
+        .bind(after_id)
+        .bind(limit)
         .fetch_all(self.pool())
         .await?;
         rows.iter()
@@ -829,9 +858,17 @@ impl Store {
 
     /// Open alerts, newest first.
     pub async fn open_alerts(&self) -> Result<Vec<AlertRow>, StoreError> {
+        self.open_alerts_page(None, i64::MAX).await
+    }
+
+    /// At most `limit` open alerts older (smaller id) than `before_id`, newest first.
+    pub async fn open_alerts_page(&self, before_id: Option<i64>, limit: i64) -> Result<Vec<AlertRow>, StoreError> {
         let rows = sqlx::query(
-            "SELECT id, kind, subject, message, status, created_at FROM alerts WHERE status = 'OPEN' ORDER BY id DESC",
+            "SELECT id, kind, subject, message, status, created_at FROM alerts WHERE status = 'OPEN' \
+             AND ($1 = 0 OR id < $1) ORDER BY id DESC LIMIT $2",
         )
+        .bind(before_id.unwrap_or(0))
+        .bind(limit)
         .fetch_all(self.pool())
         .await?;
         rows.iter()

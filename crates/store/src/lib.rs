@@ -106,6 +106,12 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// True when the store is overloaded rather than broken: no pooled connection came free
+    /// within the pool's acquire timeout. The request may succeed when retried later.
+    pub fn is_overloaded(&self) -> bool {
+        matches!(self, StoreError::Query(sqlx::Error::PoolTimedOut))
+    }
+
     /// A stored value that does not parse into its domain type.
     pub fn invalid(column: &'static str, reason: impl std::fmt::Display) -> Self {
         StoreError::Invalid { column, reason: reason.to_string() }
@@ -124,6 +130,9 @@ impl StoreError {
 pub struct Store {
     pool: AnyPool,
     writer: AnyPool,
+    /// One connection of its own for `/healthz`, so a health check never queues behind requests
+    /// waiting for `pool` (the same pool where there is only one connection).
+    health: AnyPool,
     backend: Backend,
     /// Targets that threshold changes are published to (see [`Store::with_publication`]).
     publication: std::sync::Arc<[publication::PublicationRoute]>,
@@ -218,6 +227,12 @@ fn sqlite_options(connections: u32, writer: bool) -> AnyPoolOptions {
         })
 }
 
+/// The health check's PostgreSQL pool: one connection, opened on first use, and a short wait for
+/// it (a health check that cannot get it within a second reports the store unavailable).
+fn health_options() -> AnyPoolOptions {
+    AnyPoolOptions::new().max_connections(1).min_connections(0).acquire_timeout(Duration::from_secs(1))
+}
+
 /// How long a connection waits for another process's lock on the database before it fails.
 const BUSY_TIMEOUT_MS: u32 = 10_000;
 
@@ -289,7 +304,8 @@ impl Store {
                     .connect(&driver_url)
                     .await
                     .map_err(connect_error)?;
-                Store::with_pools(pool.clone(), pool, backend)
+                let health = health_options().connect_lazy(&driver_url).map_err(connect_error)?;
+                Store::with_pools(pool.clone(), pool, backend).with_health_pool(health)
             }
             // An in-memory database exists once per connection: one connection does everything.
             Backend::Sqlite if driver_url.contains(":memory:") => {
@@ -301,7 +317,8 @@ impl Store {
                 let writer = sqlite_options(1, true).connect(&driver_url).await.map_err(connect_error)?;
                 let pool = sqlite_options(SQLITE_READERS, false).connect(&driver_url).await.map_err(connect_error)?;
                 checkpoint_in_background(pool.clone(), writer.clone());
-                Store::with_pools(writer, pool, backend)
+                let health = sqlite_options(1, false).connect(&driver_url).await.map_err(connect_error)?;
+                Store::with_pools(writer, pool, backend).with_health_pool(health)
             }
         };
         migrate::run(&store).await?;
@@ -310,7 +327,13 @@ impl Store {
 
     /// A store over these pools (the same pool twice where one pool does everything).
     pub(crate) fn with_pools(writer: AnyPool, pool: AnyPool, backend: Backend) -> Store {
-        Store { pool, writer, backend, publication: Vec::new().into(), sku_map_cache: Default::default() }
+        let health = pool.clone();
+        Store { pool, writer, health, backend, publication: Vec::new().into(), sku_map_cache: Default::default() }
+    }
+
+    /// The same store with a dedicated pool for [`Store::health_version`].
+    fn with_health_pool(self, health: AnyPool) -> Store {
+        Store { health, ..self }
     }
 
     /// The engine behind this store.
@@ -343,6 +366,14 @@ impl Store {
         Ok(())
     }
 
+    /// The schema version, read on the health check's own connection (never waiting for the
+    /// request pool): what `/healthz` asks.
+    pub async fn health_version(&self) -> Result<i64, StoreError> {
+        let v: Option<i64> =
+            sqlx::query_scalar("SELECT MAX(version) FROM schema_migrations").fetch_one(&self.health).await?;
+        Ok(v.unwrap_or(0))
+    }
+
     /// The schema version the database is at.
     pub async fn schema_version(&self) -> Result<i64, StoreError> {
         migrate::current_version(self).await
@@ -352,6 +383,7 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
         self.writer.close().await;
+        self.health.close().await;
     }
 }
 

@@ -51,8 +51,25 @@ const SELECT: &str = "SELECT d.id, d.outbox_id, d.target, d.part_id, d.payload, 
 impl Store {
     /// Dead letters, newest first; only those not yet replayed unless `all`.
     pub async fn dead_letters(&self, all: bool) -> Result<Vec<DeadLetterRow>, StoreError> {
-        let sql = format!("{SELECT} WHERE $1 = 1 OR d.replayed_at IS NULL ORDER BY d.id DESC");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(i64::from(all)).fetch_all(self.pool()).await?;
+        self.dead_letters_page(all, None, i64::MAX).await
+    }
+
+    /// At most `limit` dead letters of [`Store::dead_letters`] older (smaller id) than `before_id`.
+    pub async fn dead_letters_page(
+        &self,
+        all: bool,
+        before_id: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<DeadLetterRow>, StoreError> {
+        let sql = format!(
+            "{SELECT} WHERE ($1 = 1 OR d.replayed_at IS NULL) AND ($2 = 0 OR d.id < $2) ORDER BY d.id DESC LIMIT $3"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(i64::from(all))
+            .bind(before_id.unwrap_or(0))
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
         Ok(rows.iter().map(decode).collect::<Result<_, _>>()?)
     }
 

@@ -206,11 +206,28 @@ impl Store {
 
     /// Procurement requests, optionally of one status (`OPEN` …), newest first.
     pub async fn procurement_requests(&self, status: Option<&str>) -> Result<Vec<ProcurementRow>, StoreError> {
+        self.procurement_requests_page(status, None, i64::MAX).await
+    }
+
+    /// At most `limit` requests of [`Store::procurement_requests`] after the request
+    /// `(created_at, id)` (newest first).
+    pub async fn procurement_requests_page(
+        &self,
+        status: Option<&str>,
+        after: Option<(i64, i64)>,
+        limit: i64,
+    ) -> Result<Vec<ProcurementRow>, StoreError> {
+        let (after_created, after_id) = after.unwrap_or((0, 0));
         let rows = sqlx::query(
             "SELECT id, part_id, quantity, status, reason, created_at, updated_at FROM procurement_requests \
-             WHERE ($1 = '' OR status = $1) ORDER BY created_at DESC, id DESC",
+             WHERE ($1 = '' OR status = $1) AND ($2 = 0 OR created_at < $3 OR (created_at = $3 AND id < $4)) \
+             ORDER BY created_at DESC, id DESC LIMIT $5",
         )
         .bind(status.unwrap_or(""))
+        .bind(i64::from(after.is_some()))
+        .bind(after_created)
+        .bind(after_id)
+        .bind(limit)
         .fetch_all(self.pool())
         .await?;
         rows.iter()

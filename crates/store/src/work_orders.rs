@@ -123,12 +123,29 @@ impl Store {
         state: Option<&str>,
         asset_id: Option<&str>,
     ) -> Result<Vec<WorkOrderRow>, StoreError> {
+        self.work_orders_page(state, asset_id, None, i64::MAX).await
+    }
+
+    /// At most `limit` orders of [`Store::work_orders`] after the order `(due_at, id)`.
+    pub async fn work_orders_page(
+        &self,
+        state: Option<&str>,
+        asset_id: Option<&str>,
+        after: Option<(i64, i64)>,
+        limit: i64,
+    ) -> Result<Vec<WorkOrderRow>, StoreError> {
+        let (after_due, after_id) = after.unwrap_or((0, 0));
         let sql = format!(
-            "{SELECT} WHERE ($1 = '' OR w.state = $1) AND ($2 = '' OR w.asset_id = $2) ORDER BY w.due_at, w.id"
+            "{SELECT} WHERE ($1 = '' OR w.state = $1) AND ($2 = '' OR w.asset_id = $2) \
+             AND ($3 = 0 OR w.due_at > $4 OR (w.due_at = $4 AND w.id > $5)) ORDER BY w.due_at, w.id LIMIT $6"
         );
         let rows = sqlx::query(AssertSqlSafe(sql))
             .bind(state.unwrap_or(""))
             .bind(asset_id.unwrap_or(""))
+            .bind(i64::from(after.is_some()))
+            .bind(after_due)
+            .bind(after_id)
+            .bind(limit)
             .fetch_all(self.pool())
             .await?;
         Ok(rows.iter().map(decode).collect::<Result<_, _>>()?)

@@ -2,13 +2,14 @@
 //! threshold history and approval, alerts, the quarantine queue, scan and snapshot review, and
 //! the dead-letter queue of publication.
 
+use super::page::{self, Page, PageQuery};
 use super::{ApiJson, ApiPath, ApiQuery, Identifier, names_schema, now_ms};
 use crate::AppState;
 use crate::auth::{Auth, Ingest, Operate, Read};
 use crate::error::{ApiError, ErrorBody};
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri};
 use cmms_core::ids::PartId;
 use cmms_core::quantity::{Quantity, QuantityError};
 use cmms_pipeline::inventory::{self, GateRun};
@@ -189,7 +190,7 @@ pub async fn approve_thresholds(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Filters of the parts list.
+/// Filters and page of the parts list.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
@@ -197,17 +198,26 @@ pub struct PartsQuery {
     /// Only parts whose available stock is below their reorder point.
     #[serde(default)]
     pub below_reorder: bool,
+    /// Entries per page: 1 to 5000, default 1000.
+    #[param(minimum = 1, maximum = 5000)]
+    pub limit: Option<u32>,
+    /// Opaque: the `X-Next-Cursor` of the previous page (absent: the first page).
+    pub cursor: Option<String>,
 }
 
-/// Parts with their stock, availability, pause state and the thresholds in force.
+/// Parts with their stock, availability, pause state and the thresholds in force, by part id,
+/// one page at a time (see `limit` and `cursor`).
 #[utoipa::path(
     get,
     path = "/api/v1/parts",
     tag = "inventory",
     params(PartsQuery),
     responses(
-        (status = 200, description = "Parts", body = [PartOverview]),
-        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 200, description = "Parts by id: one page", body = [PartOverview], headers(
+            ("Link" = String, description = "`<…&cursor=…>; rel=\"next\"`: the next page, when more entries follow"),
+            ("X-Next-Cursor" = String, description = "The `cursor` of the next page, when more entries follow"),
+        )),
+        (status = 400, description = "Malformed query, limit or cursor", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Token lacks the read scope", body = ErrorBody),
     )
@@ -215,9 +225,16 @@ pub struct PartsQuery {
 pub async fn list_parts(
     _auth: Auth<Read>,
     State(state): State<AppState>,
+    uri: Uri,
     ApiQuery(q): ApiQuery<PartsQuery>,
-) -> Result<Json<Vec<PartOverview>>, ApiError> {
-    Ok(Json(state.store.parts_overview(q.below_reorder).await?))
+) -> Result<Page<PartOverview>, ApiError> {
+    let limit = page::limit(q.limit)?;
+    let after = match q.cursor.as_deref() {
+        Some(c) => Some(page::decode(c, 1)?.remove(0)),
+        None => None,
+    };
+    let rows = state.store.parts_overview_page(q.below_reorder, after.as_deref(), limit as i64 + 1).await?;
+    Ok(Page::new(rows, limit, uri, |p| page::encode(&[&p.part_id])))
 }
 
 /// A part's threshold history (computed and received), newest first.
@@ -242,19 +259,32 @@ pub async fn threshold_history(
     Ok(Json(state.store.threshold_history(part.as_str(), 1000).await?))
 }
 
-/// Open alerts (drift, scan discrepancies, implausible drops), newest first.
+/// Open alerts (drift, scan discrepancies, implausible drops), newest first, one page at a time.
 #[utoipa::path(
     get,
     path = "/api/v1/alerts",
     tag = "inventory",
+    params(PageQuery),
     responses(
-        (status = 200, description = "Open alerts", body = [AlertRow]),
+        (status = 200, description = "Open alerts: one page", body = [AlertRow], headers(
+            ("Link" = String, description = "`<…&cursor=…>; rel=\"next\"`: the next page, when more entries follow"),
+            ("X-Next-Cursor" = String, description = "The `cursor` of the next page, when more entries follow"),
+        )),
+        (status = 400, description = "Malformed query, limit or cursor", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Token lacks the read scope", body = ErrorBody),
     )
 )]
-pub async fn list_alerts(_auth: Auth<Read>, State(state): State<AppState>) -> Result<Json<Vec<AlertRow>>, ApiError> {
-    Ok(Json(state.store.open_alerts().await?))
+pub async fn list_alerts(
+    _auth: Auth<Read>,
+    State(state): State<AppState>,
+    uri: Uri,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> Result<Page<AlertRow>, ApiError> {
+    let limit = page::limit(q.limit)?;
+    let before = q.cursor.as_deref().map(page::decode_ints::<1>).transpose()?.map(|[id]| id);
+    let rows = state.store.open_alerts_page(before, limit as i64 + 1).await?;
+    Ok(Page::new(rows, limit, uri, |a| page::encode(&[&a.id.to_string()])))
 }
 
 /// Filters of list endpoints that can show resolved entries too.
@@ -265,17 +295,26 @@ pub struct AllQuery {
     /// Include resolved / replayed entries.
     #[serde(default)]
     pub all: bool,
+    /// Entries per page: 1 to 5000, default 1000.
+    #[param(minimum = 1, maximum = 5000)]
+    pub limit: Option<u32>,
+    /// Opaque: the `X-Next-Cursor` of the previous page (absent: the first page).
+    pub cursor: Option<String>,
 }
 
-/// The quarantine queue: SKUs that map to no part or to several.
+/// The quarantine queue: SKUs that map to no part or to several; open entries first, one page at
+/// a time.
 #[utoipa::path(
     get,
     path = "/api/v1/quarantine",
     tag = "inventory",
     params(AllQuery),
     responses(
-        (status = 200, description = "Quarantine entries", body = [QuarantineRow]),
-        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 200, description = "Quarantine entries: one page", body = [QuarantineRow], headers(
+            ("Link" = String, description = "`<…&cursor=…>; rel=\"next\"`: the next page, when more entries follow"),
+            ("X-Next-Cursor" = String, description = "The `cursor` of the next page, when more entries follow"),
+        )),
+        (status = 400, description = "Malformed query, limit or cursor", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Token lacks the read scope", body = ErrorBody),
     )
@@ -283,9 +322,21 @@ pub struct AllQuery {
 pub async fn list_quarantine(
     _auth: Auth<Read>,
     State(state): State<AppState>,
+    uri: Uri,
     ApiQuery(q): ApiQuery<AllQuery>,
-) -> Result<Json<Vec<QuarantineRow>>, ApiError> {
-    Ok(Json(state.store.quarantine(!q.all).await?))
+) -> Result<Page<QuarantineRow>, ApiError> {
+    let limit = page::limit(q.limit)?;
+    let after = match q.cursor.as_deref() {
+        Some(c) => {
+            let key = page::decode(c, 2)?;
+            let id = key[1].parse().map_err(|_| page::bad_cursor())?;
+            Some((key[0].clone(), id))
+        }
+        None => None,
+    };
+    let after = after.as_ref().map(|(status, id)| (status.as_str(), *id));
+    let rows = state.store.quarantine_page(!q.all, after, limit as i64 + 1).await?;
+    Ok(Page::new(rows, limit, uri, |e| page::encode(&[&e.status, &e.id.to_string()])))
 }
 
 /// The part a quarantined SKU should map to.
@@ -398,6 +449,11 @@ pub struct ProcurementQuery {
     /// Only this status (`OPEN`, `FULFILLED`, `CANCELLED`).
     #[param(schema_with = procurement_status_schema)]
     pub status: Option<String>,
+    /// Entries per page: 1 to 5000, default 1000.
+    #[param(minimum = 1, maximum = 5000)]
+    pub limit: Option<u32>,
+    /// Opaque: the `X-Next-Cursor` of the previous page (absent: the first page).
+    pub cursor: Option<String>,
 }
 
 /// The statuses a procurement request can have.
@@ -415,8 +471,11 @@ fn procurement_status_schema() -> utoipa::openapi::schema::Object {
     tag = "routing",
     params(ProcurementQuery),
     responses(
-        (status = 200, description = "Procurement requests", body = [ProcurementRow]),
-        (status = 400, description = "Unknown status", body = ErrorBody),
+        (status = 200, description = "Procurement requests: one page", body = [ProcurementRow], headers(
+            ("Link" = String, description = "`<…&cursor=…>; rel=\"next\"`: the next page, when more entries follow"),
+            ("X-Next-Cursor" = String, description = "The `cursor` of the next page, when more entries follow"),
+        )),
+        (status = 400, description = "Unknown status, malformed limit or cursor", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Token lacks the read scope", body = ErrorBody),
     )
@@ -424,8 +483,11 @@ fn procurement_status_schema() -> utoipa::openapi::schema::Object {
 pub async fn list_procurement_requests(
     _auth: Auth<Read>,
     State(state): State<AppState>,
+    uri: Uri,
     ApiQuery(q): ApiQuery<ProcurementQuery>,
-) -> Result<Json<Vec<ProcurementRow>>, ApiError> {
+) -> Result<Page<ProcurementRow>, ApiError> {
+    let limit = page::limit(q.limit)?;
+    let after = q.cursor.as_deref().map(page::decode_ints::<2>).transpose()?.map(|[at, id]| (at, id));
     let status = match q.status.as_deref().map(str::to_ascii_uppercase) {
         None => None,
         Some(s) if PROCUREMENT_STATUSES.contains(&s.as_str()) => Some(s),
@@ -436,7 +498,8 @@ pub async fn list_procurement_requests(
             ));
         }
     };
-    Ok(Json(state.store.procurement_requests(status.as_deref()).await?))
+    let rows = state.store.procurement_requests_page(status.as_deref(), after, limit as i64 + 1).await?;
+    Ok(Page::new(rows, limit, uri, |r| page::encode(&[&r.created_at.to_string(), &r.id.to_string()])))
 }
 
 /// The dead-letter queue of outbound publication.
@@ -446,8 +509,11 @@ pub async fn list_procurement_requests(
     tag = "publication",
     params(AllQuery),
     responses(
-        (status = 200, description = "Dead letters, newest first", body = [DeadLetterRow]),
-        (status = 400, description = "Malformed query", body = ErrorBody),
+        (status = 200, description = "Dead letters, newest first: one page", body = [DeadLetterRow], headers(
+            ("Link" = String, description = "`<…&cursor=…>; rel=\"next\"`: the next page, when more entries follow"),
+            ("X-Next-Cursor" = String, description = "The `cursor` of the next page, when more entries follow"),
+        )),
+        (status = 400, description = "Malformed query, limit or cursor", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Token lacks the read scope", body = ErrorBody),
     )
@@ -455,9 +521,13 @@ pub async fn list_procurement_requests(
 pub async fn list_dead_letters(
     _auth: Auth<Read>,
     State(state): State<AppState>,
+    uri: Uri,
     ApiQuery(q): ApiQuery<AllQuery>,
-) -> Result<Json<Vec<DeadLetterRow>>, ApiError> {
-    Ok(Json(state.store.dead_letters(q.all).await?))
+) -> Result<Page<DeadLetterRow>, ApiError> {
+    let limit = page::limit(q.limit)?;
+    let before = q.cursor.as_deref().map(page::decode_ints::<1>).transpose()?.map(|[id]| id);
+    let rows = state.store.dead_letters_page(q.all, before, limit as i64 + 1).await?;
+    Ok(Page::new(rows, limit, uri, |d| page::encode(&[&d.id.to_string()])))
 }
 
 /// The outbox row a replay created.

@@ -6,6 +6,7 @@
 pub mod events;
 pub mod ingest;
 pub mod inventory;
+pub mod page;
 pub mod publication;
 pub mod work_orders;
 
@@ -73,6 +74,41 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Adds the 503 answer of load shedding (see [`crate::ServeOptions::max_in_flight`]) to every
+/// operation: any request may be refused that way.
+struct Overload;
+
+impl Modify for Overload {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let response = utoipa::openapi::ResponseBuilder::new()
+            .description(
+                "Overloaded (too many requests in flight, or the database busy): nothing was applied; \
+                 retry after the `Retry-After` seconds",
+            )
+            .header(
+                "Retry-After",
+                utoipa::openapi::HeaderBuilder::new()
+                    .schema(Some(ObjectBuilder::new().schema_type(Type::Integer)))
+                    .description(Some("Seconds to wait before retrying"))
+                    .build(),
+            )
+            .content(
+                "application/json",
+                utoipa::openapi::ContentBuilder::new()
+                    .schema(Some(utoipa::openapi::Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            for op in
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
+            {
+                op.responses.responses.insert("503".to_owned(), response.clone().into());
+            }
+        }
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -90,7 +126,7 @@ struct ApiDoc;
 
 /// The API routes and the OpenAPI document describing them.
 pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, doc) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(ingest::ingest_feed))
         .routes(routes!(inventory::put_thresholds))
         .routes(routes!(inventory::approve_thresholds))
@@ -114,7 +150,10 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(events::void_event))
         .routes(routes!(events::restore_event))
         .routes(routes!(events::list_voids))
-        .split_for_parts()
+        .split_for_parts();
+    let mut doc = doc;
+    Overload.modify(&mut doc);
+    (router, doc)
 }
 
 #[cfg(test)]

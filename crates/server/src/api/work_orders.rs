@@ -1,12 +1,14 @@
 //! Work-order routes: list by state or asset, transitions, completion (which schedules the next
 //! PM), and the PM schedule of an asset.
 
+use super::page::{self, Page};
 use super::{ApiJson, ApiPath, ApiQuery, Identifier, names_schema, now_ms};
 use crate::AppState;
 use crate::auth::{Auth, Operate, Read};
 use crate::error::{ApiError, ErrorBody};
 use axum::Json;
 use axum::extract::State;
+use axum::http::Uri;
 use cmms_core::ids::AssetId;
 use cmms_core::work_order::{WoAction, WoState};
 use cmms_pipeline::pm;
@@ -27,6 +29,11 @@ pub struct WorkOrderQuery {
     /// Only this asset.
     #[param(value_type = Option<Identifier>)]
     pub asset_id: Option<String>,
+    /// Entries per page: 1 to 5000, default 1000.
+    #[param(minimum = 1, maximum = 5000)]
+    pub limit: Option<u32>,
+    /// Opaque: the `X-Next-Cursor` of the previous page (absent: the first page).
+    pub cursor: Option<String>,
 }
 
 fn wo_state_schema() -> utoipa::openapi::schema::Object {
@@ -49,8 +56,11 @@ fn action_schema() -> utoipa::openapi::schema::Object {
     tag = "work orders",
     params(WorkOrderQuery),
     responses(
-        (status = 200, description = "Work orders by due date", body = [WorkOrderRow]),
-        (status = 400, description = "Unknown state or malformed asset id", body = ErrorBody),
+        (status = 200, description = "Work orders by due date: one page", body = [WorkOrderRow], headers(
+            ("Link" = String, description = "`<…&cursor=…>; rel=\"next\"`: the next page, when more entries follow"),
+            ("X-Next-Cursor" = String, description = "The `cursor` of the next page, when more entries follow"),
+        )),
+        (status = 400, description = "Unknown state, malformed asset id, limit or cursor", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Token lacks the read scope", body = ErrorBody),
     )
@@ -58,8 +68,11 @@ fn action_schema() -> utoipa::openapi::schema::Object {
 pub async fn list_work_orders(
     _auth: Auth<Read>,
     State(state): State<AppState>,
+    uri: Uri,
     ApiQuery(q): ApiQuery<WorkOrderQuery>,
-) -> Result<Json<Vec<WorkOrderRow>>, ApiError> {
+) -> Result<Page<WorkOrderRow>, ApiError> {
+    let limit = page::limit(q.limit)?;
+    let after = q.cursor.as_deref().map(page::decode_ints::<2>).transpose()?.map(|[due, id]| (due, id));
     let wo_state = match q.state.as_deref() {
         Some(s) => {
             Some(s.parse::<WoState>().map_err(|e| ApiError::bad_request("INVALID_QUERY", e.to_string()))?.as_str())
@@ -70,7 +83,9 @@ pub async fn list_work_orders(
         Some(a) => Some(asset_id(a)?),
         None => None,
     };
-    Ok(Json(state.store.work_orders(wo_state, asset.as_ref().map(AssetId::as_str)).await?))
+    let asset = asset.as_ref().map(AssetId::as_str);
+    let rows = state.store.work_orders_page(wo_state, asset, after, limit as i64 + 1).await?;
+    Ok(Page::new(rows, limit, uri, |w| page::encode(&[&w.due_at.to_string(), &w.id.to_string()])))
 }
 
 fn asset_id(raw: &str) -> Result<AssetId, ApiError> {

@@ -4,6 +4,7 @@
 mod concurrency;
 mod dashboard;
 mod events;
+mod load;
 mod routes;
 mod time;
 mod session;
@@ -12,7 +13,7 @@ use cmms_core::auth::Scope;
 use cmms_core::feeds::{FailureRecord, MtbfReadingRecord};
 use cmms_core::master::{AssetPartRecord, AssetRecord, ImportRecord, PartRecord, SiteRecord, SkuMapRecord};
 use cmms_pipeline::import::{Quiet, import_file};
-use cmms_server::AppState;
+use cmms_server::{AppState, ServeOptions};
 use cmms_store::case;
 use cmms_store::master::StoredRecord;
 use cmms_store::testing::{Db, run_suite};
@@ -42,11 +43,15 @@ async fn import<R: ImportRecord + StoredRecord>(db: &Db, file: &str) {
 
 /// Starts the server on `db` with the example site's master data loaded.
 pub async fn spawn_app(db: Db) -> App {
-    spawn_app_with(db, cmms_server::dashboard::DashboardSettings::default()).await
+    spawn_app_with(db, ServeOptions::default(), cmms_server::dashboard::DashboardSettings::default()).await
 }
 
-/// [`spawn_app`] with these dashboard session settings.
-pub async fn spawn_app_with(db: Db, dashboard: cmms_server::dashboard::DashboardSettings) -> App {
+/// [`spawn_app`] with these server limits and dashboard session settings.
+pub async fn spawn_app_with(
+    db: Db,
+    options: ServeOptions,
+    dashboard: cmms_server::dashboard::DashboardSettings,
+) -> App {
     import::<SiteRecord>(&db, "sites.csv").await;
     import::<PartRecord>(&db, "parts.csv").await;
     import::<SkuMapRecord>(&db, "sku_map.csv").await;
@@ -60,7 +65,7 @@ pub async fn spawn_app_with(db: Db, dashboard: cmms_server::dashboard::Dashboard
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
-    let state = AppState::new(db.store.clone()).with_dashboard(dashboard);
+    let state = AppState::new(db.store.clone()).with_dashboard(dashboard).with_options(options);
     tokio::spawn(cmms_server::serve(listener, state, async {
         let _ = stopped.await;
     }));
@@ -161,5 +166,12 @@ fn main() -> std::process::ExitCode {
         case!(session::cross_site_posts_are_refused),
         case!(session::a_token_with_a_line_break_is_a_400_page_not_a_500),
         case!(session::framework_errors_are_the_json_error_or_the_html_page),
+        case!(load::odd_methods_do_not_grow_the_metrics),
+        case!(load::metrics_can_require_a_token),
+        case!(load::parts_come_in_pages),
+        case!(load::every_list_walks_in_pages),
+        case!(load::overload_is_shed_with_503_and_retry_after),
+        case!(load::healthz_does_not_wait_for_the_request_pool),
+        case!(load::slow_and_idle_clients_are_disconnected),
     ])
 }
