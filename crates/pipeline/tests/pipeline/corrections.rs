@@ -28,7 +28,9 @@ pub async fn voiding_absurd_consumption_gives_the_thresholds_back(db: Db) {
 
     // Two absurd events for BRG, accepted by the webhook.
     let ev = |id: &str, qty: f64| json!({"event_id": id, "source": "ERP", "external_sku": "100-BRG", "quantity": qty, "consumed_at": "2026-10-20T08:00:00Z"});
-    let r = ingest(&db.store, Feed::Consumption, vec![ev("X-1", 40_000.0), ev("X-2", 70_000.0)], input_window(), NOW).await.unwrap();
+    let r = ingest(&db.store, Feed::Consumption, vec![ev("X-1", 40_000.0), ev("X-2", 70_000.0)], input_window(), NOW)
+        .await
+        .unwrap();
     assert_eq!(r.accepted, 2, "{r:?}");
     recompute_thresholds(&db.store, as_of, NOW + 1).await.unwrap();
     let absurd = computed(&db, "BRG").await;

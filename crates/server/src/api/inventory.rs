@@ -569,3 +569,59 @@ pub async fn replay_dead_letter(
         )),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use cmms_core::publication::ThresholdSync;
+    use cmms_core::time::TimeWindow;
+    use proptest::prelude::*;
+
+    /// Plausible figures, boundary cases and the absurd values senders produce.
+    fn figure() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            0.0f64..1e6,
+            Just(0.0),
+            Just(-0.0),
+            Just(1e9),
+            Just(1e9 + 1.0),
+            Just(1e308),
+            Just(f64::MAX),
+            Just(-1.0),
+            Just(f64::MIN_POSITIVE),
+            Just(0.1234567891),
+        ]
+    }
+
+    proptest! {
+        /// The threshold PUT either refuses a payload with a stable code and a message naming the
+        /// field, or accepts it with every figure finite, within the plausible limit, in micro-units
+        /// and ordered; it never panics.
+        #[test]
+        fn the_put_accepts_only_plausible_thresholds(
+            min in figure(), reorder in figure(), max in figure(), stock in figure(), seq in 0i64..1_000
+        ) {
+            let now = jiff::Timestamp::from_second(1_796_000_000).unwrap();
+            let body = ThresholdSync::new("P-1", stock, [min, reorder, max], seq, now);
+            match validate("P-1", &body, None, &TimeWindow::events(now)) {
+                Ok(r) => {
+                    let limit = cmms_core::quantity::max_quantity();
+                    for v in r.limits.into_iter().chain([r.current_stock]) {
+                        prop_assert!(v.is_finite() && (0.0..=limit).contains(&v), "{v}");
+                        prop_assert_eq!(Quantity::new(v).unwrap().get(), v, "held in micro-units");
+                    }
+                    prop_assert!(r.limits[0] <= r.limits[1] && r.limits[1] <= r.limits[2]);
+                }
+                Err(e) => {
+                    prop_assert_eq!(e.status, StatusCode::UNPROCESSABLE_ENTITY);
+                    prop_assert!(
+                        ["IMPLAUSIBLE_QUANTITY", "NEGATIVE_THRESHOLD", "THRESHOLD_ORDER"].contains(&e.code),
+                        "{}", e.code
+                    );
+                    let names_field = ["min", "reorder", "max", "current_stock"].iter().any(|f| e.message.contains(f));
+                    prop_assert!(names_field, "{}", e.message);
+                }
+            }
+        }
+    }
+}

@@ -6,8 +6,8 @@ mod dashboard;
 mod events;
 mod load;
 mod routes;
-mod time;
 mod session;
+mod time;
 
 use cmms_core::auth::Scope;
 use cmms_core::feeds::{FailureRecord, MtbfReadingRecord};

@@ -117,7 +117,8 @@ pub async fn sign_out_and_revocation_end_sessions_on_the_server(db: Db) {
 
 pub async fn sessions_end_after_their_lifetime_or_idle_timeout(db: Db) {
     let policy = SessionPolicy::new(600_000, 120_000).unwrap();
-    let app = spawn_app_with(db, ServeOptions::default(), DashboardSettings { policy, ..DashboardSettings::default() }).await;
+    let app =
+        spawn_app_with(db, ServeOptions::default(), DashboardSettings { policy, ..DashboardSettings::default() }).await;
     let set_cookie = sign_in(&app, Scope::Read).await;
     assert!(set_cookie.contains("Max-Age=600"), "the configured lifetime: {set_cookie}");
     let cookie = pair(&set_cookie);
