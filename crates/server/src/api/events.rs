@@ -28,10 +28,13 @@ pub struct VoidRequest {
     #[schema(schema_with = feed_schema)]
     pub feed: Option<String>,
     /// The source (consumption, inventory) or the asset (failures).
+    #[schema(min_length = 1)]
     pub source: String,
     /// The event id; for a stock snapshot `SKU/SEQUENCE` (split at the last `/`).
+    #[schema(min_length = 1)]
     pub event_id: String,
     /// Why: what was wrong with the event, or the ERP reversal's reference. Required.
+    #[schema(min_length = 1)]
     pub reason: String,
 }
 
@@ -43,8 +46,10 @@ pub struct RestoreRequest {
     #[schema(schema_with = feed_schema)]
     pub feed: Option<String>,
     /// The source (consumption, inventory) or the asset (failures).
+    #[schema(min_length = 1)]
     pub source: String,
     /// The event id; for a stock snapshot `SKU/SEQUENCE`.
+    #[schema(min_length = 1)]
     pub event_id: String,
     /// Why it is restored.
     pub reason: Option<String>,

@@ -199,6 +199,7 @@ pub struct CompletionCorrection {
     #[schema(format = DateTime)]
     pub completed_at: String,
     /// Why (1–500 characters), recorded in the work order's history with the token's name.
+    #[schema(min_length = 1, max_length = 500)]
     pub reason: String,
 }
 
