@@ -9,21 +9,10 @@ use std::borrow::Cow;
 /// The first characters that make a spreadsheet read a cell as a formula (OWASP's list).
 pub const FORMULA_TRIGGERS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 
-/// Whether `cell` is a plain decimal number (`12`, `-3.5`, `+0.25`, `.5`, `1e-7`): such a cell is
-/// a value, never a formula, and stays as it is.
+/// Whether `cell` is a plain, finite decimal number (`12`, `-3.5`, `+0.25`, `.5`, `1e-7`; Rust's
+/// own float syntax, no blanks): such a cell is a value, never a formula, and stays as it is.
 pub fn is_plain_number(cell: &str) -> bool {
-    let body = cell.strip_prefix(['+', '-']).unwrap_or(cell);
-    let (mantissa, exponent) = match body.find(['e', 'E']) {
-        Some(i) => (&body[..i], Some(&body[i + 1..])),
-        None => (body, None),
-    };
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    let mantissa_ok = match mantissa.split_once('.') {
-        Some((int, frac)) => (digits(int) || int.is_empty()) && (digits(frac) || frac.is_empty()) && mantissa != ".",
-        None => digits(mantissa),
-    };
-    let exponent_ok = exponent.is_none_or(|e| digits(e.strip_prefix(['+', '-']).unwrap_or(e)));
-    mantissa_ok && exponent_ok
+    cell.parse::<f64>().is_ok_and(f64::is_finite)
 }
 
 /// The cell as a spreadsheet should receive it: prefixed with `'` when it starts with one of

@@ -166,8 +166,8 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
                     run.asset_errors.push(AssetError { asset_id: asset.asset_id.clone(), reason: reason.clone() });
                     STATUS_INVALID_INPUT
                 }
-                (None, Some(Ok(_))) | (None, None) => "OK",
                 (None, Some(Err(e))) => e.code(),
+                (None, _) => "OK",
             };
             *run.by_status.entry(status.to_owned()).or_default() += 1;
             let basis = match interval.reason {
