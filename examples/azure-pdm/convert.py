@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Convert Microsoft's Azure predictive-maintenance sample data into cmms import files.
 
-Reads PdM_machines.csv, PdM_failures.csv, PdM_maint.csv and PdM_errors.csv (from
-../shared/data/azure-pdm by default; the data is not copied into this repository) and writes
-sites.csv, assets.csv and failures.csv for `cmms import`. Python standard library only.
+Reads PdM_machines.csv, PdM_failures.csv, PdM_maint.csv and PdM_errors.csv from the folder
+given as DATA_DIR (the data is not in this repository: docs/real-data.md says where to get it)
+and writes sites.csv, assets.csv and failures.csv for `cmms import`. Python standard library only.
 
 Mapping (see the data set's README for its quirks):
 - one site, AZURE-PDM, time zone UTC: the source timestamps carry no zone, and cmms reads a
@@ -20,7 +20,8 @@ Mapping (see the data set's README for its quirks):
   every asset, and applies only where MTBF cannot be used;
 - the last PM completion of an asset is its last PLANNED maintenance.
 
-Usage: python3 examples/azure-pdm/convert.py [--data DIR] [--out DIR] [--level machine|component]
+Usage: python3 examples/azure-pdm/convert.py DATA_DIR [--out DIR] [--level machine|component]
+       [--fallback-days N]
 """
 
 import argparse
@@ -32,9 +33,23 @@ from collections import defaultdict
 SITE = "AZURE-PDM"
 
 
+# The column names of Microsoft's files. The copies on Kaggle carry them as a header row; the
+# original blob files have no header, so a file whose first row is not this header gets it.
+COLUMNS = {
+    "PdM_machines.csv": ["machineID", "model", "age"],
+    "PdM_failures.csv": ["datetime", "machineID", "failure"],
+    "PdM_maint.csv": ["datetime", "machineID", "comp"],
+    "PdM_errors.csv": ["datetime", "machineID", "errorID"],
+}
+
+
 def read(path):
-    with open(path, newline="") as f:
-        return list(csv.DictReader(f))
+    columns = COLUMNS[os.path.basename(path)]
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        rows = list(csv.reader(f))
+    if rows and [c.strip() for c in rows[0]] == columns:
+        rows = rows[1:]
+    return [dict(zip(columns, r)) for r in rows if r]
 
 
 def iso(ts):
@@ -49,11 +64,8 @@ def compact(ts):
 
 
 def main():
-    here = os.path.dirname(os.path.abspath(__file__))
-    repo = os.path.dirname(os.path.dirname(here))
-    default_data = os.path.join(repo, "..", "shared", "data", "azure-pdm")
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--data", default=default_data, help="folder with the PdM_*.csv files")
+    ap.add_argument("data", metavar="DATA_DIR", help="folder with PdM_machines/failures/maint/errors.csv")
     ap.add_argument("--out", default="azure-pdm-import", help="folder to write the import files into")
     ap.add_argument("--level", choices=["machine", "component"], default="machine")
     ap.add_argument("--fallback-days", type=float, default=90.0)
