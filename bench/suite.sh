@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark suite: one command, one table (BENCHMARKS.md, "Benchmark suite").
+# The benchmark suite: one command, one table (BENCHMARKS.md, "B6. The suite").
 #
 #   bench/suite.sh                     # default sizes, SQLite and PostgreSQL
 #   PG_URL= bench/suite.sh             # SQLite only

@@ -4,7 +4,7 @@
     python3 bench/gen/generate.py --out /tmp/cmms-small --parts 2000 --assets 300 \
         --consumption-events 200000 --failure-events 100000 --seed 42 --as-of 2025-06-01T00:00:00Z
 
-Writes the import files of DESIGN.md "Import file formats" that the calculation reads: sites.csv,
+Writes the import files of docs/contract.md#import-file-formats that the calculation reads: sites.csv,
 parts.csv, sku_map.csv, consumption.csv, assets.csv, failures.csv, mtbf_readings.csv. The same
 arguments give the same bytes (one `random.Random(seed)`, no hash-ordered iteration). Rows are
 streamed to disk, so memory stays flat with --consumption-events / --failure-events (the large

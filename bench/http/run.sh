@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# HTTP API load benchmark on loopback, SQLite store (see BENCHMARKS.md, "HTTP API load").
+# HTTP API load benchmark on loopback, SQLite store (see BENCHMARKS.md, "B4. HTTP load").
 #
 #   bench/http/run.sh                 # build release, generate data, run every phase
 #   PHASES="put" DURATION=10s bench/http/run.sh

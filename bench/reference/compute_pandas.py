@@ -18,7 +18,7 @@ independent so that each checks the other. Where pandas needs care to give the s
 * Numbers: pd.to_numeric on the trimmed text (same values as float() for decimal text; `_`
   separators and non-ASCII digits are rejected like in the plain version).
 * Sums: the consumed quantity per part and the MTBF sums use math.fsum per group (exact, as
-  DESIGN.md's calculation); a plain groupby().sum() could differ in the last bit and then move a
+  the contract's calculation, docs/contract.md#quantities); a plain groupby().sum() could differ in the last bit and then move a
   rounded threshold by 0.01 in rare ties.
 * Rounding: Python's round(x, 2) element by element (numpy's round is not half-to-even on the
   exact binary value).

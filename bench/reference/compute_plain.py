@@ -3,12 +3,11 @@
 
     python3 bench/reference/compute_plain.py --input DIR --output DIR --as-of 2025-06-01T00:00:00Z
 
-Reads the import files of DIR (CSV with header, DESIGN.md "Import file formats"; any file may be
+Reads the import files of DIR (CSV with header, docs/contract.md#import-file-formats; any file may be
 missing and is then empty), validates them, and writes OUTPUT/thresholds.csv and
 OUTPUT/intervals.csv. Counts of rejected / ignored rows go to stderr.
 
-It implements DESIGN.md "Inventory thresholds", "Reliability -> PM intervals" and "Precise
-semantics" with the formula registry's defaults and nothing else (no seasonal windows, no part-class
+It implements docs/contract.md#thresholds, #pm-intervals and #due-dates with the formula registry's defaults and nothing else (no seasonal windows, no part-class
 overrides, no MTBF look-back):
 
   thresholds  window_days 90, safety_multiplier 1.5, reorder_factor 1.25, max_factor 1.5, 2 decimals
@@ -50,7 +49,7 @@ SENSOR_RESET are ignored), plus every MTBF reading. Samples <= 0 are discarded. 
 population sd = sqrt(fsum((x - mean)^2) / n), cv = sd / mean. No samples -> FALLBACK /
 NO_VALID_SAMPLES; cv > 1.0 -> FALLBACK / HIGH_VARIABILITY (both use fallback_interval_days as
 given); else MTBF with interval = clamp(mean * 0.85 / 24, 7, 365). Spans are computed in integer
-microseconds. All failure events and readings count (no as_of cut-off: DESIGN.md gives none).
+microseconds. All failure events and readings count (no as_of cut-off: docs/contract.md#pm-intervals).
 
 Due date: no last_completion_at -> NO_LAST_COMPLETION (interval fields filled, due empty). Else the
 completion converted to the site's zone (zoneinfo), plus timedelta(days=interval_days) as wall-clock
@@ -73,7 +72,7 @@ from collections import Counter, defaultdict
 from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-# Registry defaults (DESIGN.md "Inventory thresholds", "Reliability -> PM intervals").
+# Registry defaults (docs/contract.md#formula-registry).
 WINDOW_DAYS = 90
 SAFETY_MULTIPLIER = 1.5
 REORDER_FACTOR = 1.25

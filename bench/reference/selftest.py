@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Hand-checked cases for the reference implementations (expected values worked out by hand from
-DESIGN.md, and the due dates of crates/core/src/pm.rs's tests).
+the contract (docs/contract.md), and the due dates of crates/core/src/pm.rs's tests).
 
     /work/venv-bench/bin/python bench/reference/selftest.py   # plain + pandas
     python3 bench/reference/selftest.py                        # plain only (no pandas installed)

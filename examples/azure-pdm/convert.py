@@ -5,7 +5,7 @@ Reads PdM_machines.csv, PdM_failures.csv, PdM_maint.csv and PdM_errors.csv from 
 given as DATA_DIR (the data is not in this repository: docs/real-data.md says where to get it)
 and writes sites.csv, assets.csv and failures.csv for `cmms import`. Python standard library only.
 
-Mapping (see the data set's README for its quirks):
+Mapping (docs/real-data.md describes the data set and its source):
 - one site, AZURE-PDM, time zone UTC: the source timestamps carry no zone, and cmms reads a
   timestamp without an offset as UTC anyway;
 - an asset per machine (default) or per machine component (--level component), grouped by
