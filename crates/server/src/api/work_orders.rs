@@ -271,7 +271,7 @@ pub async fn pm_schedule(
     if known.is_empty() {
         return Err(ApiError::not_found("UNKNOWN_ASSET", format!("unknown asset {:?}", asset.as_str())));
     }
-    let interval = state.store.pm_intervals().await?.into_iter().find(|i| i.asset_id == asset.as_str());
+    let interval = state.store.pm_interval(asset.as_str()).await?;
     let work_orders = state.store.work_orders(None, Some(asset.as_str())).await?;
     Ok(Json(PmSchedule { interval: interval.map(Into::into), work_orders: convert(work_orders) }))
 }
