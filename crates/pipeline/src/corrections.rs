@@ -77,7 +77,7 @@ impl CorrectionError {
 }
 
 /// A void or restore done, with what it touched.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Correction {
     /// The void record (with its restore, after a restore).
     pub record: EventVoidRow,

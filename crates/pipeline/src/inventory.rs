@@ -56,7 +56,7 @@ pub enum InventoryError {
 }
 
 /// What one run of the stage did.
-#[derive(Debug, Default, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Default, serde::Serialize)]
 pub struct GateRun {
     /// Consumption events newly mapped to a part.
     pub consumption_mapped: u64,

@@ -294,7 +294,7 @@ pub async fn complete(
 }
 
 /// What a completion correction did.
-#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct Correction {
     /// The corrected order.
     pub corrected: WorkOrderRow,

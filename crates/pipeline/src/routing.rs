@@ -37,7 +37,7 @@ pub enum RoutingError {
 }
 
 /// What one routing run did.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RoutingRun {
     /// Parts looked at.
     pub parts: u64,

@@ -13,7 +13,7 @@ use cmms_core::corrections::{EventKey, VoidFeed};
 use sqlx::Row;
 
 /// One void of an event, with its restore once undone.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct EventVoidRow {
     /// Its id.
     pub id: i64,

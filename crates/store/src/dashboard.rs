@@ -1,6 +1,10 @@
-//! Read models for the dashboard: counts by stage and state, and the daily series behind plots.
+//! Read models for the dashboard: counts by stage and state, the daily series behind plots, and
+//! the one row or the few columns a page shows (so that no page loads a table to show one row).
 
+use crate::inventory::{PART_OVERVIEW, PartOverview, decode_part_overview};
+use crate::reliability::{PM_INTERVAL, PmIntervalRow, decode_pm_interval};
 use crate::{Store, StoreError};
+use cmms_core::work_order::WoState;
 use sqlx::{AssertSqlSafe, Row};
 use std::collections::BTreeMap;
 
@@ -35,6 +39,39 @@ pub struct Overview {
     pub outbox: BTreeMap<String, i64>,
     /// Dead letters not yet replayed.
     pub dead_letters: i64,
+}
+
+/// An open PM work order on the calendar: where and when it is due.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CalendarEntry {
+    /// The asset.
+    pub asset_id: String,
+    /// The asset's site.
+    pub site_id: String,
+    /// The site's time zone.
+    pub timezone: String,
+    /// State name (`SCHEDULED`, `MATERIAL_PENDING` …).
+    pub state: String,
+    /// Due instant, epoch ms.
+    pub due_at: i64,
+}
+
+/// An asset's PM status for the asset list: its site's time zone, and whether an open PM is late.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AssetPmStatus {
+    /// The asset.
+    pub asset_id: String,
+    /// The time zone of the asset's site.
+    pub timezone: String,
+    /// Whether an open PM work order of the asset is due before `now`.
+    pub overdue: bool,
+}
+
+/// `w.state IN ($first, …)` over the open work-order states, binding from `$first` on.
+fn open_states(first: usize) -> (String, Vec<&'static str>) {
+    let open: Vec<&'static str> = WoState::ALL.into_iter().filter(|s| s.is_open()).map(WoState::as_str).collect();
+    let marks: Vec<String> = (first..first + open.len()).map(|i| format!("${i}")).collect();
+    (format!("w.state IN ({})", marks.join(", ")), open)
 }
 
 impl Store {
@@ -104,5 +141,86 @@ impl Store {
         .fetch_all(self.pool())
         .await?;
         rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+}
+
+impl Store {
+    /// One part with its stock and the thresholds in force, if it exists.
+    pub async fn part_overview(&self, part_id: &str) -> Result<Option<PartOverview>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!("{PART_OVERVIEW} WHERE p.part_id = $1")))
+            .bind(part_id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.as_ref().map(decode_part_overview).transpose()?)
+    }
+
+    /// One asset's stored PM interval, if one was computed.
+    pub async fn pm_interval(&self, asset_id: &str) -> Result<Option<PmIntervalRow>, StoreError> {
+        let row = sqlx::query(AssertSqlSafe(format!("{PM_INTERVAL} WHERE p.asset_id = $1")))
+            .bind(asset_id)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(row.as_ref().map(decode_pm_interval).transpose()?)
+    }
+
+    /// The parts whose routing is paused, with why: `(part, reason)`, by part.
+    pub async fn paused_parts(&self) -> Result<Vec<(String, String)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT part_id, paused_reason FROM inventory_state WHERE paused_reason IS NOT NULL ORDER BY part_id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    }
+
+    /// The open PM work orders with their asset's site, by due date.
+    pub async fn pm_calendar(&self) -> Result<Vec<CalendarEntry>, StoreError> {
+        let (open, states) = open_states(1);
+        let sql = format!(
+            "SELECT w.asset_id, a.site_id, s.timezone, w.state, w.due_at FROM work_orders w \
+             JOIN assets a ON a.asset_id = w.asset_id JOIN sites s ON s.site_id = a.site_id \
+             WHERE {open} ORDER BY w.due_at, w.id"
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for state in states {
+            query = query.bind(state);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(CalendarEntry {
+                    asset_id: r.try_get(0)?,
+                    site_id: r.try_get(1)?,
+                    timezone: r.try_get(2)?,
+                    state: r.try_get(3)?,
+                    due_at: r.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Each asset with work orders: its site's time zone and whether an open PM of it is due
+    /// before `now_ms`, by asset.
+    pub async fn asset_pm_status(&self, now_ms: i64) -> Result<Vec<AssetPmStatus>, StoreError> {
+        let (open, states) = open_states(2);
+        let sql = format!(
+            "SELECT w.asset_id, MIN(s.timezone), CAST(MAX(CASE WHEN {open} AND w.due_at < $1 THEN 1 ELSE 0 END) AS BIGINT) \
+             FROM work_orders w JOIN assets a ON a.asset_id = w.asset_id JOIN sites s ON s.site_id = a.site_id \
+             GROUP BY w.asset_id ORDER BY w.asset_id"
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(now_ms);
+        for state in states {
+            query = query.bind(state);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|r| {
+                Ok(AssetPmStatus {
+                    asset_id: r.try_get(0)?,
+                    timezone: r.try_get(1)?,
+                    overdue: r.try_get::<i64, _>(2)? != 0,
+                })
+            })
+            .collect()
     }
 }

@@ -7,7 +7,7 @@ use crate::{Store, StoreError};
 use cmms_core::feeds::{ConsumptionRecord, ScanRecord, SnapshotRecord};
 use cmms_core::mapping::SkuIndex;
 use cmms_core::time::to_epoch_ms;
-use sqlx::Row;
+use sqlx::{AssertSqlSafe, Row};
 use std::sync::{Arc, Mutex, PoisonError};
 
 impl StoredRecord for SnapshotRecord {
@@ -115,7 +115,7 @@ pub struct SkuMapEntry {
 }
 
 /// A part with its stock and the thresholds in force.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PartOverview {
     /// The part.
     pub part_id: String,
@@ -145,6 +145,34 @@ pub struct PartOverview {
     pub basis: Option<String>,
     /// Publication sequence of the thresholds in force.
     pub sequence_id: Option<i64>,
+}
+
+/// The query of [`PartOverview`] rows, to be completed with a `WHERE` clause on `p`, `s` or `t`.
+pub(crate) const PART_OVERVIEW: &str = "SELECT p.part_id, p.description, p.unit, p.site_id, p.part_class, p.lead_time_days, s.on_hand, \
+     s.reserved, s.paused_reason, t.min_qty, t.reorder_qty, t.max_qty, t.basis, t.sequence_id \
+     FROM parts p LEFT JOIN inventory_state s ON s.part_id = p.part_id \
+     LEFT JOIN current_thresholds t ON t.part_id = p.part_id";
+
+/// One row of [`PART_OVERVIEW`].
+pub(crate) fn decode_part_overview(r: &sqlx::any::AnyRow) -> Result<PartOverview, sqlx::Error> {
+    let on_hand: Option<f64> = r.try_get(6)?;
+    let reserved: Option<f64> = r.try_get(7)?;
+    Ok(PartOverview {
+        part_id: r.try_get(0)?,
+        description: r.try_get(1)?,
+        unit: r.try_get(2)?,
+        site_id: r.try_get(3)?,
+        part_class: r.try_get(4)?,
+        lead_time_days: r.try_get(5)?,
+        on_hand,
+        available: on_hand.map(|o| o - reserved.unwrap_or(0.0)),
+        paused_reason: r.try_get(8)?,
+        min: r.try_get(9)?,
+        reorder: r.try_get(10)?,
+        max: r.try_get(11)?,
+        basis: r.try_get(12)?,
+        sequence_id: r.try_get(13)?,
+    })
 }
 
 /// A staged stock snapshot awaiting (or re-awaiting, when quarantined) the gate.
@@ -189,7 +217,7 @@ pub struct StockState {
 }
 
 /// An entry of the quarantine queue.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct QuarantineRow {
     /// Its id.
     pub id: i64,
@@ -210,7 +238,7 @@ pub struct QuarantineRow {
 }
 
 /// An alert for operators.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AlertRow {
     /// Its id.
     pub id: i64,
@@ -380,41 +408,16 @@ impl Store {
         after: Option<&str>,
         limit: i64,
     ) -> Result<Vec<PartOverview>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT p.part_id, p.description, p.unit, p.site_id, p.part_class, p.lead_time_days, s.on_hand, \
-             s.reserved, s.paused_reason, t.min_qty, t.reorder_qty, t.max_qty, t.basis, t.sequence_id \
-             FROM parts p LEFT JOIN inventory_state s ON s.part_id = p.part_id \
-             LEFT JOIN current_thresholds t ON t.part_id = p.part_id \
-             WHERE ($1 = 0 OR (s.on_hand - s.reserved < t.reorder_qty)) AND p.part_id > $2 \
-             ORDER BY p.part_id LIMIT $3",
-        )
+        let rows = sqlx::query(AssertSqlSafe(format!(
+            "{PART_OVERVIEW} WHERE ($1 = 0 OR (s.on_hand - s.reserved < t.reorder_qty)) AND p.part_id > $2 \
+             ORDER BY p.part_id LIMIT $3"
+        )))
         .bind(i64::from(below_reorder))
         .bind(after.unwrap_or(""))
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                let on_hand: Option<f64> = r.try_get(6)?;
-                let reserved: Option<f64> = r.try_get(7)?;
-                Ok(PartOverview {
-                    part_id: r.try_get(0)?,
-                    description: r.try_get(1)?,
-                    unit: r.try_get(2)?,
-                    site_id: r.try_get(3)?,
-                    part_class: r.try_get(4)?,
-                    lead_time_days: r.try_get(5)?,
-                    on_hand,
-                    available: on_hand.map(|o| o - reserved.unwrap_or(0.0)),
-                    paused_reason: r.try_get(8)?,
-                    min: r.try_get(9)?,
-                    reorder: r.try_get(10)?,
-                    max: r.try_get(11)?,
-                    basis: r.try_get(12)?,
-                    sequence_id: r.try_get(13)?,
-                })
-            })
-            .collect()
+        Ok(rows.iter().map(decode_part_overview).collect::<Result<_, _>>()?)
     }
 
     /// Every part id (scans may name a part directly).

@@ -5,7 +5,7 @@ use crate::{Store, StoreError};
 use sqlx::Row;
 
 /// A dead-lettered delivery.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct DeadLetterRow {
     /// Its id.
     pub id: i64,

@@ -62,7 +62,7 @@ pub enum AttemptResult {
 }
 
 /// One delivery attempt, as recorded.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AttemptRow {
     /// The outbox row it was for.
     pub outbox_id: i64,

@@ -118,8 +118,33 @@ pub struct FormulaVersionRow {
     pub active: bool,
 }
 
+/// The query of [`PmIntervalRow`] rows, to be completed with `WHERE` / `ORDER BY` on `p` or `a`.
+pub(crate) const PM_INTERVAL: &str = "SELECT p.asset_id, a.asset_group, a.site_id, p.status, p.basis, p.reason, p.n_samples, p.n_discarded, \
+     p.mean_mtbf_hours, p.cv, p.interval_days, p.next_due_local, p.next_due_at, p.formula_version \
+     FROM pm_intervals p JOIN assets a ON a.asset_id = p.asset_id";
+
+/// One row of [`PM_INTERVAL`].
+pub(crate) fn decode_pm_interval(r: &sqlx::any::AnyRow) -> Result<PmIntervalRow, sqlx::Error> {
+    Ok(PmIntervalRow {
+        asset_id: r.try_get(0)?,
+        asset_group: r.try_get(1)?,
+        site_id: r.try_get(2)?,
+        status: r.try_get(3)?,
+        basis: r.try_get(4)?,
+        reason: r.try_get(5)?,
+        n_samples: r.try_get(6)?,
+        n_discarded: r.try_get(7)?,
+        mean_mtbf_hours: r.try_get(8)?,
+        cv: r.try_get(9)?,
+        interval_days: r.try_get(10)?,
+        next_due_local: r.try_get(11)?,
+        next_due_at: r.try_get(12)?,
+        formula_version: r.try_get(13)?,
+    })
+}
+
 /// A stored PM interval with its asset (for reports and exports).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct PmIntervalRow {
     /// The asset.
     pub asset_id: String,
@@ -316,33 +341,9 @@ impl Store {
 
     /// Stored PM intervals with their assets, ordered by asset.
     pub async fn pm_intervals(&self) -> Result<Vec<PmIntervalRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT p.asset_id, a.asset_group, a.site_id, p.status, p.basis, p.reason, p.n_samples, p.n_discarded, \
-             p.mean_mtbf_hours, p.cv, p.interval_days, p.next_due_local, p.next_due_at, p.formula_version \
-             FROM pm_intervals p JOIN assets a ON a.asset_id = p.asset_id ORDER BY p.asset_id",
-        )
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(PmIntervalRow {
-                    asset_id: r.try_get(0)?,
-                    asset_group: r.try_get(1)?,
-                    site_id: r.try_get(2)?,
-                    status: r.try_get(3)?,
-                    basis: r.try_get(4)?,
-                    reason: r.try_get(5)?,
-                    n_samples: r.try_get(6)?,
-                    n_discarded: r.try_get(7)?,
-                    mean_mtbf_hours: r.try_get(8)?,
-                    cv: r.try_get(9)?,
-                    interval_days: r.try_get(10)?,
-                    next_due_local: r.try_get(11)?,
-                    next_due_at: r.try_get(12)?,
-                    formula_version: r.try_get(13)?,
-                })
-            })
-            .collect()
+        let rows =
+            sqlx::query(AssertSqlSafe(format!("{PM_INTERVAL} ORDER BY p.asset_id"))).fetch_all(self.pool()).await?;
+        Ok(rows.iter().map(decode_pm_interval).collect::<Result<_, _>>()?)
     }
 }
 

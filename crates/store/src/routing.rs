@@ -47,7 +47,7 @@ impl RequestClosure {
 }
 
 /// A stored procurement request.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ProcurementRow {
     /// Its id.
     pub id: i64,

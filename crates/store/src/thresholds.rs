@@ -27,7 +27,7 @@ pub struct ThresholdInput {
 }
 
 /// The thresholds in force for a part.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct CurrentThreshold {
     /// The part.
     pub part_id: String,
@@ -687,7 +687,7 @@ pub enum Received {
 }
 
 /// One entry of a part's threshold history.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ThresholdHistoryRow {
     /// `COMPUTED` (this service's calculation) or `RECEIVED` (pushed over the API).
     pub origin: String,

@@ -1,6 +1,7 @@
 //! Correction routes: void an accepted event (consumption, failure event, stock snapshot),
 //! restore it, and list the voids with who, when and why.
 
+use super::types::{Correction, EventVoidRow, convert};
 use super::{ApiJson, ApiQuery, names_schema, now_ms};
 use crate::AppState;
 use crate::auth::{Auth, Operate, Read};
@@ -8,8 +9,7 @@ use crate::error::{ApiError, ErrorBody};
 use axum::Json;
 use axum::extract::State;
 use cmms_core::corrections::VoidFeed;
-use cmms_pipeline::corrections::{self, Correction, CorrectionError};
-use cmms_store::corrections::EventVoidRow;
+use cmms_pipeline::corrections::{self, CorrectionError};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
@@ -98,7 +98,7 @@ pub async fn void_event(
     )
     .await?;
     state.after_change(&done.parts).await;
-    Ok(Json(done))
+    Ok(Json(done.into()))
 }
 
 /// Restores a voided event: it counts again in every calculation, and the void is closed with the
@@ -137,7 +137,7 @@ pub async fn restore_event(
     )
     .await?;
     state.after_change(&done.parts).await;
-    Ok(Json(done))
+    Ok(Json(done.into()))
 }
 
 /// Filters of the void list.
@@ -174,5 +174,5 @@ pub async fn list_voids(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::bad_request("INVALID_QUERY", format!("limit must be 1–1000 (got {limit})")));
     }
-    Ok(Json(state.store.event_voids(!q.all.unwrap_or(false), limit).await?))
+    Ok(Json(convert(state.store.event_voids(!q.all.unwrap_or(false), limit).await?)))
 }

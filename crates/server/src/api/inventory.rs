@@ -3,6 +3,9 @@
 //! the dead-letter queue of publication.
 
 use super::page::{self, Page, PageQuery};
+use super::types::{
+    AlertRow, DeadLetterRow, GateRun, PartOverview, ProcurementRow, QuarantineRow, ThresholdHistoryRow, convert,
+};
 use super::{ApiJson, ApiPath, ApiQuery, Identifier, names_schema, now_ms};
 use crate::AppState;
 use crate::auth::{Auth, Ingest, Operate, Read};
@@ -12,12 +15,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use cmms_core::ids::PartId;
 use cmms_core::quantity::{Quantity, QuantityError};
-use cmms_pipeline::inventory::{self, GateRun};
+use cmms_pipeline::inventory;
 use cmms_pipeline::thresholds;
-use cmms_store::inventory::{AlertRow, PartOverview, QuarantineRow};
-use cmms_store::outbox::DeadLetterRow;
-use cmms_store::routing::ProcurementRow;
-use cmms_store::thresholds::{Received, ReceivedThresholds, ThresholdHistoryRow};
+use cmms_store::thresholds::{Received, ReceivedThresholds};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -234,7 +234,7 @@ pub async fn list_parts(
         None => None,
     };
     let rows = state.store.parts_overview_page(q.below_reorder, after.as_deref(), limit as i64 + 1).await?;
-    Ok(Page::new(rows, limit, uri, |p| page::encode(&[&p.part_id])))
+    Ok(Page::new(convert(rows), limit, uri, |p| page::encode(&[&p.part_id])))
 }
 
 /// A part's threshold history (computed and received), newest first.
@@ -256,7 +256,7 @@ pub async fn threshold_history(
     ApiPath(raw): ApiPath<String>,
 ) -> Result<Json<Vec<ThresholdHistoryRow>>, ApiError> {
     let part = part_id(&raw)?;
-    Ok(Json(state.store.threshold_history(part.as_str(), 1000).await?))
+    Ok(Json(convert(state.store.threshold_history(part.as_str(), 1000).await?)))
 }
 
 /// Open alerts (drift, scan discrepancies, implausible drops), newest first, one page at a time.
@@ -284,7 +284,7 @@ pub async fn list_alerts(
     let limit = page::limit(q.limit)?;
     let before = q.cursor.as_deref().map(page::decode_ints::<1>).transpose()?.map(|[id]| id);
     let rows = state.store.open_alerts_page(before, limit as i64 + 1).await?;
-    Ok(Page::new(rows, limit, uri, |a| page::encode(&[&a.id.to_string()])))
+    Ok(Page::new(convert(rows), limit, uri, |a| page::encode(&[&a.id.to_string()])))
 }
 
 /// Filters of list endpoints that can show resolved entries too.
@@ -336,7 +336,7 @@ pub async fn list_quarantine(
     };
     let after = after.as_ref().map(|(status, id)| (status.as_str(), *id));
     let rows = state.store.quarantine_page(!q.all, after, limit as i64 + 1).await?;
-    Ok(Page::new(rows, limit, uri, |e| page::encode(&[&e.status, &e.id.to_string()])))
+    Ok(Page::new(convert(rows), limit, uri, |e| page::encode(&[&e.status, &e.id.to_string()])))
 }
 
 /// The part a quarantined SKU should map to.
@@ -375,7 +375,7 @@ pub async fn resolve_quarantine(
     let part = part_id(&body.part_id)?;
     let run = inventory::resolve_quarantine(&state.store, id, part.as_str(), now_ms()).await?;
     state.after_change(&[part.as_str().to_owned()]).await;
-    Ok(Json(run))
+    Ok(Json(run.into()))
 }
 
 /// The part an operator action applied to.
@@ -499,7 +499,7 @@ pub async fn list_procurement_requests(
         }
     };
     let rows = state.store.procurement_requests_page(status.as_deref(), after, limit as i64 + 1).await?;
-    Ok(Page::new(rows, limit, uri, |r| page::encode(&[&r.created_at.to_string(), &r.id.to_string()])))
+    Ok(Page::new(convert(rows), limit, uri, |r| page::encode(&[&r.created_at.to_string(), &r.id.to_string()])))
 }
 
 /// The dead-letter queue of outbound publication.
@@ -527,7 +527,7 @@ pub async fn list_dead_letters(
     let limit = page::limit(q.limit)?;
     let before = q.cursor.as_deref().map(page::decode_ints::<1>).transpose()?.map(|[id]| id);
     let rows = state.store.dead_letters_page(q.all, before, limit as i64 + 1).await?;
-    Ok(Page::new(rows, limit, uri, |d| page::encode(&[&d.id.to_string()])))
+    Ok(Page::new(convert(rows), limit, uri, |d| page::encode(&[&d.id.to_string()])))
 }
 
 /// The outbox row a replay created.

@@ -8,6 +8,7 @@ pub mod ingest;
 pub mod inventory;
 pub mod page;
 pub mod publication;
+pub mod types;
 pub mod work_orders;
 
 use crate::AppState;

@@ -1,14 +1,13 @@
 //! Publication routes beyond the list and single replay in [`super::inventory`]: one dead letter
 //! with every delivery attempt, and replay of several (or all) dead letters at once.
 
+use super::types::{AttemptRow, DeadLetterRow, convert};
 use super::{ApiJson, ApiPath, now_ms};
 use crate::AppState;
 use crate::auth::{Auth, Operate, Read};
 use crate::error::{ApiError, ErrorBody};
 use axum::Json;
 use axum::extract::State;
-use cmms_store::outbox::DeadLetterRow;
-use cmms_store::publication::AttemptRow;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa::openapi::RefOr;
@@ -51,7 +50,7 @@ pub async fn show_dead_letter(
         Some(seq) => state.store.delivery_attempts(&dead_letter.target, &dead_letter.part_id, seq).await?,
         None => Vec::new(),
     };
-    Ok(Json(DeadLetterDetail { dead_letter, attempts }))
+    Ok(Json(DeadLetterDetail { dead_letter: dead_letter.into(), attempts: convert(attempts) }))
 }
 
 /// Which dead letters to replay: the listed ids, or every one not yet replayed. Its schema says

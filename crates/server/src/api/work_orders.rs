@@ -2,6 +2,7 @@
 //! PM), and the PM schedule of an asset.
 
 use super::page::{self, Page};
+use super::types::{PmCorrection, PmIntervalRow, WorkOrderRow, convert};
 use super::{ApiJson, ApiPath, ApiQuery, Identifier, names_schema, now_ms};
 use crate::AppState;
 use crate::auth::{Auth, Operate, Read};
@@ -12,8 +13,6 @@ use axum::http::Uri;
 use cmms_core::ids::AssetId;
 use cmms_core::work_order::{WoAction, WoState};
 use cmms_pipeline::pm;
-use cmms_store::reliability::PmIntervalRow;
-use cmms_store::work_orders::WorkOrderRow;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -85,7 +84,7 @@ pub async fn list_work_orders(
     };
     let asset = asset.as_ref().map(AssetId::as_str);
     let rows = state.store.work_orders_page(wo_state, asset, after, limit as i64 + 1).await?;
-    Ok(Page::new(rows, limit, uri, |w| page::encode(&[&w.due_at.to_string(), &w.id.to_string()])))
+    Ok(Page::new(convert(rows), limit, uri, |w| page::encode(&[&w.due_at.to_string(), &w.id.to_string()])))
 }
 
 fn asset_id(raw: &str) -> Result<AssetId, ApiError> {
@@ -131,7 +130,7 @@ pub async fn transition_work_order(
         .action
         .parse()
         .map_err(|e: cmms_core::work_order::UnknownName| ApiError::unprocessable("UNKNOWN_ACTION", e.to_string()))?;
-    Ok(Json(pm::apply_action(&state.store, id, action, &auth.principal.name, now_ms()).await?))
+    Ok(Json(pm::apply_action(&state.store, id, action, &auth.principal.name, now_ms()).await?.into()))
 }
 
 /// When a work order was completed.
@@ -187,7 +186,7 @@ pub async fn complete_work_order(
     };
     let window = state.completion_window();
     let (completed, next) = pm::complete(&state.store, id, at, window, &auth.principal.name, now_ms()).await?;
-    Ok(Json(Completed { completed, next }))
+    Ok(Json(Completed { completed: completed.into(), next: next.into() }))
 }
 
 /// A corrected completion time.
@@ -217,7 +216,7 @@ pub struct CompletionCorrection {
     params(("id" = i64, Path, minimum = 1, description = "The COMPLETED work order")),
     request_body = CompletionCorrection,
     responses(
-        (status = 200, description = "Corrected; the next PM as it is now", body = pm::Correction),
+        (status = 200, description = "Corrected; the next PM as it is now", body = PmCorrection),
         (status = 400, description = "Malformed id or body", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 403, description = "Token lacks the operate scope", body = ErrorBody),
@@ -232,11 +231,11 @@ pub async fn correct_completion(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
     ApiJson(body): ApiJson<CompletionCorrection>,
-) -> Result<Json<pm::Correction>, ApiError> {
+) -> Result<Json<PmCorrection>, ApiError> {
     let at = cmms_core::time::parse_timestamp(&body.completed_at)
         .map_err(|e| ApiError::unprocessable(e.code(), format!("completed_at: {e}")))?;
     let window = state.completion_window();
-    Ok(Json(pm::correct(&state.store, id, at, &body.reason, window, &auth.principal.name, now_ms()).await?))
+    Ok(Json(pm::correct(&state.store, id, at, &body.reason, window, &auth.principal.name, now_ms()).await?.into()))
 }
 
 /// An asset's PM schedule: its interval and next due date, and its work orders.
@@ -272,7 +271,7 @@ pub async fn pm_schedule(
     if known.is_empty() {
         return Err(ApiError::not_found("UNKNOWN_ASSET", format!("unknown asset {:?}", asset.as_str())));
     }
-    let interval = state.store.pm_intervals().await?.into_iter().find(|i| i.asset_id == asset.as_str());
+    let interval = state.store.pm_interval(asset.as_str()).await?;
     let work_orders = state.store.work_orders(None, Some(asset.as_str())).await?;
-    Ok(Json(PmSchedule { interval, work_orders }))
+    Ok(Json(PmSchedule { interval: interval.map(Into::into), work_orders: convert(work_orders) }))
 }

@@ -1,7 +1,7 @@
 //! Inline SVG plots, drawn on the server: a time axis, a value axis, step and point series, bars
-//! and horizontal reference lines. Pure functions of their data, so they are unit-tested.
+//! and horizontal reference lines. The geometry is a pure function of the data (unit-tested);
+//! `templates/plot.html` turns it into markup and escapes the labels.
 
-use super::html::esc;
 use std::fmt::Write;
 
 const W: f64 = 900.0;
@@ -78,126 +78,212 @@ fn legend_layout(labels: &[&str]) -> (Vec<(f64, usize)>, usize) {
     (out, rows)
 }
 
+/// A time plot ready for `templates/plot.html`: every coordinate computed and formatted here,
+/// every label left to the template to escape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plot {
+    /// What it shows, for screen readers (`aria-label`).
+    pub title: String,
+    /// The value axis' label.
+    pub y_label: String,
+    /// Width of the drawing.
+    pub width: f64,
+    /// Height of the drawing, legend rows included.
+    pub height: f64,
+    /// Left edge of the plot area.
+    pub left: f64,
+    /// Right edge of the plot area.
+    pub right: f64,
+    /// Vertical middle of the plot area (where the value axis' label sits).
+    pub mid: f64,
+    /// Grid lines and labels of the value axis.
+    pub y_ticks: Vec<YTick>,
+    /// Date labels of the time axis.
+    pub x_ticks: Vec<XTick>,
+    /// The drawn series (those with points), in order.
+    pub series: Vec<SeriesMarks>,
+}
+
+/// A grid line of the value axis with its label.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YTick {
+    /// Height of the line.
+    pub y: String,
+    /// Where the label ends.
+    pub text_x: f64,
+    /// The label's baseline.
+    pub text_y: String,
+    /// The value.
+    pub label: String,
+}
+
+/// A date label of the time axis.
+#[derive(Debug, Clone, PartialEq)]
+pub struct XTick {
+    /// The label's centre.
+    pub x: String,
+    /// The label's baseline.
+    pub y: f64,
+    /// The date.
+    pub label: String,
+}
+
+/// The marks of one series, by kind (only the kinds of its [`Style`] are present).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesMarks {
+    /// Legend label.
+    pub label: String,
+    /// CSS colour.
+    pub color: &'static str,
+    /// The dashed part of a [`Style::StepFromStart`] line before its first point.
+    pub before: Option<String>,
+    /// The path of a step line.
+    pub line: Option<String>,
+    /// Markers `(cx, cy)`.
+    pub points: Vec<(String, String)>,
+    /// Bars.
+    pub bars: Vec<BarMark>,
+    /// Height of a level line.
+    pub level: Option<String>,
+    /// Where its legend entry goes.
+    pub legend: LegendSpot,
+}
+
+/// One bar of a [`Style::Bars`] series.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BarMark {
+    /// Left edge.
+    pub x: String,
+    /// Top.
+    pub y: String,
+    /// Width.
+    pub width: String,
+    /// Height.
+    pub height: String,
+}
+
+/// The place of a legend entry: its colour swatch and its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LegendSpot {
+    /// Left edge of the swatch.
+    pub x: String,
+    /// Top of the swatch.
+    pub swatch_y: String,
+    /// Start of the text.
+    pub text_x: String,
+    /// Baseline of the text.
+    pub text_y: String,
+}
+
 /// A time plot over `[from_ms, to_ms]` with a y axis from 0; `title` names it for screen readers.
-/// Returns an `<svg>` element (`data-series` counts the drawn series, for tests).
-pub fn time_plot(title: &str, y_label: &str, from_ms: i64, to_ms: i64, series: &[Series]) -> String {
+/// Series without points are not drawn (the `<svg>`'s `data-series` counts the drawn ones).
+pub fn time_plot(title: &str, y_label: &str, from_ms: i64, to_ms: i64, series: &[Series]) -> Plot {
     let span = (to_ms - from_ms).max(1) as f64;
     let y_max = nice_max(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)).fold(0.0, f64::max) * 1.05);
     let x = |ms: i64| LEFT + (ms - from_ms) as f64 / span * (W - LEFT - RIGHT);
     let y = |v: f64| TOP + (1.0 - v / y_max) * (H - TOP - BOTTOM);
+    let f1 = |v: f64| format!("{v:.1}");
     let drawn: Vec<&Series> = series.iter().filter(|s| !s.points.is_empty()).collect();
     let (legend, legend_rows) = legend_layout(&drawn.iter().map(|s| s.label.as_str()).collect::<Vec<_>>());
-    let height = H + 6.0 + LEGEND_ROW * legend_rows as f64;
-    let mut svg = format!(
-        "<svg class=\"plot\" role=\"img\" aria-label=\"{}\" viewBox=\"0 0 {W} {height}\" width=\"{W}\" \
-         height=\"{height}\" data-series=\"{}\">",
-        esc(title),
-        drawn.len()
-    );
-    for i in 0..=4 {
-        let v = y_max * f64::from(i) / 4.0;
-        let _ = write!(
-            svg,
-            "<line x1=\"{LEFT}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"#e1e5ea\"/>\
-             <text x=\"{}\" y=\"{:.1}\" font-size=\"11\" text-anchor=\"end\">{}</text>",
-            W - RIGHT,
-            LEFT - 4.0,
-            y(v) + 4.0,
-            super::html::num(Some(v)),
-            y = y(v)
-        );
-    }
-    for i in 0..=4 {
-        let ms = from_ms + ((to_ms - from_ms) as f64 * f64::from(i) / 4.0) as i64;
-        let _ = write!(
-            svg,
-            "<text x=\"{:.1}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\">{}</text>",
-            x(ms),
-            H - 8.0,
-            day(ms)
-        );
-    }
-    let _ = write!(
-        svg,
-        "<text x=\"12\" y=\"{}\" font-size=\"11\" transform=\"rotate(-90 12 {})\" text-anchor=\"middle\">{}</text>",
-        H / 2.0,
-        H / 2.0,
-        esc(y_label)
-    );
+    let y_ticks = (0..=4)
+        .map(|i| {
+            let v = y_max * f64::from(i) / 4.0;
+            YTick { y: f1(y(v)), text_x: LEFT - 4.0, text_y: f1(y(v) + 4.0), label: super::html::num(Some(v)) }
+        })
+        .collect();
+    let x_ticks = (0..=4)
+        .map(|i| {
+            let ms = from_ms + ((to_ms - from_ms) as f64 * f64::from(i) / 4.0) as i64;
+            XTick { x: f1(x(ms)), y: H - 8.0, label: day(ms) }
+        })
+        .collect();
     let clamp = |ms: i64| ms.clamp(from_ms, to_ms);
-    for (s, (lx, row)) in drawn.iter().zip(legend) {
-        let c = s.color;
-        match s.style {
-            Style::Step | Style::StepFromStart => {
-                let first = s.points[0];
-                if s.style == Style::StepFromStart && first.0 > from_ms {
-                    let _ = write!(
-                        svg,
-                        "<path class=\"before\" d=\"M{LEFT:.1},{py:.1} H{:.1}\" fill=\"none\" stroke=\"{c}\" \
-                         stroke-width=\"2\" stroke-dasharray=\"2 3\"/>",
-                        x(clamp(first.0)),
-                        py = y(first.1)
-                    );
-                }
-                let mut d = String::new();
-                for (k, (ms, v)) in s.points.iter().enumerate() {
-                    let (px, py) = (x(clamp(*ms)), y(*v));
-                    if k == 0 {
-                        let _ = write!(d, "M{px:.1},{py:.1}");
-                    } else {
-                        let _ = write!(d, " H{px:.1} V{py:.1}");
+    let marks = drawn
+        .iter()
+        .zip(legend)
+        .map(|(s, (lx, row))| {
+            let mut m = SeriesMarks {
+                label: s.label.clone(),
+                color: s.color,
+                before: None,
+                line: None,
+                points: Vec::new(),
+                bars: Vec::new(),
+                level: None,
+                legend: {
+                    let ly = H + 10.0 + LEGEND_ROW * row as f64;
+                    LegendSpot { x: f1(lx), swatch_y: f1(ly - 4.0), text_x: f1(lx + 22.0), text_y: f1(ly + 1.0) }
+                },
+            };
+            match s.style {
+                Style::Step | Style::StepFromStart => {
+                    let first = s.points[0];
+                    if s.style == Style::StepFromStart && first.0 > from_ms {
+                        m.before = Some(format!("M{LEFT:.1},{:.1} H{:.1}", y(first.1), x(clamp(first.0))));
                     }
+                    let mut d = String::new();
+                    for (k, (ms, v)) in s.points.iter().enumerate() {
+                        let (px, py) = (x(clamp(*ms)), y(*v));
+                        if k == 0 {
+                            let _ = write!(d, "M{px:.1},{py:.1}");
+                        } else {
+                            let _ = write!(d, " H{px:.1} V{py:.1}");
+                        }
+                    }
+                    let _ = write!(d, " H{:.1}", W - RIGHT);
+                    m.line = Some(d);
                 }
-                let _ = write!(d, " H{:.1}", W - RIGHT);
-                let _ = write!(svg, "<path d=\"{d}\" fill=\"none\" stroke=\"{c}\" stroke-width=\"2.5\"/>");
-            }
-            Style::Points => {
-                for (ms, v) in &s.points {
-                    let _ =
-                        write!(svg, "<circle cx=\"{:.1}\" cy=\"{:.1}\" r=\"3.5\" fill=\"{c}\"/>", x(clamp(*ms)), y(*v));
+                Style::Points => m.points = s.points.iter().map(|(ms, v)| (f1(x(clamp(*ms))), f1(y(*v)))).collect(),
+                Style::Bars => {
+                    let w = ((W - LEFT - RIGHT) / (span / 86_400_000.0)).clamp(1.0, 12.0);
+                    m.bars = s
+                        .points
+                        .iter()
+                        .map(|(ms, v)| {
+                            let top = y(*v);
+                            BarMark {
+                                x: f1(x(clamp(*ms))),
+                                y: f1(top),
+                                width: f1(w),
+                                height: f1((H - BOTTOM - top).max(0.0)),
+                            }
+                        })
+                        .collect();
                 }
+                Style::Level => m.level = Some(f1(y(s.points[0].1))),
             }
-            Style::Bars => {
-                let w = ((W - LEFT - RIGHT) / (span / 86_400_000.0)).clamp(1.0, 12.0);
-                for (ms, v) in &s.points {
-                    let top = y(*v);
-                    let _ = write!(
-                        svg,
-                        "<rect class=\"bar-mark\" x=\"{:.1}\" y=\"{top:.1}\" width=\"{w:.1}\" height=\"{:.1}\" fill=\"{c}\"/>",
-                        x(clamp(*ms)),
-                        (H - BOTTOM - top).max(0.0)
-                    );
-                }
-            }
-            Style::Level => {
-                let v = s.points[0].1;
-                let _ = write!(
-                    svg,
-                    "<line class=\"level\" x1=\"{LEFT}\" x2=\"{}\" y1=\"{y:.1}\" y2=\"{y:.1}\" stroke=\"{c}\" \
-                     stroke-width=\"2\" stroke-dasharray=\"6 4\"/>",
-                    W - RIGHT,
-                    y = y(v)
-                );
-            }
-        }
-        let ly = H + 10.0 + LEGEND_ROW * row as f64;
-        let _ = write!(
-            svg,
-            "<rect x=\"{lx:.1}\" y=\"{:.1}\" width=\"16\" height=\"4\" fill=\"{c}\"/>\
-             <text class=\"legend\" x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\">{}</text>",
-            ly - 4.0,
-            lx + 22.0,
-            ly + 1.0,
-            esc(&s.label)
-        );
+            m
+        })
+        .collect();
+    Plot {
+        title: title.to_owned(),
+        y_label: y_label.to_owned(),
+        width: W,
+        height: H + 6.0 + LEGEND_ROW * legend_rows as f64,
+        left: LEFT,
+        right: W - RIGHT,
+        mid: H / 2.0,
+        y_ticks,
+        x_ticks,
+        series: marks,
     }
-    svg.push_str("</svg>");
-    svg
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use askama::Template;
+
+    /// The plot as a page shows it.
+    #[derive(Template)]
+    #[template(source = "{% include \"plot.html\" %}", ext = "html")]
+    struct Svg<'a> {
+        plot: &'a Plot,
+    }
+
+    fn markup(plot: Plot) -> String {
+        Svg { plot: &plot }.render().expect("a plot renders")
+    }
 
     #[test]
     fn axis_maxima_are_round() {
@@ -211,7 +297,7 @@ mod tests {
     fn a_plot_draws_each_series_and_escapes_labels() {
         let s =
             |label: &str, style, points: Vec<(i64, f64)>| Series { label: label.into(), color: "#000", style, points };
-        let svg = time_plot(
+        let svg = markup(time_plot(
             "stock <vs> thresholds",
             "units",
             0,
@@ -222,11 +308,11 @@ mod tests {
                 s("reorder", Style::Level, vec![(0, 4.0)]),
                 s("empty", Style::Points, vec![]),
             ],
-        );
+        ));
         assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
         assert!(svg.contains("data-series=\"3\""));
         assert!(svg.contains("<path d=\"M56.0,") && svg.contains("<rect") && svg.contains("stroke-dasharray"));
-        assert!(svg.contains("stock &lt;vs&gt; thresholds") && !svg.contains("<vs>"));
+        assert!(svg.contains("stock &#60;vs&#62; thresholds") && !svg.contains("<vs>"));
     }
 
     #[test]
@@ -238,14 +324,14 @@ mod tests {
             style: Style::StepFromStart,
             points: vec![(30 * day, 5.0)],
         };
-        let svg = time_plot("t", "units", 0, 30 * day, std::slice::from_ref(&limit));
+        let svg = markup(time_plot("t", "units", 0, 30 * day, std::slice::from_ref(&limit)));
         assert!(svg.contains(&format!("<path class=\"before\" d=\"M{LEFT:.1},")), "{svg}");
         assert!(svg.contains(&format!("H{:.1}\"", W - RIGHT)), "the dashed part reaches the record: {svg}");
         // A plain step line of the same point has nothing before it.
-        let plain = time_plot("t", "units", 0, 30 * day, &[Series { style: Style::Step, ..limit.clone() }]);
+        let plain = markup(time_plot("t", "units", 0, 30 * day, &[Series { style: Style::Step, ..limit.clone() }]));
         assert!(!plain.contains("class=\"before\""), "{plain}");
         // A record at the plot's start needs no dashed part either.
-        let at_start = time_plot("t", "units", 0, 30 * day, &[Series { points: vec![(0, 5.0)], ..limit }]);
+        let at_start = markup(time_plot("t", "units", 0, 30 * day, &[Series { points: vec![(0, 5.0)], ..limit }]));
         assert!(!at_start.contains("class=\"before\""), "{at_start}");
     }
 
@@ -265,7 +351,7 @@ mod tests {
             assert!(x + 22.0 + label.chars().count() as f64 * LEGEND_CHAR <= W, "{label} at {x}");
         }
         assert_eq!(legend_layout(&[]).1, 0);
-        let svg = time_plot("t", "u", 0, 1, &[]);
+        let svg = markup(time_plot("t", "u", 0, 1, &[]));
         assert!(svg.contains(&format!("height=\"{}\"", H + 6.0)), "{svg}");
     }
 }

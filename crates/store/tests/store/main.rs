@@ -1,6 +1,7 @@
 //! Storage integration tests, each run on SQLite and on PostgreSQL (when configured).
 
 mod corrections;
+mod dashboard;
 
 use cmms_core::mapping::Mapping;
 use cmms_core::master::{ImportRecord, PartRecord, RawRow, SiteRecord, SkuMapRecord};
@@ -256,5 +257,6 @@ fn main() -> std::process::ExitCode {
         case!(corrections::voided_consumption_counts_nowhere_but_in_deduplication),
         case!(corrections::voided_failure_events_leave_the_history),
         case!(corrections::voiding_the_applied_snapshot_falls_back),
+        case!(dashboard::pages_read_one_row_and_only_open_orders),
     ])
 }

@@ -1,0 +1,483 @@
+//! The inventory side of the dashboard: the overview, parts against their thresholds (with
+//! plots), procurement requests, alerts, the quarantine queue and dead letters.
+
+use super::html::{num, utc};
+use super::plots::{Plot, Series, Style, time_plot};
+use super::{Flash, PageResult, Shell, Unknown, Viewer, internal, page, render};
+use crate::AppState;
+use crate::api::now_ms;
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use cmms_pipeline::{inventory, thresholds};
+use cmms_store::inventory::{PartOverview, QuarantineRow};
+use cmms_store::outbox::DeadLetterRow;
+use cmms_store::thresholds::ThresholdHistoryRow;
+use std::collections::BTreeMap;
+
+/// A count on the overview, linking to the page behind it.
+struct Card {
+    label: String,
+    value: i64,
+    href: &'static str,
+    /// Drawn as a warning (set only when the count is not zero).
+    warn: bool,
+}
+
+impl Card {
+    fn new(label: impl Into<String>, value: i64, href: &'static str, warn: bool) -> Self {
+        Card { label: label.into(), value, href, warn: warn && value > 0 }
+    }
+}
+
+/// A titled row of cards.
+struct Section {
+    heading: &'static str,
+    cards: Vec<Card>,
+}
+
+#[derive(Template)]
+#[template(path = "overview.html")]
+struct OverviewPage<'a> {
+    shell: Shell<'a>,
+    sections: Vec<Section>,
+}
+
+/// Lower case with spaces: `MATERIAL_PENDING` reads `material pending`.
+fn words(name: &str) -> String {
+    name.to_lowercase().replace('_', " ")
+}
+
+pub(super) async fn overview(viewer: Viewer, State(state): State<AppState>) -> PageResult {
+    let o = state.store.overview().await.map_err(internal)?;
+    let get = |m: &BTreeMap<String, i64>, k: &str| m.get(k).copied().unwrap_or(0);
+    let inventory = vec![
+        Card::new("parts", o.parts, "/parts?all=1", false),
+        Card::new("with thresholds", o.parts_with_thresholds, "/parts?all=1", false),
+        Card::new("below reorder", o.parts_below_reorder, "/parts", true),
+        Card::new("paused by a scan", o.parts_paused, "/alerts", true),
+        Card::new("open procurement requests", get(&o.procurement, "OPEN"), "/procurement", false),
+    ];
+    let mut validation: Vec<Card> = o
+        .snapshots
+        .iter()
+        .map(|(status, n)| Card::new(format!("snapshots {}", status.to_lowercase()), *n, "/alerts", status == "HELD"))
+        .collect();
+    validation.push(Card::new("consumption events", o.consumption_events, "/parts", false));
+    validation.push(Card::new("unmapped events", o.consumption_unmapped, "/quarantine", true));
+    validation.push(Card::new("quarantined SKUs", o.quarantine_open, "/quarantine", true));
+    validation
+        .extend(o.alerts.iter().map(|(kind, n)| Card::new(format!("{} alerts", words(kind)), *n, "/alerts", true)));
+    let mut work_orders: Vec<Card> =
+        ["SCHEDULED", "MATERIAL_PENDING", "RELEASED", "IN_PROGRESS", "COMPLETED", "CANCELLED"]
+            .into_iter()
+            .map(|s| Card::new(words(s), get(&o.work_orders, s), "/work-orders", s == "MATERIAL_PENDING"))
+            .collect();
+    work_orders.push(Card::new("assets", o.assets, "/assets", false));
+    let mut publication: Vec<Card> = o
+        .outbox
+        .iter()
+        .map(|(status, n)| Card::new(format!("outbox {}", status.to_lowercase()), *n, "/dlq", false))
+        .collect();
+    publication.push(Card::new("dead letters", o.dead_letters, "/dlq", true));
+    Ok(render(&OverviewPage {
+        shell: viewer.shell("Overview", "/"),
+        sections: vec![
+            Section { heading: "Inventory", cards: inventory },
+            Section { heading: "Validation", cards: validation },
+            Section { heading: "Work orders", cards: work_orders },
+            Section { heading: "Publication", cards: publication },
+        ],
+    }))
+}
+
+/// The stock bar of a part: available stock and the reorder point against max, 160 px wide.
+struct StockBar {
+    available: String,
+    reorder: String,
+    fill: &'static str,
+}
+
+/// One row of the parts table.
+struct PartLine {
+    part: PartOverview,
+    short: bool,
+    available: String,
+    min: String,
+    reorder: String,
+    max: String,
+    basis: String,
+    paused: String,
+    bar: Option<StockBar>,
+}
+
+impl From<PartOverview> for PartLine {
+    fn from(p: PartOverview) -> Self {
+        let short = matches!((p.available, p.reorder), (Some(a), Some(r)) if a < r);
+        let bar = match (p.available, p.reorder, p.max) {
+            (Some(a), Some(r), Some(m)) if m > 0.0 => {
+                let scale = |v: f64| format!("{:.1}", (v / m * 160.0).clamp(0.0, 160.0));
+                Some(StockBar {
+                    available: scale(a),
+                    reorder: scale(r),
+                    fill: if short { "#e76f51" } else { "#2a9d8f" },
+                })
+            }
+            _ => None,
+        };
+        PartLine {
+            short,
+            available: num(p.available),
+            min: num(p.min),
+            reorder: num(p.reorder),
+            max: num(p.max),
+            basis: p.basis.clone().unwrap_or_else(|| "—".to_owned()),
+            paused: p.paused_reason.clone().unwrap_or_default(),
+            bar,
+            part: p,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "parts.html")]
+struct PartsPage<'a> {
+    shell: Shell<'a>,
+    all: bool,
+    lines: Vec<PartLine>,
+}
+
+pub(super) async fn parts(viewer: Viewer, State(state): State<AppState>, Query(flash): Query<Flash>) -> PageResult {
+    let all = flash.all.is_some();
+    let rows = state.store.parts_overview(!all).await.map_err(internal)?;
+    let title = if all { "All parts" } else { "Parts below reorder" };
+    Ok(render(&PartsPage {
+        shell: viewer.shell(title, "/parts"),
+        all,
+        lines: rows.into_iter().map(PartLine::from).collect(),
+    }))
+}
+
+/// One entry of a part's threshold history.
+struct HistoryLine {
+    at: String,
+    sequence_id: i64,
+    origin: String,
+    what: String,
+    min: String,
+    reorder: String,
+    max: String,
+    avg_daily_usage: String,
+}
+
+impl From<&ThresholdHistoryRow> for HistoryLine {
+    fn from(h: &ThresholdHistoryRow) -> Self {
+        let limit = |i: usize| num(h.published.map(|l| l[i]));
+        HistoryLine {
+            at: utc(h.at),
+            sequence_id: h.sequence_id,
+            origin: h.origin.clone(),
+            what: match &h.reason {
+                Some(why) => format!("{} / {}: {why}", h.basis, h.status),
+                None => format!("{} / {}", h.basis, h.status),
+            },
+            min: limit(0),
+            reorder: limit(1),
+            max: limit(2),
+            avg_daily_usage: num(h.avg_daily_usage),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "part.html")]
+struct PartPage<'a> {
+    shell: Shell<'a>,
+    part: PartOverview,
+    lead_time: String,
+    available: String,
+    min: String,
+    reorder: String,
+    max: String,
+    basis: String,
+    stock_plot: Plot,
+    usage_plot: Plot,
+    history: Vec<HistoryLine>,
+}
+
+pub(super) async fn part(viewer: Viewer, State(state): State<AppState>, Path(part_id): Path<String>) -> PageResult {
+    let Some(p) = state.store.part_overview(&part_id).await.map_err(internal)? else {
+        let shell = viewer.shell("Unknown part", "/parts");
+        return Err(page(
+            StatusCode::NOT_FOUND,
+            &Unknown { shell, heading: "Unknown part", text: format!("No part {part_id:?}.") },
+        ));
+    };
+    let now = now_ms();
+    let from = now - 365 * 86_400_000;
+    let mut history = state.store.threshold_history(&part_id, 1000).await.map_err(internal)?;
+    history.reverse();
+    let stock = state.store.stock_history(&part_id).await.map_err(internal)?;
+    let usage = state.store.consumption_daily(&part_id, from, now).await.map_err(internal)?;
+    let limit = |i: usize| history.iter().filter_map(|h| h.published.map(|l| (h.at, l[i]))).collect::<Vec<_>>();
+    let first = [stock.first().map(|s| s.0), usage.first().map(|u| u.0), history.first().map(|h| h.at)]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(from)
+        .min(now - 30 * 86_400_000);
+    let stock_plot = time_plot(
+        &format!("stock and thresholds of {part_id}"),
+        "units",
+        first,
+        now,
+        &[
+            Series { label: "on hand".into(), color: "#264653", style: Style::Step, points: stock },
+            Series { label: "min".into(), color: "#e9c46a", style: Style::StepFromStart, points: limit(0) },
+            Series { label: "reorder".into(), color: "#e76f51", style: Style::StepFromStart, points: limit(1) },
+            Series { label: "max".into(), color: "#2a9d8f", style: Style::StepFromStart, points: limit(2) },
+        ],
+    );
+    let usage_plot = time_plot(
+        &format!("daily consumption of {part_id}"),
+        "units/day",
+        first,
+        now,
+        &[Series { label: "consumed".into(), color: "#457b9d", style: Style::Bars, points: usage }],
+    );
+    Ok(render(&PartPage {
+        shell: viewer.shell(part_id.clone(), "/parts"),
+        lead_time: num(Some(p.lead_time_days)),
+        available: num(p.available),
+        min: num(p.min),
+        reorder: num(p.reorder),
+        max: num(p.max),
+        basis: p.basis.clone().unwrap_or_else(|| "no thresholds yet".to_owned()),
+        part: p,
+        stock_plot,
+        usage_plot,
+        history: history.iter().rev().take(50).map(HistoryLine::from).collect(),
+    }))
+}
+
+/// One procurement request.
+struct ProcurementLine {
+    id: i64,
+    open: bool,
+    part_id: String,
+    quantity: String,
+    status: String,
+    reason: String,
+    updated: String,
+}
+
+#[derive(Template)]
+#[template(path = "procurement.html")]
+struct ProcurementPage<'a> {
+    shell: Shell<'a>,
+    rows: Vec<ProcurementLine>,
+}
+
+pub(super) async fn procurement(viewer: Viewer, State(state): State<AppState>) -> PageResult {
+    let rows = state.store.procurement_requests(None).await.map_err(internal)?;
+    let rows = rows
+        .into_iter()
+        .map(|r| ProcurementLine {
+            id: r.id,
+            open: r.status == "OPEN",
+            quantity: num(Some(r.quantity)),
+            updated: utc(r.updated_at),
+            part_id: r.part_id,
+            status: r.status,
+            reason: r.reason,
+        })
+        .collect();
+    Ok(render(&ProcurementPage { shell: viewer.shell("Procurement", "/procurement"), rows }))
+}
+
+/// A form button on an alert: posts to `{before}{id}{after}` (the id percent-encoded).
+struct AlertAction {
+    before: &'static str,
+    id: String,
+    after: &'static str,
+    label: String,
+}
+
+/// One open alert, with the button that settles it when the viewer may act.
+struct AlertLine {
+    kind: String,
+    subject: String,
+    message: String,
+    raised: String,
+    action: Option<AlertAction>,
+}
+
+#[derive(Template)]
+#[template(path = "alerts.html")]
+struct AlertsPage<'a> {
+    shell: Shell<'a>,
+    flash: Flash,
+    rows: Vec<AlertLine>,
+}
+
+pub(super) async fn alerts(viewer: Viewer, State(state): State<AppState>, Query(flash): Query<Flash>) -> PageResult {
+    let rows = state.store.open_alerts().await.map_err(internal)?;
+    let paused = state.store.paused_parts().await.map_err(internal)?;
+    let paused_by: BTreeMap<&str, &str> =
+        paused.iter().filter_map(|(part, reason)| Some((part.as_str(), scan_of_pause(reason)?))).collect();
+    let rows = rows
+        .into_iter()
+        .map(|a| {
+            let action =
+                |before, id: &str, after, label: String| AlertAction { before, id: id.to_owned(), after, label };
+            let action = match a.kind.as_str() {
+                _ if !viewer.can_operate() => None,
+                thresholds::ALERT_DRIFT => {
+                    Some(action("/ui/thresholds/", &a.subject, "/approve", "Approve computed thresholds".into()))
+                }
+                inventory::ALERT_SCAN => paused_by
+                    .get(a.subject.as_str())
+                    .map(|scan| action("/ui/scans/", scan, "/accept", format!("Accept count of scan {scan}"))),
+                inventory::ALERT_DROP => {
+                    Some(action("/ui/parts/", &a.subject, "/held-snapshot/accept", "Apply held snapshot".into()))
+                }
+                _ => None,
+            };
+            let message = if action.is_some() { without_cli_hint(&a.kind, &a.message) } else { a.message };
+            AlertLine { raised: utc(a.created_at), kind: a.kind, subject: a.subject, message, action }
+        })
+        .collect();
+    Ok(render(&AlertsPage { shell: viewer.shell("Alerts", "/alerts"), flash, rows }))
+}
+
+/// One quarantine entry, with the part its resolve form proposes (the first candidate).
+struct QuarantineLine {
+    row: QuarantineRow,
+    candidates: String,
+    first: String,
+}
+
+#[derive(Template)]
+#[template(path = "quarantine.html")]
+struct QuarantinePage<'a> {
+    shell: Shell<'a>,
+    flash: Flash,
+    can_operate: bool,
+    rows: Vec<QuarantineLine>,
+}
+
+pub(super) async fn quarantine(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Query(flash): Query<Flash>,
+) -> PageResult {
+    let rows = state.store.quarantine(true).await.map_err(internal)?;
+    let rows = rows
+        .into_iter()
+        .map(|q| {
+            let candidates = q.candidates.clone().unwrap_or_default();
+            let first = candidates.split(',').next().unwrap_or("").to_owned();
+            QuarantineLine { row: q, candidates, first }
+        })
+        .collect();
+    Ok(render(&QuarantinePage {
+        shell: viewer.shell("Quarantine", "/quarantine"),
+        flash,
+        can_operate: viewer.can_operate(),
+        rows,
+    }))
+}
+
+/// One dead letter.
+struct DeadLetterLine {
+    id: i64,
+    target: String,
+    part_id: String,
+    reason: String,
+    created: String,
+    /// When it was replayed, if it was.
+    replayed: Option<String>,
+}
+
+impl From<DeadLetterRow> for DeadLetterLine {
+    fn from(d: DeadLetterRow) -> Self {
+        DeadLetterLine {
+            id: d.id,
+            created: utc(d.created_at),
+            replayed: d.replayed_at.map(utc),
+            target: d.target,
+            part_id: d.part_id,
+            reason: d.reason,
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "dead_letters.html")]
+struct DeadLettersPage<'a> {
+    shell: Shell<'a>,
+    flash: Flash,
+    can_operate: bool,
+    rows: Vec<DeadLetterLine>,
+}
+
+pub(super) async fn dead_letters(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Query(flash): Query<Flash>,
+) -> PageResult {
+    let rows = state.store.dead_letters(flash.all.is_some()).await.map_err(internal)?;
+    Ok(render(&DeadLettersPage {
+        shell: viewer.shell("Dead letters", "/dlq"),
+        can_operate: viewer.can_operate(),
+        flash,
+        rows: rows.into_iter().map(DeadLetterLine::from).collect(),
+    }))
+}
+
+/// The scan that paused a part, from its pause reason (`SCAN_DISCREPANCY: scan S-1`).
+fn scan_of_pause(reason: &str) -> Option<&str> {
+    reason.strip_prefix("SCAN_DISCREPANCY: scan ").map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// An alert's message without the CLI command it ends with, for a row that carries the button
+/// doing the same (`until `cmms thresholds approve P`` becomes `until approval`).
+fn without_cli_hint(kind: &str, message: &str) -> String {
+    let Some(start) = message.find("`cmms ") else { return message.to_owned() };
+    let Some(len) = message[start + 1..].find('`') else { return message.to_owned() };
+    let what = match kind {
+        thresholds::ALERT_DRIFT => "approval",
+        inventory::ALERT_SCAN => "acceptance of the count",
+        inventory::ALERT_DROP => "acceptance of the snapshot",
+        _ => "an operator action",
+    };
+    format!("{}{what}{}", &message[..start], &message[start + len + 2..])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_hints_give_way_to_the_button() {
+        let drift = "computed [24.5, 30.62, 45.93] deviates from baseline by more than 40%; publishing the fallback \
+                     [4.0, 5.0, 7.5] until `cmms thresholds approve BRG-6204`";
+        assert!(without_cli_hint("DRIFT", drift).ends_with("[4.0, 5.0, 7.5] until approval"));
+        let scan = "scan S-2 counted 40 but system stock is 2 (tolerance 0.04); routing paused until a matching \
+                    count or `cmms scans accept S-2`";
+        assert_eq!(
+            without_cli_hint("SCAN_DISCREPANCY", scan),
+            "scan S-2 counted 40 but system stock is 2 (tolerance 0.04); routing paused until a matching count or \
+             acceptance of the count"
+        );
+        assert_eq!(without_cli_hint("DRIFT", "no command here"), "no command here");
+        assert_eq!(without_cli_hint("DRIFT", "broken `cmms quote"), "broken `cmms quote");
+    }
+
+    #[test]
+    fn the_scan_behind_a_pause_is_found() {
+        assert_eq!(scan_of_pause("SCAN_DISCREPANCY: scan S-1"), Some("S-1"));
+        assert_eq!(scan_of_pause("SCAN_DISCREPANCY: scan "), None);
+        assert_eq!(scan_of_pause("OTHER"), None);
+    }
+}
