@@ -8,7 +8,8 @@
 pub mod auth;
 pub mod compute;
 pub mod corrections;
-pub mod demo;
+pub mod cycle;
+pub mod feed;
 pub mod formulas;
 pub mod import;
 pub mod ingest;

@@ -9,8 +9,9 @@ use cmms_core::formula::FormulaSet;
 use cmms_core::master::{PartRecord, SiteRecord, SkuMapRecord};
 use cmms_core::time::parse_timestamp;
 use cmms_pipeline::compute::compute_folder;
+use cmms_pipeline::feed::{self, Feed, Pushed};
 use cmms_pipeline::import::{ImportReport, Location, Quiet, import_file, input_window};
-use cmms_pipeline::ingest::{Feed, RecordStatus, ingest};
+use cmms_pipeline::ingest::RecordStatus;
 use cmms_pipeline::inventory;
 use cmms_pipeline::thresholds::{
     RecomputeScope, STATUS_IMPLAUSIBLE_CONSUMPTION, STATUS_INVALID_INPUT, recompute_thresholds_in,
@@ -55,14 +56,19 @@ pub(crate) async fn implausible_quantities_are_refused_at_every_entry_point(db: 
         json!({"event_id": "W1", "source": "ERP", "external_sku": "100-BRG", "quantity": 1e308, "consumed_at": "2026-10-30T10:00:00Z"}),
         json!({"event_id": "W2", "source": "ERP", "external_sku": "100-BRG", "quantity": 2, "consumed_at": "2026-10-30T10:00:00Z"}),
     ];
-    let report = ingest(&db.store, Feed::Consumption, pushed, input_window(), NOW).await.unwrap();
+    let report = feed::import(&db.store, Feed::Consumption, Pushed { records: pushed, window: input_window() }, NOW)
+        .await
+        .unwrap();
     assert_eq!(report.results[0].status, RecordStatus::Rejected);
     let reason = report.results[0].reason.clone().unwrap_or_default();
     assert!(reason.contains("$[0].quantity") && reason.contains("at most"), "{reason}");
     assert_eq!(report.results[1].status, RecordStatus::Accepted);
 
     let snapshot = json!({"source": "ERP", "sequence_id": 1, "external_sku": "100-BRG", "on_hand": 1e300, "observed_at": "2026-10-30T10:00:00Z"});
-    let report = ingest(&db.store, Feed::Inventory, vec![snapshot], input_window(), NOW).await.unwrap();
+    let report =
+        feed::import(&db.store, Feed::Inventory, Pushed { records: vec![snapshot], window: input_window() }, NOW)
+            .await
+            .unwrap();
     assert_eq!(report.results[0].status, RecordStatus::Rejected, "{:?}", report.results[0]);
     let scans = "scan_id,scanner_id,code,counted_qty,scanned_at\nS1,GUN-1,100-BRG,5e9,2026-10-30T10:00:00Z\n";
     let r = import::<ScanRecord>(&db, "scans.csv", scans).await;
@@ -251,7 +257,10 @@ async fn computed_in_store(db: &Db, dir: &std::path::Path, f: &GeneratedFeeds) -
         })
         .collect();
     for chunk in pushed.chunks(10_000) {
-        let r = ingest(&db.store, Feed::Consumption, chunk.to_vec(), input_window(), NOW).await.unwrap();
+        let r =
+            feed::import(&db.store, Feed::Consumption, Pushed { records: chunk.to_vec(), window: input_window() }, NOW)
+                .await
+                .unwrap();
         for res in &r.results {
             match res.status {
                 RecordStatus::Rejected => prop_assert!(res.reason.is_some(), "{res:?}"),
