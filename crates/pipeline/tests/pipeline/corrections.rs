@@ -9,7 +9,6 @@ use cmms_pipeline::corrections::{self, CorrectionError};
 use cmms_pipeline::feed::{self, Feed, Pushed};
 use cmms_pipeline::import::{Quiet, input_window};
 use cmms_pipeline::ingest::RecordStatus;
-use cmms_pipeline::inventory;
 use cmms_pipeline::thresholds::recompute_thresholds;
 use cmms_store::testing::Db;
 use serde_json::json;
@@ -21,7 +20,7 @@ async fn computed(db: &Db, part: &str) -> Option<[f64; 3]> {
 pub async fn voiding_absurd_consumption_gives_the_thresholds_back(db: Db) {
     master(&db).await;
     let path = write_temp("c.csv", &consumption());
-    inventory::import_consumption(&db.store, &path, 2, &mut Quiet).await.unwrap();
+    feed::import(&db.store, Feed::Consumption, feed::File { path: &path, observer: &mut Quiet }, 2).await.unwrap();
     let as_of = parse_timestamp(AS_OF).unwrap();
     recompute_thresholds(&db.store, as_of, NOW).await.unwrap();
     let sound = computed(&db, "BRG").await;

@@ -6,6 +6,7 @@ use cmms_core::feeds::{ScanRecord, SnapshotRecord};
 use cmms_core::master::{AssetPartRecord, AssetRecord};
 use cmms_core::time::parse_timestamp;
 use cmms_core::work_order::WoAction;
+use cmms_pipeline::feed::{self, Feed};
 use cmms_pipeline::import::Quiet;
 use cmms_pipeline::inventory::{self, accept_scan};
 use cmms_pipeline::pm;
@@ -23,7 +24,7 @@ const SCAN_HEAD: &str = "scan_id,scanner_id,code,counted_qty,scanned_at\n";
 async fn plant(db: &Db) {
     master(db).await;
     let path = crate::write_temp("c.csv", &consumption());
-    inventory::import_consumption(&db.store, &path, 2, &mut Quiet).await.unwrap();
+    feed::import(&db.store, Feed::Consumption, feed::File { path: &path, observer: &mut Quiet }, 2).await.unwrap();
     let as_of = parse_timestamp(AS_OF).unwrap();
     recompute_thresholds(&db.store, as_of, NOW).await.unwrap();
     let assets = "asset_id,asset_group,site_id,fallback_interval_days,last_completion_at\n\
