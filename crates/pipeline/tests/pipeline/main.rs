@@ -234,5 +234,6 @@ fn main() -> std::process::ExitCode {
         case!(routing::a_paused_part_changes_nothing_until_released),
         case!(routing::only_open_scheduled_or_released_pms_are_held),
         case!(routing::concurrent_runs_raise_one_request_and_move_each_pm_once),
+        case!(routing::the_cycle_runs_the_stages_of_its_scope),
     ])
 }
