@@ -1,6 +1,8 @@
 //! The command-line interface: every subcommand of DESIGN.md, with its flags.
 
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
+use cmms_pipeline::feed::Feed;
 use std::path::PathBuf;
 
 /// cmms — spare-part thresholds, PM intervals and work-order routing for maintenance teams.
@@ -45,7 +47,8 @@ pub enum Command {
     /// Import a CSV or JSON file of one kind (see DESIGN.md for the columns).
     Import {
         /// What the file holds.
-        kind: ImportKind,
+        #[arg(value_parser = feed_parser())]
+        kind: Feed,
         /// The file (.csv with a header row, or .json holding an array of objects).
         file: PathBuf,
         /// Print the result as JSON on stdout.
@@ -177,30 +180,11 @@ pub enum Command {
     },
 }
 
-/// Import file kinds (DESIGN.md, "Import file formats").
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-#[value(rename_all = "snake_case")]
-pub enum ImportKind {
-    /// site_id, timezone
-    Sites,
-    /// part_id, description, unit, site_id, part_class, lead_time_days, baseline_min/reorder/max
-    Parts,
-    /// source, external_sku, part_id
-    SkuMap,
-    /// source, sequence_id, external_sku, on_hand, observed_at
-    Inventory,
-    /// event_id, source, external_sku, quantity, consumed_at
-    Consumption,
-    /// scan_id, scanner_id, code, counted_qty, scanned_at
-    Scans,
-    /// asset_id, asset_group, site_id, fallback_interval_days, last_completion_at
-    Assets,
-    /// asset_id, part_id, quantity
-    AssetParts,
-    /// event_id, asset_id, event_type, started_at, ended_at
-    Failures,
-    /// asset_id, mtbf_hours, observed_at
-    MtbfReadings,
+/// Parses an import kind: the names of [`Feed`], each listed in `--help` with its columns
+/// (DESIGN.md, "Import file formats").
+fn feed_parser() -> impl TypedValueParser<Value = Feed> {
+    let names = Feed::ALL.map(|f| PossibleValue::new(f.as_str()).help(f.columns()));
+    PossibleValuesParser::new(names).try_map(|name: String| Feed::parse(&name).ok_or("unknown import kind"))
 }
 
 /// Table or JSON output.

@@ -2,12 +2,10 @@
 //! rejected row as `FILE:LINE: field: reason`, and ends with a summary.
 
 use crate::EXIT_REJECTED_ROWS;
-use crate::cli::ImportKind;
 use crate::config::Config;
-use cmms_core::feeds::{FailureRecord, MtbfReadingRecord, ScanRecord, SnapshotRecord};
-use cmms_core::master::{AssetPartRecord, AssetRecord, PartRecord, SiteRecord, SkuMapRecord};
-use cmms_pipeline::import::{ImportObserver, ImportReport, Location, RowIssue, import_file};
-use cmms_pipeline::routing::{RouteScope, route};
+use cmms_pipeline::cycle::{CycleScope, cycle};
+use cmms_pipeline::feed::{self, Feed};
+use cmms_pipeline::import::{ImportObserver, ImportReport, Location, RowIssue};
 use cmms_store::Store;
 use indicatif::{ProgressBar, ProgressStyle};
 use std::path::Path;
@@ -35,7 +33,7 @@ impl ImportObserver for Terminal {
     }
 }
 
-pub async fn run(config: &Config, kind: ImportKind, file: &Path, json: bool) -> anyhow::Result<ExitCode> {
+pub async fn run(config: &Config, kind: Feed, file: &Path, json: bool) -> anyhow::Result<ExitCode> {
     let store = Store::open(&config.database_url).await?;
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template(
@@ -45,34 +43,18 @@ pub async fn run(config: &Config, kind: ImportKind, file: &Path, json: bool) -> 
     );
     bar.set_message(file.display().to_string());
     let mut observer = Terminal { bar, file: file.display().to_string() };
-    let now = jiff::Timestamp::now().as_millisecond();
-    let report = match kind {
-        ImportKind::Sites => import_file::<SiteRecord>(&store, file, now, &mut observer).await,
-        ImportKind::Parts => import_file::<PartRecord>(&store, file, now, &mut observer).await,
-        ImportKind::SkuMap => import_file::<SkuMapRecord>(&store, file, now, &mut observer).await,
-        ImportKind::Assets => import_file::<AssetRecord>(&store, file, now, &mut observer).await,
-        ImportKind::AssetParts => import_file::<AssetPartRecord>(&store, file, now, &mut observer).await,
-        ImportKind::Failures => import_file::<FailureRecord>(&store, file, now, &mut observer).await,
-        ImportKind::Inventory => import_file::<SnapshotRecord>(&store, file, now, &mut observer).await,
-        ImportKind::Consumption => cmms_pipeline::inventory::import_consumption(&store, file, now, &mut observer).await,
-        ImportKind::Scans => import_file::<ScanRecord>(&store, file, now, &mut observer).await,
-        ImportKind::MtbfReadings => import_file::<MtbfReadingRecord>(&store, file, now, &mut observer).await,
-    };
+    let clock = jiff::Timestamp::now();
+    let now = clock.as_millisecond();
+    let report = feed::import(&store, kind, feed::File { path: file, observer: &mut observer }, now).await;
     observer.bar.finish_and_clear();
     let report = report?;
-    let feed = !matches!(
-        kind,
-        ImportKind::Sites | ImportKind::Parts | ImportKind::SkuMap | ImportKind::Assets | ImportKind::AssetParts
-    );
-    // Inventory feeds are staged by the import; the validation and mapping stage runs right after.
-    // Then routing, over every part: the stage may have applied snapshots or paused and released
-    // parts anywhere, not only for the SKUs of this file.
-    let (gate, routed) = if matches!(kind, ImportKind::Inventory | ImportKind::Consumption | ImportKind::Scans) {
-        let gate = cmms_pipeline::inventory::process(&store, now).await?;
-        let routed = route(&store, RouteScope::All, now).await?;
-        (Some(gate), Some(routed))
-    } else {
-        (None, None)
+    // Staged feeds pass the validation and mapping gate right after, then routing over every part:
+    // the gate may have applied snapshots or paused and released parts anywhere, not only for the
+    // SKUs of this file.
+    let cycled = if kind.is_staged() { Some(cycle(&store, clock, now, CycleScope::Route).await?) } else { None };
+    let (gate, routed) = match cycled {
+        Some(c) => (Some(c.gate), c.routing),
+        None => (None, None),
     };
     store.close().await;
     if json {
@@ -86,7 +68,7 @@ pub async fn run(config: &Config, kind: ImportKind, file: &Path, json: bool) -> 
         }
         println!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        print_summary(&report, feed);
+        print_summary(&report, kind.is_event_feed());
         if let Some(gate) = &gate {
             crate::inventory::print_gate(gate);
         }

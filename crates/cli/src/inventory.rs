@@ -4,6 +4,7 @@
 use crate::cli::{OutputFormat, QuarantineAction, ScansAction, SnapshotsAction, ThresholdsAction};
 use crate::config::Config;
 use crate::instant;
+use cmms_pipeline::cycle::{CycleScope, cycle};
 use cmms_pipeline::inventory::{self, GateRun};
 use cmms_pipeline::routing::{self, RouteScope, RoutingRun};
 use cmms_pipeline::{pm, thresholds};
@@ -49,13 +50,13 @@ pub async fn recompute(config: &Config, as_of: Option<&str>, all: bool) -> anyho
     let as_of = instant(as_of, "as-of")?;
     let now = Timestamp::now().as_millisecond();
     let store = config.open_store().await?;
-    let gate = inventory::process(&store, now).await?;
     let scope = if all { thresholds::RecomputeScope::All } else { thresholds::RecomputeScope::Changed };
-    let th = thresholds::recompute_thresholds_in(&store, as_of, now, scope).await?;
-    let pm = pm::recompute_intervals(&store, as_of, now).await?;
-    let routed = routing::route(&store, RouteScope::All, now).await?;
+    let report = cycle(&store, as_of, now, CycleScope::Recompute(scope)).await?;
     store.close().await;
-    print_gate(&gate);
+    let (Some(th), Some(pm), Some(routed)) = (report.thresholds, report.intervals, report.routing) else {
+        anyhow::bail!("a recompute cycle runs every stage");
+    };
+    print_gate(&report.gate);
     println!(
         "thresholds (formula version {}, as of {as_of}): {} parts computed{}, {} unchanged inputs skipped, {} changed",
         th.formula_version,

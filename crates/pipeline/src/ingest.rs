@@ -5,10 +5,11 @@
 //! The same typed records, tables and first-delivery-wins rule as `cmms import`, so a record
 //! delivered by file and again by webhook is a duplicate, never a second event.
 
+use crate::feed::{Feed, FeedRecord};
 use crate::import::reader::record_from_json;
 use crate::import::{Location, RowIssue};
 use crate::inventory::{self, InventoryError};
-use cmms_core::feeds::{ConsumptionRecord, FailureRecord, MtbfReadingRecord, ScanRecord, SnapshotRecord};
+use cmms_core::feeds::{ConsumptionRecord, ScanRecord, SnapshotRecord};
 use cmms_core::mapping::Mapping;
 use cmms_core::master::ImportRecord;
 use cmms_core::time::TimeWindow;
@@ -18,43 +19,6 @@ use std::collections::{HashMap, HashSet};
 
 /// Most records one request may carry.
 pub const MAX_BATCH: usize = 10_000;
-
-/// The feeds that accept pushed records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Feed {
-    /// Stock snapshots (`inventory`).
-    Inventory,
-    /// Consumption events.
-    Consumption,
-    /// Barcode/QR scan counts.
-    Scans,
-    /// Failure-log events.
-    Failures,
-    /// MTBF readings.
-    MtbfReadings,
-}
-
-impl Feed {
-    /// Every feed.
-    pub const ALL: [Feed; 5] = [Feed::Inventory, Feed::Consumption, Feed::Scans, Feed::Failures, Feed::MtbfReadings];
-
-    /// The feed's name, as in `cmms import <kind>` and the webhook path.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Feed::Inventory => SnapshotRecord::KIND,
-            Feed::Consumption => ConsumptionRecord::KIND,
-            Feed::Scans => ScanRecord::KIND,
-            Feed::Failures => FailureRecord::KIND,
-            Feed::MtbfReadings => MtbfReadingRecord::KIND,
-        }
-    }
-
-    /// The feed of a name.
-    pub fn parse(name: &str) -> Option<Feed> {
-        Feed::ALL.into_iter().find(|f| f.as_str() == name)
-    }
-}
 
 /// What became of one pushed record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
@@ -142,10 +106,14 @@ fn result(index: usize, status: RecordStatus, key: String, code: Option<&str>, r
     RecordResult { index, status, key: Some(key), code: code.map(str::to_owned), reason }
 }
 
-/// Ingests `records` (JSON objects with the feed's fields) pushed to `feed`. A record with an
-/// instant outside `window` (the shell builds it from its clock, [`TimeWindow::events`]) is
-/// rejected naming its JSON path.
-pub async fn ingest(
+/// The per-record answers of one request, and the parts whose stock or pause state it may have
+/// changed (for routing).
+pub type Ingested = (Vec<RecordResult>, Vec<String>);
+
+/// Ingests `records` (JSON objects with the fields of `R`) pushed to `feed`: the [`crate::feed::Pushed`]
+/// source of [`crate::feed::import`]. A record with an instant outside `window` is rejected naming
+/// its JSON path.
+pub(crate) async fn ingest<R: FeedRecord>(
     store: &Store,
     feed: Feed,
     records: Vec<serde_json::Value>,
@@ -158,13 +126,7 @@ pub async fn ingest(
     let span = tracing::info_span!("ingest", feed = feed.as_str(), records = records.len());
     let _enter = span.enter();
     let received = records.len();
-    let (results, parts_touched) = match feed {
-        Feed::Inventory => snapshots(store, records, window, now_ms).await?,
-        Feed::Consumption => consumption(store, records, window, now_ms).await?,
-        Feed::Scans => scans(store, records, window, now_ms).await?,
-        Feed::Failures => (stored_only::<FailureRecord>(store, records, window, now_ms).await?, Vec::new()),
-        Feed::MtbfReadings => (stored_only::<MtbfReadingRecord>(store, records, window, now_ms).await?, Vec::new()),
-    };
+    let (results, parts_touched) = R::from_pushed(store, records, window, now_ms).await?;
     let count = |s: RecordStatus| results.iter().filter(|r| r.status == s).count();
     let report = IngestReport {
         feed,
@@ -190,17 +152,17 @@ pub async fn ingest(
 type Stored<R> = Vec<(usize, R)>;
 
 /// Feeds whose records are done once stored (failure events, MTBF readings).
-async fn stored_only<R: ImportRecord + StoredRecord>(
+pub(crate) async fn stored_only<R: ImportRecord + StoredRecord>(
     store: &Store,
     records: Vec<serde_json::Value>,
     window: TimeWindow,
     now_ms: i64,
-) -> Result<Vec<RecordResult>, IngestError> {
+) -> Result<Ingested, IngestError> {
     let (mut results, stored) = plain::<R>(store, records, window, now_ms).await?;
     for (i, rec) in stored {
         results.push(result(i, RecordStatus::Accepted, rec.key().replace('\u{1f}', "/"), None, None));
     }
-    Ok(sorted(results))
+    Ok((sorted(results), Vec::new()))
 }
 
 /// Parses, checks references and stores the records of one feed; answers the ones whose fate is
@@ -286,12 +248,12 @@ fn sorted(mut results: Vec<RecordResult>) -> Vec<RecordResult> {
 
 /// Consumption: SKUs are mapped as the events are stored; unmappable ones are quarantined by the
 /// validation stage.
-async fn consumption(
+pub(crate) async fn consumption(
     store: &Store,
     records: Vec<serde_json::Value>,
     window: TimeWindow,
     now_ms: i64,
-) -> Result<(Vec<RecordResult>, Vec<String>), IngestError> {
+) -> Result<Ingested, IngestError> {
     let pairs: HashSet<(String, String)> = records
         .iter()
         .filter_map(|v| Some((v.get("source")?.as_str()?.to_owned(), v.get("external_sku")?.as_str()?.to_owned())))
@@ -327,12 +289,12 @@ async fn consumption(
 }
 
 /// Snapshots: stored, then through the gate (sequence order, plausibility) before answering.
-async fn snapshots(
+pub(crate) async fn snapshots(
     store: &Store,
     records: Vec<serde_json::Value>,
     window: TimeWindow,
     now_ms: i64,
-) -> Result<(Vec<RecordResult>, Vec<String>), IngestError> {
+) -> Result<Ingested, IngestError> {
     let (mut results, stored) = plain::<SnapshotRecord>(store, records, window, now_ms).await?;
     if stored.is_empty() {
         return Ok((sorted(results), Vec::new()));
@@ -363,12 +325,12 @@ async fn snapshots(
 }
 
 /// Scans: stored, then reconciled against system stock before answering.
-async fn scans(
+pub(crate) async fn scans(
     store: &Store,
     records: Vec<serde_json::Value>,
     window: TimeWindow,
     now_ms: i64,
-) -> Result<(Vec<RecordResult>, Vec<String>), IngestError> {
+) -> Result<Ingested, IngestError> {
     let (mut results, stored) = plain::<ScanRecord>(store, records, window, now_ms).await?;
     if stored.is_empty() {
         return Ok((sorted(results), Vec::new()));

@@ -82,7 +82,7 @@ static STAGE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// Ingests a consumption file. SKUs that map are resolved in the same write (so a million
 /// events are not rewritten afterwards); the rest stay unmapped for [`process`] to quarantine.
-pub async fn import_consumption(
+pub(crate) async fn import_consumption(
     store: &Store,
     path: &std::path::Path,
     now_ms: i64,

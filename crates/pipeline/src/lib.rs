@@ -3,12 +3,14 @@
 //! token authentication.
 //!
 //! Each stage loads what it needs from the store, calls the pure core, and stores the result.
-//! The CLI and the HTTP server are thin shells over these services.
+//! The CLI and the HTTP server are thin shells over these services: data comes in through
+//! [`feed::import`], and [`cycle::cycle`] runs the stages after it in their one order.
 
 pub mod auth;
 pub mod compute;
 pub mod corrections;
-pub mod demo;
+pub mod cycle;
+pub mod feed;
 pub mod formulas;
 pub mod import;
 pub mod ingest;

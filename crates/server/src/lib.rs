@@ -18,7 +18,7 @@ use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Json, Response};
 use axum::routing::get;
-use cmms_pipeline::routing::{self, RouteScope};
+use cmms_pipeline::cycle::{CycleScope, cycle};
 use cmms_store::Store;
 use cmms_store::thresholds::{Received, ReceivedThresholds};
 use error::ApiError;
@@ -165,14 +165,13 @@ pub async fn reconcile_periodically(store: Store, every: std::time::Duration, sh
             _ = tick.tick() => {}
         }
         let now = api::now_ms();
-        if let Err(e) = cmms_pipeline::inventory::process(&store, now).await {
-            tracing::error!(error = %e, "reconciliation: validation stage failed");
-        }
-        match routing::route(&store, RouteScope::All, now).await {
+        let as_of = cmms_core::time::from_epoch_ms(now);
+        match cycle(&store, as_of, now, CycleScope::Route).await {
             Ok(run) => {
-                tracing::debug!(raised = run.requests_raised, held = run.orders_held, "reconciliation cycle done")
+                let routed = run.routing.unwrap_or_default();
+                tracing::debug!(raised = routed.requests_raised, held = routed.orders_held, "reconciliation cycle done")
             }
-            Err(e) => tracing::error!(error = %e, "reconciliation: routing failed"),
+            Err(e) => tracing::error!(error = %e, "reconciliation cycle failed"),
         }
     }
 }

@@ -6,9 +6,9 @@ use crate::write_temp;
 use cmms_core::corrections::VoidFeed;
 use cmms_core::time::parse_timestamp;
 use cmms_pipeline::corrections::{self, CorrectionError};
+use cmms_pipeline::feed::{self, Feed, Pushed};
 use cmms_pipeline::import::{Quiet, input_window};
-use cmms_pipeline::ingest::{Feed, RecordStatus, ingest};
-use cmms_pipeline::inventory;
+use cmms_pipeline::ingest::RecordStatus;
 use cmms_pipeline::thresholds::recompute_thresholds;
 use cmms_store::testing::Db;
 use serde_json::json;
@@ -20,7 +20,7 @@ async fn computed(db: &Db, part: &str) -> Option<[f64; 3]> {
 pub async fn voiding_absurd_consumption_gives_the_thresholds_back(db: Db) {
     master(&db).await;
     let path = write_temp("c.csv", &consumption());
-    inventory::import_consumption(&db.store, &path, 2, &mut Quiet).await.unwrap();
+    feed::import(&db.store, Feed::Consumption, feed::File { path: &path, observer: &mut Quiet }, 2).await.unwrap();
     let as_of = parse_timestamp(AS_OF).unwrap();
     recompute_thresholds(&db.store, as_of, NOW).await.unwrap();
     let sound = computed(&db, "BRG").await;
@@ -28,9 +28,14 @@ pub async fn voiding_absurd_consumption_gives_the_thresholds_back(db: Db) {
 
     // Two absurd events for BRG, accepted by the webhook.
     let ev = |id: &str, qty: f64| json!({"event_id": id, "source": "ERP", "external_sku": "100-BRG", "quantity": qty, "consumed_at": "2026-10-20T08:00:00Z"});
-    let r = ingest(&db.store, Feed::Consumption, vec![ev("X-1", 40_000.0), ev("X-2", 70_000.0)], input_window(), NOW)
-        .await
-        .unwrap();
+    let r = feed::import(
+        &db.store,
+        Feed::Consumption,
+        Pushed { records: vec![ev("X-1", 40_000.0), ev("X-2", 70_000.0)], window: input_window() },
+        NOW,
+    )
+    .await
+    .unwrap();
     assert_eq!(r.accepted, 2, "{r:?}");
     recompute_thresholds(&db.store, as_of, NOW + 1).await.unwrap();
     let absurd = computed(&db, "BRG").await;
@@ -47,7 +52,14 @@ pub async fn voiding_absurd_consumption_gives_the_thresholds_back(db: Db) {
     assert_eq!(computed(&db, "FLT").await, flt);
 
     // The ERP sends the reversed events again: duplicates, still voided, thresholds unchanged.
-    let r = ingest(&db.store, Feed::Consumption, vec![ev("X-1", 40_000.0)], input_window(), NOW + 4).await.unwrap();
+    let r = feed::import(
+        &db.store,
+        Feed::Consumption,
+        Pushed { records: vec![ev("X-1", 40_000.0)], window: input_window() },
+        NOW + 4,
+    )
+    .await
+    .unwrap();
     assert_eq!(r.results[0].status, RecordStatus::Duplicate);
     let run = recompute_thresholds(&db.store, as_of, NOW + 5).await.unwrap();
     assert_eq!(run.changed, 0);

@@ -6,11 +6,11 @@ use crate::inventory::{AS_OF, NOW, consumption, import, master};
 use crate::write_temp;
 use cmms_core::feeds::{MtbfReadingRecord, ScanRecord, SnapshotRecord};
 use cmms_core::formula::FormulaSet;
-use cmms_core::master::{PartRecord, SiteRecord, SkuMapRecord};
 use cmms_core::time::parse_timestamp;
 use cmms_pipeline::compute::compute_folder;
-use cmms_pipeline::import::{ImportReport, Location, Quiet, import_file, input_window};
-use cmms_pipeline::ingest::{Feed, RecordStatus, ingest};
+use cmms_pipeline::feed::{self, Feed, Pushed};
+use cmms_pipeline::import::{ImportReport, Location, Quiet, input_window};
+use cmms_pipeline::ingest::RecordStatus;
 use cmms_pipeline::inventory;
 use cmms_pipeline::thresholds::{
     RecomputeScope, STATUS_IMPLAUSIBLE_CONSUMPTION, STATUS_INVALID_INPUT, recompute_thresholds_in,
@@ -40,8 +40,14 @@ pub(crate) async fn implausible_quantities_are_refused_at_every_entry_point(db: 
          BIG,ERP,100-BRG,1000000000.5,2026-10-30T12:00:00Z\nEDGE,ERP,100-BRG,0.0000004,2026-10-30T13:00:00Z\n",
         consumption()
     );
-    let r =
-        inventory::import_consumption(&db.store, &write_temp("consumption.csv", &csv), NOW, &mut Quiet).await.unwrap();
+    let r = feed::import(
+        &db.store,
+        Feed::Consumption,
+        feed::File { path: &write_temp("consumption.csv", &csv), observer: &mut Quiet },
+        NOW,
+    )
+    .await
+    .unwrap();
     let first_bad = 2 + 181;
     for line in first_bad..first_bad + 3 {
         let (field, reason) = rejected_field(&r, line);
@@ -55,14 +61,19 @@ pub(crate) async fn implausible_quantities_are_refused_at_every_entry_point(db: 
         json!({"event_id": "W1", "source": "ERP", "external_sku": "100-BRG", "quantity": 1e308, "consumed_at": "2026-10-30T10:00:00Z"}),
         json!({"event_id": "W2", "source": "ERP", "external_sku": "100-BRG", "quantity": 2, "consumed_at": "2026-10-30T10:00:00Z"}),
     ];
-    let report = ingest(&db.store, Feed::Consumption, pushed, input_window(), NOW).await.unwrap();
+    let report = feed::import(&db.store, Feed::Consumption, Pushed { records: pushed, window: input_window() }, NOW)
+        .await
+        .unwrap();
     assert_eq!(report.results[0].status, RecordStatus::Rejected);
     let reason = report.results[0].reason.clone().unwrap_or_default();
     assert!(reason.contains("$[0].quantity") && reason.contains("at most"), "{reason}");
     assert_eq!(report.results[1].status, RecordStatus::Accepted);
 
     let snapshot = json!({"source": "ERP", "sequence_id": 1, "external_sku": "100-BRG", "on_hand": 1e300, "observed_at": "2026-10-30T10:00:00Z"});
-    let report = ingest(&db.store, Feed::Inventory, vec![snapshot], input_window(), NOW).await.unwrap();
+    let report =
+        feed::import(&db.store, Feed::Inventory, Pushed { records: vec![snapshot], window: input_window() }, NOW)
+            .await
+            .unwrap();
     assert_eq!(report.results[0].status, RecordStatus::Rejected, "{:?}", report.results[0]);
     let scans = "scan_id,scanner_id,code,counted_qty,scanned_at\nS1,GUN-1,100-BRG,5e9,2026-10-30T10:00:00Z\n";
     let r = import::<ScanRecord>(&db, "scans.csv", scans).await;
@@ -87,8 +98,14 @@ pub(crate) async fn implausible_quantities_are_refused_at_every_entry_point(db: 
 /// the run goes on, and every other part is computed.
 pub(crate) async fn one_bad_part_never_stops_the_others(db: Db) {
     master(&db).await;
-    let r =
-        inventory::import_consumption(&db.store, &write_temp("c.csv", &consumption()), NOW, &mut Quiet).await.unwrap();
+    let r = feed::import(
+        &db.store,
+        Feed::Consumption,
+        feed::File { path: &write_temp("c.csv", &consumption()), observer: &mut Quiet },
+        NOW,
+    )
+    .await
+    .unwrap();
     assert!(r.is_clean(), "{r:?}");
     inventory::process(&db.store, NOW).await.unwrap();
     db.store
@@ -228,11 +245,22 @@ async fn computed_in_store(db: &Db, dir: &std::path::Path, f: &GeneratedFeeds) -
         p
     };
     let sites = file("sites.csv", "site_id,timezone\nPLANT-A,Europe/Berlin\n");
-    import_file::<SiteRecord>(&db.store, &sites, NOW, &mut Quiet).await.unwrap();
-    import_file::<PartRecord>(&db.store, &file("parts.csv", &f.parts), NOW, &mut Quiet).await.unwrap();
-    import_file::<SkuMapRecord>(&db.store, &file("sku_map.csv", &f.sku_map), NOW, &mut Quiet).await.unwrap();
+    feed::import(&db.store, Feed::Sites, feed::File { path: &sites, observer: &mut Quiet }, NOW).await.unwrap();
+    feed::import(&db.store, Feed::Parts, feed::File { path: &file("parts.csv", &f.parts), observer: &mut Quiet }, NOW)
+        .await
+        .unwrap();
+    feed::import(
+        &db.store,
+        Feed::SkuMap,
+        feed::File { path: &file("sku_map.csv", &f.sku_map), observer: &mut Quiet },
+        NOW,
+    )
+    .await
+    .unwrap();
     let path = file("consumption.csv", &f.consumption);
-    let report = inventory::import_consumption(&db.store, &path, NOW, &mut Quiet).await.unwrap();
+    let report = feed::import(&db.store, Feed::Consumption, feed::File { path: &path, observer: &mut Quiet }, NOW)
+        .await
+        .unwrap();
     // Every refused row says which field and why.
     for issue in &report.issues {
         prop_assert!(!issue.reason.is_empty(), "{issue}");
@@ -251,7 +279,10 @@ async fn computed_in_store(db: &Db, dir: &std::path::Path, f: &GeneratedFeeds) -
         })
         .collect();
     for chunk in pushed.chunks(10_000) {
-        let r = ingest(&db.store, Feed::Consumption, chunk.to_vec(), input_window(), NOW).await.unwrap();
+        let r =
+            feed::import(&db.store, Feed::Consumption, Pushed { records: chunk.to_vec(), window: input_window() }, NOW)
+                .await
+                .unwrap();
         for res in &r.results {
             match res.status {
                 RecordStatus::Rejected => prop_assert!(res.reason.is_some(), "{res:?}"),

@@ -5,6 +5,7 @@ use crate::{load_sites, write_temp};
 use cmms_core::feeds::{ConsumptionRecord, ScanRecord, SnapshotRecord};
 use cmms_core::master::{ImportRecord, PartRecord, SkuMapRecord};
 use cmms_core::time::parse_timestamp;
+use cmms_pipeline::feed::{self, Feed};
 use cmms_pipeline::import::{ImportReport, Quiet, import_file};
 use cmms_pipeline::inventory::{self, accept_scan, resolve_quarantine};
 use cmms_pipeline::thresholds::{RecomputeScope, ThresholdRun, approve, recompute_thresholds, recompute_thresholds_in};
@@ -14,6 +15,8 @@ use cmms_store::testing::Db;
 pub(crate) const NOW: i64 = 1_790_000_000_000;
 pub(crate) const AS_OF: &str = "2026-10-31T00:00:00Z";
 
+/// Imports a file of `R` with the plain generic import: a consumption file lands unmapped, so the
+/// validation gate's mapping is what a test sees (`feed::import` maps consumption SKUs at ingest).
 pub(crate) async fn import<R: ImportRecord + StoredRecord>(db: &Db, name: &str, csv: &str) -> ImportReport {
     import_file::<R>(&db.store, &write_temp(name, csv), 2, &mut Quiet).await.unwrap()
 }
@@ -47,12 +50,14 @@ pub async fn drift_falls_back_until_approved(db: Db) {
     master(&db).await;
     // Mapping at ingest: the mappable SKUs land with their part, the unmappable one waits.
     let path = write_temp("c.csv", &consumption());
-    let r = inventory::import_consumption(&db.store, &path, 2, &mut Quiet).await.unwrap();
+    let r =
+        feed::import(&db.store, Feed::Consumption, feed::File { path: &path, observer: &mut Quiet }, 2).await.unwrap();
     assert_eq!(r.counts.inserted, 181);
     let gate = inventory::process(&db.store, NOW).await.unwrap();
     assert_eq!(gate.consumption_mapped, 0, "already mapped at ingest");
     assert_eq!(gate.quarantined.len(), 1);
-    let again = inventory::import_consumption(&db.store, &path, 3, &mut Quiet).await.unwrap();
+    let again =
+        feed::import(&db.store, Feed::Consumption, feed::File { path: &path, observer: &mut Quiet }, 3).await.unwrap();
     assert_eq!((again.counts.unchanged, again.rejected), (181, 0), "the derived part is not compared");
     let as_of = parse_timestamp(AS_OF).unwrap();
     let run = recompute_thresholds(&db.store, as_of, NOW).await.unwrap();
@@ -258,7 +263,7 @@ async fn recompute(db: &Db, as_of: &str, now: i64, scope: RecomputeScope) -> (Th
 pub async fn recompute_without_all_computes_only_changed_parts(db: Db) {
     master(&db).await;
     let path = write_temp("c.csv", &consumption());
-    inventory::import_consumption(&db.store, &path, 2, &mut Quiet).await.unwrap();
+    feed::import(&db.store, Feed::Consumption, feed::File { path: &path, observer: &mut Quiet }, 2).await.unwrap();
     inventory::process(&db.store, NOW).await.unwrap();
     // First run: no earlier recompute, so every part.
     let (first, _) = recompute(&db, AS_OF, NOW, RecomputeScope::Changed).await;
@@ -271,7 +276,14 @@ pub async fn recompute_without_all_computes_only_changed_parts(db: Db) {
 
     // A new event of BRG inside the window: BRG only, and its thresholds move.
     let extra = "event_id,source,external_sku,quantity,consumed_at\nB-extra,ERP,100-BRG,9,2026-10-20T00:00:00Z\n";
-    inventory::import_consumption(&db.store, &write_temp("e.csv", extra), 3, &mut Quiet).await.unwrap();
+    feed::import(
+        &db.store,
+        Feed::Consumption,
+        feed::File { path: &write_temp("e.csv", extra), observer: &mut Quiet },
+        3,
+    )
+    .await
+    .unwrap();
     let (one, _) = recompute(&db, AS_OF, NOW + 2, RecomputeScope::Changed).await;
     assert_eq!((one.parts, one.skipped, one.changed), (1, 3, 1));
     assert_eq!(db.store.current_thresholds().await.unwrap()["BRG"].published, [16.5, 20.62, 30.93]);
@@ -306,15 +318,29 @@ pub async fn recompute_without_all_computes_only_changed_parts(db: Db) {
 pub async fn a_change_during_a_recompute_is_kept_for_the_next(db: Db) {
     master(&db).await;
     let path = write_temp("c.csv", &consumption());
-    inventory::import_consumption(&db.store, &path, 2, &mut Quiet).await.unwrap();
+    feed::import(&db.store, Feed::Consumption, feed::File { path: &path, observer: &mut Quiet }, 2).await.unwrap();
     recompute(&db, AS_OF, NOW, RecomputeScope::Changed).await;
     let extra = "event_id,source,external_sku,quantity,consumed_at\nB-x,ERP,100-BRG,1,2026-10-20T00:00:00Z\n";
-    inventory::import_consumption(&db.store, &write_temp("e.csv", extra), 3, &mut Quiet).await.unwrap();
+    feed::import(
+        &db.store,
+        Feed::Consumption,
+        feed::File { path: &write_temp("e.csv", extra), observer: &mut Quiet },
+        3,
+    )
+    .await
+    .unwrap();
     let claimed = db.store.claim_threshold_marks().await.unwrap();
     assert_eq!(claimed.into_iter().collect::<Vec<_>>(), vec!["BRG".to_owned()]);
     // Meanwhile another event of BRG arrives; the run then finishes.
     let more = "event_id,source,external_sku,quantity,consumed_at\nB-y,ERP,100-BRG,1,2026-10-21T00:00:00Z\n";
-    inventory::import_consumption(&db.store, &write_temp("m.csv", more), 3, &mut Quiet).await.unwrap();
+    feed::import(
+        &db.store,
+        Feed::Consumption,
+        feed::File { path: &write_temp("m.csv", more), observer: &mut Quiet },
+        3,
+    )
+    .await
+    .unwrap();
     let covered = db.store.threshold_watermark().await.unwrap().unwrap();
     db.store.finish_threshold_recompute(&covered, NOW).await.unwrap();
     let (next, computed) = recompute(&db, AS_OF, NOW + 1, RecomputeScope::Changed).await;

@@ -7,8 +7,8 @@ mod inventory;
 mod pm;
 mod routing;
 
-use cmms_core::master::{AssetPartRecord, AssetRecord, PartRecord, SiteRecord, SkuMapRecord};
-use cmms_pipeline::import::{ImportReport, Location, Quiet, RowIssue, import_file};
+use cmms_pipeline::feed::{self, Feed};
+use cmms_pipeline::import::{ImportReport, Location, Quiet, RowIssue};
 use cmms_store::testing::{Db, run_suite};
 use cmms_store::{UpsertCounts, case};
 use std::path::{Path, PathBuf};
@@ -28,7 +28,9 @@ pub(crate) fn write_temp(name: &str, content: &str) -> PathBuf {
 }
 
 pub(crate) async fn load_sites(db: &Db) {
-    let r = import_file::<SiteRecord>(&db.store, &fixture("sites.csv"), 1, &mut Quiet).await.unwrap();
+    let r = feed::import(&db.store, Feed::Sites, feed::File { path: &fixture("sites.csv"), observer: &mut Quiet }, 1)
+        .await
+        .unwrap();
     assert!(r.is_clean(), "{r:?}");
 }
 
@@ -41,7 +43,14 @@ pub(crate) fn issue_at(r: &ImportReport, line: u64) -> &RowIssue {
 
 async fn bad_parts_rows_are_reported_and_good_rows_land(db: Db) {
     load_sites(&db).await;
-    let r = import_file::<PartRecord>(&db.store, &fixture("parts_with_bad_rows.csv"), 2, &mut Quiet).await.unwrap();
+    let r = feed::import(
+        &db.store,
+        Feed::Parts,
+        feed::File { path: &fixture("parts_with_bad_rows.csv"), observer: &mut Quiet },
+        2,
+    )
+    .await
+    .unwrap();
     assert_eq!(r.rows, 8);
     assert_eq!(r.rejected, 6);
     assert_eq!(r.counts, UpsertCounts { inserted: 2, updated: 0, unchanged: 0 });
@@ -63,16 +72,22 @@ async fn bad_parts_rows_are_reported_and_good_rows_land(db: Db) {
 async fn reimport_changes_nothing(db: Db) {
     load_sites(&db).await;
     let path = fixture("parts_with_bad_rows.csv");
-    import_file::<PartRecord>(&db.store, &path, 2, &mut Quiet).await.unwrap();
-    let again = import_file::<PartRecord>(&db.store, &path, 3, &mut Quiet).await.unwrap();
+    feed::import(&db.store, Feed::Parts, feed::File { path: &path, observer: &mut Quiet }, 2).await.unwrap();
+    let again =
+        feed::import(&db.store, Feed::Parts, feed::File { path: &path, observer: &mut Quiet }, 3).await.unwrap();
     assert_eq!(again.counts, UpsertCounts { inserted: 0, updated: 0, unchanged: 2 });
-    let sites = import_file::<SiteRecord>(&db.store, &fixture("sites.csv"), 4, &mut Quiet).await.unwrap();
+    let sites =
+        feed::import(&db.store, Feed::Sites, feed::File { path: &fixture("sites.csv"), observer: &mut Quiet }, 4)
+            .await
+            .unwrap();
     assert_eq!(sites.counts.unchanged, 2);
 }
 
 async fn json_rows_follow_the_same_rules_with_json_paths(db: Db) {
     load_sites(&db).await;
-    let r = import_file::<PartRecord>(&db.store, &fixture("parts.json"), 2, &mut Quiet).await.unwrap();
+    let r = feed::import(&db.store, Feed::Parts, feed::File { path: &fixture("parts.json"), observer: &mut Quiet }, 2)
+        .await
+        .unwrap();
     assert_eq!(r.rows, 5);
     assert_eq!(r.counts.inserted, 1);
     let shown: Vec<String> = r.issues.iter().map(ToString::to_string).collect();
@@ -98,7 +113,7 @@ async fn broken_json_keeps_the_rows_before_it(db: Db) {
     }
     content.push_str("{\"part_id\": oops");
     let path = write_temp("broken.json", &content);
-    let r = import_file::<PartRecord>(&db.store, &path, 2, &mut Quiet).await.unwrap();
+    let r = feed::import(&db.store, Feed::Parts, feed::File { path: &path, observer: &mut Quiet }, 2).await.unwrap();
     assert!(r.stopped.as_deref().is_some_and(|s| s.contains("line 1 column")), "{r:?}");
     assert_eq!(r.counts.inserted, 1500);
     assert!(!r.is_clean());
@@ -106,7 +121,14 @@ async fn broken_json_keeps_the_rows_before_it(db: Db) {
 
 async fn assets_sku_map_and_bom_check_references(db: Db) {
     load_sites(&db).await;
-    import_file::<PartRecord>(&db.store, &fixture("parts_with_bad_rows.csv"), 2, &mut Quiet).await.unwrap();
+    feed::import(
+        &db.store,
+        Feed::Parts,
+        feed::File { path: &fixture("parts_with_bad_rows.csv"), observer: &mut Quiet },
+        2,
+    )
+    .await
+    .unwrap();
     let assets = write_temp(
         "assets.csv",
         "asset_id,asset_group,site_id,fallback_interval_days,last_completion_at\n\
@@ -115,33 +137,34 @@ async fn assets_sku_map_and_bom_check_references(db: Db) {
          CH-3,HVAC-CHILLERS,PLANT-A,0,\n\
          CH-4,HVAC-CHILLERS,CAMPUS-S,30,\n",
     );
-    let r = import_file::<AssetRecord>(&db.store, &assets, 3, &mut Quiet).await.unwrap();
+    let r = feed::import(&db.store, Feed::Assets, feed::File { path: &assets, observer: &mut Quiet }, 3).await.unwrap();
     assert_eq!((r.counts.inserted, r.rejected), (2, 2), "{:?}", r.issues);
     assert_eq!(issue_at(&r, 3).field.as_deref(), Some("site_id"));
     assert_eq!(issue_at(&r, 4).field.as_deref(), Some("fallback_interval_days"));
 
     let bom =
         write_temp("asset_parts.csv", "asset_id,part_id,quantity\nCH-1,P-1,2\nCH-1,P-404,1\nCH-9,P-1,1\nCH-4,P-8,0\n");
-    let r = import_file::<AssetPartRecord>(&db.store, &bom, 4, &mut Quiet).await.unwrap();
+    let r =
+        feed::import(&db.store, Feed::AssetParts, feed::File { path: &bom, observer: &mut Quiet }, 4).await.unwrap();
     assert_eq!((r.counts.inserted, r.rejected), (1, 3), "{:?}", r.issues);
     assert!(issue_at(&r, 3).reason.contains("unknown part \"P-404\""));
     assert!(issue_at(&r, 4).reason.contains("unknown asset \"CH-9\""));
 
     let map =
         write_temp("sku_map.csv", "source,external_sku,part_id\nERP,brg-6204 ,P-1\nERP,X1,P-404\nERP,brg-6204 ,P-8\n");
-    let r = import_file::<SkuMapRecord>(&db.store, &map, 5, &mut Quiet).await.unwrap();
+    let r = feed::import(&db.store, Feed::SkuMap, feed::File { path: &map, observer: &mut Quiet }, 5).await.unwrap();
     assert_eq!((r.counts.inserted, r.rejected), (1, 2), "{:?}", r.issues);
     assert!(issue_at(&r, 4).reason.starts_with("duplicate source, external_sku"));
 }
 
 async fn missing_header_column_is_a_file_error(db: Db) {
     let path = write_temp("nohdr.csv", "part_id,unit\nP-1,EA\n");
-    let err = import_file::<PartRecord>(&db.store, &path, 1, &mut Quiet).await.unwrap_err();
+    let err =
+        feed::import(&db.store, Feed::Parts, feed::File { path: &path, observer: &mut Quiet }, 1).await.unwrap_err();
     assert!(err.to_string().contains("header is missing column(s) description"), "{err}");
 }
 
 async fn import_rows_dated_outside_the_plausible_window_are_rejected(db: Db) {
-    use cmms_core::feeds::SnapshotRecord;
     let path = write_temp(
         "inventory.csv",
         "source,sequence_id,external_sku,on_hand,observed_at\n\
@@ -150,7 +173,8 @@ async fn import_rows_dated_outside_the_plausible_window_are_rejected(db: Db) {
          ERP,3,BRG-6204,3,0000-01-01T00:00:00Z\n\
          ERP,4,BRG-6204,3,2026-11-02T00:00:00+25:00\n",
     );
-    let r = import_file::<SnapshotRecord>(&db.store, &path, 1, &mut Quiet).await.unwrap();
+    let r =
+        feed::import(&db.store, Feed::Inventory, feed::File { path: &path, observer: &mut Quiet }, 1).await.unwrap();
     assert_eq!((r.counts.inserted, r.rejected), (1, 3), "{:?}", r.issues);
     for (line, needle) in [
         (3, "9999-12-30T00:00:00Z is in the future: later than now + 24h"),
@@ -166,7 +190,7 @@ async fn import_rows_dated_outside_the_plausible_window_are_rejected(db: Db) {
         "asset_id,asset_group,site_id,fallback_interval_days,last_completion_at\nA1,PUMPS,PLANT-A,30,2062-01-01\n",
     );
     load_sites(&db).await;
-    let r = import_file::<AssetRecord>(&db.store, &assets, 2, &mut Quiet).await.unwrap();
+    let r = feed::import(&db.store, Feed::Assets, feed::File { path: &assets, observer: &mut Quiet }, 2).await.unwrap();
     assert_eq!(issue_at(&r, 2).field.as_deref(), Some("last_completion_at"), "{:?}", r.issues);
 }
 
@@ -210,5 +234,6 @@ fn main() -> std::process::ExitCode {
         case!(routing::a_paused_part_changes_nothing_until_released),
         case!(routing::only_open_scheduled_or_released_pms_are_held),
         case!(routing::concurrent_runs_raise_one_request_and_move_each_pm_once),
+        case!(routing::the_cycle_runs_the_stages_of_its_scope),
     ])
 }

@@ -1,12 +1,11 @@
 //! Reliability → PM pipeline: failure feed import, interval recompute, PM work orders.
 
 use crate::{issue_at, load_sites, write_temp};
-use cmms_core::feeds::{FailureRecord, MtbfReadingRecord};
-use cmms_core::master::AssetRecord;
 use cmms_core::time::{TimeWindow, parse_timestamp};
 use cmms_core::work_order::{DEFAULT_COMPLETION_TOLERANCE, WoAction};
+use cmms_pipeline::feed::{self, Feed};
 use cmms_pipeline::formulas;
-use cmms_pipeline::import::{Quiet, import_file};
+use cmms_pipeline::import::Quiet;
 use cmms_pipeline::pm::{self, PmServiceError};
 use cmms_store::UpsertCounts;
 use cmms_store::testing::Db;
@@ -28,7 +27,7 @@ async fn load_assets(db: &Db) {
          WILD,PUMPS,CAMPUS-S,60,2026-09-30T09:00:00\n\
          NEW,PUMPS,CAMPUS-S,30,\n",
     );
-    let r = import_file::<AssetRecord>(&db.store, &assets, 2, &mut Quiet).await.unwrap();
+    let r = feed::import(&db.store, Feed::Assets, feed::File { path: &assets, observer: &mut Quiet }, 2).await.unwrap();
     assert!(r.is_clean(), "{:?}", r.issues);
 }
 
@@ -48,15 +47,28 @@ const FAILURES: &str = "event_id,asset_id,event_type,started_at,ended_at\n\
     E2,EMPTY,PLANNED,2026-02-01 00:00:00,2026-02-01 04:00:00\n";
 
 async fn load_failures(db: &Db) {
-    let r =
-        import_file::<FailureRecord>(&db.store, &write_temp("failures.csv", FAILURES), 3, &mut Quiet).await.unwrap();
+    let r = feed::import(
+        &db.store,
+        Feed::Failures,
+        feed::File { path: &write_temp("failures.csv", FAILURES), observer: &mut Quiet },
+        3,
+    )
+    .await
+    .unwrap();
     assert!(r.is_clean(), "{:?}", r.issues);
 }
 
 pub async fn failure_feed_is_idempotent_and_rejects_conflicts(db: Db) {
     load_assets(&db).await;
     load_failures(&db).await;
-    let again = import_file::<FailureRecord>(&db.store, &write_temp("f.csv", FAILURES), 4, &mut Quiet).await.unwrap();
+    let again = feed::import(
+        &db.store,
+        Feed::Failures,
+        feed::File { path: &write_temp("f.csv", FAILURES), observer: &mut Quiet },
+        4,
+    )
+    .await
+    .unwrap();
     assert_eq!(again.counts, UpsertCounts { inserted: 0, updated: 0, unchanged: 13 });
     assert!(again.is_clean());
 
@@ -70,7 +82,8 @@ pub async fn failure_feed_is_idempotent_and_rejects_conflicts(db: Db) {
          N3,CH-1,UNPLANNED,2026-06-01,\n\
          N3,CH-1,UNPLANNED,2026-06-02,\n",
     );
-    let r = import_file::<FailureRecord>(&db.store, &mixed, 5, &mut Quiet).await.unwrap();
+    let r =
+        feed::import(&db.store, Feed::Failures, feed::File { path: &mixed, observer: &mut Quiet }, 5).await.unwrap();
     assert_eq!((r.counts.inserted, r.counts.unchanged, r.rejected), (1, 1, 4), "{:?}", r.issues);
     assert!(
         issue_at(&r, 2).reason.contains("DUPLICATE_CONFLICT") && issue_at(&r, 2).reason.contains("delivered before")
@@ -85,7 +98,7 @@ pub async fn intervals_use_unplanned_failures_only_and_fall_back(db: Db) {
     load_assets(&db).await;
     load_failures(&db).await;
     let readings = write_temp("r.csv", "asset_id,mtbf_hours,observed_at\nNEW,0,2026-01-01\nNEW,-3,2026-01-02\n");
-    import_file::<MtbfReadingRecord>(&db.store, &readings, 3, &mut Quiet).await.unwrap();
+    feed::import(&db.store, Feed::MtbfReadings, feed::File { path: &readings, observer: &mut Quiet }, 3).await.unwrap();
     let run = pm::recompute_intervals(&db.store, parse_timestamp("2026-11-01").unwrap(), NOW).await.unwrap();
     assert_eq!(run.assets, 4);
     assert_eq!(run.discarded_samples, 2);

@@ -6,11 +6,13 @@ use cmms_core::feeds::{ScanRecord, SnapshotRecord};
 use cmms_core::master::{AssetPartRecord, AssetRecord};
 use cmms_core::time::parse_timestamp;
 use cmms_core::work_order::WoAction;
+use cmms_pipeline::cycle::{CycleScope, cycle};
+use cmms_pipeline::feed::{self, Feed};
 use cmms_pipeline::import::Quiet;
 use cmms_pipeline::inventory::{self, accept_scan};
 use cmms_pipeline::pm;
 use cmms_pipeline::routing::{RouteScope, RoutingRun, route};
-use cmms_pipeline::thresholds::recompute_thresholds;
+use cmms_pipeline::thresholds::{RecomputeScope, recompute_thresholds};
 use cmms_store::routing::ProcurementRow;
 use cmms_store::testing::Db;
 
@@ -23,7 +25,7 @@ const SCAN_HEAD: &str = "scan_id,scanner_id,code,counted_qty,scanned_at\n";
 async fn plant(db: &Db) {
     master(db).await;
     let path = crate::write_temp("c.csv", &consumption());
-    inventory::import_consumption(&db.store, &path, 2, &mut Quiet).await.unwrap();
+    feed::import(&db.store, Feed::Consumption, feed::File { path: &path, observer: &mut Quiet }, 2).await.unwrap();
     let as_of = parse_timestamp(AS_OF).unwrap();
     recompute_thresholds(&db.store, as_of, NOW).await.unwrap();
     let assets = "asset_id,asset_group,site_id,fallback_interval_days,last_completion_at\n\
@@ -222,4 +224,30 @@ async fn route_concurrently(db: &Db) -> Vec<RoutingRun> {
         runs.push(t.await.unwrap());
     }
     runs
+}
+
+/// A cycle runs the stages of its scope, in order: the gate alone applies what was staged and
+/// routes nothing; `Route` adds routing; `Recompute` recomputes thresholds and PM intervals first.
+pub async fn the_cycle_runs_the_stages_of_its_scope(db: Db) {
+    plant(&db).await;
+    let csv = format!("{SNAP_HEAD}ERP,2,100-BRG,10,2026-10-02\n");
+    assert!(import::<SnapshotRecord>(&db, "s.csv", &csv).await.is_clean());
+    let as_of = parse_timestamp(AS_OF).unwrap();
+
+    let gate = cycle(&db.store, as_of, NOW + 1, CycleScope::Gate).await.unwrap();
+    assert_eq!(gate.gate.snapshots_applied, 1);
+    assert!(gate.thresholds.is_none() && gate.intervals.is_none() && gate.routing.is_none());
+    assert!(requests(&db, "OPEN").await.is_empty(), "the gate alone routes nothing");
+
+    let routed = cycle(&db.store, as_of, NOW + 2, CycleScope::Route).await.unwrap();
+    assert_eq!(routed.gate.snapshots_applied, 0, "nothing is left staged");
+    assert!(routed.thresholds.is_none() && routed.intervals.is_none());
+    assert_eq!(routed.routing.map(|r| r.requests_raised), Some(1), "BRG is below its reorder point");
+
+    let full = cycle(&db.store, as_of, NOW + 3, CycleScope::Recompute(RecomputeScope::All)).await.unwrap();
+    let (th, intervals, routing) = (full.thresholds.unwrap(), full.intervals.unwrap(), full.routing.unwrap());
+    assert_eq!((th.scope, th.full), (RecomputeScope::All, true));
+    assert_eq!(intervals.assets, 3);
+    assert_eq!(routing.requests_raised, 0, "the open request stands");
+    assert_eq!(requests(&db, "OPEN").await.len(), 1);
 }

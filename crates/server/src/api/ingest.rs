@@ -9,7 +9,8 @@ use crate::error::{ApiError, ErrorBody};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use cmms_pipeline::ingest::{Feed, IngestReport, MAX_BATCH, RecordStatus, ingest};
+use cmms_pipeline::feed::{self, Feed, Pushed};
+use cmms_pipeline::ingest::{IngestReport, MAX_BATCH, RecordStatus};
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
 
@@ -29,6 +30,20 @@ impl utoipa::PartialSchema for IngestBody {
 }
 
 impl utoipa::ToSchema for IngestBody {}
+
+/// A feed in the webhook path: the name of a pushable [`Feed`]; any other name is refused as
+/// serde refuses an unknown variant.
+pub struct PushableFeed(pub Feed);
+
+impl<'de> serde::Deserialize<'de> for PushableFeed {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(deserializer)?;
+        match Feed::parse(&name).filter(|f| f.is_pushable()) {
+            Some(feed) => Ok(PushableFeed(feed)),
+            None => Err(serde::de::Error::unknown_variant(&name, Feed::pushable_names())),
+        }
+    }
+}
 
 /// Ingests records of one feed.
 ///
@@ -58,7 +73,7 @@ impl utoipa::ToSchema for IngestBody {}
 pub async fn ingest_feed(
     _auth: Auth<Ingest>,
     State(state): State<AppState>,
-    ApiPath(feed): ApiPath<Feed>,
+    ApiPath(PushableFeed(feed)): ApiPath<PushableFeed>,
     ApiJson(body): ApiJson<serde_json::Value>,
 ) -> Result<Json<IngestReport>, ApiError> {
     let records = match body {
@@ -73,7 +88,7 @@ pub async fn ingest_feed(
     };
     let now = now_ms();
     let window = cmms_core::time::TimeWindow::events(cmms_core::time::from_epoch_ms(now));
-    let report = ingest(&state.store, feed, records, window, now).await?;
+    let report = feed::import(&state.store, feed, Pushed { records, window }, now).await?;
     crate::metrics::count_records(feed.as_str(), &report);
     state.after_change(&report.parts_touched).await;
     if report.received > 0 && report.rejected == report.received {

@@ -4,8 +4,8 @@
 
 use crate::{App, load_reliability, spawn_app, sync_payload};
 use cmms_core::auth::Scope;
-use cmms_core::master::SkuMapRecord;
-use cmms_pipeline::import::{Quiet, import_file};
+use cmms_pipeline::feed::{self, Feed};
+use cmms_pipeline::import::Quiet;
 use cmms_store::testing::{Db, TestDb};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -28,7 +28,8 @@ async fn prepare(app: &App) {
     let file = dir.join("sku_map.csv");
     std::fs::write(&file, "source,external_sku,part_id\nERP,SEAL-35,SEAL-MECH-35\nERP,BLT-1250,BLT-SPA-1250\n")
         .unwrap();
-    let r = import_file::<SkuMapRecord>(&app.db.store, &file, 1, &mut Quiet).await.unwrap();
+    let r =
+        feed::import(&app.db.store, Feed::SkuMap, feed::File { path: &file, observer: &mut Quiet }, 1).await.unwrap();
     assert!(r.is_clean(), "{r:?}");
     let _ = std::fs::remove_dir_all(&dir);
     for (_, part, [min, reorder, max]) in PARTS {

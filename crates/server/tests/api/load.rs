@@ -4,8 +4,8 @@
 
 use crate::{App, assert_error, spawn_app, spawn_app_with};
 use cmms_core::auth::Scope;
-use cmms_core::master::PartRecord;
-use cmms_pipeline::import::{Quiet, import_file};
+use cmms_pipeline::feed::{self, Feed};
+use cmms_pipeline::import::Quiet;
 use cmms_server::ServeOptions;
 use cmms_server::dashboard::DashboardSettings;
 use cmms_store::Backend;
@@ -68,7 +68,8 @@ async fn add_parts(app: &App, n: usize) {
         csv.push_str(&format!("P-{i:05},Generated part {i},EA,PLANT-BER,BEARING,14,1,2,3\n"));
     }
     std::fs::write(&file, csv).unwrap();
-    let r = import_file::<PartRecord>(&app.db.store, &file, 1, &mut Quiet).await.unwrap();
+    let r =
+        feed::import(&app.db.store, Feed::Parts, feed::File { path: &file, observer: &mut Quiet }, 1).await.unwrap();
     assert!(r.rejected == 0, "{:?}", r.issues);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -12,7 +12,8 @@ mod time;
 use cmms_core::auth::Scope;
 use cmms_core::feeds::{FailureRecord, MtbfReadingRecord};
 use cmms_core::master::{AssetPartRecord, AssetRecord, ImportRecord, PartRecord, SiteRecord, SkuMapRecord};
-use cmms_pipeline::import::{Quiet, import_file};
+use cmms_pipeline::feed::{self, Feed};
+use cmms_pipeline::import::Quiet;
 use cmms_server::{AppState, ServeOptions};
 use cmms_store::case;
 use cmms_store::master::StoredRecord;
@@ -37,7 +38,9 @@ pub struct App {
 
 async fn import<R: ImportRecord + StoredRecord>(db: &Db, file: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/site").join(file);
-    let r = import_file::<R>(&db.store, &path, 1, &mut Quiet).await.unwrap();
+    let r = feed::import(&db.store, Feed::parse(R::KIND).unwrap(), feed::File { path: &path, observer: &mut Quiet }, 1)
+        .await
+        .unwrap();
     assert!(r.rejected == 0, "{file}: {:?}", r.issues);
 }
 

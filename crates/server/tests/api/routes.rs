@@ -407,6 +407,12 @@ pub async fn bad_requests_get_json_errors(db: Db) {
     assert_error(s, &b, StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE");
     let (s, b) = app.post("/api/v1/ingest/nonsense", Scope::Admin, json!([])).await;
     assert_error(s, &b, StatusCode::BAD_REQUEST, "INVALID_PATH");
+    // Master data has no webhook: refused as an unknown feed, naming the feeds that have one.
+    let (s, b) = app.post("/api/v1/ingest/sites", Scope::Admin, json!([])).await;
+    assert_error(s, &b, StatusCode::BAD_REQUEST, "INVALID_PATH");
+    let feeds = "expected one of `inventory`, `consumption`, `scans`, `failures`, `mtbf_readings`";
+    let message = b["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains(&format!("unknown variant `sites`, {feeds}")), "{b}");
     let (s, b) = app.post("/api/v1/work-orders/abc/transition", Scope::Admin, json!({"action": "release"})).await;
     assert_error(s, &b, StatusCode::BAD_REQUEST, "INVALID_PATH");
     let (s, b) = app.get("/api/v1/nowhere", Scope::Admin).await;

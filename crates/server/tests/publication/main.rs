@@ -8,7 +8,8 @@ use cmms_core::auth::Scope;
 use cmms_core::feeds::{ConsumptionRecord, SnapshotRecord};
 use cmms_core::master::{ImportRecord, PartRecord, SiteRecord, SkuMapRecord};
 use cmms_core::publication::RetryPolicy;
-use cmms_pipeline::import::{Quiet, import_file};
+use cmms_pipeline::feed::{self, Feed};
+use cmms_pipeline::import::Quiet;
 use cmms_pipeline::publish::{DlqWatch, HttpTransport, PassReport, PublisherSettings, Target, publish_pass};
 use cmms_server::AppState;
 use cmms_store::case;
@@ -25,7 +26,9 @@ const NOW: i64 = 1_790_000_000_000;
 
 async fn import<R: ImportRecord + StoredRecord>(store: &Store, file: &str) {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/site").join(file);
-    let r = import_file::<R>(store, &path, 1, &mut Quiet).await.unwrap();
+    let r = feed::import(store, Feed::parse(R::KIND).unwrap(), feed::File { path: &path, observer: &mut Quiet }, 1)
+        .await
+        .unwrap();
     // The example consumption file carries one deliberate conflicting duplicate.
     assert!(r.rejected <= 1 && r.rows > r.rejected, "{file}: {:?}", r.issues);
 }
@@ -68,7 +71,7 @@ async fn many_parts(store: &Store, n: usize) -> Vec<String> {
         csv += &format!("{id},part {i},EA,PLANT-BER,{},7,,,\n", if i % 2 == 0 { "EVEN" } else { "ODD" });
     }
     std::fs::write(&file, csv).unwrap();
-    let r = import_file::<PartRecord>(store, &file, 1, &mut Quiet).await.unwrap();
+    let r = feed::import(store, Feed::Parts, feed::File { path: &file, observer: &mut Quiet }, 1).await.unwrap();
     assert_eq!(r.rejected, 0, "{:?}", r.issues);
     let _ = std::fs::remove_dir_all(dir);
     ids
