@@ -336,7 +336,7 @@ pub async fn list_quarantine(
     };
     let after = after.as_ref().map(|(status, id)| (status.as_str(), *id));
     let rows = state.store.quarantine_page(!q.all, after, limit as i64 + 1).await?;
-    Ok(Page::new(rows, limit, uri, |e| page::encode(&[&e.status, &e.id.to_string()])))
+    Ok(Page::new(rows, limit, uri, |e| page::encode(&[e.status.as_str(), &e.id.to_string()])))
 }
 
 /// The part a quarantined SKU should map to.

@@ -25,8 +25,11 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Form, Router};
 use cmms_core::auth::Scope;
+use cmms_core::reliability::{Basis, FallbackReason};
+use cmms_core::work_order::WoState as S;
 use cmms_pipeline::auth::{AuthError, Principal, close_session, open_session, session_principal};
 use cmms_pipeline::{inventory, thresholds};
+use cmms_store::codes::{AlertKind, PmStatus, RequestStatus, SnapshotStatus, ThresholdBasis};
 use html::{OVERDUE_BADGE, esc, local, local_text, num, overdue, page, seg, table, utc};
 use plots::{Series, Style, time_plot};
 use serde::Deserialize;
@@ -242,33 +245,39 @@ fn card(label: &str, value: i64, href: &str, warn: bool) -> String {
 
 async fn overview(viewer: Viewer, State(state): State<AppState>) -> PageResult {
     let o = state.store.overview().await.map_err(internal)?;
-    let get = |m: &BTreeMap<String, i64>, k: &str| m.get(k).copied().unwrap_or(0);
+
     let mut body = String::from("<h1>Overview</h1><h2>Inventory</h2><div class=\"cards\">");
     body += &card("parts", o.parts, "/parts?all=1", false);
     body += &card("with thresholds", o.parts_with_thresholds, "/parts?all=1", false);
     body += &card("below reorder", o.parts_below_reorder, "/parts", true);
     body += &card("paused by a scan", o.parts_paused, "/alerts", true);
-    body += &card("open procurement requests", get(&o.procurement, "OPEN"), "/procurement", false);
+    body += &card(
+        "open procurement requests",
+        o.procurement.get(&RequestStatus::Open).copied().unwrap_or(0),
+        "/procurement",
+        false,
+    );
     body += "</div><h2>Validation</h2><div class=\"cards\">";
     for (status, n) in &o.snapshots {
-        body += &card(&format!("snapshots {}", status.to_lowercase()), *n, "/alerts", status == "HELD");
+        let held = *status == SnapshotStatus::Held;
+        body += &card(&format!("snapshots {}", status.as_str().to_lowercase()), *n, "/alerts", held);
     }
     body += &card("consumption events", o.consumption_events, "/parts", false);
     body += &card("unmapped events", o.consumption_unmapped, "/quarantine", true);
     body += &card("quarantined SKUs", o.quarantine_open, "/quarantine", true);
     for (kind, n) in &o.alerts {
-        body += &card(&format!("{} alerts", kind.to_lowercase().replace('_', " ")), *n, "/alerts", true);
+        body += &card(&format!("{} alerts", kind.as_str().to_lowercase().replace('_', " ")), *n, "/alerts", true);
     }
     body += "</div><h2>Work orders</h2><div class=\"cards\">";
-    for state_name in ["SCHEDULED", "MATERIAL_PENDING", "RELEASED", "IN_PROGRESS", "COMPLETED", "CANCELLED"] {
-        let n = get(&o.work_orders, state_name);
-        body +=
-            &card(&state_name.to_lowercase().replace('_', " "), n, "/work-orders", state_name == "MATERIAL_PENDING");
+    for wo_state in [S::Scheduled, S::MaterialPending, S::Released, S::InProgress, S::Completed, S::Cancelled] {
+        let n = o.work_orders.get(&wo_state).copied().unwrap_or(0);
+        let label = wo_state.as_str().to_lowercase().replace('_', " ");
+        body += &card(&label, n, "/work-orders", wo_state == S::MaterialPending);
     }
     body += &card("assets", o.assets, "/assets", false);
     body += "</div><h2>Publication</h2><div class=\"cards\">";
     for (status, n) in &o.outbox {
-        body += &card(&format!("outbox {}", status.to_lowercase()), *n, "/dlq", false);
+        body += &card(&format!("outbox {}", status.as_str().to_lowercase()), *n, "/dlq", false);
     }
     body += &card("dead letters", o.dead_letters, "/dlq", true);
     body += "</div>";
@@ -308,7 +317,7 @@ async fn parts(viewer: Viewer, State(state): State<AppState>, Query(flash): Quer
             num(p.min),
             num(p.reorder),
             num(p.max),
-            esc(p.basis.as_deref().unwrap_or("—")),
+            esc(p.basis.map_or("—", ThresholdBasis::as_str)),
             esc(p.paused_reason.as_deref().unwrap_or("")),
         ));
     }
@@ -388,7 +397,7 @@ async fn part(viewer: Viewer, State(state): State<AppState>, Path(part_id): Path
                  <td class=\"n\">{}</td><td class=\"n\">{}</td></tr>",
                 utc(h.at),
                 h.sequence_id,
-                esc(&h.origin),
+                esc(h.origin.as_str()),
                 esc(&match &h.reason {
                     Some(why) => format!("{} / {}: {why}", h.basis, h.status),
                     None => format!("{} / {}", h.basis, h.status),
@@ -413,7 +422,7 @@ async fn part(viewer: Viewer, State(state): State<AppState>, Path(part_id): Path
         num(p.min),
         num(p.reorder),
         num(p.max),
-        esc(p.basis.as_deref().unwrap_or("no thresholds yet")),
+        esc(p.basis.map_or("no thresholds yet", ThresholdBasis::as_str)),
         table(&["at", "sequence", "origin", "basis / status", "min", "reorder", "max", "avg daily usage"], &rows)
     );
     Ok(Html(page(&part_id, "/parts", viewer.name(), &body)))
@@ -427,12 +436,12 @@ async fn procurement(viewer: Viewer, State(state): State<AppState>) -> PageResul
             format!(
                 "<tr{}><td class=\"n\">{}</td><td><a href=\"/parts/{}\">{}</a></td><td class=\"n\">{}</td><td>{}</td>\
                  <td>{}</td><td>{}</td></tr>",
-                if r.status == "OPEN" { " class=\"hl\"" } else { "" },
+                if r.status == RequestStatus::Open { " class=\"hl\"" } else { "" },
                 r.id,
                 seg(&r.part_id),
                 esc(&r.part_id),
                 num(Some(r.quantity)),
-                esc(&r.status),
+                esc(r.status.as_str()),
                 esc(&r.reason),
                 utc(r.updated_at)
             )
@@ -449,19 +458,20 @@ async fn procurement(viewer: Viewer, State(state): State<AppState>) -> PageResul
 async fn work_orders(viewer: Viewer, State(state): State<AppState>, Query(flash): Query<Flash>) -> PageResult {
     let rows = state.store.work_orders(None, None).await.map_err(internal)?;
     let now = now_ms();
-    let late = rows.iter().filter(|w| overdue(&w.state, w.due_at, now)).count();
+    let late = rows.iter().filter(|w| overdue(w.state, w.due_at, now)).count();
     let mut body = format!("<h1>Work orders</h1>{}", flash.html());
     if late > 0 {
         let _ =
             write!(body, "<p><span class=\"badge overdue\">{late} overdue</span> open PM(s) past their due date.</p>");
     }
-    for state_name in ["MATERIAL_PENDING", "SCHEDULED", "RELEASED", "IN_PROGRESS", "COMPLETED", "CANCELLED"] {
+    for wo_state in [S::MaterialPending, S::Scheduled, S::Released, S::InProgress, S::Completed, S::Cancelled] {
+        let state_name = wo_state.as_str();
         let of: Vec<String> = rows
             .iter()
-            .filter(|w| w.state == state_name)
+            .filter(|w| w.state == wo_state)
             .map(|w| {
-                let late = overdue(&w.state, w.due_at, now);
-                let class = match (late, state_name == "MATERIAL_PENDING") {
+                let late = overdue(w.state, w.due_at, now);
+                let class = match (late, wo_state == S::MaterialPending) {
                     (true, _) => " class=\"late\"",
                     (false, true) => " class=\"hl\"",
                     (false, false) => "",
@@ -501,7 +511,7 @@ async fn calendar(viewer: Viewer, State(state): State<AppState>) -> PageResult {
     let site_of: BTreeMap<&str, &str> = assets.iter().map(|a| (a.asset_id.as_str(), a.site_id.as_str())).collect();
     let now = now_ms();
     let mut by_site: BTreeMap<String, BTreeMap<String, Vec<String>>> = BTreeMap::new();
-    for w in rows.iter().filter(|w| !matches!(w.state.as_str(), "COMPLETED" | "CANCELLED")) {
+    for w in rows.iter().filter(|w| w.state.is_open()) {
         let site = site_of.get(w.asset_id.as_str()).copied().unwrap_or("?");
         let when = local(w.due_at, &w.timezone);
         let (date, time) = when.split_once(' ').unwrap_or((&when, ""));
@@ -511,8 +521,8 @@ async fn calendar(viewer: Viewer, State(state): State<AppState>) -> PageResult {
                 seg(&w.asset_id),
                 esc(&w.asset_id),
                 esc(time),
-                esc(&w.state),
-                if overdue(&w.state, w.due_at, now) { OVERDUE_BADGE } else { "" }
+                esc(w.state.as_str()),
+                if overdue(w.state, w.due_at, now) { OVERDUE_BADGE } else { "" }
             ),
         );
     }
@@ -542,7 +552,7 @@ async fn alerts(viewer: Viewer, State(state): State<AppState>, Query(flash): Que
             let button = |action: String, label: &str| {
                 format!("<form class=\"inline\" method=\"post\" action=\"{action}\"><button>{label}</button></form>")
             };
-            let action = match a.kind.as_str() {
+            let action = match a.kind {
                 _ if !viewer.can_operate() => None,
                 thresholds::ALERT_DRIFT => {
                     Some(button(format!("/ui/thresholds/{}/approve", seg(&a.subject)), "Approve computed thresholds"))
@@ -556,11 +566,11 @@ async fn alerts(viewer: Viewer, State(state): State<AppState>, Query(flash): Que
                 )),
                 _ => None,
             };
-            let message = if action.is_some() { without_cli_hint(&a.kind, &a.message) } else { a.message.clone() };
+            let message = if action.is_some() { without_cli_hint(a.kind, &a.message) } else { a.message.clone() };
             format!(
                 "<tr><td class=\"nowrap\">{}</td><td><a href=\"/parts/{}\">{}</a></td><td>{}</td><td class=\"nowrap\">{}</td>\
                  <td>{}</td></tr>",
-                esc(&a.kind),
+                esc(a.kind.as_str()),
                 seg(&a.subject),
                 esc(&a.subject),
                 esc(&message),
@@ -645,7 +655,7 @@ async fn pm_status(state: &AppState) -> Result<BTreeMap<String, (String, bool)>,
     let now = now_ms();
     let mut out: BTreeMap<String, (String, bool)> = BTreeMap::new();
     for w in orders {
-        let late = overdue(&w.state, w.due_at, now);
+        let late = overdue(w.state, w.due_at, now);
         let entry = out.entry(w.asset_id).or_insert((w.timezone, false));
         entry.1 |= late;
     }
@@ -662,12 +672,12 @@ fn next_due(a: &cmms_store::reliability::PmIntervalRow, status: Option<&(String,
             if status.is_some_and(|s| s.1) { OVERDUE_BADGE } else { "" }
         ),
         None => {
-            let why = match a.status.as_str() {
-                "NO_LAST_COMPLETION" => "no completion recorded yet",
-                "NOT_MONOTONIC" => "not stored: it would not be after the last completion",
+            let why = match a.status {
+                PmStatus::NoLastCompletion => "no completion recorded yet",
+                PmStatus::NotMonotonic => "not stored: it would not be after the last completion",
                 _ => "",
             };
-            format!("<span class=\"muted\" title=\"{}\">— {why}</span>", esc(&a.status))
+            format!("<span class=\"muted\" title=\"{}\">— {why}</span>", esc(a.status.as_str()))
         }
     }
 }
@@ -685,7 +695,7 @@ async fn assets(viewer: Viewer, State(state): State<AppState>) -> PageResult {
                 esc(&a.asset_id),
                 esc(&a.site_id),
                 esc(&a.asset_group),
-                esc(&format!("{} {}", a.basis.as_deref().unwrap_or(""), a.reason.as_deref().unwrap_or(""))),
+                esc(&format!("{} {}", a.basis.map_or("", Basis::as_str), a.reason.map_or("", FallbackReason::code))),
                 a.n_samples,
                 num(a.mean_mtbf_hours),
                 num(a.interval_days),
@@ -763,12 +773,12 @@ async fn asset(viewer: Viewer, State(state): State<AppState>, Path(asset_id): Pa
     let wo: Vec<String> = orders
         .iter()
         .map(|w| {
-            let late = overdue(&w.state, w.due_at, now);
+            let late = overdue(w.state, w.due_at, now);
             format!(
                 "<tr{}><td class=\"n\">{}</td><td>{}</td><td class=\"nowrap\">{}{}</td></tr>",
                 if late { " class=\"late\"" } else { "" },
                 w.id,
-                esc(&w.state),
+                esc(w.state.as_str()),
                 local(w.due_at, &w.timezone),
                 if late { OVERDUE_BADGE } else { "" }
             )
@@ -781,8 +791,8 @@ async fn asset(viewer: Viewer, State(state): State<AppState>, Path(asset_id): Pa
         esc(&a.asset_id),
         esc(&a.site_id),
         esc(&a.asset_group),
-        esc(a.basis.as_deref().unwrap_or("")),
-        esc(a.reason.as_deref().unwrap_or("")),
+        esc(a.basis.map_or("", Basis::as_str)),
+        esc(a.reason.map_or("", FallbackReason::code)),
         a.n_samples,
         a.n_discarded,
         num(a.mean_mtbf_hours),
@@ -797,7 +807,7 @@ async fn asset(viewer: Viewer, State(state): State<AppState>, Path(asset_id): Pa
 
 /// For an operator, on a COMPLETED order: a form correcting its completion time.
 fn correction_form(viewer: &Viewer, w: &cmms_store::work_orders::WorkOrderRow) -> String {
-    if w.state != "COMPLETED" || !viewer.can_operate() {
+    if w.state != S::Completed || !viewer.can_operate() {
         return String::new();
     }
     format!(
@@ -941,7 +951,7 @@ fn scan_of_pause(reason: &str) -> Option<&str> {
 
 /// An alert's message without the CLI command it ends with, for a row that carries the button
 /// doing the same (`until `cmms thresholds approve P`` becomes `until approval`).
-fn without_cli_hint(kind: &str, message: &str) -> String {
+fn without_cli_hint(kind: AlertKind, message: &str) -> String {
     let Some(start) = message.find("`cmms ") else { return message.to_owned() };
     let Some(len) = message[start + 1..].find('`') else { return message.to_owned() };
     let what = match kind {
@@ -980,16 +990,16 @@ mod tests {
     fn cli_hints_give_way_to_the_button() {
         let drift = "computed [24.5, 30.62, 45.93] deviates from baseline by more than 40%; publishing the fallback \
                      [4.0, 5.0, 7.5] until `cmms thresholds approve BRG-6204`";
-        assert!(without_cli_hint("DRIFT", drift).ends_with("[4.0, 5.0, 7.5] until approval"));
+        assert!(without_cli_hint(AlertKind::Drift, drift).ends_with("[4.0, 5.0, 7.5] until approval"));
         let scan = "scan S-2 counted 40 but system stock is 2 (tolerance 0.04); routing paused until a matching \
                     count or `cmms scans accept S-2`";
         assert_eq!(
-            without_cli_hint("SCAN_DISCREPANCY", scan),
+            without_cli_hint(AlertKind::ScanDiscrepancy, scan),
             "scan S-2 counted 40 but system stock is 2 (tolerance 0.04); routing paused until a matching count or \
              acceptance of the count"
         );
-        assert_eq!(without_cli_hint("DRIFT", "no command here"), "no command here");
-        assert_eq!(without_cli_hint("DRIFT", "broken `cmms quote"), "broken `cmms quote");
+        assert_eq!(without_cli_hint(AlertKind::Drift, "no command here"), "no command here");
+        assert_eq!(without_cli_hint(AlertKind::Drift, "broken `cmms quote"), "broken `cmms quote");
     }
 
     #[test]
