@@ -6,12 +6,14 @@
 use crate::config::Config;
 use anyhow::{Context, bail};
 use cmms_core::auth::Scope;
+use cmms_core::reliability::{Basis, FallbackReason};
 use cmms_demo::{DEMO_AS_OF, DemoData, DemoFile, DemoSpec, FORMULA_LABEL_PREFIX, generate};
 use cmms_pipeline::cycle::{CycleScope, cycle};
 use cmms_pipeline::feed::{self, Feed};
 use cmms_pipeline::import::{ImportReport, Quiet};
 use cmms_pipeline::inventory::GateRun;
 use cmms_pipeline::{auth, formulas, inventory, thresholds};
+use cmms_store::codes::PmStatus;
 use cmms_store::{Backend, Store};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, BTreeSet};
@@ -364,24 +366,27 @@ async fn build(
     let basis = intervals.by_basis.iter().map(|(b, n)| format!("{b} {n}")).collect::<Vec<_>>().join(", ");
     println!("  PM intervals, formula version {}: {} assets — {basis}", intervals.formula_version, intervals.assets);
     let rows = store.pm_intervals().await?;
-    for reason in ["HIGH_VARIABILITY", "NO_VALID_SAMPLES"] {
-        let assets: Vec<&str> =
-            rows.iter().filter(|r| r.reason.as_deref() == Some(reason)).map(|r| r.asset_id.as_str()).collect();
+    for reason in [FallbackReason::HighVariability, FallbackReason::NoValidSamples] {
+        let assets: Vec<&str> = rows.iter().filter(|r| r.reason == Some(reason)).map(|r| r.asset_id.as_str()).collect();
         if assets.is_empty() {
             continue;
         }
-        let why = if reason == "HIGH_VARIABILITY" {
-            "failures too erratic (coefficient of variation above 1.0) to trust the mean"
-        } else {
-            "no two UNPLANNED failures to measure between (planned downtime and sensor resets are not failures)"
+        let why = match reason {
+            FallbackReason::HighVariability => {
+                "failures too erratic (coefficient of variation above 1.0) to trust the mean"
+            }
+            FallbackReason::NoValidSamples => {
+                "no two UNPLANNED failures to measure between (planned downtime and sensor resets are not failures)"
+            }
         };
+        let reason = reason.code();
         let shown = assets.iter().take(6).copied().collect::<Vec<_>>().join(", ");
         let more = if assets.len() > 6 { format!(" and {} more", assets.len() - 6) } else { String::new() };
         println!("    manufacturer interval used ({reason}): {shown}{more} — {why}");
     }
     let statuses = intervals.by_status.iter().map(|(s, n)| format!("{s} {n}")).collect::<Vec<_>>().join(", ");
     println!("    due dates: {statuses}");
-    if intervals.by_status.contains_key("NO_LAST_COMPLETION") {
+    if intervals.by_status.contains_key(PmStatus::NoLastCompletion.as_str()) {
         println!("    ({}: commissioned last week, no PM completed yet, so no due date)", p.new_assets.join(", "));
     }
     if intervals.discarded_samples > 0 {
@@ -390,7 +395,7 @@ async fn build(
             intervals.discarded_samples
         );
     }
-    if let Some(r) = rows.iter().find(|r| r.basis.as_deref() == Some("MTBF") && r.next_due_local.is_some()) {
+    if let Some(r) = rows.iter().find(|r| r.basis == Some(Basis::Mtbf) && r.next_due_local.is_some()) {
         println!(
             "    e.g. {}: {} samples, mean MTBF {:.0} h → interval {:.1} days (× 0.85, within 7–365), next due {}",
             r.asset_id,
@@ -421,9 +426,11 @@ async fn build(
     );
 
     let o = store.overview().await?;
-    let kv = |m: &BTreeMap<String, i64>| {
-        m.iter().map(|(k, v)| format!("{k} {}", thousands(*v))).collect::<Vec<_>>().join(", ")
-    };
+    // By name, as the codes sort as text.
+    fn kv<K: std::fmt::Display>(m: &BTreeMap<K, i64>) -> String {
+        let by_name: BTreeMap<String, i64> = m.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+        by_name.iter().map(|(k, v)| format!("{k} {}", thousands(*v))).collect::<Vec<_>>().join(", ")
+    }
     println!("\nState now");
     println!(
         "  parts: {} ({} with thresholds, {} below reorder, {} paused)",

@@ -137,7 +137,7 @@ pub async fn report(config: &Config, format: OutputFormat) -> anyhow::Result<Exi
                 min: t.published[0],
                 reorder: t.published[1],
                 max: t.published[2],
-                basis: t.basis.clone(),
+                basis: t.basis.as_str().to_owned(),
             });
         }
     }
@@ -145,7 +145,7 @@ pub async fn report(config: &Config, format: OutputFormat) -> anyhow::Result<Exi
     let quarantine = store.quarantine(true).await?;
     let errors = store.threshold_errors().await?;
     let intervals = store.pm_intervals().await?;
-    let procurement = store.procurement_requests(Some("OPEN")).await?;
+    let procurement = store.procurement_requests(Some(cmms_store::codes::RequestStatus::Open.as_str())).await?;
     store.close().await;
     if format == OutputFormat::Json {
         let doc = serde_json::json!({

@@ -5,7 +5,7 @@ use crate::config::Config;
 pub(crate) use crate::instant;
 use anyhow::Context;
 use cmms_core::time::{SiteTz, from_epoch_ms};
-use cmms_core::work_order::WoAction;
+use cmms_core::work_order::{WoAction, WoState};
 use cmms_pipeline::formulas;
 use cmms_pipeline::pm::{self, PmServiceError};
 use cmms_store::Store;
@@ -43,8 +43,8 @@ pub fn print_pm_report(intervals: &[cmms_store::reliability::PmIntervalRow]) {
     );
     for r in intervals {
         let basis = match (&r.basis, &r.reason) {
-            (Some(b), Some(why)) => format!("{b} ({why})"),
-            (Some(b), None) => b.clone(),
+            (Some(b), Some(why)) => format!("{} ({})", b.as_str(), why.code()),
+            (Some(b), None) => b.as_str().to_owned(),
             _ => String::new(),
         };
         println!(
@@ -98,8 +98,12 @@ pub async fn work_orders(config: &Config, action: WorkOrdersAction) -> anyhow::R
     let now = Timestamp::now().as_millisecond();
     let code = match action {
         WorkOrdersAction::List { state, asset, format } => {
-            let state = state.map(|s| s.to_ascii_uppercase());
-            let orders = store.work_orders(state.as_deref(), asset.as_deref()).await?;
+            let orders = match state.as_deref().map(str::parse::<WoState>) {
+                // No work order is in a state that does not exist.
+                Some(Err(_)) => Vec::new(),
+                Some(Ok(s)) => store.work_orders(Some(s), asset.as_deref()).await?,
+                None => store.work_orders(None, asset.as_deref()).await?,
+            };
             match format {
                 OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&orders)?),
                 OutputFormat::Table => print_orders(&orders),

@@ -4,6 +4,7 @@ use crate::cli::DlqAction;
 use crate::config::Config;
 use cmms_pipeline::publish::{DlqWatch, HttpTransport, publish_pass, run_publisher};
 use cmms_store::Store;
+use cmms_store::codes::OutboxStatus;
 use jiff::Timestamp;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -27,8 +28,8 @@ pub async fn publish(config: &Config, once: bool) -> anyhow::Result<ExitCode> {
             "published: {} delivered, {} already applied, {} to retry, {} dead-lettered, {} superseded",
             report.delivered, report.already_applied, report.retried, report.dead_lettered, report.superseded
         );
-        for (target, status, n) in depths.rows.iter().filter(|r| r.1 == "PENDING") {
-            println!("  {target}: {n} {} waiting for a retry", status.to_lowercase());
+        for (target, status, n) in depths.rows.iter().filter(|r| r.1 == OutboxStatus::Pending) {
+            println!("  {target}: {n} {} waiting for a retry", status.as_str().to_lowercase());
         }
         for (target, n) in &depths.dead_letters {
             println!("  {target}: {n} in the dead-letter queue (`cmms dlq list`)");

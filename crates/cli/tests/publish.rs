@@ -142,7 +142,13 @@ fn run(backend: Backend) {
     assert!(at_kill < N, "the kill happened mid-run ({at_kill} of {N} applied)");
     wait_until(Duration::from_secs(90), "every change applied", || count() == N);
     let pending = || {
-        rt.block_on(store.outbox_depths()).unwrap().rows.iter().filter(|r| r.1 == "PENDING").map(|r| r.2).sum::<i64>()
+        rt.block_on(store.outbox_depths())
+            .unwrap()
+            .rows
+            .iter()
+            .filter(|r| r.1 == cmms_store::codes::OutboxStatus::Pending)
+            .map(|r| r.2)
+            .sum::<i64>()
     };
     wait_until(Duration::from_secs(30), "the outbox is drained", || pending() == 0);
     survivor.kill().unwrap();

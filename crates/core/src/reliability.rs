@@ -67,6 +67,14 @@ impl std::str::FromStr for FailureEventType {
     }
 }
 
+/// Decodes a stored type name (the store's row types read the `event_type` column through it).
+impl TryFrom<String> for FailureEventType {
+    type Error = UnknownEventType;
+    fn try_from(s: String) -> Result<Self, UnknownEventType> {
+        s.parse()
+    }
+}
+
 /// One event of an asset's failure log, as the MTBF calculation takes it (the feed's event id
 /// is the record's, not the calculation's).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -310,6 +318,16 @@ impl Basis {
     }
 }
 
+impl std::str::FromStr for Basis {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [Self::Mtbf, Self::Fallback]
+            .into_iter()
+            .find(|b| b.as_str() == s)
+            .ok_or_else(|| format!("unknown PM basis {s:?}"))
+    }
+}
+
 /// Why the manufacturer interval was used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -327,6 +345,16 @@ impl FallbackReason {
             Self::NoValidSamples => "NO_VALID_SAMPLES",
             Self::HighVariability => "HIGH_VARIABILITY",
         }
+    }
+}
+
+impl std::str::FromStr for FallbackReason {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [Self::NoValidSamples, Self::HighVariability]
+            .into_iter()
+            .find(|r| r.code() == s)
+            .ok_or_else(|| format!("unknown fallback reason {s:?}"))
     }
 }
 

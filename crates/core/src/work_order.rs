@@ -16,7 +16,7 @@ use std::fmt;
 pub const DEFAULT_COMPLETION_TOLERANCE: jiff::SignedDuration = jiff::SignedDuration::from_hours(1);
 
 /// State of a PM work order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum WoState {
     /// Planned, waiting for release.
@@ -149,6 +149,14 @@ impl std::str::FromStr for WoState {
     type Err = UnknownName;
     fn from_str(s: &str) -> Result<Self, UnknownName> {
         parse_name(s, &Self::ALL, "state")
+    }
+}
+
+/// Decodes a stored state name (the store's row types read the `state` column through it).
+impl TryFrom<String> for WoState {
+    type Error = UnknownName;
+    fn try_from(s: String) -> Result<Self, UnknownName> {
+        s.parse()
     }
 }
 

@@ -13,8 +13,10 @@ use cmms_core::feeds::{ConsumptionRecord, ScanRecord, SnapshotRecord};
 use cmms_core::mapping::Mapping;
 use cmms_core::master::ImportRecord;
 use cmms_core::time::TimeWindow;
+use cmms_store::codes::{ScanVerdict, SnapshotStatus};
+use cmms_store::inventory::SnapshotVerdict;
 use cmms_store::master::StoredRecord;
-use cmms_store::{RowOutcome, SqlValue, Store, StoreError};
+use cmms_store::{RowOutcome, Store, StoreError};
 use std::collections::{HashMap, HashSet};
 
 /// Most records one request may carry.
@@ -173,7 +175,7 @@ async fn plain<R: ImportRecord + StoredRecord>(
     window: TimeWindow,
     now_ms: i64,
 ) -> Result<(Vec<RecordResult>, Stored<R>), IngestError> {
-    stage::<R>(store, records, window, now_ms, &mut |_, _| {}).await
+    stage::<R>(store, records, window, now_ms, &mut |_| None).await
 }
 
 async fn stage<R: ImportRecord + StoredRecord>(
@@ -215,8 +217,7 @@ async fn stage<R: ImportRecord + StoredRecord>(
             results.push(result(i, RecordStatus::Rejected, key, Some("UNKNOWN_REFERENCE"), Some(reason)));
             continue;
         }
-        let mut row = rec.to_row();
-        derive(&rec, &mut row);
+        let row = rec.to_row_mapped(derive(&rec).as_deref());
         rows.push(row);
         kept.push((i, key, rec));
     }
@@ -259,13 +260,11 @@ pub(crate) async fn consumption(
         .filter_map(|v| Some((v.get("source")?.as_str()?.to_owned(), v.get("external_sku")?.as_str()?.to_owned())))
         .collect();
     let mapping = inventory::map_skus(store, pairs.into_iter().collect()).await?;
-    let part_column = ConsumptionRecord::SPEC.columns.len() - 1;
-    let mut derive = |rec: &ConsumptionRecord, row: &mut [SqlValue]| {
-        let key = (rec.source.to_string(), rec.external_sku.as_str().to_owned());
-        if let Some(Mapping::Part(part)) = mapping.get(&key) {
-            row[part_column] = SqlValue::Text(part.clone());
-        }
-    };
+    let mut derive =
+        |rec: &ConsumptionRecord| match mapping.get(&(rec.source.to_string(), rec.external_sku.as_str().to_owned())) {
+            Some(Mapping::Part(part)) => Some(part.clone()),
+            _ => None,
+        };
     let (mut results, stored) = stage::<ConsumptionRecord>(store, records, window, now_ms, &mut derive).await?;
     let mut unmapped = false;
     for (i, rec) in stored {
@@ -306,14 +305,17 @@ pub(crate) async fn snapshots(
     let mut parts = HashSet::new();
     for ((i, _), key) in stored.into_iter().zip(keys) {
         let id = format!("{}/{}/{}", key.0, key.1, key.2);
-        let (status, reason, part) = statuses.get(&key).cloned().unwrap_or(("PENDING".to_owned(), None, None));
-        let (status, code) = match status.as_str() {
-            "APPLIED" => (RecordStatus::Accepted, None),
-            "HELD" => (RecordStatus::Accepted, Some("HELD")),
-            "STALE" => (RecordStatus::Duplicate, Some("STALE")),
-            "QUARANTINED" => (RecordStatus::Quarantined, Some(reason.as_deref().unwrap_or("UNMAPPED"))),
-            "REJECTED" => (RecordStatus::Rejected, Some(reason.as_deref().unwrap_or("REJECTED"))),
-            _ => (RecordStatus::Accepted, Some("PENDING")),
+        let SnapshotVerdict { status, reason, part_id: part } = statuses
+            .get(&key)
+            .cloned()
+            .unwrap_or(SnapshotVerdict { status: SnapshotStatus::Pending, reason: None, part_id: None });
+        let (status, code) = match status {
+            SnapshotStatus::Applied => (RecordStatus::Accepted, None),
+            SnapshotStatus::Held => (RecordStatus::Accepted, Some(status.as_str())),
+            SnapshotStatus::Stale => (RecordStatus::Duplicate, Some(status.as_str())),
+            SnapshotStatus::Quarantined => (RecordStatus::Quarantined, Some(reason.as_deref().unwrap_or("UNMAPPED"))),
+            SnapshotStatus::Rejected => (RecordStatus::Rejected, Some(reason.as_deref().unwrap_or(status.as_str()))),
+            SnapshotStatus::Pending => (RecordStatus::Accepted, Some(status.as_str())),
         };
         let code = code.map(str::to_owned);
         if status == RecordStatus::Accepted {
@@ -339,16 +341,16 @@ pub(crate) async fn scans(
     let mut parts = HashSet::new();
     for (i, rec) in stored {
         let id = rec.scan_id.to_string();
-        let (part, _, outcome) = store.scan(&id).await?.unwrap_or((None, 0.0, "PENDING".to_owned()));
-        let (status, code, reason) = match outcome.as_str() {
-            "QUARANTINED" => (
+        let (part, _, outcome) = store.scan(&id).await?.unwrap_or((None, 0.0, ScanVerdict::Pending));
+        let (status, code, reason) = match outcome {
+            ScanVerdict::Quarantined => (
                 RecordStatus::Quarantined,
                 Some("UNMAPPED"),
                 Some(format!("code {:?} names no single part; held in quarantine", rec.code.as_str())),
             ),
-            "DISCREPANCY" => (
+            ScanVerdict::Discrepancy => (
                 RecordStatus::Accepted,
-                Some("DISCREPANCY"),
+                Some(outcome.as_str()),
                 Some("the count disagrees with system stock: routing for the part is paused".to_owned()),
             ),
             _ => (RecordStatus::Accepted, None, None),

@@ -17,17 +17,17 @@ use cmms_core::inventory::{
 use cmms_core::mapping::{Mapping, SkuIndex, normalise};
 use cmms_core::quantity::Quantity;
 use cmms_core::time::from_epoch_ms;
+use cmms_store::codes::{AlertKind, OpenStatus, ScanVerdict, SnapshotStatus};
 use cmms_store::inventory::{StagedScan, StagedSnapshot};
-use cmms_store::master::StoredRecord;
-use cmms_store::{SqlValue, Store, StoreError};
+use cmms_store::{Store, StoreError};
 use std::collections::BTreeMap;
 
 /// The quarantine "source" of scanned codes (scans carry no source system).
 pub const SCAN_SOURCE: &str = "SCAN";
 /// Alert kind: a scan disagreed with system stock.
-pub const ALERT_SCAN: &str = "SCAN_DISCREPANCY";
+pub const ALERT_SCAN: AlertKind = AlertKind::ScanDiscrepancy;
 /// Alert kind: a snapshot was held as implausible.
-pub const ALERT_DROP: &str = "IMPLAUSIBLE_DROP";
+pub const ALERT_DROP: AlertKind = AlertKind::ImplausibleDrop;
 
 /// Errors of the inventory stages.
 #[derive(Debug, thiserror::Error)]
@@ -89,11 +89,11 @@ pub(crate) async fn import_consumption(
     observer: &mut dyn crate::import::ImportObserver,
 ) -> Result<crate::import::ImportReport, crate::import::ImportError> {
     let ix = store.sku_map_index().await?;
-    let part_column = ConsumptionRecord::SPEC.columns.len() - 1;
-    crate::import::import_file_with::<ConsumptionRecord>(store, path, now_ms, observer, &mut |rec, row| {
-        if let Mapping::Part(part) = ix.resolve(rec.source.as_str(), rec.external_sku.as_str()) {
-            row[part_column] = SqlValue::Text(part);
-        }
+    crate::import::import_file_with::<ConsumptionRecord>(store, path, now_ms, observer, &mut |rec| match ix
+        .resolve(rec.source.as_str(), rec.external_sku.as_str())
+    {
+        Mapping::Part(part) => Some(part),
+        _ => None,
     })
     .await
 }
@@ -162,7 +162,9 @@ pub async fn process(store: &Store, now_ms: i64) -> Result<GateRun, InventoryErr
                 gate_snapshot(store, &snap, &part, &gate, &mut run, now_ms).await?;
             }
             other => {
-                store.set_snapshot_status(&snap, None, "QUARANTINED", other.code().unwrap_or("UNMAPPED")).await?;
+                store
+                    .set_snapshot_status(&snap, None, SnapshotStatus::Quarantined, other.code().unwrap_or("UNMAPPED"))
+                    .await?;
                 held.entry((snap.source.clone(), snap.external_sku.clone())).or_insert((other, 0)).1 += 1;
             }
         }
@@ -174,7 +176,7 @@ pub async fn process(store: &Store, now_ms: i64) -> Result<GateRun, InventoryErr
                 reconcile_one(store, &scan, &part, &gate, &mut run, now_ms).await?;
             }
             other => {
-                store.set_scan_outcome(&scan.scan_id, None, None, "QUARANTINED").await?;
+                store.set_scan_outcome(&scan.scan_id, None, None, ScanVerdict::Quarantined).await?;
                 held.entry((SCAN_SOURCE.to_owned(), scan.code.clone())).or_insert((other, 0)).1 += 1;
             }
         }
@@ -227,7 +229,7 @@ async fn gate_snapshot(
                 snap.sequence_id,
                 last.unwrap_or(0)
             );
-            if store.set_snapshot_status(snap, Some(part), "STALE", &why).await? {
+            if store.set_snapshot_status(snap, Some(part), SnapshotStatus::Stale, &why).await? {
                 run.snapshots_stale += 1;
             }
             return Ok(());
@@ -240,13 +242,14 @@ async fn gate_snapshot(
         Plausibility::Apply(_) if store.apply_snapshot(snap, part, now_ms).await? => run.snapshots_applied += 1,
         Plausibility::Apply(_) => {
             // Another process applied this one or a newer one meanwhile (its verdict stays).
-            if store.set_snapshot_status(snap, Some(part), "STALE", "a newer snapshot was applied meanwhile").await? {
+            let why = "a newer snapshot was applied meanwhile";
+            if store.set_snapshot_status(snap, Some(part), SnapshotStatus::Stale, why).await? {
                 run.snapshots_stale += 1;
             }
         }
         Plausibility::Hold(hold) => {
             let why = format!("{}: {hold}", cmms_core::inventory::DropHold::CODE);
-            if !store.set_snapshot_status(snap, Some(part), "HELD", &why).await? {
+            if !store.set_snapshot_status(snap, Some(part), SnapshotStatus::Held, &why).await? {
                 return Ok(()); // Another process gave its verdict first.
             }
             store
@@ -261,7 +264,7 @@ async fn gate_snapshot(
             run.snapshots_held += 1;
         }
         Plausibility::Reject(r) => {
-            store.set_snapshot_status(snap, Some(part), "REJECTED", r.code()).await?;
+            store.set_snapshot_status(snap, Some(part), SnapshotStatus::Rejected, r.code()).await?;
         }
     }
     Ok(())
@@ -303,8 +306,8 @@ async fn reconcile_one(
     let next = reconcile(&state, ReconcileEvent::Scan { outcome, scanned_at: from_epoch_ms(scan.scanned_at) })
         .unwrap_or(cmms_core::inventory::Reconciled { state, set_stock_to: None });
     let verdict = match outcome {
-        ScanOutcome::Match => "MATCH",
-        ScanOutcome::Discrepancy(_) => "DISCREPANCY",
+        ScanOutcome::Match => ScanVerdict::Match,
+        ScanOutcome::Discrepancy(_) => ScanVerdict::Discrepancy,
     };
     if !store.set_scan_outcome(&scan.scan_id, Some(part), Some(system), verdict).await? {
         // Another process's gate run reconciled this scan meanwhile: its verdict and pause stand.
@@ -342,14 +345,14 @@ pub async fn accept_scan(store: &Store, scan_id: &str, now_ms: i64) -> Result<St
     let (part, _, outcome) =
         store.scan(scan_id).await?.ok_or_else(|| InventoryError::UnknownScan(scan_id.to_owned()))?;
     let part = part.ok_or_else(|| InventoryError::Scan(format!("scan {scan_id} is not mapped to a part yet")))?;
-    if outcome != "DISCREPANCY" {
+    if outcome != ScanVerdict::Discrepancy {
         return Err(InventoryError::Scan(format!("scan {scan_id} is {outcome}, not a discrepancy to accept")));
     }
     let state = routing_state(store, &part).await?;
     let next = reconcile(&state, ReconcileEvent::AcceptCount)
         .map_err(|e| InventoryError::Scan(format!("part {part}: {e}")))?;
     store.set_pause(&part, None, next.set_stock_to, now_ms).await?;
-    store.set_scan_outcome(scan_id, Some(&part), None, "ACCEPTED").await?;
+    store.set_scan_outcome(scan_id, Some(&part), None, ScanVerdict::Accepted).await?;
     store.resolve_alert(ALERT_SCAN, &part, now_ms).await?;
     Ok(part)
 }
@@ -366,7 +369,8 @@ pub async fn accept_held_snapshot(store: &Store, part_id: &str, now_ms: i64) -> 
     if check_sequence(last, snap.sequence_id) != SequenceCheck::Apply
         || !store.apply_snapshot(&snap, part_id, now_ms).await?
     {
-        store.set_snapshot_status(&snap, Some(part_id), "STALE", "a newer snapshot was applied before review").await?;
+        let why = "a newer snapshot was applied before review";
+        store.set_snapshot_status(&snap, Some(part_id), SnapshotStatus::Stale, why).await?;
         return Err(InventoryError::Scan(format!(
             "snapshot {}#{} is older than the last applied one ({}); nothing to accept",
             snap.source,
@@ -383,7 +387,7 @@ pub async fn accept_held_snapshot(store: &Store, part_id: &str, now_ms: i64) -> 
 pub async fn resolve_quarantine(store: &Store, id: i64, part_id: &str, now_ms: i64) -> Result<GateRun, InventoryError> {
     let entry =
         store.quarantine(false).await?.into_iter().find(|q| q.id == id).ok_or(InventoryError::UnknownQuarantine(id))?;
-    if entry.status != "OPEN" {
+    if entry.status != OpenStatus::Open {
         return Err(InventoryError::AlreadyResolved(id));
     }
     if !store.part_ids().await?.iter().any(|p| p == part_id) {

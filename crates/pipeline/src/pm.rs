@@ -10,9 +10,10 @@ use cmms_core::time::{SiteTz, TimeError, TimeWindow, from_epoch_ms, to_epoch_ms}
 use cmms_core::work_order::{
     PmWorkOrder, WoAction, WoId, WoState, WorkOrderError, completion, correct_completion, transition,
 };
-use cmms_store::reliability::PM_INTERVALS;
+use cmms_store::codes::PmStatus;
+use cmms_store::reliability::PmIntervalWrite;
 use cmms_store::work_orders::{CompletionOutcome, CorrectionOutcome, Scheduled, WorkOrderRow};
-use cmms_store::{SqlValue, Store, StoreError, UpsertCounts};
+use cmms_store::{Store, StoreError, UpsertCounts};
 use jiff::Timestamp;
 use std::collections::BTreeMap;
 
@@ -105,9 +106,6 @@ pub struct IntervalRun {
     pub asset_errors: Vec<AssetError>,
 }
 
-/// Asset status: the asset's stored data breaks a rule (its site's time zone, its history).
-pub const STATUS_INVALID_INPUT: &str = "INVALID_INPUT";
-
 /// An asset whose PM interval could not be computed from its own data, and why.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct AssetError {
@@ -133,7 +131,7 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
         .work_orders(None, None)
         .await?
         .into_iter()
-        .filter(|w| w.plan_id == plan.as_str() && w.state != "COMPLETED" && w.state != "CANCELLED")
+        .filter(|w| w.plan_id == plan.as_str() && w.state.is_open())
         .map(|w| (w.asset_id, w.due_at))
         .collect();
     for chunk in assets.chunks(ASSET_CHUNK) {
@@ -164,12 +162,12 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
             let status = match (&problem, &next) {
                 (Some(reason), _) => {
                     run.asset_errors.push(AssetError { asset_id: asset.asset_id.clone(), reason: reason.clone() });
-                    STATUS_INVALID_INPUT
+                    PmStatus::InvalidInput
                 }
-                (None, Some(Err(e))) => e.code(),
-                (None, _) => "OK",
+                (None, Some(Err(e))) => PmStatus::from(e),
+                (None, _) => PmStatus::Ok,
             };
-            *run.by_status.entry(status.to_owned()).or_default() += 1;
+            *run.by_status.entry(status.as_str().to_owned()).or_default() += 1;
             let basis = match interval.reason {
                 Some(r) => format!("{}/{}", interval.basis.as_str(), r.code()),
                 None => interval.basis.as_str().to_owned(),
@@ -187,26 +185,25 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
             if let (Some(d), Some(l)) = (due_ms, last) {
                 due.push((asset.asset_id.clone(), d, to_epoch_ms(l)));
             }
-            rows.push(vec![
-                SqlValue::Text(asset.asset_id.clone()),
-                SqlValue::Int(formula_version),
-                SqlValue::Text(status.to_owned()),
-                SqlValue::Text(interval.basis.as_str().to_owned()),
-                SqlValue::opt_text(interval.reason.map(|r| r.code())),
-                SqlValue::Int(stats.n_samples as i64),
-                SqlValue::Int(stats.n_discarded as i64),
-                SqlValue::Int(stats.n_open_planned as i64),
-                SqlValue::opt_real(stats.mean_hours),
-                SqlValue::opt_real(stats.cv),
-                SqlValue::Real(interval.interval_days),
-                SqlValue::opt_int(asset.last_completion_at),
-                SqlValue::opt_int(due_ms),
-                SqlValue::opt_text(due_local.as_deref()),
-            ]);
+            rows.push(PmIntervalWrite {
+                asset_id: asset.asset_id.clone(),
+                formula_version,
+                status,
+                basis: interval.basis,
+                reason: interval.reason,
+                n_samples: stats.n_samples as i64,
+                n_discarded: stats.n_discarded as i64,
+                n_open_planned: stats.n_open_planned as i64,
+                mean_mtbf_hours: stats.mean_hours,
+                cv: stats.cv,
+                interval_days: interval.interval_days,
+                last_completion_at: asset.last_completion_at,
+                next_due_at: due_ms,
+                next_due_local: due_local,
+            });
         }
         run.assets += rows.len() as u64;
-        let (counts, _) = store.upsert_batch(&PM_INTERVALS, rows, now_ms).await?;
-        run.rows.add(counts);
+        run.rows.add(store.store_pm_intervals(rows, now_ms).await?);
         for (asset_id, due_ms, follows_ms) in due {
             if open_due.get(&asset_id) == Some(&due_ms) {
                 continue;
@@ -220,10 +217,6 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
     }
     tracing::info!(assets = run.assets, created = run.work_orders_created, "PM intervals recomputed");
     Ok(run)
-}
-
-fn parse_state(s: &str) -> Result<WoState, PmServiceError> {
-    s.parse().map_err(|e| PmServiceError::Invalid(format!("stored work-order state: {e}")))
 }
 
 async fn load(store: &Store, id: i64) -> Result<WorkOrderRow, PmServiceError> {
@@ -243,9 +236,9 @@ pub async fn apply_action(
         return Err(PmServiceError::UseComplete);
     }
     let order = load(store, id).await?;
-    let from = parse_state(&order.state)?;
+    let from = order.state;
     let to = transition(from, action).map_err(WorkOrderError::from)?;
-    if !store.transition_work_order_by(id, from.as_str(), to.as_str(), action.as_str(), actor, now_ms).await? {
+    if !store.transition_work_order_by(id, from, to, action.as_str(), actor, now_ms).await? {
         return Err(PmServiceError::Concurrent(id));
     }
     load(store, id).await
@@ -280,7 +273,7 @@ pub async fn complete(
         id: WoId(order.id as u64),
         asset_id,
         plan_id,
-        state: parse_state(&order.state)?,
+        state: order.state,
         // An order scheduled before any completion follows nothing: any completion is after it.
         follows: order.follows_at.map_or(Timestamp::MIN, from_epoch_ms),
         due_at: from_epoch_ms(order.due_at),
@@ -361,7 +354,7 @@ fn model_of(order: &WorkOrderRow) -> Result<PmWorkOrder, PmServiceError> {
         id: WoId(order.id as u64),
         asset_id: order.asset_id.parse().map_err(|e| PmServiceError::Invalid(format!("asset id: {e}")))?,
         plan_id: PlanId::parse(&order.plan_id).map_err(|e| PmServiceError::Invalid(format!("plan id: {e}")))?,
-        state: parse_state(&order.state)?,
+        state: order.state,
         // An order scheduled before any completion follows nothing: any completion is after it.
         follows: order.follows_at.map_or(Timestamp::MIN, from_epoch_ms),
         due_at: from_epoch_ms(order.due_at),

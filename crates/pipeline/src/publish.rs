@@ -8,6 +8,7 @@
 //! under it, so an instance never sends for a part another instance holds.
 
 use cmms_core::publication::{AttemptOutcome, RetryPolicy, Verdict, decide, describe};
+use cmms_store::codes::{AlertKind, OutboxStatus};
 use cmms_store::publication::{AttemptResult, AttemptRow, Claim, OutboxItem, PublicationRoute};
 use cmms_store::{Store, StoreError};
 use std::collections::HashMap;
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Alert kind: dead letters of a target reached the configured depth.
-pub const ALERT_DLQ: &str = "DLQ";
+pub const ALERT_DLQ: AlertKind = AlertKind::Dlq;
 
 /// The path of the seed article's threshold endpoint, `{part_id}` replaced per change.
 pub const DEFAULT_PATH_TEMPLATE: &str = "/api/v1/inventory/thresholds/{part_id}";
@@ -467,8 +468,12 @@ impl DlqWatch {
         let depths = store.outbox_depths().await?;
         let now = now_ms();
         for t in targets {
-            let pending =
-                depths.rows.iter().filter(|(n, s, _)| *n == t.name && s == "PENDING").map(|r| r.2).sum::<i64>();
+            let pending = depths
+                .rows
+                .iter()
+                .filter(|(n, s, _)| *n == t.name && *s == OutboxStatus::Pending)
+                .map(|r| r.2)
+                .sum::<i64>();
             let dead = depths.dead_letters.iter().find(|(n, _)| *n == t.name).map_or(0, |d| d.1);
             metrics::gauge!("cmms_outbox_pending", "target" => t.name.clone()).set(pending as f64);
             metrics::gauge!("cmms_dlq_depth", "target" => t.name.clone()).set(dead as f64);

@@ -164,5 +164,5 @@ async fn move_order(
     now_ms: i64,
 ) -> Result<bool, RoutingError> {
     let to = transition(from, action)?;
-    Ok(store.transition_work_order_by(id, from.as_str(), to.as_str(), reason, ACTOR, now_ms).await?)
+    Ok(store.transition_work_order_by(id, from, to, reason, ACTOR, now_ms).await?)
 }

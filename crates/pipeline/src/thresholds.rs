@@ -19,13 +19,14 @@ use cmms_core::ids::{PartClass, SiteId};
 use cmms_core::quantity::Quantity;
 use cmms_core::thresholds::{Limits, ThresholdError, Thresholds, UsageSummary, compute, window_start};
 use cmms_core::time::to_epoch_ms;
-use cmms_store::thresholds::{CurrentThreshold, ThresholdChange, ThresholdInput, ThresholdWatermark};
+use cmms_store::codes::{AlertKind, ThresholdBasis};
+use cmms_store::thresholds::{Announcement, CurrentThreshold, ThresholdChange, ThresholdInput, ThresholdWatermark};
 use cmms_store::{Store, StoreError};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashSet};
 
 /// Alert kind: computed thresholds drifted from the baseline; the fallback is published.
-pub const ALERT_DRIFT: &str = "DRIFT";
+pub const ALERT_DRIFT: AlertKind = AlertKind::Drift;
 
 /// Part status: the part's stored master data breaks a rule (class, site).
 pub const STATUS_INVALID_INPUT: &str = "INVALID_INPUT";
@@ -98,12 +99,20 @@ fn triple(l: &Limits) -> [f64; 3] {
     [l.min, l.reorder, l.max]
 }
 
-fn basis_name(b: PublishBasis) -> &'static str {
-    match b {
-        PublishBasis::Computed => "COMPUTED",
-        PublishBasis::Approved => "APPROVED",
-        PublishBasis::Fallback => "FALLBACK",
-    }
+/// The publication step: every change that puts new limits in force is announced to the
+/// publication targets. The store writes the announcements with the changes in one transaction.
+fn announcements(changes: &[ThresholdChange]) -> Vec<Announcement> {
+    changes
+        .iter()
+        .filter_map(|c| {
+            Some(Announcement { part_id: c.part_id.clone(), sequence_id: c.sequence_id, limits: c.published? })
+        })
+        .collect()
+}
+
+/// Stores a batch of changes with their announcements.
+async fn store_changes(store: &Store, changes: &[ThresholdChange], now_ms: i64) -> Result<(), StoreError> {
+    store.store_threshold_changes(changes, &announcements(changes), now_ms).await
 }
 
 /// Recomputes the thresholds of the parts whose inputs changed ([`RecomputeScope::Changed`]) at
@@ -205,7 +214,7 @@ pub async fn recompute_thresholds_in(
                     avg_daily_usage: None,
                     computed: None,
                     published: None,
-                    basis: "NONE".to_owned(),
+                    basis: ThresholdBasis::None,
                     sequence_id: previous.map_or(0, |p| p.sequence_id),
                     inputs: serde_json::json!({
                         "lead_time_days": input.lead_time_days,
@@ -225,8 +234,8 @@ pub async fn recompute_thresholds_in(
                 };
                 let approved = previous.and_then(|p| p.approved) == Some(triple(&t.limits));
                 let decision = decide(&t.limits, &baseline, &params, approved);
-                let basis = basis_name(decision.basis);
-                *run.by_basis.entry(basis.to_owned()).or_default() += 1;
+                let basis = ThresholdBasis::from(decision.basis);
+                *run.by_basis.entry(basis.as_str().to_owned()).or_default() += 1;
                 let unchanged = previous.is_some_and(|p: &CurrentThreshold| {
                     p.computed == Some(triple(&t.limits))
                         && p.published == triple(&decision.published)
@@ -257,7 +266,7 @@ pub async fn recompute_thresholds_in(
                     avg_daily_usage: Some(t.avg_daily_usage),
                     computed: Some(triple(&t.limits)),
                     published: Some(triple(&decision.published)),
-                    basis: basis.to_owned(),
+                    basis,
                     sequence_id: previous.map_or(0, |p| p.sequence_id) + 1,
                     inputs: serde_json::to_string(&t).unwrap_or_default(),
                 }
@@ -266,12 +275,12 @@ pub async fn recompute_thresholds_in(
         changes.push(change);
         if changes.len() >= 5000 {
             run.changed += changes.len() as u64;
-            store.store_threshold_changes(&changes, now_ms).await?;
+            store_changes(store, &changes, now_ms).await?;
             changes.clear();
         }
     }
     run.changed += changes.len() as u64;
-    store.store_threshold_changes(&changes, now_ms).await?;
+    store_changes(store, &changes, now_ms).await?;
     store.finish_threshold_recompute(&covered, now_ms).await?;
     tracing::info!(
         parts = run.parts,

@@ -8,12 +8,12 @@
 //! and the (source, SKU) sequence back to the newest applied snapshot that is not voided, and sends
 //! the snapshots refused as stale since back through the gate (see [`Store::void_event`]).
 
+use crate::codes::{Flag, NullableCode, SnapshotStatus};
 use crate::{Store, StoreError};
-use cmms_core::corrections::{EventKey, VoidFeed};
-use sqlx::Row;
+use cmms_core::corrections::EventKey;
 
 /// One void of an event, with its restore once undone.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
 pub struct EventVoidRow {
     /// Its id.
     pub id: i64,
@@ -40,14 +40,16 @@ pub struct EventVoidRow {
 }
 
 /// A stored event found by its key.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct StoredEvent {
     /// The part (consumption, snapshot) or asset (failure event) it counts for, if mapped.
     pub subject: Option<String>,
     /// Whether it is voided now.
+    #[sqlx(try_from = "Flag")]
     pub voided: bool,
     /// The gate's verdict, for a snapshot (`APPLIED`, `STALE`, `HELD` …).
-    pub status: Option<String>,
+    #[sqlx(try_from = "NullableCode", default)]
+    pub status: Option<SnapshotStatus>,
 }
 
 /// The outcome of [`Store::void_event`].
@@ -75,58 +77,39 @@ pub enum RestoreOutcome {
 const VOID_COLUMNS: &str = "id, feed, source, event_id, subject, reason, voided_by, voided_at, restored_by, \
                             restored_at, restore_reason";
 
-fn void_row(r: &sqlx::any::AnyRow) -> Result<EventVoidRow, sqlx::Error> {
-    Ok(EventVoidRow {
-        id: r.try_get(0)?,
-        feed: r.try_get(1)?,
-        source: r.try_get(2)?,
-        event_id: r.try_get(3)?,
-        subject: r.try_get(4)?,
-        reason: r.try_get(5)?,
-        voided_by: r.try_get(6)?,
-        voided_at: r.try_get(7)?,
-        restored_by: r.try_get(8)?,
-        restored_at: r.try_get(9)?,
-        restore_reason: r.try_get(10)?,
-    })
-}
-
 type Conn = sqlx::AnyConnection;
 
 /// Finds the event of `key` on `conn`.
 async fn locate(conn: &mut Conn, key: &EventKey) -> Result<Option<StoredEvent>, sqlx::Error> {
-    let row = match key {
+    match key {
         EventKey::Consumption { source, event_id } => {
-            sqlx::query("SELECT part_id, voided FROM consumption WHERE source = $1 AND event_id = $2")
+            sqlx::query_as("SELECT part_id AS subject, voided FROM consumption WHERE source = $1 AND event_id = $2")
                 .bind(source.as_str())
                 .bind(event_id.as_str())
                 .fetch_optional(&mut *conn)
-                .await?
+                .await
         }
         EventKey::Failure { asset_id, event_id } => {
-            sqlx::query("SELECT asset_id, voided FROM failure_events WHERE asset_id = $1 AND event_id = $2")
-                .bind(asset_id.as_str())
-                .bind(event_id.as_str())
-                .fetch_optional(&mut *conn)
-                .await?
+            sqlx::query_as(
+                "SELECT asset_id AS subject, voided FROM failure_events WHERE asset_id = $1 AND event_id = $2",
+            )
+            .bind(asset_id.as_str())
+            .bind(event_id.as_str())
+            .fetch_optional(&mut *conn)
+            .await
         }
         EventKey::Snapshot { source, external_sku, sequence_id } => {
-            sqlx::query(
-                "SELECT part_id, voided, status FROM inventory_snapshots \
+            sqlx::query_as(
+                "SELECT part_id AS subject, voided, status FROM inventory_snapshots \
                  WHERE source = $1 AND external_sku = $2 AND sequence_id = $3",
             )
             .bind(source.as_str())
             .bind(external_sku.as_str())
             .bind(*sequence_id)
             .fetch_optional(&mut *conn)
-            .await?
+            .await
         }
-    };
-    row.map(|r| {
-        let status = if key.feed() == VoidFeed::Inventory { r.try_get(2)? } else { None };
-        Ok(StoredEvent { subject: r.try_get(0)?, voided: r.try_get::<i64, _>(1)? != 0, status })
-    })
-    .transpose()
+    }
 }
 
 /// Sets the event's flag to `voided` when it is not so already; whether it changed.
@@ -214,7 +197,7 @@ async fn fall_back_stock(
     .bind(last.unwrap_or(-1))
     .execute(&mut *conn)
     .await?;
-    let newest = sqlx::query(
+    let newest: Option<(f64, i64)> = sqlx::query_as(
         "SELECT on_hand, observed_at FROM inventory_snapshots WHERE part_id = $1 AND status = 'APPLIED' \
          AND voided = 0 ORDER BY observed_at DESC, sequence_id DESC LIMIT 1",
     )
@@ -222,9 +205,7 @@ async fn fall_back_stock(
     .fetch_optional(&mut *conn)
     .await?;
     match newest {
-        Some(r) => {
-            let on_hand: f64 = r.try_get(0)?;
-            let observed_at: i64 = r.try_get(1)?;
+        Some((on_hand, observed_at)) => {
             sqlx::query(
                 "UPDATE inventory_state SET on_hand = $1, observed_at = $2, updated_at = $3 WHERE part_id = $4",
             )
@@ -255,13 +236,12 @@ async fn void_in_force(conn: &mut Conn, key: &EventKey) -> Result<Option<EventVo
         "SELECT {VOID_COLUMNS} FROM event_voids WHERE feed = $1 AND source = $2 AND event_id = $3 \
          AND restored_at IS NULL"
     );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(key.feed().as_str())
         .bind(key.source())
         .bind(key.event_id())
         .fetch_optional(&mut *conn)
-        .await?;
-    row.as_ref().map(void_row).transpose()
+        .await
 }
 
 impl Store {
@@ -292,8 +272,8 @@ impl Store {
             tx.rollback().await?;
             return Ok(VoidOutcome::AlreadyVoided(row));
         }
-        if let (EventKey::Snapshot { source, external_sku, .. }, Some("APPLIED"), Some(part)) =
-            (key, found.status.as_deref(), found.subject.as_deref())
+        if let (EventKey::Snapshot { source, external_sku, .. }, Some(SnapshotStatus::Applied), Some(part)) =
+            (key, found.status, found.subject.as_deref())
         {
             fall_back_stock(&mut tx, source.as_str(), external_sku.as_str(), part, now_ms).await?;
         }
@@ -301,7 +281,7 @@ impl Store {
             "INSERT INTO event_voids (feed, source, event_id, subject, reason, voided_by, voided_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING {VOID_COLUMNS}"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let row = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(key.feed().as_str())
             .bind(key.source())
             .bind(key.event_id())
@@ -311,7 +291,6 @@ impl Store {
             .bind(now_ms)
             .fetch_one(&mut *tx)
             .await?;
-        let row = void_row(&row)?;
         tx.commit().await?;
         Ok(VoidOutcome::Voided(row))
     }
@@ -339,7 +318,7 @@ impl Store {
             "UPDATE event_voids SET restored_by = $1, restored_at = $2, restore_reason = $3 \
              WHERE feed = $4 AND source = $5 AND event_id = $6 AND restored_at IS NULL RETURNING {VOID_COLUMNS}"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let row: Option<EventVoidRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(actor)
             .bind(now_ms)
             .bind(reason)
@@ -349,7 +328,7 @@ impl Store {
             .fetch_optional(&mut *tx)
             .await?;
         let row = match row {
-            Some(r) => void_row(&r)?,
+            Some(r) => r,
             // Voided without a record (by hand in the database): the restore is recorded alone.
             None => {
                 let sql = format!(
@@ -357,7 +336,7 @@ impl Store {
                      restored_by, restored_at, restore_reason) VALUES ($1, $2, $3, $4, 'unrecorded', 'unknown', $5, \
                      $6, $7, $8) RETURNING {VOID_COLUMNS}"
                 );
-                let r = sqlx::query(sqlx::AssertSqlSafe(sql))
+                sqlx::query_as(sqlx::AssertSqlSafe(sql))
                     .bind(key.feed().as_str())
                     .bind(key.source())
                     .bind(key.event_id())
@@ -367,8 +346,7 @@ impl Store {
                     .bind(now_ms)
                     .bind(reason)
                     .fetch_one(&mut *tx)
-                    .await?;
-                void_row(&r)?
+                    .await?
             }
         };
         tx.commit().await?;
@@ -380,11 +358,10 @@ impl Store {
         let sql = format!(
             "SELECT {VOID_COLUMNS} FROM event_voids WHERE ($1 = 0 OR restored_at IS NULL) ORDER BY id DESC LIMIT $2"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(i64::from(in_force_only))
             .bind(limit)
             .fetch_all(self.pool())
-            .await?;
-        Ok(rows.iter().map(void_row).collect::<Result<_, _>>()?)
+            .await?)
     }
 }

@@ -1,11 +1,12 @@
 //! Read models for the dashboard: counts by stage and state, the daily series behind plots, and
 //! the one row or the few columns a page shows (so that no page loads a table to show one row).
 
-use crate::inventory::{PART_OVERVIEW, PartOverview, decode_part_overview};
-use crate::reliability::{PM_INTERVAL, PmIntervalRow, decode_pm_interval};
+use crate::codes::{AlertKind, Flag, OutboxStatus, RequestStatus, SnapshotStatus};
+use crate::reliability::{PM_INTERVAL, PmIntervalRow};
+use crate::stock::{PART_OVERVIEW, PartOverview};
 use crate::{Store, StoreError};
 use cmms_core::work_order::WoState;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::AssertSqlSafe;
 use std::collections::BTreeMap;
 
 /// Counts by stage and state, for the overview page.
@@ -22,7 +23,7 @@ pub struct Overview {
     /// Assets.
     pub assets: i64,
     /// Staged snapshots by gate status (`APPLIED`, `STALE`, `HELD` …).
-    pub snapshots: BTreeMap<String, i64>,
+    pub snapshots: BTreeMap<SnapshotStatus, i64>,
     /// Consumption events stored, and how many are still unmapped.
     pub consumption_events: i64,
     /// Consumption events whose SKU does not map yet.
@@ -30,19 +31,19 @@ pub struct Overview {
     /// Open quarantine entries.
     pub quarantine_open: i64,
     /// Open alerts by kind.
-    pub alerts: BTreeMap<String, i64>,
+    pub alerts: BTreeMap<AlertKind, i64>,
     /// Procurement requests by status.
-    pub procurement: BTreeMap<String, i64>,
+    pub procurement: BTreeMap<RequestStatus, i64>,
     /// Work orders by state.
-    pub work_orders: BTreeMap<String, i64>,
+    pub work_orders: BTreeMap<WoState, i64>,
     /// Outbox rows by status.
-    pub outbox: BTreeMap<String, i64>,
+    pub outbox: BTreeMap<OutboxStatus, i64>,
     /// Dead letters not yet replayed.
     pub dead_letters: i64,
 }
 
 /// An open PM work order on the calendar: where and when it is due.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct CalendarEntry {
     /// The asset.
     pub asset_id: String,
@@ -50,20 +51,22 @@ pub struct CalendarEntry {
     pub site_id: String,
     /// The site's time zone.
     pub timezone: String,
-    /// State name (`SCHEDULED`, `MATERIAL_PENDING` …).
-    pub state: String,
+    /// Its state (an open one).
+    #[sqlx(try_from = "String")]
+    pub state: WoState,
     /// Due instant, epoch ms.
     pub due_at: i64,
 }
 
 /// An asset's PM status for the asset list: its site's time zone, and whether an open PM is late.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct AssetPmStatus {
     /// The asset.
     pub asset_id: String,
     /// The time zone of the asset's site.
     pub timezone: String,
     /// Whether an open PM work order of the asset is due before `now`.
+    #[sqlx(try_from = "Flag")]
     pub overdue: bool,
 }
 
@@ -79,9 +82,14 @@ impl Store {
         Ok(sqlx::query_scalar(sql).fetch_one(self.pool()).await?)
     }
 
-    async fn grouped(&self, sql: &'static str) -> Result<BTreeMap<String, i64>, StoreError> {
-        let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(self.pool()).await?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+    /// Counts by a code column: `sql` selects `code` and `n`.
+    async fn grouped<K>(&self, sql: &'static str) -> Result<BTreeMap<K, i64>, StoreError>
+    where
+        K: std::str::FromStr + Ord,
+        K::Err: std::fmt::Display,
+    {
+        let rows: Vec<Count> = sqlx::query_as(AssertSqlSafe(sql)).fetch_all(self.pool()).await?;
+        rows.into_iter().map(|c| Ok((c.code.parse().map_err(|e| StoreError::invalid("code", e))?, c.n))).collect()
     }
 
     /// Counts by stage and state.
@@ -97,14 +105,20 @@ impl Store {
                 .await?,
             parts_paused: self.scalar("SELECT COUNT(*) FROM inventory_state WHERE paused_reason IS NOT NULL").await?,
             assets: self.scalar("SELECT COUNT(*) FROM assets").await?,
-            snapshots: self.grouped("SELECT status, COUNT(*) FROM inventory_snapshots GROUP BY status").await?,
+            snapshots: self
+                .grouped("SELECT status AS code, COUNT(*) AS n FROM inventory_snapshots GROUP BY status")
+                .await?,
             consumption_events: self.scalar("SELECT COUNT(*) FROM consumption").await?,
             consumption_unmapped: self.scalar("SELECT COUNT(*) FROM consumption WHERE part_id IS NULL").await?,
             quarantine_open: self.scalar("SELECT COUNT(*) FROM quarantine WHERE status = 'OPEN'").await?,
-            alerts: self.grouped("SELECT kind, COUNT(*) FROM alerts WHERE status = 'OPEN' GROUP BY kind").await?,
-            procurement: self.grouped("SELECT status, COUNT(*) FROM procurement_requests GROUP BY status").await?,
-            work_orders: self.grouped("SELECT state, COUNT(*) FROM work_orders GROUP BY state").await?,
-            outbox: self.grouped("SELECT status, COUNT(*) FROM outbox GROUP BY status").await?,
+            alerts: self
+                .grouped("SELECT kind AS code, COUNT(*) AS n FROM alerts WHERE status = 'OPEN' GROUP BY kind")
+                .await?,
+            procurement: self
+                .grouped("SELECT status AS code, COUNT(*) AS n FROM procurement_requests GROUP BY status")
+                .await?,
+            work_orders: self.grouped("SELECT state AS code, COUNT(*) AS n FROM work_orders GROUP BY state").await?,
+            outbox: self.grouped("SELECT status AS code, COUNT(*) AS n FROM outbox GROUP BY status").await?,
             dead_letters: self.scalar("SELECT COUNT(*) FROM dead_letters WHERE replayed_at IS NULL").await?,
         })
     }
@@ -117,7 +131,7 @@ impl Store {
         from_ms: i64,
         to_ms: i64,
     ) -> Result<Vec<(i64, f64)>, StoreError> {
-        let rows = sqlx::query(
+        let rows: Vec<(i64, f64)> = sqlx::query_as(
             "SELECT consumed_at / 86400000 AS day, SUM(quantity) FROM consumption \
              WHERE part_id = $1 AND consumed_at >= $2 AND consumed_at < $3 AND voided = 0 GROUP BY consumed_at / 86400000 ORDER BY 1",
         )
@@ -126,51 +140,47 @@ impl Store {
         .bind(to_ms)
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(|r| Ok((r.try_get::<i64, _>(0)? * 86_400_000, r.try_get(1)?))).collect()
+        Ok(rows.into_iter().map(|(day, quantity)| (day * 86_400_000, quantity)).collect())
     }
 }
 
 impl Store {
     /// A part's applied stock snapshots in time order: `(observed at, on hand)`.
     pub async fn stock_history(&self, part_id: &str) -> Result<Vec<(i64, f64)>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT observed_at, on_hand FROM inventory_snapshots WHERE part_id = $1 AND status = 'APPLIED' \
              AND voided = 0 ORDER BY observed_at, sequence_id",
         )
         .bind(part_id)
         .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+        .await?)
     }
 }
 
 impl Store {
     /// One part with its stock and the thresholds in force, if it exists.
     pub async fn part_overview(&self, part_id: &str) -> Result<Option<PartOverview>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!("{PART_OVERVIEW} WHERE p.part_id = $1")))
+        Ok(sqlx::query_as(AssertSqlSafe(format!("{PART_OVERVIEW} WHERE p.part_id = $1")))
             .bind(part_id)
             .fetch_optional(self.pool())
-            .await?;
-        Ok(row.as_ref().map(decode_part_overview).transpose()?)
+            .await?)
     }
 
     /// One asset's stored PM interval, if one was computed.
     pub async fn pm_interval(&self, asset_id: &str) -> Result<Option<PmIntervalRow>, StoreError> {
-        let row = sqlx::query(AssertSqlSafe(format!("{PM_INTERVAL} WHERE p.asset_id = $1")))
+        Ok(sqlx::query_as(AssertSqlSafe(format!("{PM_INTERVAL} WHERE p.asset_id = $1")))
             .bind(asset_id)
             .fetch_optional(self.pool())
-            .await?;
-        Ok(row.as_ref().map(decode_pm_interval).transpose()?)
+            .await?)
     }
 
     /// The parts whose routing is paused, with why: `(part, reason)`, by part.
     pub async fn paused_parts(&self) -> Result<Vec<(String, String)>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT part_id, paused_reason FROM inventory_state WHERE paused_reason IS NOT NULL ORDER BY part_id",
         )
         .fetch_all(self.pool())
-        .await?;
-        rows.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect()
+        .await?)
     }
 
     /// The open PM work orders with their asset's site, by due date.
@@ -181,22 +191,11 @@ impl Store {
              JOIN assets a ON a.asset_id = w.asset_id JOIN sites s ON s.site_id = a.site_id \
              WHERE {open} ORDER BY w.due_at, w.id"
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
+        let mut query = sqlx::query_as(AssertSqlSafe(sql));
         for state in states {
             query = query.bind(state);
         }
-        let rows = query.fetch_all(self.pool()).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(CalendarEntry {
-                    asset_id: r.try_get(0)?,
-                    site_id: r.try_get(1)?,
-                    timezone: r.try_get(2)?,
-                    state: r.try_get(3)?,
-                    due_at: r.try_get(4)?,
-                })
-            })
-            .collect()
+        Ok(query.fetch_all(self.pool()).await?)
     }
 
     /// Each asset with work orders: its site's time zone and whether an open PM of it is due
@@ -204,23 +203,22 @@ impl Store {
     pub async fn asset_pm_status(&self, now_ms: i64) -> Result<Vec<AssetPmStatus>, StoreError> {
         let (open, states) = open_states(2);
         let sql = format!(
-            "SELECT w.asset_id, MIN(s.timezone), CAST(MAX(CASE WHEN {open} AND w.due_at < $1 THEN 1 ELSE 0 END) AS BIGINT) \
+            "SELECT w.asset_id, MIN(s.timezone) AS timezone, \
+             CAST(MAX(CASE WHEN {open} AND w.due_at < $1 THEN 1 ELSE 0 END) AS BIGINT) AS overdue \
              FROM work_orders w JOIN assets a ON a.asset_id = w.asset_id JOIN sites s ON s.site_id = a.site_id \
              GROUP BY w.asset_id ORDER BY w.asset_id"
         );
-        let mut query = sqlx::query(AssertSqlSafe(sql)).bind(now_ms);
+        let mut query = sqlx::query_as(AssertSqlSafe(sql)).bind(now_ms);
         for state in states {
             query = query.bind(state);
         }
-        let rows = query.fetch_all(self.pool()).await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AssetPmStatus {
-                    asset_id: r.try_get(0)?,
-                    timezone: r.try_get(1)?,
-                    overdue: r.try_get::<i64, _>(2)? != 0,
-                })
-            })
-            .collect()
+        Ok(query.fetch_all(self.pool()).await?)
     }
+}
+
+/// A count per code.
+#[derive(sqlx::FromRow)]
+struct Count {
+    code: String,
+    n: i64,
 }

@@ -9,6 +9,8 @@
 //! [`rows::bind_opt_f64`] (sqlx 0.9.0's `Any` driver sends a NULL double as `float4`, which breaks
 //! the next execution of the cached statement on PostgreSQL — see `rows::bind`).
 
+pub mod alerts;
+pub mod codes;
 pub mod corrections;
 pub mod dashboard;
 mod imports;
@@ -17,12 +19,17 @@ pub mod master;
 mod migrate;
 pub mod outbox;
 pub mod publication;
+pub mod received;
 pub mod reliability;
 pub mod routing;
 pub mod rows;
 pub mod sessions;
+pub mod sku_map;
+pub mod staging;
+pub mod stock;
 #[cfg(feature = "test-support")]
 pub mod testing;
+pub mod threshold_history;
 pub mod thresholds;
 pub mod tokens;
 pub mod work_orders;

@@ -27,8 +27,15 @@ pub struct Reference<'a> {
 pub trait StoredRecord {
     /// Where and how it is stored.
     const SPEC: TableSpec;
-    /// The record as a row in `SPEC.columns` order.
+    /// The record as a row in `SPEC.columns` order, derived columns (see `TableSpec::derived`)
+    /// NULL.
     fn to_row(&self) -> Vec<SqlValue>;
+    /// The record as a row with its derived columns set: `part` is the part its SKU maps to, for
+    /// records that store one (consumption); the others ignore it.
+    fn to_row_mapped(&self, part: Option<&str>) -> Vec<SqlValue> {
+        let _ = part;
+        self.to_row()
+    }
     /// The master data it refers to.
     fn references(&self) -> Vec<Reference<'_>>;
 }

@@ -6,7 +6,7 @@
 //! On PostgreSQL an advisory lock serialises instances starting at the same time.
 
 use crate::{Backend, Store, StoreError};
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::AssertSqlSafe;
 
 struct Migration {
     version: i64,
@@ -120,12 +120,10 @@ pub(crate) async fn run(store: &Store) -> Result<(), StoreError> {
 }
 
 async fn apply_pending(backend: Backend, conn: &mut sqlx::AnyConnection) -> Result<(), StoreError> {
-    let applied: Vec<(i64, String)> = sqlx::query("SELECT version, checksum FROM schema_migrations ORDER BY version")
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
-        .collect::<Result<_, sqlx::Error>>()?;
+    let applied: Vec<(i64, String)> =
+        sqlx::query_as("SELECT version, checksum FROM schema_migrations ORDER BY version")
+            .fetch_all(&mut *conn)
+            .await?;
     let known = MIGRATIONS.last().map_or(0, |m| m.version);
     if let Some(&(found, _)) = applied.last()
         && found > known

@@ -2,10 +2,9 @@
 //! their payload and reason, and replayed by putting them back into the outbox as new rows.
 
 use crate::{Store, StoreError};
-use sqlx::Row;
 
 /// A dead-lettered delivery.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
 pub struct DeadLetterRow {
     /// Its id.
     pub id: i64,
@@ -30,23 +29,8 @@ pub struct DeadLetterRow {
     pub replayed_at: Option<i64>,
 }
 
-fn decode(r: &sqlx::any::AnyRow) -> Result<DeadLetterRow, sqlx::Error> {
-    Ok(DeadLetterRow {
-        id: r.try_get(0)?,
-        outbox_id: r.try_get(1)?,
-        target: r.try_get(2)?,
-        part_id: r.try_get(3)?,
-        payload: r.try_get(4)?,
-        reason: r.try_get(5)?,
-        created_at: r.try_get(6)?,
-        replayed_at: r.try_get(7)?,
-        sequence_id: r.try_get(8)?,
-        request: r.try_get(9)?,
-    })
-}
-
 const SELECT: &str = "SELECT d.id, d.outbox_id, d.target, d.part_id, d.payload, d.reason, d.created_at, d.replayed_at, \
-     COALESCE(d.sequence_id, o.sequence_id), d.request FROM dead_letters d LEFT JOIN outbox o ON o.id = d.outbox_id";
+     COALESCE(d.sequence_id, o.sequence_id) AS sequence_id, d.request FROM dead_letters d LEFT JOIN outbox o ON o.id = d.outbox_id";
 
 impl Store {
     /// Dead letters, newest first; only those not yet replayed unless `all`.
@@ -64,20 +48,18 @@ impl Store {
         let sql = format!(
             "{SELECT} WHERE ($1 = 1 OR d.replayed_at IS NULL) AND ($2 = 0 OR d.id < $2) ORDER BY d.id DESC LIMIT $3"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(i64::from(all))
             .bind(before_id.unwrap_or(0))
             .bind(limit)
             .fetch_all(self.pool())
-            .await?;
-        Ok(rows.iter().map(decode).collect::<Result<_, _>>()?)
+            .await?)
     }
 
     /// One dead letter.
     pub async fn dead_letter(&self, id: i64) -> Result<Option<DeadLetterRow>, StoreError> {
         let sql = format!("{SELECT} WHERE d.id = $1");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(self.pool()).await?;
-        Ok(row.as_ref().map(decode).transpose()?)
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(id).fetch_optional(self.pool()).await?)
     }
 
     /// Puts a dead letter back into the outbox as a new pending delivery (same target, part,

@@ -9,9 +9,9 @@
 //! (the target only needs the latest thresholds, and a newer sequence must never be overtaken by
 //! an older one), as is any change not newer than what the target already confirmed.
 
+use crate::codes::OutboxStatus;
 use crate::{Backend, Store, StoreError};
 use cmms_core::publication::{ThresholdSync, target_wants};
-use sqlx::Row;
 
 /// Which parts' threshold changes go to a target (the delivery settings live with the publisher).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +25,7 @@ pub struct PublicationRoute {
 }
 
 /// A `(target, part)` head leased to one publisher instance.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Claim {
     /// The target.
     pub target: String,
@@ -62,7 +62,7 @@ pub enum AttemptResult {
 }
 
 /// One delivery attempt, as recorded.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
 pub struct AttemptRow {
     /// The outbox row it was for.
     pub outbox_id: i64,
@@ -83,14 +83,41 @@ pub struct AttemptRow {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct OutboxDepths {
     /// `(target, status, rows)`.
-    pub rows: Vec<(String, String, i64)>,
+    pub rows: Vec<(String, OutboxStatus, i64)>,
     /// `(target, dead letters not replayed)`.
     pub dead_letters: Vec<(String, i64)>,
 }
 
+/// What an outbox row announcing a part's change needs of the part.
+#[derive(sqlx::FromRow)]
+struct PublishedPart {
+    part_class: String,
+    on_hand: Option<f64>,
+}
+
+/// The newest pending change of a head.
+#[derive(sqlx::FromRow)]
+struct Pending {
+    id: i64,
+    sequence_id: i64,
+    payload: String,
+    attempts: i64,
+    next_attempt_at: i64,
+}
+
+/// Outbox rows of a target in one status.
+#[derive(sqlx::FromRow)]
+struct Depth {
+    target: String,
+    #[sqlx(try_from = "String")]
+    status: OutboxStatus,
+    n: i64,
+}
+
 impl Store {
-    /// This store with publication routes: every threshold change it stores from now on also
-    /// writes one outbox row per matching target, in the same transaction.
+    /// This store with publication routes: every announcement of a threshold change (see
+    /// [`crate::thresholds::Announcement`]; approvals and received thresholds announce
+    /// themselves) writes one outbox row per matching target, in the transaction of the change.
     pub fn with_publication(mut self, routes: Vec<PublicationRoute>) -> Store {
         self.publication = routes.into();
         self
@@ -114,17 +141,14 @@ impl Store {
         if self.publication.is_empty() {
             return Ok(());
         }
-        let row = sqlx::query(
+        let row: Option<PublishedPart> = sqlx::query_as(
             "SELECT p.part_class, s.on_hand FROM parts p LEFT JOIN inventory_state s ON s.part_id = p.part_id \
              WHERE p.part_id = $1",
         )
         .bind(part_id)
         .fetch_optional(&mut *conn)
         .await?;
-        let (class, stock): (String, f64) = match &row {
-            Some(r) => (r.try_get(0)?, r.try_get::<Option<f64>, _>(1)?.unwrap_or(0.0)),
-            None => (String::new(), 0.0),
-        };
+        let (class, stock) = row.map_or((String::new(), 0.0), |p| (p.part_class, p.on_hand.unwrap_or(0.0)));
         let targets: Vec<&str> = self
             .publication
             .iter()
@@ -186,12 +210,12 @@ impl Store {
              LIMIT $4{lock}) RETURNING target, part_id",
             names.join(", ")
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(owner).bind(now_ms + lease_ms).bind(now_ms).bind(limit);
+        let mut q =
+            sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(owner).bind(now_ms + lease_ms).bind(now_ms).bind(limit);
         for t in targets {
             q = q.bind(t);
         }
-        let rows = q.fetch_all(self.pool()).await?;
-        rows.iter().map(|r| Ok(Claim { target: r.try_get(0)?, part_id: r.try_get(1)? })).collect()
+        Ok(q.fetch_all(self.pool()).await?)
     }
 
     /// The change to send next for a leased head, if one is due: the newest pending change when it
@@ -214,7 +238,7 @@ impl Store {
         .execute(self.pool())
         .await?
         .rows_affected();
-        let newest = sqlx::query(
+        let newest: Option<Pending> = sqlx::query_as(
             "SELECT id, sequence_id, payload, attempts, next_attempt_at FROM outbox \
              WHERE target = $1 AND part_id = $2 AND status = 'PENDING' ORDER BY sequence_id DESC, id DESC LIMIT 1",
         )
@@ -225,17 +249,16 @@ impl Store {
         let Some(r) = newest else {
             return Ok((None, superseded));
         };
-        let next_at: i64 = r.try_get(4)?;
-        if next_at > now_ms {
+        if r.next_attempt_at > now_ms {
             return Ok((None, superseded));
         }
         let item = OutboxItem {
-            id: r.try_get(0)?,
+            id: r.id,
             target: claim.target.clone(),
             part_id: claim.part_id.clone(),
-            sequence_id: r.try_get(1)?,
-            payload: r.try_get(2)?,
-            attempts: r.try_get(3)?,
+            sequence_id: r.sequence_id,
+            payload: r.payload,
+            attempts: r.attempts,
         };
         Ok((Some(item), superseded))
     }
@@ -340,7 +363,7 @@ impl Store {
         part_id: &str,
         sequence_id: i64,
     ) -> Result<Vec<AttemptRow>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT a.outbox_id, a.attempt, a.at, a.http_status, a.error, a.response FROM delivery_attempts a \
              JOIN outbox o ON o.id = a.outbox_id WHERE o.target = $1 AND o.part_id = $2 AND o.sequence_id = $3 \
              ORDER BY a.at, a.id",
@@ -349,37 +372,21 @@ impl Store {
         .bind(part_id)
         .bind(sequence_id)
         .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(AttemptRow {
-                    outbox_id: r.try_get(0)?,
-                    attempt: r.try_get(1)?,
-                    at: r.try_get(2)?,
-                    http_status: r.try_get(3)?,
-                    error: r.try_get(4)?,
-                    response: r.try_get(5)?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// Outbox rows per target and status, and open dead letters per target (for metrics).
     pub async fn outbox_depths(&self) -> Result<OutboxDepths, StoreError> {
-        let rows = sqlx::query("SELECT target, status, COUNT(*) FROM outbox GROUP BY target, status ORDER BY 1, 2")
-            .fetch_all(self.pool())
-            .await?;
-        let rows = rows
-            .iter()
-            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-            .collect::<Result<Vec<_>, sqlx::Error>>()?;
-        let dead = sqlx::query(
-            "SELECT target, COUNT(*) FROM dead_letters WHERE replayed_at IS NULL GROUP BY target ORDER BY 1",
+        let rows: Vec<Depth> =
+            sqlx::query_as("SELECT target, status, COUNT(*) AS n FROM outbox GROUP BY target, status ORDER BY 1, 2")
+                .fetch_all(self.pool())
+                .await?;
+        let rows = rows.into_iter().map(|d| (d.target, d.status, d.n)).collect();
+        let dead_letters = sqlx::query_as(
+            "SELECT target, COUNT(*) AS n FROM dead_letters WHERE replayed_at IS NULL GROUP BY target ORDER BY 1",
         )
         .fetch_all(self.pool())
         .await?;
-        let dead_letters =
-            dead.iter().map(|r| Ok((r.try_get(0)?, r.try_get(1)?))).collect::<Result<Vec<_>, sqlx::Error>>()?;
         Ok(OutboxDepths { rows, dead_letters })
     }
 }

@@ -1,14 +1,16 @@
 //! Reliability feeds (failure-log events, MTBF readings), the formula registry's active version,
 //! and computed PM intervals.
 
+use crate::codes::{Flag, NullableCode, PmStatus};
 use crate::master::{Reference, StoredRecord};
 use crate::rows::{ColType, SqlValue, TableSpec, WriteMode};
 use crate::{Store, StoreError};
 use cmms_core::feeds::{FailureRecord, MtbfReadingRecord};
 use cmms_core::ids::{AssetId, EventId};
-use cmms_core::reliability::{FailureEvent, MtbfReading};
+use cmms_core::reliability::{Basis, FallbackReason};
+use cmms_core::reliability::{FailureEvent, FailureEventType, MtbfReading};
 use cmms_core::time::{from_epoch_ms, to_epoch_ms};
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::AssertSqlSafe;
 use std::collections::HashMap;
 
 fn asset_ref(id: &str) -> Reference<'_> {
@@ -66,7 +68,7 @@ impl StoredRecord for MtbfReadingRecord {
 }
 
 /// An asset as the PM calculation needs it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 pub struct PmAsset {
     /// The asset.
     pub asset_id: String,
@@ -78,8 +80,8 @@ pub struct PmAsset {
     pub last_completion_at: Option<i64>,
 }
 
-/// The `pm_intervals` row of one asset.
-pub const PM_INTERVALS: TableSpec = TableSpec {
+/// The `pm_intervals` table: one row per asset, upserted.
+const PM_INTERVALS: TableSpec = TableSpec {
     table: "pm_intervals",
     columns: &[
         ("asset_id", ColType::Text),
@@ -103,8 +105,63 @@ pub const PM_INTERVALS: TableSpec = TableSpec {
     derived: 0,
 };
 
+/// The computed PM interval of one asset, as the PM stage stores it in `pm_intervals`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PmIntervalWrite {
+    /// The asset.
+    pub asset_id: String,
+    /// Formula version used.
+    pub formula_version: i64,
+    /// The calculation's result.
+    pub status: PmStatus,
+    /// Where the interval came from.
+    pub basis: Basis,
+    /// Why the fallback was used.
+    pub reason: Option<FallbackReason>,
+    /// Valid samples.
+    pub n_samples: i64,
+    /// Discarded samples.
+    pub n_discarded: i64,
+    /// Planned downtime still open at the end of the history.
+    pub n_open_planned: i64,
+    /// Mean MTBF, hours.
+    pub mean_mtbf_hours: Option<f64>,
+    /// Coefficient of variation.
+    pub cv: Option<f64>,
+    /// Interval, days.
+    pub interval_days: f64,
+    /// The completion the due date follows, epoch ms.
+    pub last_completion_at: Option<i64>,
+    /// Next due date, epoch ms.
+    pub next_due_at: Option<i64>,
+    /// Next due date, local time with offset.
+    pub next_due_local: Option<String>,
+}
+
+impl PmIntervalWrite {
+    /// The row in [`PM_INTERVALS`] column order.
+    fn into_row(self) -> Vec<SqlValue> {
+        vec![
+            SqlValue::Text(self.asset_id),
+            SqlValue::Int(self.formula_version),
+            SqlValue::Text(self.status.as_str().to_owned()),
+            SqlValue::Text(self.basis.as_str().to_owned()),
+            SqlValue::opt_text(self.reason.map(FallbackReason::code)),
+            SqlValue::Int(self.n_samples),
+            SqlValue::Int(self.n_discarded),
+            SqlValue::Int(self.n_open_planned),
+            SqlValue::opt_real(self.mean_mtbf_hours),
+            SqlValue::opt_real(self.cv),
+            SqlValue::Real(self.interval_days),
+            SqlValue::opt_int(self.last_completion_at),
+            SqlValue::opt_int(self.next_due_at),
+            SqlValue::opt_text(self.next_due_local.as_deref()),
+        ]
+    }
+}
+
 /// A stored formula registry version (immutable).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
 pub struct FormulaVersionRow {
     /// Version id (increasing).
     pub version_id: i64,
@@ -115,6 +172,7 @@ pub struct FormulaVersionRow {
     /// Stored at, epoch ms.
     pub created_at: i64,
     /// Whether calculations use it now.
+    #[sqlx(try_from = "Flag")]
     pub active: bool,
 }
 
@@ -123,28 +181,8 @@ pub(crate) const PM_INTERVAL: &str = "SELECT p.asset_id, a.asset_group, a.site_i
      p.mean_mtbf_hours, p.cv, p.interval_days, p.next_due_local, p.next_due_at, p.formula_version \
      FROM pm_intervals p JOIN assets a ON a.asset_id = p.asset_id";
 
-/// One row of [`PM_INTERVAL`].
-pub(crate) fn decode_pm_interval(r: &sqlx::any::AnyRow) -> Result<PmIntervalRow, sqlx::Error> {
-    Ok(PmIntervalRow {
-        asset_id: r.try_get(0)?,
-        asset_group: r.try_get(1)?,
-        site_id: r.try_get(2)?,
-        status: r.try_get(3)?,
-        basis: r.try_get(4)?,
-        reason: r.try_get(5)?,
-        n_samples: r.try_get(6)?,
-        n_discarded: r.try_get(7)?,
-        mean_mtbf_hours: r.try_get(8)?,
-        cv: r.try_get(9)?,
-        interval_days: r.try_get(10)?,
-        next_due_local: r.try_get(11)?,
-        next_due_at: r.try_get(12)?,
-        formula_version: r.try_get(13)?,
-    })
-}
-
 /// A stored PM interval with its asset (for reports and exports).
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
 pub struct PmIntervalRow {
     /// The asset.
     pub asset_id: String,
@@ -153,11 +191,14 @@ pub struct PmIntervalRow {
     /// Its site.
     pub site_id: String,
     /// `OK`, `NO_LAST_COMPLETION` or `NOT_MONOTONIC`.
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: PmStatus,
     /// `MTBF` or `FALLBACK`.
-    pub basis: Option<String>,
+    #[sqlx(try_from = "NullableCode")]
+    pub basis: Option<Basis>,
     /// Fallback reason.
-    pub reason: Option<String>,
+    #[sqlx(try_from = "NullableCode")]
+    pub reason: Option<FallbackReason>,
     /// Valid samples.
     pub n_samples: i64,
     /// Discarded samples (≤ 0).
@@ -179,15 +220,11 @@ pub struct PmIntervalRow {
 impl Store {
     /// The active formula registry version `(id, content)`, if any was stored.
     pub async fn active_formulas(&self) -> Result<Option<(i64, String)>, StoreError> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT version_id, content FROM formula_versions WHERE active = 1 ORDER BY version_id DESC LIMIT 1",
         )
         .fetch_optional(self.pool())
-        .await?;
-        Ok(match row {
-            Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
-            None => None,
-        })
+        .await?)
     }
 
     /// Stores a formula version (immutable; the same content hash is stored once) and makes it
@@ -224,22 +261,11 @@ impl Store {
 
     /// Every stored formula version, oldest first.
     pub async fn formula_versions(&self) -> Result<Vec<FormulaVersionRow>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT version_id, content_hash, label, created_at, active FROM formula_versions ORDER BY version_id",
         )
         .fetch_all(self.writer())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(FormulaVersionRow {
-                    version_id: r.try_get(0)?,
-                    content_hash: r.try_get(1)?,
-                    label: r.try_get(2)?,
-                    created_at: r.try_get(3)?,
-                    active: r.try_get::<i64, _>(4)? == 1,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// The content of one formula version.
@@ -252,22 +278,12 @@ impl Store {
 
     /// Every asset with its site's time zone, ordered by id.
     pub async fn pm_assets(&self) -> Result<Vec<PmAsset>, StoreError> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT a.asset_id, s.timezone, a.fallback_interval_days, a.last_completion_at \
              FROM assets a JOIN sites s ON s.site_id = a.site_id ORDER BY a.asset_id",
         )
         .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(PmAsset {
-                    asset_id: r.try_get(0)?,
-                    timezone: r.try_get(1)?,
-                    fallback_interval_days: r.try_get(2)?,
-                    last_completion_at: r.try_get(3)?,
-                })
-            })
-            .collect()
+        .await?)
     }
 
     /// The failure logs of `asset_ids`, each sorted by start (then event id, for determinism).
@@ -282,26 +298,24 @@ impl Store {
                  WHERE asset_id IN ({}) AND voided = 0 ORDER BY asset_id, started_at, event_id",
                 list(self, chunk.len())
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+            let mut q = sqlx::query_as::<_, FailureRow>(AssertSqlSafe(sql));
             for id in chunk {
                 q = q.bind(id.as_str());
             }
             for r in q.fetch_all(self.pool()).await? {
-                let asset: String = r.try_get(0)?;
-                let event_id: String = r.try_get(1)?;
-                let event_type: String = r.try_get(2)?;
                 let event = FailureEvent {
-                    event_type: event_type.parse().map_err(|e| StoreError::invalid("failure_events.event_type", e))?,
-                    started_at: from_epoch_ms(r.try_get(3)?),
-                    ended_at: r.try_get::<Option<i64>, _>(4)?.map(from_epoch_ms),
+                    event_type: r.event_type,
+                    started_at: from_epoch_ms(r.started_at),
+                    ended_at: r.ended_at.map(from_epoch_ms),
                 };
                 let record = FailureRecord {
-                    event_id: EventId::parse(&event_id)
+                    event_id: EventId::parse(&r.event_id)
                         .map_err(|e| StoreError::invalid("failure_events.event_id", e))?,
-                    asset_id: AssetId::parse(&asset).map_err(|e| StoreError::invalid("failure_events.asset_id", e))?,
+                    asset_id: AssetId::parse(&r.asset_id)
+                        .map_err(|e| StoreError::invalid("failure_events.asset_id", e))?,
                     event,
                 };
-                out.entry(asset).or_default().push(record);
+                out.entry(r.asset_id).or_default().push(record);
             }
         }
         Ok(out)
@@ -315,16 +329,27 @@ impl Store {
                 "SELECT asset_id, mtbf_hours, observed_at FROM mtbf_readings WHERE asset_id IN ({}) ORDER BY asset_id, observed_at",
                 list(self, chunk.len())
             );
-            let mut q = sqlx::query(AssertSqlSafe(sql));
+            let mut q = sqlx::query_as::<_, MtbfRow>(AssertSqlSafe(sql));
             for id in chunk {
                 q = q.bind(id.as_str());
             }
             for r in q.fetch_all(self.pool()).await? {
-                let reading = MtbfReading { mtbf_hours: r.try_get(1)?, observed_at: from_epoch_ms(r.try_get(2)?) };
-                out.entry(r.try_get(0)?).or_default().push(reading);
+                let reading = MtbfReading { mtbf_hours: r.mtbf_hours, observed_at: from_epoch_ms(r.observed_at) };
+                out.entry(r.asset_id).or_default().push(reading);
             }
         }
         Ok(out)
+    }
+
+    /// Stores computed PM intervals (one multi-row upsert per batch; an unchanged row is not
+    /// written).
+    pub async fn store_pm_intervals(
+        &self,
+        rows: Vec<PmIntervalWrite>,
+        now_ms: i64,
+    ) -> Result<crate::UpsertCounts, StoreError> {
+        let rows = rows.into_iter().map(PmIntervalWrite::into_row).collect();
+        Ok(self.upsert_batch(&PM_INTERVALS, rows, now_ms).await?.0)
     }
 
     /// The PM interval in force for an asset: the computed one, else its manufacturer interval.
@@ -341,10 +366,27 @@ impl Store {
 
     /// Stored PM intervals with their assets, ordered by asset.
     pub async fn pm_intervals(&self) -> Result<Vec<PmIntervalRow>, StoreError> {
-        let rows =
-            sqlx::query(AssertSqlSafe(format!("{PM_INTERVAL} ORDER BY p.asset_id"))).fetch_all(self.pool()).await?;
-        Ok(rows.iter().map(decode_pm_interval).collect::<Result<_, _>>()?)
+        Ok(sqlx::query_as(AssertSqlSafe(format!("{PM_INTERVAL} ORDER BY p.asset_id"))).fetch_all(self.pool()).await?)
     }
+}
+
+/// A stored failure-log event.
+#[derive(sqlx::FromRow)]
+struct FailureRow {
+    asset_id: String,
+    event_id: String,
+    #[sqlx(try_from = "String")]
+    event_type: FailureEventType,
+    started_at: i64,
+    ended_at: Option<i64>,
+}
+
+/// A stored MTBF reading.
+#[derive(sqlx::FromRow)]
+struct MtbfRow {
+    asset_id: String,
+    mtbf_hours: f64,
+    observed_at: i64,
 }
 
 /// `$1, $2, …` (PostgreSQL) or `?, ?, …` (SQLite) for an IN list.

@@ -4,12 +4,12 @@
 //! partial unique index enforces it). Work-order moves go through
 //! [`Store::transition_work_order_by`], a compare-and-set.
 
+use crate::codes::RequestStatus;
 use crate::rows::placeholders;
 use crate::{Store, StoreError};
 use cmms_core::routing::{Limits, OpenRequest, OrderInput, PartInput};
 use cmms_core::work_order::WoState;
-use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::AssertSqlSafe;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Ids bound per `IN (…)` list.
@@ -36,18 +36,17 @@ pub enum RequestClosure {
     Cancelled,
 }
 
-impl RequestClosure {
-    /// The stored status (`FULFILLED`, `CANCELLED`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Fulfilled => "FULFILLED",
-            Self::Cancelled => "CANCELLED",
+impl From<RequestClosure> for RequestStatus {
+    fn from(c: RequestClosure) -> RequestStatus {
+        match c {
+            RequestClosure::Fulfilled => RequestStatus::Fulfilled,
+            RequestClosure::Cancelled => RequestStatus::Cancelled,
         }
     }
 }
 
 /// A stored procurement request.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
 pub struct ProcurementRow {
     /// Its id.
     pub id: i64,
@@ -56,7 +55,8 @@ pub struct ProcurementRow {
     /// Units requested.
     pub quantity: f64,
     /// `OPEN`, `FULFILLED` or `CANCELLED`.
-    pub status: String,
+    #[sqlx(try_from = "String")]
+    pub status: RequestStatus,
     /// Why it was raised.
     pub reason: String,
     /// Raised at, epoch ms.
@@ -65,25 +65,43 @@ pub struct ProcurementRow {
     pub updated_at: i64,
 }
 
-fn decode_part(r: &AnyRow) -> Result<PartInput, sqlx::Error> {
-    let on_hand: Option<f64> = r.try_get(1)?;
-    let reserved: Option<f64> = r.try_get(2)?;
-    let paused: Option<String> = r.try_get(3)?;
-    let reorder: Option<f64> = r.try_get(4)?;
-    let max: Option<f64> = r.try_get(5)?;
-    let request_id: Option<i64> = r.try_get(6)?;
-    let request_qty: Option<f64> = r.try_get(7)?;
-    Ok(PartInput {
-        part_id: r.try_get(0)?,
-        available: on_hand.map(|h| h - reserved.unwrap_or(0.0)),
-        limits: reorder.zip(max).map(|(reorder, max)| Limits { reorder, max }),
-        paused: paused.is_some(),
-        open_request: request_id.map(|id| OpenRequest { id, quantity: request_qty.unwrap_or(0.0) }),
-    })
+/// A part's routing inputs as [`PARTS_SELECT`] reads them.
+#[derive(sqlx::FromRow)]
+struct PartRow {
+    part_id: String,
+    on_hand: Option<f64>,
+    reserved: Option<f64>,
+    paused_reason: Option<String>,
+    reorder_qty: Option<f64>,
+    max_qty: Option<f64>,
+    request_id: Option<i64>,
+    request_qty: Option<f64>,
+}
+
+impl From<PartRow> for PartInput {
+    fn from(r: PartRow) -> PartInput {
+        PartInput {
+            part_id: r.part_id,
+            available: r.on_hand.map(|h| h - r.reserved.unwrap_or(0.0)),
+            limits: r.reorder_qty.zip(r.max_qty).map(|(reorder, max)| Limits { reorder, max }),
+            paused: r.paused_reason.is_some(),
+            open_request: r.request_id.map(|id| OpenRequest { id, quantity: r.request_qty.unwrap_or(0.0) }),
+        }
+    }
+}
+
+/// An open work order with one part its asset's bill of materials names, as [`ORDERS_SELECT`]
+/// reads it.
+#[derive(sqlx::FromRow)]
+struct OrderPart {
+    id: i64,
+    #[sqlx(try_from = "String")]
+    state: WoState,
+    part_id: Option<String>,
 }
 
 const PARTS_SELECT: &str = "SELECT p.part_id, s.on_hand, s.reserved, s.paused_reason, c.reorder_qty, c.max_qty, \
-     r.id, r.quantity FROM parts p \
+     r.id AS request_id, r.quantity AS request_qty FROM parts p \
      LEFT JOIN inventory_state s ON s.part_id = p.part_id \
      LEFT JOIN current_thresholds c ON c.part_id = p.part_id \
      LEFT JOIN procurement_requests r ON r.part_id = p.part_id AND r.status = 'OPEN'";
@@ -97,14 +115,14 @@ impl Store {
     /// need (so a release sees all of an order's parts). A few queries per 1,000 part ids.
     pub async fn routing_inputs(&self, parts: Option<&[String]>) -> Result<RoutingInputs, StoreError> {
         let mut orders: BTreeMap<i64, OrderInput> = BTreeMap::new();
-        let mut part_rows = Vec::new();
+        let mut part_rows: Vec<PartRow> = Vec::new();
         match parts {
             None => {
                 let sql = format!("{ORDERS_SELECT} WHERE w.state IN {ROUTABLE}");
-                let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(self.pool()).await?;
-                collect_orders(&rows, &mut orders)?;
+                let rows = sqlx::query_as(AssertSqlSafe(sql)).fetch_all(self.pool()).await?;
+                collect_orders(rows, &mut orders);
                 let sql = format!("{PARTS_SELECT} ORDER BY p.part_id");
-                part_rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(self.pool()).await?;
+                part_rows = sqlx::query_as(AssertSqlSafe(sql)).fetch_all(self.pool()).await?;
             }
             Some(ids) => {
                 for chunk in ids.chunks(ID_CHUNK) {
@@ -113,11 +131,11 @@ impl Store {
                          (SELECT asset_id FROM asset_parts WHERE part_id IN ({}))",
                         placeholders(self.backend(), chunk.len(), 1, 0)
                     );
-                    let mut q = sqlx::query(AssertSqlSafe(sql));
+                    let mut q = sqlx::query_as(AssertSqlSafe(sql));
                     for id in chunk {
                         q = q.bind(id.as_str());
                     }
-                    collect_orders(&q.fetch_all(self.pool()).await?, &mut orders)?;
+                    collect_orders(q.fetch_all(self.pool()).await?, &mut orders);
                 }
                 let wanted: BTreeSet<&str> = ids
                     .iter()
@@ -130,7 +148,7 @@ impl Store {
                         "{PARTS_SELECT} WHERE p.part_id IN ({}) ORDER BY p.part_id",
                         placeholders(self.backend(), chunk.len(), 1, 0)
                     );
-                    let mut q = sqlx::query(AssertSqlSafe(sql));
+                    let mut q = sqlx::query_as::<_, PartRow>(AssertSqlSafe(sql));
                     for id in chunk {
                         q = q.bind(*id);
                     }
@@ -138,7 +156,7 @@ impl Store {
                 }
             }
         }
-        let parts = part_rows.iter().map(decode_part).collect::<Result<_, _>>()?;
+        let parts = part_rows.into_iter().map(PartInput::from).collect();
         Ok(RoutingInputs { parts, orders: orders.into_values().collect() })
     }
 
@@ -173,7 +191,7 @@ impl Store {
         let n = sqlx::query(
             "UPDATE procurement_requests SET status = $1, updated_at = $2 WHERE id = $3 AND status = 'OPEN'",
         )
-        .bind(status.as_str())
+        .bind(RequestStatus::from(status).as_str())
         .bind(now_ms)
         .bind(id)
         .execute(self.writer())
@@ -218,7 +236,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<ProcurementRow>, StoreError> {
         let (after_created, after_id) = after.unwrap_or((0, 0));
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, part_id, quantity, status, reason, created_at, updated_at FROM procurement_requests \
              WHERE ($1 = '' OR status = $1) AND ($2 = 0 OR created_at < $3 OR (created_at = $3 AND id < $4)) \
              ORDER BY created_at DESC, id DESC LIMIT $5",
@@ -229,36 +247,18 @@ impl Store {
         .bind(after_id)
         .bind(limit)
         .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ProcurementRow {
-                    id: r.try_get(0)?,
-                    part_id: r.try_get(1)?,
-                    quantity: r.try_get(2)?,
-                    status: r.try_get(3)?,
-                    reason: r.try_get(4)?,
-                    created_at: r.try_get(5)?,
-                    updated_at: r.try_get(6)?,
-                })
-            })
-            .collect()
+        .await?)
     }
 }
 
 /// Folds `(work order, state, needed part)` rows into orders.
-fn collect_orders(rows: &[AnyRow], orders: &mut BTreeMap<i64, OrderInput>) -> Result<(), StoreError> {
-    for r in rows {
-        let id: i64 = r.try_get(0)?;
-        let state: String = r.try_get(1)?;
-        let part: Option<String> = r.try_get(2)?;
-        let state: WoState = state.parse().map_err(|e| StoreError::invalid("work_orders.state", e))?;
+fn collect_orders(rows: Vec<OrderPart>, orders: &mut BTreeMap<i64, OrderInput>) {
+    for OrderPart { id, state, part_id } in rows {
         let order = orders.entry(id).or_insert_with(|| OrderInput { work_order_id: id, state, needs: Vec::new() });
-        if let Some(part) = part
+        if let Some(part) = part_id
             && !order.needs.contains(&part)
         {
             order.needs.push(part);
         }
     }
-    Ok(())
 }

@@ -180,6 +180,17 @@ pub fn bind_opt_f64(q: Query<'_, Any, AnyArguments>, v: Option<f64>) -> Query<'_
     bind(q, SqlValue::opt_real(v))
 }
 
+/// [`bind_opt_f64`] for a query whose rows decode into `O`.
+pub(crate) fn bind_opt_f64_as<O>(
+    q: sqlx::query::QueryAs<'_, Any, O, AnyArguments>,
+    v: Option<f64>,
+) -> sqlx::query::QueryAs<'_, Any, O, AnyArguments> {
+    match v {
+        Some(f) => q.bind(f),
+        None => q.bind(None::<f32>),
+    }
+}
+
 fn decode(row: &AnyRow, i: usize, ty: ColType) -> Result<SqlValue, sqlx::Error> {
     Ok(match ty {
         ColType::Text => SqlValue::opt_text(row.try_get::<Option<String>, _>(i)?.as_deref()),

@@ -4,10 +4,9 @@
 //! `cmms_core::session`; the service in `cmms_pipeline::auth`.
 
 use crate::{Store, StoreError};
-use sqlx::Row;
 
 /// A session whose token is still active, with that token's name and scopes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SessionRow {
     /// Lower-case hex SHA-256 of the session id.
     pub id_hash: String,
@@ -60,26 +59,14 @@ impl Store {
     /// The session whose id hashes to `id_hash`, if it exists and its token is not revoked
     /// (whether it has ended is the caller's rule).
     pub async fn session(&self, id_hash: &str) -> Result<Option<SessionRow>, StoreError> {
-        let row = sqlx::query(
-            "SELECT s.id_hash, s.token_id, t.name, t.scopes, s.created_at, s.last_seen_at, s.expires_at \
+        Ok(sqlx::query_as(
+            "SELECT s.id_hash, s.token_id, t.name AS token_name, t.scopes, s.created_at, s.last_seen_at, s.expires_at \
              FROM dashboard_sessions s JOIN api_tokens t ON t.id = s.token_id \
              WHERE s.id_hash = $1 AND t.revoked_at IS NULL",
         )
         .bind(id_hash)
         .fetch_optional(self.pool())
-        .await?;
-        let decode = |r: sqlx::any::AnyRow| -> Result<SessionRow, sqlx::Error> {
-            Ok(SessionRow {
-                id_hash: r.try_get(0)?,
-                token_id: r.try_get(1)?,
-                token_name: r.try_get(2)?,
-                scopes: r.try_get(3)?,
-                created_at: r.try_get(4)?,
-                last_seen_at: r.try_get(5)?,
-                expires_at: r.try_get(6)?,
-            })
-        };
-        Ok(row.map(decode).transpose()?)
+        .await?)
     }
 
     /// Records a request of the session at `now_ms` (never moving `last_seen_at` backwards).

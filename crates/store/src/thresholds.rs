@@ -1,8 +1,10 @@
 //! Threshold inputs (parts with their consumption in the window), the thresholds in force per
 //! part, their history, and operator approval.
 
+use crate::codes::ThresholdBasis;
+pub use crate::received::{Received, ReceivedThresholds};
+pub use crate::threshold_history::ThresholdHistoryRow;
 use crate::{Store, StoreError};
-use sqlx::Row;
 use std::collections::{HashMap, HashSet};
 
 /// What the calculation needs of one part.
@@ -35,8 +37,8 @@ pub struct CurrentThreshold {
     pub published: [f64; 3],
     /// Computed limits (equal to published unless drift chose the fallback).
     pub computed: Option<[f64; 3]>,
-    /// `COMPUTED`, `APPROVED` or `FALLBACK`.
-    pub basis: String,
+    /// `COMPUTED`, `APPROVED`, `FALLBACK` or `RECEIVED`.
+    pub basis: ThresholdBasis,
     /// Computed limits an operator approved despite drift.
     pub approved: Option<[f64; 3]>,
     /// Publication sequence, +1 on every change.
@@ -74,7 +76,7 @@ pub struct ThresholdChange {
     /// Published limits (`None` when the calculation failed: the previous ones stay in force).
     pub published: Option<[f64; 3]>,
     /// `COMPUTED`, `APPROVED`, `FALLBACK` or `NONE`.
-    pub basis: String,
+    pub basis: ThresholdBasis,
     /// The inputs, as JSON.
     pub inputs: String,
     /// Publication sequence of this change: the previous one + 1 when limits are published
@@ -82,9 +84,22 @@ pub struct ThresholdChange {
     pub sequence_id: i64,
 }
 
+/// A change of a part's thresholds in force to announce to the publication targets (see
+/// [`Store::with_publication`]): the pipeline decides which changes are announced and hands them to
+/// [`Store::store_threshold_changes`], which writes them with the changes in one transaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Announcement {
+    /// The part.
+    pub part_id: String,
+    /// The publication sequence of the change.
+    pub sequence_id: i64,
+    /// The limits now in force, `[min, reorder, max]`.
+    pub limits: [f64; 3],
+}
+
 /// What a completed threshold recompute covered: the formula version and the window
 /// `[window_start, as_of)`, epoch ms.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
 pub struct ThresholdWatermark {
     /// Formula version used.
     pub formula_version: i64,
@@ -94,35 +109,89 @@ pub struct ThresholdWatermark {
     pub as_of: i64,
 }
 
-fn threshold_input(r: &sqlx::any::AnyRow) -> Result<ThresholdInput, StoreError> {
-    Ok(ThresholdInput {
-        part_id: r.try_get(0)?,
-        site_id: r.try_get(1)?,
-        part_class: r.try_get(2)?,
-        lead_time_days: r.try_get(3)?,
-        baseline: [r.try_get(4)?, r.try_get(5)?, r.try_get(6)?],
-        consumed_in_window_micros: match r.try_get::<Option<f64>, _>(7)?.unwrap_or(0.0) {
-            total if (0.0..EXACT_MICROS).contains(&total) => Some(total as i128),
-            _ => None,
-        },
-        has_history: r.try_get::<Option<i64>, _>(8)?.unwrap_or(0) > 0,
-    })
+/// A part with its consumption aggregates, as [`Store::threshold_inputs`] reads it.
+#[derive(sqlx::FromRow)]
+struct InputRow {
+    part_id: String,
+    site_id: String,
+    part_class: String,
+    lead_time_days: f64,
+    baseline_min: Option<f64>,
+    baseline_reorder: Option<f64>,
+    baseline_max: Option<f64>,
+    in_window: Option<f64>,
+    n_before: Option<i64>,
+}
+
+impl From<InputRow> for ThresholdInput {
+    fn from(r: InputRow) -> ThresholdInput {
+        ThresholdInput {
+            part_id: r.part_id,
+            site_id: r.site_id,
+            part_class: r.part_class,
+            lead_time_days: r.lead_time_days,
+            baseline: [r.baseline_min, r.baseline_reorder, r.baseline_max],
+            consumed_in_window_micros: match r.in_window.unwrap_or(0.0) {
+                total if (0.0..EXACT_MICROS).contains(&total) => Some(total as i128),
+                _ => None,
+            },
+            has_history: r.n_before.unwrap_or(0) > 0,
+        }
+    }
+}
+
+/// A row of `current_thresholds`.
+#[derive(sqlx::FromRow)]
+struct CurrentRow {
+    part_id: String,
+    min_qty: f64,
+    reorder_qty: f64,
+    max_qty: f64,
+    computed_min: Option<f64>,
+    computed_reorder: Option<f64>,
+    computed_max: Option<f64>,
+    #[sqlx(try_from = "String")]
+    basis: ThresholdBasis,
+    approved_min: Option<f64>,
+    approved_reorder: Option<f64>,
+    approved_max: Option<f64>,
+    sequence_id: i64,
+    formula_version: Option<i64>,
+}
+
+impl From<CurrentRow> for CurrentThreshold {
+    fn from(r: CurrentRow) -> CurrentThreshold {
+        CurrentThreshold {
+            part_id: r.part_id,
+            published: [r.min_qty, r.reorder_qty, r.max_qty],
+            computed: triple(r.computed_min, r.computed_reorder, r.computed_max),
+            basis: r.basis,
+            approved: triple(r.approved_min, r.approved_reorder, r.approved_max),
+            sequence_id: r.sequence_id,
+            formula_version: r.formula_version,
+        }
+    }
+}
+
+/// The latest failed calculation of a part.
+#[derive(sqlx::FromRow)]
+struct ErrorRow {
+    part_id: String,
+    status: String,
+    inputs: String,
 }
 
 /// The reason a failed calculation recorded in its inputs document (`{"error": …}`).
-fn error_reason(inputs: Option<&str>) -> Option<String> {
+pub(crate) fn error_reason(inputs: Option<&str>) -> Option<String> {
     let inputs: serde_json::Value = serde_json::from_str(inputs?).ok()?;
     inputs.get("error")?.as_str().map(str::to_owned)
 }
 
-fn triple(r: &sqlx::any::AnyRow, first: usize) -> Result<Option<[f64; 3]>, sqlx::Error> {
-    let a: Option<f64> = r.try_get(first)?;
-    let b: Option<f64> = r.try_get(first + 1)?;
-    let c: Option<f64> = r.try_get(first + 2)?;
-    Ok(match (a, b, c) {
+pub(crate) fn triple(a: Option<f64>, b: Option<f64>, c: Option<f64>) -> Option<[f64; 3]> {
+    match (a, b, c) {
         (Some(a), Some(b), Some(c)) => Some([a, b, c]),
         _ => None,
-    })
+    }
 }
 
 /// The largest micro-unit total a double holds exactly (2⁵³): a window sum at or above it cannot
@@ -167,9 +236,12 @@ impl Store {
              ) c ON c.part_id = p.part_id ORDER BY p.part_id",
             usage_columns(self.backend(), "$1")
         );
-        let rows =
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(window_start_ms).bind(as_of_ms).fetch_all(self.pool()).await?;
-        rows.iter().map(threshold_input).collect()
+        let rows: Vec<InputRow> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(window_start_ms)
+            .bind(as_of_ms)
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows.into_iter().map(ThresholdInput::from).collect())
     }
 
     /// [`Store::threshold_inputs`] for the named parts only (unknown ids are skipped), ordered by
@@ -204,7 +276,7 @@ impl Store {
                 inner.join(", "),
                 outer.join(", ")
             );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(window_start_ms);
+            let mut q = sqlx::query_as::<_, InputRow>(sqlx::AssertSqlSafe(sql)).bind(window_start_ms);
             for id in chunk {
                 q = q.bind(id.as_str());
             }
@@ -212,9 +284,7 @@ impl Store {
             for id in chunk {
                 q = q.bind(id.as_str());
             }
-            for r in q.fetch_all(self.pool()).await? {
-                out.push(threshold_input(&r)?);
-            }
+            out.extend(q.fetch_all(self.pool()).await?.into_iter().map(ThresholdInput::from));
         }
         Ok(out)
     }
@@ -251,13 +321,9 @@ impl Store {
 
     /// What the last completed threshold recompute covered, if one completed.
     pub async fn threshold_watermark(&self) -> Result<Option<ThresholdWatermark>, StoreError> {
-        let row = sqlx::query("SELECT formula_version, window_start, as_of FROM threshold_watermark WHERE id = 1")
+        Ok(sqlx::query_as("SELECT formula_version, window_start, as_of FROM threshold_watermark WHERE id = 1")
             .fetch_optional(self.pool())
-            .await?;
-        row.map(|r| {
-            Ok(ThresholdWatermark { formula_version: r.try_get(0)?, window_start: r.try_get(1)?, as_of: r.try_get(2)? })
-        })
-        .transpose()
+            .await?)
     }
 
     /// Claims every part marked as changed (see migration 6) and returns them. Claimed marks are
@@ -299,56 +365,43 @@ impl Store {
 
     /// The thresholds in force, by part.
     pub async fn current_thresholds(&self) -> Result<HashMap<String, CurrentThreshold>, StoreError> {
-        let rows = sqlx::query(
+        let rows: Vec<CurrentRow> = sqlx::query_as(
             "SELECT part_id, min_qty, reorder_qty, max_qty, computed_min, computed_reorder, computed_max, basis, \
              approved_min, approved_reorder, approved_max, sequence_id, formula_version FROM current_thresholds",
         )
         .fetch_all(self.pool())
         .await?;
-        let mut out = HashMap::with_capacity(rows.len());
-        for r in &rows {
-            let part_id: String = r.try_get(0)?;
-            let current = CurrentThreshold {
-                part_id: part_id.clone(),
-                published: triple(r, 1)?.unwrap_or_default(),
-                computed: triple(r, 4)?,
-                basis: r.try_get(7)?,
-                approved: triple(r, 8)?,
-                sequence_id: r.try_get(11)?,
-                formula_version: r.try_get(12)?,
-            };
-            out.insert(part_id, current);
-        }
-        Ok(out)
+        Ok(rows.into_iter().map(|r| (r.part_id.clone(), CurrentThreshold::from(r))).collect())
     }
 
     /// The latest status of every part whose last calculation failed, with the recorded reason.
     pub async fn threshold_errors(&self) -> Result<Vec<ThresholdErrorRow>, StoreError> {
-        let rows = sqlx::query(
+        let rows: Vec<ErrorRow> = sqlx::query_as(
             "SELECT t.part_id, t.status, t.inputs FROM thresholds t JOIN (SELECT part_id, MAX(id) AS id FROM thresholds \
              GROUP BY part_id) l ON l.id = t.id WHERE t.status <> 'OK' ORDER BY t.part_id",
         )
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|r| {
-                let inputs: String = r.try_get(2)?;
-                Ok(ThresholdErrorRow {
-                    part_id: r.try_get(0)?,
-                    code: r.try_get(1)?,
-                    reason: error_reason(Some(&inputs)),
-                })
-            })
-            .collect()
+        Ok(rows
+            .into_iter()
+            .map(|r| ThresholdErrorRow { reason: error_reason(Some(&r.inputs)), part_id: r.part_id, code: r.status })
+            .collect())
     }
 
     /// Stores changes: a history row each and, when limits are published, the new thresholds in
-    /// force with the next publication sequence and its outbox rows (see
-    /// [`Store::with_publication`]). One transaction for the whole slice, written with multi-row
-    /// statements (a history insert returning the ids, then one upsert of the thresholds in
-    /// force), so the cost per change is a few bound values rather than two round trips. A part
-    /// may appear more than once; its changes apply in slice order.
-    pub async fn store_threshold_changes(&self, changes: &[ThresholdChange], now_ms: i64) -> Result<(), StoreError> {
+    /// force with the next publication sequence; and the outbox rows of the `announce`ments the
+    /// caller asks for (see [`Store::with_publication`]), in the same transaction, so a change is
+    /// never in force without its announcement nor announced without being stored. One
+    /// transaction for the whole slice, written with multi-row statements (a history insert
+    /// returning the ids, then one upsert of the thresholds in force), so the cost per change is a
+    /// few bound values rather than two round trips. A part may appear more than once; its
+    /// changes apply in slice order.
+    pub async fn store_threshold_changes(
+        &self,
+        changes: &[ThresholdChange],
+        announce: &[Announcement],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
         // Runs of changes with distinct parts, at most 1,000 each (15 values per history row stay
         // under both backends' bound-parameter limits); the returned ids are matched by part.
@@ -362,6 +415,9 @@ impl Store {
             self.store_change_run(&mut tx, &changes[start..end], now_ms).await?;
             start = end;
         }
+        for a in announce {
+            self.enqueue_publication(&mut tx, &a.part_id, a.sequence_id, a.limits, now_ms).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -372,7 +428,7 @@ impl Store {
         run: &[ThresholdChange],
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        use crate::rows::{SqlValue, bind, placeholders};
+        use crate::rows::{bind_opt_f64_as, placeholders};
         if run.is_empty() {
             return Ok(());
         }
@@ -382,7 +438,7 @@ impl Store {
              published_reorder, published_max) VALUES {} RETURNING id, part_id",
             placeholders(self.backend(), run.len(), 15, 0)
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(insert));
+        let mut q = sqlx::query_as(sqlx::AssertSqlSafe(insert));
         for c in run {
             let [cmin, creo, cmax] = c.computed.map_or([None; 3], |v| v.map(Some));
             let [pmin, preo, pmax] = c.published.map_or([None; 3], |v| v.map(Some));
@@ -396,13 +452,11 @@ impl Store {
                 .bind(c.sequence_id)
                 .bind(now_ms);
             for v in [c.avg_daily_usage, cmin, creo, cmax, pmin, preo, pmax] {
-                q = bind(q, SqlValue::opt_real(v));
+                q = bind_opt_f64_as(q, v);
             }
         }
-        let mut ids: HashMap<String, i64> = HashMap::with_capacity(run.len());
-        for r in q.fetch_all(&mut **tx).await? {
-            ids.insert(r.try_get(1)?, r.try_get(0)?);
-        }
+        let ids: HashMap<String, i64> =
+            q.fetch_all(&mut **tx).await?.into_iter().map(|(id, part_id): (i64, String)| (part_id, id)).collect();
         let published: Vec<(&ThresholdChange, [f64; 3], [f64; 3])> =
             run.iter().filter_map(|c| Some((c, c.published?, c.computed?))).collect();
         if published.is_empty() {
@@ -420,7 +474,6 @@ impl Store {
             placeholders(self.backend(), published.len(), 13, 0)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(upsert));
-        let mut outbox = Vec::with_capacity(published.len());
         for (c, [min, reorder, max], [a, b, d]) in published {
             let id = ids.get(&c.part_id).copied().ok_or_else(|| {
                 StoreError::invalid("thresholds.id", format!("no history id returned for part {}", c.part_id))
@@ -439,12 +492,8 @@ impl Store {
                 .bind(d)
                 .bind("OK")
                 .bind(c.formula_version);
-            outbox.push((c.part_id.as_str(), c.sequence_id, [min, reorder, max]));
         }
         q.execute(&mut **tx).await?;
-        for (part_id, sequence, limits) in outbox {
-            self.enqueue_publication(tx, part_id, sequence, limits, now_ms).await?;
-        }
         Ok(())
     }
 
@@ -486,227 +535,20 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if !self.publication_routes().is_empty() {
-            let row = sqlx::query(
+            let (min, reorder, max, sequence): (f64, f64, f64, i64) = sqlx::query_as(
                 "SELECT min_qty, reorder_qty, max_qty, sequence_id FROM current_thresholds WHERE part_id = $1",
             )
             .bind(part_id)
             .fetch_one(&mut *tx)
             .await?;
-            let limits = [row.try_get(0)?, row.try_get(1)?, row.try_get(2)?];
-            self.enqueue_publication(&mut tx, part_id, row.try_get(3)?, limits, now_ms).await?;
+            self.enqueue_publication(&mut tx, part_id, sequence, [min, reorder, max], now_ms).await?;
         }
         tx.commit().await?;
         Ok(true)
-    }
-
-    /// Applies thresholds received from an outside optimiser when `sequence_id` is newer than the
-    /// part's sequence in force: the thresholds in force (basis `RECEIVED`) and a history row, in
-    /// one transaction. Otherwise changes nothing and says why (not newer, or unknown part).
-    pub async fn receive_thresholds(&self, t: &ReceivedThresholds, now_ms: i64) -> Result<Received, StoreError> {
-        let mut outcomes = self.receive_thresholds_batch(std::slice::from_ref(t), now_ms).await?;
-        Ok(outcomes.pop().unwrap_or(Received::UnknownPart))
-    }
-
-    /// [`Store::receive_thresholds`] for several deliveries in one transaction (group commit):
-    /// each is judged in order against what the ones before it applied, exactly as if they had
-    /// arrived one after another; one outcome per delivery, in order. A store failure applies
-    /// none of them.
-    pub async fn receive_thresholds_batch(
-        &self,
-        batch: &[ReceivedThresholds],
-        now_ms: i64,
-    ) -> Result<Vec<Received>, StoreError> {
-        let mut outcomes = vec![Received::UnknownPart; batch.len()];
-        let mut tx = self.begin_write().await?;
-        let mut start = 0;
-        while start < batch.len() {
-            // A run in which each part occurs once is written with one statement per step; a
-            // second delivery for a part starts the next run, so it sees what the first applied.
-            let mut parts = HashSet::new();
-            let len = batch[start..].iter().take_while(|t| parts.insert(t.part_id.as_str())).count();
-            let end = start + len.min(RECEIVE_RUN);
-            self.receive_run(&mut tx, &batch[start..end], &mut outcomes[start..end], now_ms).await?;
-            start = end;
-        }
-        tx.commit().await?;
-        Ok(outcomes)
-    }
-
-    /// Deliveries for distinct parts: applies the newer ones (an upsert guarded by the sequence,
-    /// which also skips unknown parts), records them, and reads the sequence in force for the rest.
-    async fn receive_run(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        run: &[ReceivedThresholds],
-        outcomes: &mut [Received],
-        now_ms: i64,
-    ) -> Result<(), StoreError> {
-        let backend = self.backend();
-        let upsert = format!(
-            "INSERT INTO current_thresholds (part_id, min_qty, reorder_qty, max_qty, basis, sequence_id, updated_at, \
-             status) SELECT p.part_id, v.column2, v.column3, v.column4, 'RECEIVED', v.column5, {now}, 'OK' \
-             FROM (VALUES {values}) AS v JOIN parts p ON p.part_id = v.column1 WHERE true \
-             ON CONFLICT (part_id) DO UPDATE SET threshold_id = NULL, min_qty = excluded.min_qty, \
-             reorder_qty = excluded.reorder_qty, max_qty = excluded.max_qty, basis = 'RECEIVED', \
-             sequence_id = excluded.sequence_id, updated_at = excluded.updated_at, status = 'OK', \
-             computed_min = NULL, computed_reorder = NULL, computed_max = NULL, formula_version = NULL \
-             WHERE current_thresholds.sequence_id < excluded.sequence_id RETURNING part_id",
-            // SQLite binds `?` in order of appearance: `now` comes first in the text, so first here.
-            now = crate::rows::placeholder(backend, 1),
-            values = crate::rows::placeholders(backend, run.len(), 5, 1),
-        );
-        let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(upsert)).bind(now_ms);
-        for t in run {
-            q = q.bind(&t.part_id).bind(t.limits[0]).bind(t.limits[1]).bind(t.limits[2]).bind(t.sequence_id);
-        }
-        let applied: HashSet<String> = q.fetch_all(&mut *conn).await?.into_iter().collect();
-
-        let history: Vec<&ReceivedThresholds> = run.iter().filter(|t| applied.contains(&t.part_id)).collect();
-        if !history.is_empty() {
-            let insert = format!(
-                "INSERT INTO received_thresholds (part_id, sequence_id, min_qty, reorder_qty, max_qty, current_stock, \
-                 sync_timestamp, client_id, received_by, received_at) VALUES {}",
-                crate::rows::placeholders(backend, history.len(), 10, 0)
-            );
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(insert));
-            for t in &history {
-                q = q
-                    .bind(&t.part_id)
-                    .bind(t.sequence_id)
-                    .bind(t.limits[0])
-                    .bind(t.limits[1])
-                    .bind(t.limits[2])
-                    .bind(t.current_stock)
-                    .bind(t.sync_timestamp)
-                    .bind(t.client_id.as_deref())
-                    .bind(t.received_by.as_deref())
-                    .bind(now_ms);
-            }
-            q.execute(&mut *conn).await?;
-        }
-
-        let refused: Vec<&str> =
-            run.iter().filter(|t| !applied.contains(&t.part_id)).map(|t| t.part_id.as_str()).collect();
-        let mut in_force = HashMap::new();
-        if !refused.is_empty() {
-            let select = format!(
-                "SELECT part_id, sequence_id FROM current_thresholds WHERE part_id IN ({})",
-                crate::rows::placeholders(backend, refused.len(), 1, 0)
-            );
-            let mut q = sqlx::query_as::<_, (String, i64)>(sqlx::AssertSqlSafe(select));
-            for part in &refused {
-                q = q.bind(*part);
-            }
-            in_force.extend(q.fetch_all(&mut *conn).await?);
-        }
-
-        for (t, outcome) in run.iter().zip(outcomes.iter_mut()) {
-            *outcome = if applied.contains(&t.part_id) {
-                self.enqueue_publication(conn, &t.part_id, t.sequence_id, t.limits, now_ms).await?;
-                Received::Applied
-            } else {
-                in_force.get(&t.part_id).map_or(Received::UnknownPart, |&in_force| Received::NotNewer { in_force })
-            };
-        }
-        Ok(())
     }
 
     /// The thresholds in force for one part.
     pub async fn current_threshold(&self, part_id: &str) -> Result<Option<CurrentThreshold>, StoreError> {
         Ok(self.current_thresholds().await?.remove(part_id))
     }
-
-    /// A part's threshold history, newest first: computed changes and received deliveries.
-    pub async fn threshold_history(&self, part_id: &str, limit: i64) -> Result<Vec<ThresholdHistoryRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT 'COMPUTED' AS origin, sequence_id, status, basis, formula_version, published_min, published_reorder, \
-             published_max, computed_min, computed_reorder, computed_max, avg_daily_usage, created_at, \
-             CASE WHEN status <> 'OK' THEN inputs END FROM thresholds \
-             WHERE part_id = $1 UNION ALL SELECT 'RECEIVED', sequence_id, 'OK', 'RECEIVED', NULL, min_qty, reorder_qty, \
-             max_qty, NULL, NULL, NULL, NULL, received_at, NULL FROM received_thresholds WHERE part_id = $1 \
-             ORDER BY 13 DESC, 2 DESC LIMIT $2",
-        )
-        .bind(part_id)
-        .bind(limit)
-        .fetch_all(self.writer())
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(ThresholdHistoryRow {
-                    origin: r.try_get(0)?,
-                    sequence_id: r.try_get(1)?,
-                    status: r.try_get(2)?,
-                    basis: r.try_get(3)?,
-                    formula_version: r.try_get(4)?,
-                    published: triple(r, 5)?,
-                    computed: triple(r, 8)?,
-                    avg_daily_usage: r.try_get(11)?,
-                    at: r.try_get(12)?,
-                    reason: error_reason(r.try_get::<Option<String>, _>(13)?.as_deref()),
-                })
-            })
-            .collect()
-    }
-}
-
-/// Thresholds pushed by an outside optimiser (the seed article's payload, checked).
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReceivedThresholds {
-    /// The part.
-    pub part_id: String,
-    /// The sender's sequence: must be newer than the one in force.
-    pub sequence_id: i64,
-    /// `[min, reorder, max]`.
-    pub limits: [f64; 3],
-    /// The stock the sender saw (recorded, never applied: stock comes from snapshots).
-    pub current_stock: f64,
-    /// The sender's timestamp, epoch ms.
-    pub sync_timestamp: i64,
-    /// The sender's `X-Client-Id`, if given.
-    pub client_id: Option<String>,
-    /// The API token's name that delivered it.
-    pub received_by: Option<String>,
-}
-
-/// Most deliveries one statement of [`Store::receive_thresholds_batch`] writes (10 parameters
-/// each for the history rows).
-const RECEIVE_RUN: usize = 500;
-
-/// The outcome of [`Store::receive_thresholds`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Received {
-    /// Applied: the thresholds in force changed.
-    Applied,
-    /// Not newer than the sequence in force: nothing changed.
-    NotNewer {
-        /// The sequence in force.
-        in_force: i64,
-    },
-    /// No part has this id: nothing changed.
-    UnknownPart,
-}
-
-/// One entry of a part's threshold history.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
-pub struct ThresholdHistoryRow {
-    /// `COMPUTED` (this service's calculation) or `RECEIVED` (pushed over the API).
-    pub origin: String,
-    /// Publication sequence.
-    pub sequence_id: i64,
-    /// `OK` or the calculation's error code.
-    pub status: String,
-    /// `COMPUTED`, `APPROVED`, `FALLBACK`, `RECEIVED` or `NONE`.
-    pub basis: String,
-    /// The formula version, for computed rows.
-    pub formula_version: Option<i64>,
-    /// Published `[min, reorder, max]`.
-    pub published: Option<[f64; 3]>,
-    /// Computed `[min, reorder, max]`.
-    pub computed: Option<[f64; 3]>,
-    /// Average daily usage of the computation.
-    pub avg_daily_usage: Option<f64>,
-    /// When, epoch ms.
-    pub at: i64,
-    /// Why the calculation gave no thresholds, in words (when the status is not `OK`).
-    pub reason: Option<String>,
 }

@@ -4,11 +4,10 @@
 //! (scopes, names, hashing) live in `cmms_core::auth`.
 
 use crate::{Store, StoreError};
-use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::AssertSqlSafe;
 
 /// A stored API token as operators see it: everything but the hash.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
 pub struct TokenRow {
     /// Its id.
     pub id: i64,
@@ -25,26 +24,16 @@ pub struct TokenRow {
 }
 
 /// An active token with its stored hash, for authentication only (not serialisable on purpose).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct StoredToken {
     /// The token's row.
+    #[sqlx(flatten)]
     pub row: TokenRow,
     /// Lower-case hex SHA-256 of the token.
     pub token_hash: String,
 }
 
 const COLUMNS: &str = "id, name, scopes, created_at, last_used_at, revoked_at";
-
-fn decode(r: &AnyRow) -> Result<TokenRow, sqlx::Error> {
-    Ok(TokenRow {
-        id: r.try_get(0)?,
-        name: r.try_get(1)?,
-        scopes: r.try_get(2)?,
-        created_at: r.try_get(3)?,
-        last_used_at: r.try_get(4)?,
-        revoked_at: r.try_get(5)?,
-    })
-}
 
 impl Store {
     /// Stores a new token and returns its id. Without a `name`, the token is named by
@@ -80,23 +69,20 @@ impl Store {
     /// Every token, revoked ones included, by id.
     pub async fn tokens(&self) -> Result<Vec<TokenRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM api_tokens ORDER BY id");
-        let rows = sqlx::query(AssertSqlSafe(sql)).fetch_all(self.pool()).await?;
-        Ok(rows.iter().map(decode).collect::<Result<_, _>>()?)
+        Ok(sqlx::query_as(AssertSqlSafe(sql)).fetch_all(self.pool()).await?)
     }
 
     /// One token by id, revoked or not.
     pub async fn token(&self, id: i64) -> Result<Option<TokenRow>, StoreError> {
         let sql = format!("SELECT {COLUMNS} FROM api_tokens WHERE id = $1");
-        let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(self.pool()).await?;
-        Ok(row.as_ref().map(decode).transpose()?)
+        Ok(sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(self.pool()).await?)
     }
 
     /// The active (not revoked) token of this name, if any.
     pub async fn active_token_named(&self, name: &str) -> Result<Option<TokenRow>, StoreError> {
         let sql =
             format!("SELECT {COLUMNS} FROM api_tokens WHERE name = $1 AND revoked_at IS NULL ORDER BY id LIMIT 1");
-        let row = sqlx::query(AssertSqlSafe(sql)).bind(name).fetch_optional(self.pool()).await?;
-        Ok(row.as_ref().map(decode).transpose()?)
+        Ok(sqlx::query_as(AssertSqlSafe(sql)).bind(name).fetch_optional(self.pool()).await?)
     }
 
     /// Revokes a token and, in the same transaction, ends its dashboard sessions; false when there
@@ -116,9 +102,7 @@ impl Store {
     /// The active (not revoked) token whose hash is `token_hash`, with that hash.
     pub async fn token_by_hash(&self, token_hash: &str) -> Result<Option<StoredToken>, StoreError> {
         let sql = format!("SELECT {COLUMNS}, token_hash FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL");
-        let row = sqlx::query(AssertSqlSafe(sql)).bind(token_hash).fetch_optional(self.pool()).await?;
-        let decoded = row.map(|r| Ok::<_, sqlx::Error>(StoredToken { row: decode(&r)?, token_hash: r.try_get(6)? }));
-        Ok(decoded.transpose()?)
+        Ok(sqlx::query_as(AssertSqlSafe(sql)).bind(token_hash).fetch_optional(self.pool()).await?)
     }
 
     /// Records a use of the token at `now_ms` (never moving `last_used_at` backwards). Callers

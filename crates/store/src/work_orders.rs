@@ -3,11 +3,11 @@
 //! COMPLETED and the next SCHEDULED order in one transaction.
 
 use crate::{Store, StoreError};
-use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
+use cmms_core::work_order::WoState;
+use sqlx::AssertSqlSafe;
 
 /// A stored PM work order.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
 pub struct WorkOrderRow {
     /// Its id.
     pub id: i64,
@@ -16,7 +16,8 @@ pub struct WorkOrderRow {
     /// The PM plan.
     pub plan_id: String,
     /// State name (`SCHEDULED`, `RELEASED` …).
-    pub state: String,
+    #[sqlx(try_from = "String")]
+    pub state: WoState,
     /// Due instant, epoch ms.
     pub due_at: i64,
     /// The completion the due date was computed from, epoch ms.
@@ -37,20 +38,22 @@ const SELECT: &str = "SELECT w.id, w.asset_id, w.plan_id, w.state, w.due_at, w.f
      w.previous_id, s.timezone, w.created_at, w.updated_at \
      FROM work_orders w JOIN assets a ON a.asset_id = w.asset_id JOIN sites s ON s.site_id = a.site_id";
 
-fn decode(r: &AnyRow) -> Result<WorkOrderRow, sqlx::Error> {
-    Ok(WorkOrderRow {
-        id: r.try_get(0)?,
-        asset_id: r.try_get(1)?,
-        plan_id: r.try_get(2)?,
-        state: r.try_get(3)?,
-        due_at: r.try_get(4)?,
-        follows_at: r.try_get(5)?,
-        completed_at: r.try_get(6)?,
-        previous_id: r.try_get(7)?,
-        timezone: r.try_get(8)?,
-        created_at: r.try_get(9)?,
-        updated_at: r.try_get(10)?,
-    })
+/// An order's id with its state (and due date, where asked).
+#[derive(sqlx::FromRow)]
+struct OrderState {
+    id: i64,
+    #[sqlx(try_from = "String")]
+    state: WoState,
+    #[sqlx(default)]
+    due_at: i64,
+}
+
+/// The asset and plan of a work order.
+#[derive(sqlx::FromRow)]
+struct OrderAsset {
+    asset_id: String,
+    #[sqlx(default)]
+    plan_id: String,
 }
 
 /// What scheduling a PM did.
@@ -109,18 +112,22 @@ const OPERATOR: &str = "cmms";
 /// States in which a PM has not been released to technicians, so its due date may still move.
 const NOT_RELEASED: &str = "('SCHEDULED', 'MATERIAL_PENDING')";
 
+/// Whether a PM in `state` is not released yet (see [`NOT_RELEASED`]).
+fn not_released(state: WoState) -> bool {
+    matches!(state, WoState::Scheduled | WoState::MaterialPending)
+}
+
 impl Store {
     /// One work order.
     pub async fn work_order(&self, id: i64) -> Result<Option<WorkOrderRow>, StoreError> {
         let sql = format!("{SELECT} WHERE w.id = $1");
-        let row = sqlx::query(AssertSqlSafe(sql)).bind(id).fetch_optional(self.pool()).await?;
-        Ok(row.as_ref().map(decode).transpose()?)
+        Ok(sqlx::query_as(AssertSqlSafe(sql)).bind(id).fetch_optional(self.pool()).await?)
     }
 
     /// Work orders, optionally of one state and/or one asset, by due date.
     pub async fn work_orders(
         &self,
-        state: Option<&str>,
+        state: Option<WoState>,
         asset_id: Option<&str>,
     ) -> Result<Vec<WorkOrderRow>, StoreError> {
         self.work_orders_page(state, asset_id, None, i64::MAX).await
@@ -129,7 +136,7 @@ impl Store {
     /// At most `limit` orders of [`Store::work_orders`] after the order `(due_at, id)`.
     pub async fn work_orders_page(
         &self,
-        state: Option<&str>,
+        state: Option<WoState>,
         asset_id: Option<&str>,
         after: Option<(i64, i64)>,
         limit: i64,
@@ -139,16 +146,15 @@ impl Store {
             "{SELECT} WHERE ($1 = '' OR w.state = $1) AND ($2 = '' OR w.asset_id = $2) \
              AND ($3 = 0 OR w.due_at > $4 OR (w.due_at = $4 AND w.id > $5)) ORDER BY w.due_at, w.id LIMIT $6"
         );
-        let rows = sqlx::query(AssertSqlSafe(sql))
-            .bind(state.unwrap_or(""))
+        Ok(sqlx::query_as(AssertSqlSafe(sql))
+            .bind(state.map_or("", WoState::as_str))
             .bind(asset_id.unwrap_or(""))
             .bind(i64::from(after.is_some()))
             .bind(after_due)
             .bind(after_id)
             .bind(limit)
             .fetch_all(self.pool())
-            .await?;
-        Ok(rows.iter().map(decode).collect::<Result<_, _>>()?)
+            .await?)
     }
 
     /// Makes sure the asset and plan have an open PM due at `due_at`: creates one if none is open,
@@ -162,16 +168,14 @@ impl Store {
         now_ms: i64,
     ) -> Result<Scheduled, StoreError> {
         let mut tx = self.begin_write().await?;
-        let open: Option<(i64, String, i64)> = sqlx::query(
+        let open: Option<OrderState> = sqlx::query_as(
             "SELECT id, state, due_at FROM work_orders WHERE asset_id = $1 AND plan_id = $2 \
              AND state NOT IN ('COMPLETED', 'CANCELLED')",
         )
         .bind(asset_id)
         .bind(plan_id)
         .fetch_optional(&mut *tx)
-        .await?
-        .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-        .transpose()?;
+        .await?;
         let outcome = match open {
             None => {
                 // The partial unique index turns a concurrent double creation into a no-op here.
@@ -192,7 +196,7 @@ impl Store {
                             &mut tx,
                             id,
                             None,
-                            "SCHEDULED",
+                            WoState::Scheduled,
                             "scheduled from the PM interval",
                             OPERATOR,
                             now_ms,
@@ -206,8 +210,8 @@ impl Store {
                     }
                 }
             }
-            Some((id, _, due)) if due == due_at => Scheduled::Unchanged(id),
-            Some((id, state, _)) if state == "SCHEDULED" || state == "MATERIAL_PENDING" => {
+            Some(OrderState { id, due_at: due, .. }) if due == due_at => Scheduled::Unchanged(id),
+            Some(OrderState { id, state, .. }) if not_released(state) => {
                 let sql = format!(
                     "UPDATE work_orders SET due_at = $1, follows_at = $2, updated_at = $3 WHERE id = $4 AND state IN {NOT_RELEASED}"
                 );
@@ -220,7 +224,7 @@ impl Store {
                     .await?;
                 Scheduled::Rescheduled(id)
             }
-            Some((id, _, _)) => Scheduled::Unchanged(id),
+            Some(OrderState { id, .. }) => Scheduled::Unchanged(id),
         };
         tx.commit().await?;
         Ok(outcome)
@@ -231,8 +235,8 @@ impl Store {
     pub async fn transition_work_order(
         &self,
         id: i64,
-        from: &str,
-        to: &str,
+        from: WoState,
+        to: WoState,
         reason: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
@@ -244,18 +248,18 @@ impl Store {
     pub async fn transition_work_order_by(
         &self,
         id: i64,
-        from: &str,
-        to: &str,
+        from: WoState,
+        to: WoState,
         reason: &str,
         actor: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin_write().await?;
         let n = sqlx::query("UPDATE work_orders SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4")
-            .bind(to)
+            .bind(to.as_str())
             .bind(now_ms)
             .bind(id)
-            .bind(from)
+            .bind(from.as_str())
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -279,7 +283,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<CompletionOutcome, StoreError> {
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
+        let done: Option<OrderAsset> = sqlx::query_as(
             "UPDATE work_orders SET state = 'COMPLETED', completed_at = $1, updated_at = $2 \
              WHERE id = $3 AND state = 'IN_PROGRESS' RETURNING asset_id, plan_id",
         )
@@ -288,12 +292,11 @@ impl Store {
         .bind(id)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(done) = done else {
+        let Some(OrderAsset { asset_id, plan_id }) = done else {
             tx.rollback().await?;
             return Ok(CompletionOutcome::StateChanged);
         };
-        let (asset_id, plan_id): (String, String) = (done.try_get(0)?, done.try_get(1)?);
-        record_event(&mut tx, id, Some("IN_PROGRESS"), "COMPLETED", "completed", actor, now_ms).await?;
+        record_event(&mut tx, id, Some(WoState::InProgress), WoState::Completed, "completed", actor, now_ms).await?;
         sqlx::query(
             "UPDATE assets SET last_completion_at = $1, updated_at = $2 \
              WHERE asset_id = $3 AND (last_completion_at IS NULL OR last_completion_at < $1)",
@@ -315,7 +318,7 @@ impl Store {
         .bind(now_ms)
         .fetch_one(&mut *tx)
         .await?;
-        record_event(&mut tx, next_id, None, "SCHEDULED", "next PM after completion", OPERATOR, now_ms).await?;
+        record_event(&mut tx, next_id, None, WoState::Scheduled, "next PM after completion", OPERATOR, now_ms).await?;
         tx.commit().await?;
         Ok(CompletionOutcome::Completed { next_id })
     }
@@ -341,20 +344,16 @@ impl Store {
         now_ms: i64,
     ) -> Result<CorrectionOutcome, StoreError> {
         let mut tx = self.begin_write().await?;
-        let next: Option<(i64, String)> =
-            sqlx::query("SELECT id, state FROM work_orders WHERE previous_id = $1 ORDER BY id LIMIT 1")
+        let next: Option<OrderState> =
+            sqlx::query_as("SELECT id, state FROM work_orders WHERE previous_id = $1 ORDER BY id LIMIT 1")
                 .bind(id)
                 .fetch_optional(&mut *tx)
-                .await?
-                .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
-                .transpose()?;
-        if let Some((next_id, state)) = &next
-            && state == "COMPLETED"
-        {
+                .await?;
+        if let Some(OrderState { id: next_id, state: WoState::Completed, .. }) = next {
             tx.rollback().await?;
-            return Ok(CorrectionOutcome::NextCompleted(*next_id));
+            return Ok(CorrectionOutcome::NextCompleted(next_id));
         }
-        let done = sqlx::query(
+        let done: Option<OrderAsset> = sqlx::query_as(
             "UPDATE work_orders SET completed_at = $1, updated_at = $2 \
              WHERE id = $3 AND state = 'COMPLETED' AND completed_at = $4 RETURNING asset_id",
         )
@@ -364,21 +363,20 @@ impl Store {
         .bind(old_completed_at)
         .fetch_optional(&mut *tx)
         .await?;
-        let Some(done) = done else {
+        let Some(OrderAsset { asset_id, .. }) = done else {
             tx.rollback().await?;
             return Ok(CorrectionOutcome::StateChanged);
         };
-        let asset_id: String = done.try_get(0)?;
         let why = format!(
             "completion time corrected from {} to {}: {reason}",
             cmms_core::time::from_epoch_ms(old_completed_at),
             cmms_core::time::from_epoch_ms(completed_at)
         );
-        record_event(&mut tx, id, Some("COMPLETED"), "COMPLETED", &why, actor, now_ms).await?;
+        record_event(&mut tx, id, Some(WoState::Completed), WoState::Completed, &why, actor, now_ms).await?;
         let next = match next {
             None => None,
-            Some((next_id, state)) => {
-                let movable = state == "SCHEDULED" || state == "MATERIAL_PENDING";
+            Some(OrderState { id: next_id, state, .. }) => {
+                let movable = not_released(state);
                 let due = if movable { next_due_at } else { 0 };
                 sqlx::query(
                     "UPDATE work_orders SET follows_at = $1, due_at = CASE WHEN $2 THEN $3 ELSE due_at END, \
@@ -393,7 +391,7 @@ impl Store {
                 .await?;
                 if movable {
                     let note = format!("rescheduled: the completion of work order {id} it follows was corrected");
-                    record_event(&mut tx, next_id, Some(&state), &state, &note, actor, now_ms).await?;
+                    record_event(&mut tx, next_id, Some(state), state, &note, actor, now_ms).await?;
                 }
                 Some(NextAfterCorrection { id: next_id, rescheduled: movable })
             }
@@ -425,8 +423,8 @@ impl Store {
 async fn record_event(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     id: i64,
-    from: Option<&str>,
-    to: &str,
+    from: Option<WoState>,
+    to: WoState,
     reason: &str,
     actor: &str,
     now_ms: i64,
@@ -436,8 +434,8 @@ async fn record_event(
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
     .bind(id)
-    .bind(from)
-    .bind(to)
+    .bind(from.map(WoState::as_str))
+    .bind(to.as_str())
     .bind(reason)
     .bind(actor)
     .bind(now_ms)

@@ -209,11 +209,11 @@ pub async fn import_file<R: ImportRecord + StoredRecord>(
     now_ms: i64,
     observer: &mut dyn ImportObserver,
 ) -> Result<ImportReport, ImportError> {
-    import_file_with::<R>(store, path, now_ms, observer, &mut |_, _| {}).await
+    import_file_with::<R>(store, path, now_ms, observer, &mut |_| None).await
 }
 
-/// Sets a record's derived columns (see `TableSpec::derived`) on its row before it is written.
-pub type Derive<'a, R> = dyn FnMut(&R, &mut [cmms_store::SqlValue]) + Send + 'a;
+/// The part a record maps to, stored with it (its derived column, see `TableSpec::derived`).
+pub type Derive<'a, R> = dyn FnMut(&R) -> Option<String> + Send + 'a;
 
 /// [`import_file`], with `derive` filling each accepted row's derived columns.
 pub async fn import_file_with<R: ImportRecord + StoredRecord>(
@@ -358,8 +358,7 @@ async fn write_batch<R: ImportRecord + StoredRecord>(
             continue;
         }
         let key = rec.key().replace('\u{1f}', "/");
-        let mut row = rec.to_row();
-        derive(&rec, &mut row);
+        let row = rec.to_row_mapped(derive(&rec).as_deref());
         // Master data: a second row for a key in one file is rejected (it would overwrite the
         // first). Feeds need no memory here: the store keeps the first delivery and reports
         // identical copies as duplicates and differing ones as conflicts.

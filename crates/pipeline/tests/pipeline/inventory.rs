@@ -9,6 +9,7 @@ use cmms_pipeline::feed::{self, Feed};
 use cmms_pipeline::import::{ImportReport, Quiet, import_file};
 use cmms_pipeline::inventory::{self, accept_scan, resolve_quarantine};
 use cmms_pipeline::thresholds::{RecomputeScope, ThresholdRun, approve, recompute_thresholds, recompute_thresholds_in};
+use cmms_store::codes::{AlertKind, ScanVerdict, SnapshotStatus, ThresholdBasis};
 use cmms_store::master::StoredRecord;
 use cmms_store::testing::Db;
 
@@ -95,12 +96,12 @@ pub async fn drift_falls_back_until_approved(db: Db) {
     // Same inputs: nothing changes, the approval holds.
     let again = recompute_thresholds(&db.store, as_of, NOW + 1).await.unwrap();
     assert_eq!(again.changed, 0);
-    assert_eq!(db.store.current_thresholds().await.unwrap()["FLT"].basis, "APPROVED");
+    assert_eq!(db.store.current_thresholds().await.unwrap()["FLT"].basis, ThresholdBasis::Approved);
     // Different computed values are not covered by the approval: fallback again.
     let later =
         recompute_thresholds(&db.store, parse_timestamp("2026-11-15T00:00:00Z").unwrap(), NOW + 2).await.unwrap();
     assert!(later.changed >= 1);
-    assert_eq!(db.store.current_thresholds().await.unwrap()["FLT"].basis, "FALLBACK");
+    assert_eq!(db.store.current_thresholds().await.unwrap()["FLT"].basis, ThresholdBasis::Fallback);
 }
 
 pub async fn quarantine_holds_until_resolved(db: Db) {
@@ -161,7 +162,7 @@ pub async fn snapshots_in_any_order_end_in_the_in_order_state(db: Db) {
     let g3 = inventory::process(&db.store, NOW).await.unwrap();
     assert_eq!(g3.snapshots_held, 1);
     assert_eq!(db.store.stock("BRG").await.unwrap().unwrap().on_hand, 30.0);
-    assert!(db.store.open_alerts().await.unwrap().iter().any(|a| a.kind == "IMPLAUSIBLE_DROP"));
+    assert!(db.store.open_alerts().await.unwrap().iter().any(|a| a.kind == AlertKind::ImplausibleDrop));
 
     // After review an operator accepts it: applied, alert resolved; there is nothing left to accept.
     let accepted = inventory::accept_held_snapshot(&db.store, "BRG", NOW).await.unwrap();
@@ -183,12 +184,15 @@ pub async fn a_late_verdict_of_another_gate_run_keeps_the_applied_status(db: Db)
     assert_eq!(seen_by_the_other.len(), 1);
     assert_eq!(inventory::process(&db.store, NOW).await.unwrap().snapshots_applied, 1);
     // The other process now gives the verdict it reached on the sequence it found applied.
-    let changed =
-        db.store.set_snapshot_status(&seen_by_the_other[0], Some("BRG"), "STALE", "not newer than 5").await.unwrap();
+    let changed = db
+        .store
+        .set_snapshot_status(&seen_by_the_other[0], Some("BRG"), SnapshotStatus::Stale, "not newer than 5")
+        .await
+        .unwrap();
     assert!(!changed, "an applied snapshot keeps its verdict");
     let key = ("ERP".to_owned(), "100-BRG".to_owned(), 5);
     let statuses = db.store.snapshot_statuses(std::slice::from_ref(&key)).await.unwrap();
-    assert_eq!(statuses[&key].0, "APPLIED");
+    assert_eq!(statuses[&key].status, SnapshotStatus::Applied);
     assert_eq!(db.store.stock("BRG").await.unwrap().unwrap().on_hand, 12.0);
 }
 
@@ -201,11 +205,11 @@ pub async fn a_late_scan_verdict_of_another_gate_run_changes_nothing(db: Db) {
     import::<ScanRecord>(&db, "scans.csv", scans).await;
     assert_eq!(inventory::process(&db.store, NOW).await.unwrap().scans_matched, 1);
     // Another process, which read the scan before this run decided it, now gives its verdict.
-    let changed = db.store.set_scan_outcome("S1", Some("BRG"), Some(4.0), "DISCREPANCY").await.unwrap();
+    let changed = db.store.set_scan_outcome("S1", Some("BRG"), Some(4.0), ScanVerdict::Discrepancy).await.unwrap();
     assert!(!changed, "a reconciled scan keeps its verdict");
-    assert_eq!(db.store.scan("S1").await.unwrap().unwrap().2, "MATCH");
+    assert_eq!(db.store.scan("S1").await.unwrap().unwrap().2, ScanVerdict::Match);
     // Only a discrepancy can be accepted.
-    assert!(!db.store.set_scan_outcome("S1", Some("BRG"), None, "ACCEPTED").await.unwrap());
+    assert!(!db.store.set_scan_outcome("S1", Some("BRG"), None, ScanVerdict::Accepted).await.unwrap());
     assert!(db.store.stock("BRG").await.unwrap().unwrap().paused_reason.is_none());
 }
 

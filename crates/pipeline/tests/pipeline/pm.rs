@@ -1,7 +1,9 @@
 //! Reliability → PM pipeline: failure feed import, interval recompute, PM work orders.
 
 use crate::{issue_at, load_sites, write_temp};
+use cmms_core::reliability::{Basis, FallbackReason};
 use cmms_core::time::{TimeWindow, parse_timestamp};
+use cmms_core::work_order::WoState;
 use cmms_core::work_order::{DEFAULT_COMPLETION_TOLERANCE, WoAction};
 use cmms_pipeline::feed::{self, Feed};
 use cmms_pipeline::formulas;
@@ -108,16 +110,16 @@ pub async fn intervals_use_unplanned_failures_only_and_fall_back(db: Db) {
     // Spans between UNPLANNED starts: 1466 h minus the 24 h PLANNED stop, and 1241 h; the open
     // PLANNED event subtracts nothing; CORRECTIVE and SENSOR_RESET end nothing.
     let ch = get("CH-1");
-    assert_eq!((ch.basis.as_deref(), ch.n_samples, ch.mean_mtbf_hours), (Some("MTBF"), 2, Some(1341.5)));
+    assert_eq!((ch.basis, ch.n_samples, ch.mean_mtbf_hours), (Some(Basis::Mtbf), 2, Some(1341.5)));
     assert_eq!(ch.interval_days, Some(1341.5 * 0.85 / 24.0));
     // 07:00 Berlin summer time + 47.51 days of wall-clock time, across the October DST change.
     assert_eq!(ch.next_due_local.as_deref(), Some("2026-11-17T19:16:30+01:00"));
 
     let empty = get("EMPTY");
-    assert_eq!((empty.basis.as_deref(), empty.reason.as_deref()), (Some("FALLBACK"), Some("NO_VALID_SAMPLES")));
+    assert_eq!((empty.basis, empty.reason), (Some(Basis::Fallback), Some(FallbackReason::NoValidSamples)));
     assert_eq!(empty.interval_days, Some(45.0));
     let wild = get("WILD");
-    assert_eq!((wild.basis.as_deref(), wild.reason.as_deref()), (Some("FALLBACK"), Some("HIGH_VARIABILITY")));
+    assert_eq!((wild.basis, wild.reason), (Some(Basis::Fallback), Some(FallbackReason::HighVariability)));
     // Naive timestamps are UTC: 09:00Z is 19:00 in Sydney (AEST); 60 days later it is still 19:00
     // local, now under daylight saving (AEDT, +11:00).
     assert_eq!(wild.next_due_local.as_deref(), Some("2026-11-29T19:00:00+11:00"));
@@ -139,7 +141,7 @@ pub async fn recompute_is_stable_and_keeps_one_open_pm(db: Db) {
 
 async fn in_progress_pm(db: &Db, asset: &str) -> i64 {
     pm::recompute_intervals(&db.store, parse_timestamp("2026-11-01").unwrap(), NOW).await.unwrap();
-    let wo = db.store.work_orders(Some("SCHEDULED"), Some(asset)).await.unwrap().remove(0);
+    let wo = db.store.work_orders(Some(WoState::Scheduled), Some(asset)).await.unwrap().remove(0);
     pm::apply_action(&db.store, wo.id, WoAction::Release, "test", NOW).await.unwrap();
     pm::apply_action(&db.store, wo.id, WoAction::Start, "test", NOW).await.unwrap();
     wo.id
@@ -154,14 +156,14 @@ pub async fn completion_schedules_exactly_one_next_pm(db: Db) {
 
     let done_at = parse_timestamp("2026-11-18T10:00:00+01:00").unwrap();
     let (done, next) = pm::complete(&db.store, id, done_at, window(), "test", NOW).await.unwrap();
-    assert_eq!(done.state, "COMPLETED");
+    assert_eq!(done.state, WoState::Completed);
     assert_eq!((next.state.as_str(), next.previous_id), ("SCHEDULED", Some(id)));
     assert!(next.due_at > done.completed_at.unwrap(), "due strictly after the completion");
 
     let again = pm::complete(&db.store, id, done_at, window(), "test", NOW).await.unwrap_err();
     assert_eq!(again.code(), "ILLEGAL_TRANSITION");
     let open = db.store.work_orders(None, Some("CH-1")).await.unwrap();
-    assert_eq!(open.iter().filter(|w| w.state != "COMPLETED" && w.state != "CANCELLED").count(), 1);
+    assert_eq!(open.iter().filter(|w| w.state.is_open()).count(), 1);
 
     // The next PM must be completed after the completion it follows.
     pm::apply_action(&db.store, next.id, WoAction::Release, "test", NOW).await.unwrap();
@@ -273,7 +275,7 @@ pub async fn concurrent_completions_yield_one_open_pm(db: Db) {
     assert_eq!(ok, 1, "exactly one completion wins");
     let orders = db.store.work_orders(None, Some("CH-1")).await.unwrap();
     assert_eq!(orders.len(), 2);
-    assert_eq!(orders.iter().filter(|w| w.state == "SCHEDULED").count(), 1);
+    assert_eq!(orders.iter().filter(|w| w.state == WoState::Scheduled).count(), 1);
 }
 
 pub async fn formula_change_flows_into_intervals(db: Db) {

@@ -64,7 +64,7 @@ async fn scan(db: &Db, id: &str, counted: &str, at: &str) {
 async fn pm_state(db: &Db, asset: &str) -> String {
     let orders = db.store.work_orders(None, Some(asset)).await.unwrap();
     assert_eq!(orders.len(), 1, "{asset}: exactly one work order, never a duplicate: {orders:?}");
-    orders[0].state.clone()
+    orders[0].state.as_str().to_owned()
 }
 
 async fn requests(db: &Db, status: &str) -> Vec<ProcurementRow> {

@@ -59,7 +59,7 @@ impl From<cmms_store::inventory::PartOverview> for PartOverview {
             min: r.min,
             reorder: r.reorder,
             max: r.max,
-            basis: r.basis,
+            basis: r.basis.map(|b| b.as_str().to_owned()),
             sequence_id: r.sequence_id,
         }
     }
@@ -93,10 +93,10 @@ pub struct ThresholdHistoryRow {
 impl From<cmms_store::thresholds::ThresholdHistoryRow> for ThresholdHistoryRow {
     fn from(r: cmms_store::thresholds::ThresholdHistoryRow) -> Self {
         Self {
-            origin: r.origin,
+            origin: r.origin.as_str().to_owned(),
             sequence_id: r.sequence_id,
             status: r.status,
-            basis: r.basis,
+            basis: r.basis.as_str().to_owned(),
             formula_version: r.formula_version,
             published: r.published,
             computed: r.computed,
@@ -128,10 +128,10 @@ impl From<cmms_store::inventory::AlertRow> for AlertRow {
     fn from(r: cmms_store::inventory::AlertRow) -> Self {
         Self {
             id: r.id,
-            kind: r.kind,
+            kind: r.kind.as_str().to_owned(),
             subject: r.subject,
             message: r.message,
-            status: r.status,
+            status: r.status.as_str().to_owned(),
             created_at: r.created_at,
         }
     }
@@ -167,7 +167,7 @@ impl From<cmms_store::inventory::QuarantineRow> for QuarantineRow {
             reason: r.reason,
             candidates: r.candidates,
             held_count: r.held_count,
-            status: r.status,
+            status: r.status.as_str().to_owned(),
             resolved_part_id: r.resolved_part_id,
         }
     }
@@ -198,7 +198,7 @@ impl From<cmms_store::routing::ProcurementRow> for ProcurementRow {
             id: r.id,
             part_id: r.part_id,
             quantity: r.quantity,
-            status: r.status,
+            status: r.status.as_str().to_owned(),
             reason: r.reason,
             created_at: r.created_at,
             updated_at: r.updated_at,
@@ -312,7 +312,7 @@ impl From<cmms_store::work_orders::WorkOrderRow> for WorkOrderRow {
             id: r.id,
             asset_id: r.asset_id,
             plan_id: r.plan_id,
-            state: r.state,
+            state: r.state.as_str().to_owned(),
             due_at: r.due_at,
             follows_at: r.follows_at,
             completed_at: r.completed_at,
@@ -363,9 +363,9 @@ impl From<cmms_store::reliability::PmIntervalRow> for PmIntervalRow {
             asset_id: r.asset_id,
             asset_group: r.asset_group,
             site_id: r.site_id,
-            status: r.status,
-            basis: r.basis,
-            reason: r.reason,
+            status: r.status.as_str().to_owned(),
+            basis: r.basis.map(|b| b.as_str().to_owned()),
+            reason: r.reason.map(|x| x.code().to_owned()),
             n_samples: r.n_samples,
             n_discarded: r.n_discarded,
             mean_mtbf_hours: r.mean_mtbf_hours,

@@ -73,9 +73,7 @@ pub async fn list_work_orders(
     let limit = page::limit(q.limit)?;
     let after = q.cursor.as_deref().map(page::decode_ints::<2>).transpose()?.map(|[due, id]| (due, id));
     let wo_state = match q.state.as_deref() {
-        Some(s) => {
-            Some(s.parse::<WoState>().map_err(|e| ApiError::bad_request("INVALID_QUERY", e.to_string()))?.as_str())
-        }
+        Some(s) => Some(s.parse::<WoState>().map_err(|e| ApiError::bad_request("INVALID_QUERY", e.to_string()))?),
         None => None,
     };
     let asset = match q.asset_id.as_deref() {

@@ -36,8 +36,8 @@ pub fn local_text(text: &str, timezone: Option<&str>) -> String {
 }
 
 /// Whether a PM work order in `state`, due at `due_ms`, is past due at `now_ms` (open states only).
-pub fn overdue(state: &str, due_ms: i64, now_ms: i64) -> bool {
-    matches!(state, "SCHEDULED" | "RELEASED" | "MATERIAL_PENDING" | "IN_PROGRESS") && due_ms < now_ms
+pub fn overdue(state: cmms_core::work_order::WoState, due_ms: i64, now_ms: i64) -> bool {
+    state.is_open() && due_ms < now_ms
 }
 
 /// An instant in UTC (`2026-11-20 07:00 UTC`).
@@ -48,6 +48,7 @@ pub fn utc(ms: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cmms_core::work_order::WoState;
 
     #[test]
     fn local_times_read_as_a_person_would() {
@@ -62,10 +63,10 @@ mod tests {
 
     #[test]
     fn only_open_orders_past_their_due_date_are_overdue() {
-        assert!(overdue("SCHEDULED", 10, 11));
-        assert!(overdue("MATERIAL_PENDING", 10, 11));
-        assert!(!overdue("SCHEDULED", 10, 10));
-        assert!(!overdue("COMPLETED", 10, 11));
-        assert!(!overdue("CANCELLED", 10, 11));
+        assert!(overdue(WoState::Scheduled, 10, 11));
+        assert!(overdue(WoState::MaterialPending, 10, 11));
+        assert!(!overdue(WoState::Scheduled, 10, 10));
+        assert!(!overdue(WoState::Completed, 10, 11));
+        assert!(!overdue(WoState::Cancelled, 10, 11));
     }
 }

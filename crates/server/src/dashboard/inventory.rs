@@ -9,7 +9,9 @@ use crate::api::now_ms;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use cmms_core::work_order::WoState as S;
 use cmms_pipeline::{inventory, thresholds};
+use cmms_store::codes::{AlertKind, RequestStatus, SnapshotStatus, ThresholdBasis};
 use cmms_store::inventory::{PartOverview, QuarantineRow};
 use cmms_store::outbox::DeadLetterRow;
 use cmms_store::thresholds::ThresholdHistoryRow;
@@ -50,34 +52,44 @@ fn words(name: &str) -> String {
 
 pub(super) async fn overview(viewer: Viewer, State(state): State<AppState>) -> PageResult {
     let o = state.store.overview().await.map_err(internal)?;
-    let get = |m: &BTreeMap<String, i64>, k: &str| m.get(k).copied().unwrap_or(0);
     let inventory = vec![
         Card::new("parts", o.parts, "/parts?all=1", false),
         Card::new("with thresholds", o.parts_with_thresholds, "/parts?all=1", false),
         Card::new("below reorder", o.parts_below_reorder, "/parts", true),
         Card::new("paused by a scan", o.parts_paused, "/alerts", true),
-        Card::new("open procurement requests", get(&o.procurement, "OPEN"), "/procurement", false),
+        Card::new(
+            "open procurement requests",
+            o.procurement.get(&RequestStatus::Open).copied().unwrap_or(0),
+            "/procurement",
+            false,
+        ),
     ];
     let mut validation: Vec<Card> = o
         .snapshots
         .iter()
-        .map(|(status, n)| Card::new(format!("snapshots {}", status.to_lowercase()), *n, "/alerts", status == "HELD"))
+        .map(|(status, n)| {
+            Card::new(format!("snapshots {}", words(status.as_str())), *n, "/alerts", *status == SnapshotStatus::Held)
+        })
         .collect();
     validation.push(Card::new("consumption events", o.consumption_events, "/parts", false));
     validation.push(Card::new("unmapped events", o.consumption_unmapped, "/quarantine", true));
     validation.push(Card::new("quarantined SKUs", o.quarantine_open, "/quarantine", true));
-    validation
-        .extend(o.alerts.iter().map(|(kind, n)| Card::new(format!("{} alerts", words(kind)), *n, "/alerts", true)));
+    validation.extend(
+        o.alerts.iter().map(|(kind, n)| Card::new(format!("{} alerts", words(kind.as_str())), *n, "/alerts", true)),
+    );
     let mut work_orders: Vec<Card> =
-        ["SCHEDULED", "MATERIAL_PENDING", "RELEASED", "IN_PROGRESS", "COMPLETED", "CANCELLED"]
+        [S::Scheduled, S::MaterialPending, S::Released, S::InProgress, S::Completed, S::Cancelled]
             .into_iter()
-            .map(|s| Card::new(words(s), get(&o.work_orders, s), "/work-orders", s == "MATERIAL_PENDING"))
+            .map(|s| {
+                let n = o.work_orders.get(&s).copied().unwrap_or(0);
+                Card::new(words(s.as_str()), n, "/work-orders", s == S::MaterialPending)
+            })
             .collect();
     work_orders.push(Card::new("assets", o.assets, "/assets", false));
     let mut publication: Vec<Card> = o
         .outbox
         .iter()
-        .map(|(status, n)| Card::new(format!("outbox {}", status.to_lowercase()), *n, "/dlq", false))
+        .map(|(status, n)| Card::new(format!("outbox {}", words(status.as_str())), *n, "/dlq", false))
         .collect();
     publication.push(Card::new("dead letters", o.dead_letters, "/dlq", true));
     Ok(render(&OverviewPage {
@@ -131,7 +143,7 @@ impl From<PartOverview> for PartLine {
             min: num(p.min),
             reorder: num(p.reorder),
             max: num(p.max),
-            basis: p.basis.clone().unwrap_or_else(|| "—".to_owned()),
+            basis: p.basis.map_or("—", ThresholdBasis::as_str).to_owned(),
             paused: p.paused_reason.clone().unwrap_or_default(),
             bar,
             part: p,
@@ -176,7 +188,7 @@ impl From<&ThresholdHistoryRow> for HistoryLine {
         HistoryLine {
             at: utc(h.at),
             sequence_id: h.sequence_id,
-            origin: h.origin.clone(),
+            origin: h.origin.as_str().to_owned(),
             what: match &h.reason {
                 Some(why) => format!("{} / {}: {why}", h.basis, h.status),
                 None => format!("{} / {}", h.basis, h.status),
@@ -252,7 +264,7 @@ pub(super) async fn part(viewer: Viewer, State(state): State<AppState>, Path(par
         min: num(p.min),
         reorder: num(p.reorder),
         max: num(p.max),
-        basis: p.basis.clone().unwrap_or_else(|| "no thresholds yet".to_owned()),
+        basis: p.basis.map_or("no thresholds yet", ThresholdBasis::as_str).to_owned(),
         part: p,
         stock_plot,
         usage_plot,
@@ -284,11 +296,11 @@ pub(super) async fn procurement(viewer: Viewer, State(state): State<AppState>) -
         .into_iter()
         .map(|r| ProcurementLine {
             id: r.id,
-            open: r.status == "OPEN",
+            open: r.status == RequestStatus::Open,
             quantity: num(Some(r.quantity)),
             updated: utc(r.updated_at),
             part_id: r.part_id,
-            status: r.status,
+            status: r.status.as_str().to_owned(),
             reason: r.reason,
         })
         .collect();
@@ -330,7 +342,7 @@ pub(super) async fn alerts(viewer: Viewer, State(state): State<AppState>, Query(
         .map(|a| {
             let action =
                 |before, id: &str, after, label: String| AlertAction { before, id: id.to_owned(), after, label };
-            let action = match a.kind.as_str() {
+            let action = match a.kind {
                 _ if !viewer.can_operate() => None,
                 thresholds::ALERT_DRIFT => {
                     Some(action("/ui/thresholds/", &a.subject, "/approve", "Approve computed thresholds".into()))
@@ -343,8 +355,14 @@ pub(super) async fn alerts(viewer: Viewer, State(state): State<AppState>, Query(
                 }
                 _ => None,
             };
-            let message = if action.is_some() { without_cli_hint(&a.kind, &a.message) } else { a.message };
-            AlertLine { raised: utc(a.created_at), kind: a.kind, subject: a.subject, message, action }
+            let message = if action.is_some() { without_cli_hint(a.kind, &a.message) } else { a.message };
+            AlertLine {
+                raised: utc(a.created_at),
+                kind: a.kind.as_str().to_owned(),
+                subject: a.subject,
+                message,
+                action,
+            }
         })
         .collect();
     Ok(render(&AlertsPage { shell: viewer.shell("Alerts", "/alerts"), flash, rows }))
@@ -442,7 +460,7 @@ fn scan_of_pause(reason: &str) -> Option<&str> {
 
 /// An alert's message without the CLI command it ends with, for a row that carries the button
 /// doing the same (`until `cmms thresholds approve P`` becomes `until approval`).
-fn without_cli_hint(kind: &str, message: &str) -> String {
+fn without_cli_hint(kind: AlertKind, message: &str) -> String {
     let Some(start) = message.find("`cmms ") else { return message.to_owned() };
     let Some(len) = message[start + 1..].find('`') else { return message.to_owned() };
     let what = match kind {
@@ -462,16 +480,16 @@ mod tests {
     fn cli_hints_give_way_to_the_button() {
         let drift = "computed [24.5, 30.62, 45.93] deviates from baseline by more than 40%; publishing the fallback \
                      [4.0, 5.0, 7.5] until `cmms thresholds approve BRG-6204`";
-        assert!(without_cli_hint("DRIFT", drift).ends_with("[4.0, 5.0, 7.5] until approval"));
+        assert!(without_cli_hint(AlertKind::Drift, drift).ends_with("[4.0, 5.0, 7.5] until approval"));
         let scan = "scan S-2 counted 40 but system stock is 2 (tolerance 0.04); routing paused until a matching \
                     count or `cmms scans accept S-2`";
         assert_eq!(
-            without_cli_hint("SCAN_DISCREPANCY", scan),
+            without_cli_hint(AlertKind::ScanDiscrepancy, scan),
             "scan S-2 counted 40 but system stock is 2 (tolerance 0.04); routing paused until a matching count or \
              acceptance of the count"
         );
-        assert_eq!(without_cli_hint("DRIFT", "no command here"), "no command here");
-        assert_eq!(without_cli_hint("DRIFT", "broken `cmms quote"), "broken `cmms quote");
+        assert_eq!(without_cli_hint(AlertKind::Drift, "no command here"), "no command here");
+        assert_eq!(without_cli_hint(AlertKind::Drift, "broken `cmms quote"), "broken `cmms quote");
     }
 
     #[test]

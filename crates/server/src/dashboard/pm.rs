@@ -10,6 +10,9 @@ use crate::api::now_ms;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use cmms_core::reliability::{Basis, FallbackReason};
+use cmms_core::work_order::WoState as S;
+use cmms_store::codes::PmStatus;
 use cmms_store::reliability::PmIntervalRow;
 use std::collections::BTreeMap;
 
@@ -52,26 +55,26 @@ pub(super) async fn work_orders(
 ) -> PageResult {
     let rows = state.store.work_orders(None, None).await.map_err(internal)?;
     let now = now_ms();
-    let late = rows.iter().filter(|w| overdue(&w.state, w.due_at, now)).count();
+    let late = rows.iter().filter(|w| overdue(w.state, w.due_at, now)).count();
     let can_operate = viewer.can_operate();
-    let sections = ["MATERIAL_PENDING", "SCHEDULED", "RELEASED", "IN_PROGRESS", "COMPLETED", "CANCELLED"]
+    let sections = [S::MaterialPending, S::Scheduled, S::Released, S::InProgress, S::Completed, S::Cancelled]
         .into_iter()
-        .map(|name| StateSection {
-            state: name,
-            heading: name.replace('_', " "),
-            material_pending: name == "MATERIAL_PENDING",
+        .map(|wo_state| StateSection {
+            state: wo_state.as_str(),
+            heading: wo_state.as_str().replace('_', " "),
+            material_pending: wo_state == S::MaterialPending,
             orders: rows
                 .iter()
-                .filter(|w| w.state == name)
+                .filter(|w| w.state == wo_state)
                 .map(|w| OrderLine {
                     id: w.id,
                     asset_id: w.asset_id.clone(),
                     plan_id: w.plan_id.clone(),
                     due_at: w.due_at,
                     due: local(w.due_at, &w.timezone),
-                    late: overdue(&w.state, w.due_at, now),
+                    late: overdue(w.state, w.due_at, now),
                     completed: w.completed_at.map(|c| local(c, &w.timezone)).unwrap_or_default(),
-                    correctable: can_operate && w.state == "COMPLETED",
+                    correctable: can_operate && w.state == S::Completed,
                 })
                 .collect(),
         })
@@ -114,13 +117,10 @@ pub(super) async fn calendar(viewer: Viewer, State(state): State<AppState>) -> P
     for e in entries {
         let when = local(e.due_at, &e.timezone);
         let (date, time) = when.split_once(' ').unwrap_or((&when, ""));
-        let late = overdue(&e.state, e.due_at, now);
-        by_site
-            .entry(format!("{} ({})", e.site_id, e.timezone))
-            .or_default()
-            .entry(date.to_owned())
-            .or_default()
-            .push(CalendarItem { time: time.to_owned(), asset_id: e.asset_id, state: e.state, late });
+        let late = overdue(e.state, e.due_at, now);
+        by_site.entry(format!("{} ({})", e.site_id, e.timezone)).or_default().entry(date.to_owned()).or_default().push(
+            CalendarItem { time: time.to_owned(), asset_id: e.asset_id, state: e.state.as_str().to_owned(), late },
+        );
     }
     let sites = by_site
         .into_iter()
@@ -147,10 +147,10 @@ impl NextDue {
         NextDue {
             when: a.next_due_local.as_deref().map(|text| local_text(text, status.map(|s| s.0))),
             late: status.is_some_and(|s| s.1),
-            status: a.status.clone(),
-            why: match a.status.as_str() {
-                "NO_LAST_COMPLETION" => "no completion recorded yet",
-                "NOT_MONOTONIC" => "not stored: it would not be after the last completion",
+            status: a.status.as_str().to_owned(),
+            why: match a.status {
+                PmStatus::NoLastCompletion => "no completion recorded yet",
+                PmStatus::NotMonotonic => "not stored: it would not be after the last completion",
                 _ => "",
             },
         }
@@ -181,7 +181,7 @@ pub(super) async fn assets(viewer: Viewer, State(state): State<AppState>) -> Pag
     let rows = rows
         .into_iter()
         .map(|a| AssetLine {
-            basis: format!("{} {}", a.basis.as_deref().unwrap_or(""), a.reason.as_deref().unwrap_or("")),
+            basis: format!("{} {}", a.basis.map_or("", Basis::as_str), a.reason.map_or("", FallbackReason::code)),
             mtbf: num(a.mean_mtbf_hours),
             interval: num(a.interval_days),
             due: NextDue::new(&a, status.get(a.asset_id.as_str()).copied()),
@@ -232,7 +232,7 @@ pub(super) async fn asset(viewer: Viewer, State(state): State<AppState>, Path(as
     let now = now_ms();
     let orders = state.store.work_orders(None, Some(&asset_id)).await.map_err(internal)?;
     let timezone = orders.first().map(|w| w.timezone.as_str());
-    let any_late = orders.iter().any(|w| overdue(&w.state, w.due_at, now));
+    let any_late = orders.iter().any(|w| overdue(w.state, w.due_at, now));
     let due = NextDue::new(&a, timezone.map(|tz| (tz, any_late)));
     let events = state.store.failure_histories(std::slice::from_ref(&asset_id)).await.map_err(internal)?;
     let events = events.get(&asset_id).cloned().unwrap_or_default();
@@ -282,15 +282,15 @@ pub(super) async fn asset(viewer: Viewer, State(state): State<AppState>, Path(as
         .iter()
         .map(|w| AssetOrder {
             id: w.id,
-            state: w.state.clone(),
+            state: w.state.as_str().to_owned(),
             due: local(w.due_at, &w.timezone),
-            late: overdue(&w.state, w.due_at, now),
+            late: overdue(w.state, w.due_at, now),
         })
         .collect();
     Ok(render(&AssetPage {
         shell: viewer.shell(asset_id.clone(), "/assets"),
-        basis: a.basis.clone().unwrap_or_default(),
-        reason: a.reason.clone().unwrap_or_default(),
+        basis: a.basis.map_or("", Basis::as_str).to_owned(),
+        reason: a.reason.map_or("", FallbackReason::code).to_owned(),
         mtbf: num(a.mean_mtbf_hours),
         cv: num(a.cv),
         interval: num(a.interval_days),

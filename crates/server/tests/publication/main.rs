@@ -13,6 +13,7 @@ use cmms_pipeline::import::Quiet;
 use cmms_pipeline::publish::{DlqWatch, HttpTransport, PassReport, PublisherSettings, Target, publish_pass};
 use cmms_server::AppState;
 use cmms_store::case;
+use cmms_store::codes::{AlertKind, OutboxStatus, ThresholdBasis};
 use cmms_store::master::StoredRecord;
 use cmms_store::testing::{Db, TestDb, run_suite};
 use cmms_store::thresholds::ReceivedThresholds;
@@ -92,7 +93,7 @@ async fn change(store: &Store, part: &str, seq: i64) {
 }
 
 async fn pending(store: &Store) -> i64 {
-    store.outbox_depths().await.unwrap().rows.iter().filter(|r| r.1 == "PENDING").map(|r| r.2).sum()
+    store.outbox_depths().await.unwrap().rows.iter().filter(|r| r.1 == OutboxStatus::Pending).map(|r| r.2).sum()
 }
 
 /// Runs passes until nothing is pending (retries included), within `limit`.
@@ -149,11 +150,11 @@ async fn publishes_computed_thresholds_to_a_cmms_server(db: Db) {
         let r = &received[part];
         assert_eq!(r.published, t.published, "{part}");
         assert_eq!(r.sequence_id, t.sequence_id, "{part}");
-        assert_eq!(r.basis, "RECEIVED");
+        assert_eq!(r.basis, ThresholdBasis::Received);
     }
 
     // An operator approval is a change too: published to B with the next sequence.
-    if let Some(part) = computed.values().find(|t| t.basis == "FALLBACK").map(|t| t.part_id.clone()) {
+    if let Some(part) = computed.values().find(|t| t.basis == ThresholdBasis::Fallback).map(|t| t.part_id.clone()) {
         cmms_pipeline::thresholds::approve(&a, &part, NOW + 1).await.unwrap();
         drain(&a, std::slice::from_ref(&to_b), &settings(), Duration::from_secs(30)).await;
         let now_a = a.current_threshold(&part).await.unwrap().unwrap();
@@ -261,7 +262,7 @@ async fn target_down_dead_letters_then_replay_delivers(db: Db) {
     }
     let mut watch = DlqWatch::default();
     watch.refresh(&store, &targets, &settings()).await.unwrap();
-    let alert = store.open_alerts().await.unwrap().into_iter().find(|a| a.kind == "DLQ").expect("a DLQ alert");
+    let alert = store.open_alerts().await.unwrap().into_iter().find(|a| a.kind == AlertKind::Dlq).expect("a DLQ alert");
     assert_eq!(alert.subject, "down");
     assert!(alert.message.contains("4 publication(s)"), "{}", alert.message);
 
@@ -283,7 +284,7 @@ async fn target_down_dead_letters_then_replay_delivers(db: Db) {
     }
     assert!(store.dead_letters(false).await.unwrap().is_empty());
     watch.refresh(&store, &targets, &settings()).await.unwrap();
-    assert!(store.open_alerts().await.unwrap().iter().all(|a| a.kind != "DLQ"), "the alert resolves");
+    assert!(store.open_alerts().await.unwrap().iter().all(|a| a.kind != AlertKind::Dlq), "the alert resolves");
 }
 
 /// Other 4xx are dead-lettered at once with the response; 409 counts as delivered.

@@ -162,7 +162,11 @@ pub async fn voiding_the_applied_snapshot_falls_back(db: Db) {
     let by_seq = |n: i64| staged.iter().find(|x| x.sequence_id == n).unwrap().clone();
     assert!(s.apply_snapshot(&by_seq(1), "P-1", 2).await.unwrap());
     assert!(s.apply_snapshot(&by_seq(9), "P-1", 3).await.unwrap());
-    assert!(s.set_snapshot_status(&by_seq(5), Some("P-1"), "STALE", "not newer").await.unwrap());
+    assert!(
+        s.set_snapshot_status(&by_seq(5), Some("P-1"), cmms_store::codes::SnapshotStatus::Stale, "not newer")
+            .await
+            .unwrap()
+    );
     assert_eq!(s.stock("P-1").await.unwrap().unwrap().on_hand, 8.0);
 
     let k9 = key(VoidFeed::Inventory, "WMS", "BOX 1/2/9");

@@ -1,6 +1,7 @@
 //! The dashboard's read models: one row by id, the open PM calendar and each asset's PM status.
 
 use cmms_core::master::{AssetRecord, ImportRecord, PartRecord, RawRow, SiteRecord};
+use cmms_core::work_order::WoState as S;
 use cmms_store::master::StoredRecord;
 use cmms_store::testing::Db;
 use cmms_store::work_orders::Scheduled;
@@ -42,9 +43,9 @@ pub async fn pages_read_one_row_and_only_open_orders(db: Db) {
     let late = created(s.schedule_pm("A1", "PM", 100, None, 1).await.unwrap());
     created(s.schedule_pm("A2", "PM", 300, None, 1).await.unwrap());
     let cancelled = created(s.schedule_pm("A2", "OTHER", 50, None, 1).await.unwrap());
-    assert!(s.transition_work_order(cancelled, "SCHEDULED", "CANCELLED", "test", 2).await.unwrap());
+    assert!(s.transition_work_order(cancelled, S::Scheduled, S::Cancelled, "test", 2).await.unwrap());
     let done = created(s.schedule_pm("A3", "PM", 60, None, 1).await.unwrap());
-    for (from, to) in [("SCHEDULED", "RELEASED"), ("RELEASED", "IN_PROGRESS"), ("IN_PROGRESS", "COMPLETED")] {
+    for (from, to) in [(S::Scheduled, S::Released), (S::Released, S::InProgress), (S::InProgress, S::Completed)] {
         assert!(s.transition_work_order(done, from, to, "test", 2).await.unwrap());
     }
 
@@ -52,7 +53,7 @@ pub async fn pages_read_one_row_and_only_open_orders(db: Db) {
     let got: Vec<_> =
         calendar.iter().map(|e| (e.asset_id.as_str(), e.site_id.as_str(), e.timezone.as_str(), e.due_at)).collect();
     assert_eq!(got, [("A1", "S1", "Europe/Berlin", 100), ("A2", "S2", "Australia/Sydney", 300)]);
-    assert!(calendar.iter().all(|e| e.state == "SCHEDULED"));
+    assert!(calendar.iter().all(|e| e.state == S::Scheduled));
 
     let status = s.asset_pm_status(200).await.unwrap();
     let got: Vec<_> = status.iter().map(|a| (a.asset_id.as_str(), a.timezone.as_str(), a.overdue)).collect();
@@ -61,7 +62,7 @@ pub async fn pages_read_one_row_and_only_open_orders(db: Db) {
         [("A1", "Europe/Berlin", true), ("A2", "Australia/Sydney", false), ("A3", "Australia/Sydney", false)],
         "a cancelled or completed order is never late"
     );
-    assert_eq!(s.work_order(late).await.unwrap().map(|w| w.state), Some("SCHEDULED".to_owned()));
+    assert_eq!(s.work_order(late).await.unwrap().map(|w| w.state), Some(S::Scheduled));
     assert_eq!(s.paused_parts().await.unwrap(), []);
     s.execute_raw(
         "INSERT INTO inventory_state (part_id, on_hand, reserved, observed_at, paused_reason, updated_at) \

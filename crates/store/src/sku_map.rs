@@ -1,0 +1,237 @@
+//! The SKU map (explicit mappings of a source's SKUs to parts, cached as an index) and the
+//! quarantine queue of SKUs that map to no part or to several.
+
+use crate::codes::OpenStatus;
+use crate::{Store, StoreError};
+use cmms_core::mapping::SkuIndex;
+use std::sync::{Arc, Mutex, PoisonError};
+
+/// One explicit SKU mapping.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SkuMapEntry {
+    /// The source.
+    pub source: String,
+    /// The SKU as that source spells it.
+    pub external_sku: String,
+    /// Its normalised form (trimmed, upper-cased).
+    pub norm_sku: String,
+    /// The part.
+    pub part_id: String,
+}
+
+/// An entry of the quarantine queue.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct QuarantineRow {
+    /// Its id.
+    pub id: i64,
+    /// The source.
+    pub source: String,
+    /// The SKU as delivered.
+    pub external_sku: String,
+    /// `UNMAPPED` or `AMBIGUOUS`.
+    pub reason: String,
+    /// Candidate parts (for AMBIGUOUS), comma-separated.
+    pub candidates: Option<String>,
+    /// Records held for this SKU.
+    pub held_count: i64,
+    /// `OPEN` or `RESOLVED`.
+    #[sqlx(try_from = "String")]
+    pub status: OpenStatus,
+    /// The part it was resolved to.
+    pub resolved_part_id: Option<String>,
+}
+
+/// The SKU map as an index and the `sku_map_generation` it was read at, shared by a store's clones.
+pub(crate) type SkuMapCache = Arc<Mutex<Option<(i64, Arc<SkuIndex>)>>>;
+
+impl Store {
+    /// The whole SKU map as an index of explicit and normalised matches (no part ids: for SKUs
+    /// of a source, not scanned codes). Kept in memory between calls: each call reads the
+    /// one-row `sku_map_generation`, which every change of `sku_map` raises by trigger, and loads
+    /// the map again only when it moved. Webhook batches and consumption imports map with it.
+    pub async fn sku_map_index(&self) -> Result<Arc<SkuIndex>, StoreError> {
+        let generation: i64 =
+            sqlx::query_scalar("SELECT generation FROM sku_map_generation WHERE id = 1").fetch_one(self.pool()).await?;
+        let cached = |cache: &SkuMapCache| cache.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        if let Some((at, index)) = cached(&self.sku_map_cache)
+            && at == generation
+        {
+            return Ok(index);
+        }
+        // Read after the generation: a change committed in between raises it again, so the next
+        // call loads once more; the index is never older than the generation it is kept under.
+        let entries = self.sku_map_entries().await?;
+        let index = Arc::new(SkuIndex::new(
+            entries.iter().map(|e| (e.source.as_str(), e.external_sku.as_str(), e.part_id.as_str())),
+            std::iter::empty(),
+        ));
+        let mut cache = self.sku_map_cache.lock().unwrap_or_else(PoisonError::into_inner);
+        if cache.as_ref().is_none_or(|(at, _)| *at < generation) {
+            *cache = Some((generation, index.clone()));
+        }
+        Ok(index)
+    }
+
+    /// The whole SKU map (small: one row per mapped SKU).
+    pub async fn sku_map_entries(&self) -> Result<Vec<SkuMapEntry>, StoreError> {
+        Ok(sqlx::query_as("SELECT source, external_sku, norm_sku, part_id FROM sku_map").fetch_all(self.pool()).await?)
+    }
+
+    /// The SKU-map entries that decide how these `(source, SKU)` pairs and scanned codes map
+    /// (every entry of a pair's source with the same normal form, and of any source for a code),
+    /// and which codes are part ids. Cost follows the request, not the size of the catalogue.
+    pub async fn sku_candidates(
+        &self,
+        pairs: &[(String, String)],
+        codes: &[String],
+    ) -> Result<(Vec<SkuMapEntry>, Vec<String>), StoreError> {
+        use std::collections::BTreeSet;
+        let ph = |n| crate::rows::placeholders(self.backend(), n, 1, 0);
+        let mut entries = Vec::new();
+        let by_source: BTreeSet<(&str, String)> =
+            pairs.iter().map(|(src, sku)| (src.as_str(), cmms_core::mapping::normalise(sku))).collect();
+        let sources: BTreeSet<&str> = by_source.iter().map(|(s, _)| *s).collect();
+        for source in sources {
+            let norms: Vec<&String> = by_source.iter().filter(|(s, _)| *s == source).map(|(_, n)| n).collect();
+            for chunk in norms.chunks(900) {
+                let first = if self.backend() == crate::Backend::Postgres { "$1" } else { "?" };
+                let sql = format!(
+                    "SELECT source, external_sku, norm_sku, part_id FROM sku_map WHERE source = {first} AND norm_sku IN ({})",
+                    crate::rows::placeholders(self.backend(), chunk.len(), 1, 1)
+                );
+                let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql)).bind(source);
+                for n in chunk {
+                    q = q.bind(n.as_str());
+                }
+                entries.extend(q.fetch_all(self.pool()).await?);
+            }
+        }
+        let norms: BTreeSet<String> = codes.iter().map(|c| cmms_core::mapping::normalise(c)).collect();
+        let norms: Vec<String> = norms.into_iter().collect();
+        let mut parts = Vec::new();
+        for chunk in norms.chunks(900) {
+            let sql = format!(
+                "SELECT source, external_sku, norm_sku, part_id FROM sku_map WHERE norm_sku IN ({})",
+                ph(chunk.len())
+            );
+            let mut q = sqlx::query_as(sqlx::AssertSqlSafe(sql));
+            for n in chunk {
+                q = q.bind(n.as_str());
+            }
+            entries.extend(q.fetch_all(self.pool()).await?);
+        }
+        let trimmed: BTreeSet<&str> = codes.iter().map(|c| c.trim()).collect();
+        let trimmed: Vec<&str> = trimmed.into_iter().collect();
+        for chunk in trimmed.chunks(900) {
+            let sql = format!("SELECT part_id FROM parts WHERE part_id IN ({})", ph(chunk.len()));
+            let mut q = sqlx::query_scalar::<_, String>(sqlx::AssertSqlSafe(sql));
+            for c in chunk {
+                q = q.bind(*c);
+            }
+            parts.extend(q.fetch_all(self.pool()).await?);
+        }
+        Ok((entries, parts))
+    }
+
+    /// Every part id (scans may name a part directly).
+    pub async fn part_ids(&self) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT part_id FROM parts").fetch_all(self.pool()).await?)
+    }
+
+    /// Adds an explicit SKU mapping (an operator's quarantine decision).
+    pub async fn add_sku_mapping(
+        &self,
+        source: &str,
+        sku: &str,
+        norm: &str,
+        part_id: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO sku_map (source, external_sku, norm_sku, part_id, updated_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (source, external_sku) DO UPDATE SET part_id = excluded.part_id, updated_at = excluded.updated_at",
+        )
+        .bind(source)
+        .bind(sku)
+        .bind(norm)
+        .bind(part_id)
+        .bind(now_ms)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// Opens (or refreshes) the quarantine entry of a SKU that cannot be mapped.
+    pub async fn quarantine_hold(
+        &self,
+        source: &str,
+        sku: &str,
+        reason: &str,
+        candidates: Option<&str>,
+        held_count: i64,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO quarantine (source, external_sku, reason, candidates, held_count, status, first_seen, last_seen) \
+             VALUES ($1, $2, $3, $4, $5, 'OPEN', $6, $6) \
+             ON CONFLICT (source, external_sku) WHERE status = 'OPEN' DO UPDATE SET reason = excluded.reason, \
+             candidates = excluded.candidates, held_count = excluded.held_count, last_seen = excluded.last_seen",
+        )
+        .bind(source)
+        .bind(sku)
+        .bind(reason)
+        .bind(candidates)
+        .bind(held_count)
+        .bind(now_ms)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// Closes the open quarantine entry of a SKU that now maps to `part_id`.
+    pub async fn quarantine_release(
+        &self,
+        source: &str,
+        sku: &str,
+        part_id: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE quarantine SET status = 'RESOLVED', resolved_part_id = $1, resolved_at = $2 \
+             WHERE source = $3 AND external_sku = $4 AND status = 'OPEN'",
+        )
+        .bind(part_id)
+        .bind(now_ms)
+        .bind(source)
+        .bind(sku)
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    /// Quarantine entries, open ones first.
+    pub async fn quarantine(&self, only_open: bool) -> Result<Vec<QuarantineRow>, StoreError> {
+        self.quarantine_page(only_open, None, i64::MAX).await
+    }
+
+    /// At most `limit` entries of [`Store::quarantine`] after the entry `(status, id)`.
+    pub async fn quarantine_page(
+        &self,
+        only_open: bool,
+        after: Option<(&str, i64)>,
+        limit: i64,
+    ) -> Result<Vec<QuarantineRow>, StoreError> {
+        let (after_status, after_id) = after.unwrap_or(("", 0));
+        Ok(sqlx::query_as(
+            "SELECT id, source, external_sku, reason, candidates, held_count, status, resolved_part_id FROM quarantine \
+             WHERE ($1 = 0 OR status = 'OPEN') AND ($2 = '' OR status < $2 OR (status = $2 AND id > $3)) \
+             ORDER BY status DESC, id LIMIT $4",
+        )
+        .bind(i64::from(only_open))
+        .bind(after_status)
+        .bind(after_id)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+}
