@@ -7,7 +7,8 @@
 //! [`compute`] for a pre-aggregated [`UsageSummary`] (the hot path of a recompute over a million
 //! parts: it never allocates).
 
-use crate::formula::{SeasonalWindow, ThresholdMethod, ThresholdParams};
+use crate::formula::{FormulaSet, SeasonalWindow, ThresholdMethod, ThresholdParams};
+use crate::ids::{PartClass, SiteId};
 use crate::quantity::Quantity;
 use jiff::{SignedDuration, Timestamp, civil, tz::TimeZone};
 use std::fmt;
@@ -215,8 +216,9 @@ pub struct Consumption {
 }
 
 /// A part's consumption reduced to what the formula needs: the sum inside the window, and whether
-/// any consumption at all happened before `as_of` (else the part has `NO_HISTORY`). Callers that
-/// aggregate in the database build it directly; [`UsageSummary::from_events`] builds it from events.
+/// any consumption at all happened before `as_of` (else the part has `NO_HISTORY`). Built by a
+/// [`UsageAccumulator`] (or [`UsageSummary::from_events`]); a database aggregate that mirrors the
+/// accumulator builds it with [`UsageSummary::from_micros`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct UsageSummary {
     /// Sum of quantities consumed in `[as_of − window_days × 24 h, as_of)`.
@@ -227,18 +229,140 @@ pub struct UsageSummary {
 
 impl UsageSummary {
     /// Sums the events in the window `[window_start(as_of, window_days), as_of)` over their whole
-    /// micro-units (exact and order-independent); events at or after `as_of` are ignored.
+    /// micro-units (exact and order-independent); events at or after `as_of` are ignored. A sum
+    /// too large to be exact is counted as it is (see [`UsageAccumulator::summary`] for the check).
     pub fn from_events(events: &[Consumption], as_of: Timestamp, window_days: u32) -> Self {
-        let start = window_start(as_of, window_days);
-        let mut micros: i128 = 0;
-        let mut has_history = false;
-        for e in events.iter().filter(|e| e.at < as_of) {
-            has_history = true;
-            if e.at >= start {
-                micros += i128::from(e.quantity.micros());
-            }
+        let window = UsageWindow::new(as_of, window_days);
+        let mut acc = UsageAccumulator::new();
+        for e in events {
+            acc.add(&window, e.at, e.quantity);
         }
-        Self { consumed_in_window: Quantity::from_micros(micros), has_history }
+        Self { consumed_in_window: Quantity::from_micros(acc.micros), has_history: acc.has_history }
+    }
+
+    /// The summary of a window total of `micros` micro-units, summed elsewhere by the rules of
+    /// [`UsageWindow`] and [`UsageAccumulator`] (the store's SQL aggregate):
+    /// [`ThresholdError::ImplausibleConsumption`] from [`MAX_EXACT_MICROS`] on.
+    pub fn from_micros(micros: i128, has_history: bool) -> Result<Self, ThresholdError> {
+        UsageAccumulator { micros, has_history }.summary()
+    }
+}
+
+/// The largest window total, in micro-units, that the thresholds are computed from (2⁵³, about
+/// 9·10⁹ units): from here on a sum no longer fits a double exactly — the store sums in one — so
+/// the part gets [`ThresholdError::ImplausibleConsumption`], in memory and in the database alike.
+pub const MAX_EXACT_MICROS: i128 = 1 << 53;
+
+/// Where an event's instant lies relative to a [`UsageWindow`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placement {
+    /// Before the window: history only (the part is not `NO_HISTORY`), not summed.
+    Before,
+    /// Inside the window: summed.
+    Inside,
+    /// At or after `as_of`: left out entirely.
+    After,
+}
+
+/// The consumption window of a computation at `as_of`: `[as_of − window_days × 24 h, as_of)`,
+/// half-open, both edges cut to the whole millisecond (instants are stored as epoch
+/// milliseconds, so an instant lies inside exactly when its stored value does).
+///
+/// This is the one definition of which consumption counts. `cmms compute` applies it event by
+/// event through a [`UsageAccumulator`]; the persisted recompute hands [`UsageWindow::start_ms`]
+/// and [`UsageWindow::as_of_ms`] to the store, whose SQL aggregate (`usage_columns` in
+/// `cmms-store`'s thresholds module) applies the same comparisons to the stored epoch
+/// milliseconds. The pipeline test `compute_and_recompute_agree_on_generated_feeds` checks that
+/// both give the same sums, statuses and thresholds, on SQLite and PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UsageWindow {
+    start: Timestamp,
+    as_of: Timestamp,
+}
+
+impl UsageWindow {
+    /// The window of `window_days` days ending at `as_of`.
+    pub fn new(as_of: Timestamp, window_days: u32) -> Self {
+        let as_of = Timestamp::from_millisecond(as_of.as_millisecond()).unwrap_or(as_of);
+        Self { start: window_start(as_of, window_days), as_of }
+    }
+
+    /// The first instant inside the window.
+    pub fn start(&self) -> Timestamp {
+        self.start
+    }
+
+    /// The end of the window (excluded): the computation instant.
+    pub fn as_of(&self) -> Timestamp {
+        self.as_of
+    }
+
+    /// [`Self::start`] in epoch milliseconds (exact: the edges are whole milliseconds).
+    pub fn start_ms(&self) -> i64 {
+        self.start.as_millisecond()
+    }
+
+    /// [`Self::as_of`] in epoch milliseconds (exact).
+    pub fn as_of_ms(&self) -> i64 {
+        self.as_of.as_millisecond()
+    }
+
+    /// Where an event at `at` lies.
+    #[inline]
+    pub fn place(&self, at: Timestamp) -> Placement {
+        if at >= self.as_of {
+            Placement::After
+        } else if at >= self.start {
+            Placement::Inside
+        } else {
+            Placement::Before
+        }
+    }
+}
+
+/// A part's consumption being summed, one event at a time (the streaming form of
+/// [`UsageSummary::from_events`]): whole micro-units inside the window in an `i128` — exact,
+/// and the same whatever the order of the events or the way they are split over threads
+/// ([`UsageAccumulator::merge`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UsageAccumulator {
+    micros: i128,
+    has_history: bool,
+}
+
+impl UsageAccumulator {
+    /// Nothing consumed yet.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Counts an event of `quantity` at `at` by the rules of `window`.
+    #[inline]
+    pub fn add(&mut self, window: &UsageWindow, at: Timestamp, quantity: Quantity) {
+        match window.place(at) {
+            Placement::Inside => {
+                self.has_history = true;
+                self.micros += i128::from(quantity.micros());
+            }
+            Placement::Before => self.has_history = true,
+            Placement::After => {}
+        }
+    }
+
+    /// Adds what `other` counted (for sums built on several threads).
+    #[inline]
+    pub fn merge(&mut self, other: &Self) {
+        self.micros += other.micros;
+        self.has_history |= other.has_history;
+    }
+
+    /// The summary the formula takes, or [`ThresholdError::ImplausibleConsumption`] when the
+    /// window total reaches [`MAX_EXACT_MICROS`].
+    pub fn summary(&self) -> Result<UsageSummary, ThresholdError> {
+        if self.micros >= MAX_EXACT_MICROS {
+            return Err(ThresholdError::ImplausibleConsumption);
+        }
+        Ok(UsageSummary { consumed_in_window: Quantity::from_micros(self.micros), has_history: self.has_history })
     }
 }
 
@@ -299,6 +423,13 @@ pub enum ThresholdError {
     /// The arithmetic left the finite range (absurd quantities or parameters built in code).
     #[error("computed thresholds are not finite numbers (check quantities and parameters)")]
     NotFinite,
+    /// The consumption in the window reaches [`MAX_EXACT_MICROS`] (checked before the lead time).
+    #[error(
+        "the consumption in the window adds up to more than 9e9 units: it holds implausible \
+         quantities stored before the plausible range was enforced; void those events \
+         (`cmms events void`) to compute this part"
+    )]
+    ImplausibleConsumption,
 }
 
 impl ThresholdError {
@@ -308,6 +439,7 @@ impl ThresholdError {
             Self::LeadTimeNotPositive { .. } => "LEAD_TIME_NOT_POSITIVE",
             Self::NoHistory => "NO_HISTORY",
             Self::NotFinite => "NOT_FINITE",
+            Self::ImplausibleConsumption => "IMPLAUSIBLE_CONSUMPTION",
         }
     }
 }
@@ -449,6 +581,24 @@ pub fn compute_from_events<'w>(
     compute(usage, lead_time_days, as_of, params, windows)
 }
 
+/// The thresholds of one part at `as_of` — the one home of the per-part rule, used by `cmms
+/// compute` and by the persisted recompute: `usage` is the part's checked window total
+/// ([`UsageAccumulator::summary`] or [`UsageSummary::from_micros`], whose error comes before this
+/// one's), then the parameters of its class and the seasonal windows of its class and site go
+/// into [`compute`]. Returns the parameters used with the thresholds (the drift decision needs
+/// them).
+pub fn part_thresholds(
+    formulas: &FormulaSet,
+    class: &PartClass,
+    site: &SiteId,
+    lead_time_days: f64,
+    usage: UsageSummary,
+    as_of: Timestamp,
+) -> Result<(ThresholdParams, Thresholds), ThresholdError> {
+    let params = formulas.params_for(class);
+    compute(usage, lead_time_days, as_of, &params, formulas.seasonal_windows_for(class, site)).map(|t| (params, t))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -526,6 +676,40 @@ mod tests {
         assert_eq!(t.consumed_in_window, 10.0);
         assert_eq!(t.avg_daily_usage, 1.0);
         assert_eq!(t.limits, Limits { min: 6.0, reorder: 7.5, max: 11.25 });
+    }
+
+    #[test]
+    fn accumulator_follows_the_window_and_flags_inexact_totals() {
+        // An instant a fraction of a millisecond past as_of: the window ends at the millisecond.
+        let as_of = ts("2025-01-11T00:00:00Z") + SignedDuration::from_micros(700);
+        let window = UsageWindow::new(as_of, 10);
+        assert_eq!(
+            (window.start_ms(), window.as_of_ms()),
+            (ts("2025-01-01").as_millisecond(), ts("2025-01-11").as_millisecond())
+        );
+        assert_eq!(window.place(ts("2025-01-11") + SignedDuration::from_micros(300)), Placement::After);
+        assert_eq!(window.place(ts("2025-01-01")), Placement::Inside);
+        assert_eq!(window.place(ts("2025-01-01") - SignedDuration::from_nanos(1)), Placement::Before);
+        let q = |v: f64| Quantity::new(v).unwrap();
+        let (mut a, mut b) = (UsageAccumulator::new(), UsageAccumulator::new());
+        a.add(&window, ts("2024-12-01"), q(100.0));
+        assert_eq!(a.summary(), Ok(UsageSummary { consumed_in_window: Quantity::ZERO, has_history: true }));
+        a.add(&window, ts("2025-01-05"), q(0.1));
+        b.add(&window, ts("2025-01-06"), q(0.2));
+        b.add(&window, ts("2025-01-12"), q(50.0));
+        a.merge(&b);
+        assert_eq!(a.summary().unwrap().consumed_in_window, q(0.3));
+        let events =
+            [ev("2024-12-01T00:00:00Z", 100.0), ev("2025-01-05T00:00:00Z", 0.1), ev("2025-01-06T00:00:00Z", 0.2)];
+        assert_eq!(UsageSummary::from_events(&events, as_of, 10), a.summary().unwrap());
+        // Ten plausible events of 10⁹ units: 10¹⁶ micro-units, beyond an exact double sum.
+        let mut big = UsageAccumulator::new();
+        for day in 1..11 {
+            big.add(&window, ts(&format!("2025-01-{day:02}")), q(1e9));
+        }
+        assert_eq!(big.summary(), Err(ThresholdError::ImplausibleConsumption));
+        assert_eq!(UsageSummary::from_micros(MAX_EXACT_MICROS - 1, true).map(|u| u.has_history), Ok(true));
+        assert_eq!(UsageSummary::from_micros(MAX_EXACT_MICROS, true), Err(ThresholdError::ImplausibleConsumption));
     }
 
     #[test]
