@@ -517,22 +517,23 @@ pub(crate) async fn compute_and_recompute_agree_on_generated_feeds(db: Db) {
     let cases = if std::env::var("CI").is_ok() { 24 } else { 12 };
     let mut runner = TestRunner::new(ProptestConfig { cases, failure_persistence: None, ..ProptestConfig::default() });
     let outcome = tokio::task::spawn_blocking(move || {
-        runner.run(&feeds(), |f| {
-            let dir = write_temp("x", "").parent().unwrap().join("agree");
-            let _ = std::fs::remove_dir_all(&dir);
-            std::fs::create_dir_all(&dir).unwrap();
-            let in_memory = computed_in_memory(&dir, &f);
-            let persisted = handle.block_on(async {
-                let fresh = TestDb::new(backend).await;
-                let db = Db { store: fresh.store.clone(), url: fresh.url.clone() };
-                let out = computed_in_store(&db, &dir, &f).await;
-                fresh.cleanup().await;
-                out
-            })?;
-            prop_assert_eq!(&in_memory, &persisted, "feeds: {:?}", f);
-            Ok(())
-        })
-        .map_err(|e| e.to_string())
+        runner
+            .run(&feeds(), |f| {
+                let dir = write_temp("x", "").parent().unwrap().join("agree");
+                let _ = std::fs::remove_dir_all(&dir);
+                std::fs::create_dir_all(&dir).unwrap();
+                let in_memory = computed_in_memory(&dir, &f);
+                let persisted = handle.block_on(async {
+                    let fresh = TestDb::new(backend).await;
+                    let db = Db { store: fresh.store.clone(), url: fresh.url.clone() };
+                    let out = computed_in_store(&db, &dir, &f).await;
+                    fresh.cleanup().await;
+                    out
+                })?;
+                prop_assert_eq!(&in_memory, &persisted, "feeds: {:?}", f);
+                Ok(())
+            })
+            .map_err(|e| e.to_string())
     })
     .await
     .unwrap();
