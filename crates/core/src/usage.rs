@@ -84,7 +84,7 @@ pub struct UsageWindow {
 impl UsageWindow {
     /// The window of `window_days` days ending at `as_of`.
     pub fn new(as_of: Timestamp, window_days: u32) -> Self {
-        let as_of = Timestamp::from_millisecond(as_of.as_millisecond()).unwrap_or(as_of);
+        let as_of = crate::time::to_stored_precision(as_of);
         Self { start: window_start(as_of, window_days), as_of }
     }
 
