@@ -21,4 +21,5 @@ pub mod session;
 pub mod spreadsheet;
 pub mod thresholds;
 pub mod time;
+pub mod usage;
 pub mod work_order;

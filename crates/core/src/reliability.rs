@@ -393,6 +393,23 @@ pub fn pm_interval(stats: &MtbfStats, params: &PmParams, manufacturer_interval_d
     PmInterval { interval_days, basis: Basis::Mtbf, reason: None, stats: *stats }
 }
 
+/// The PM interval of one asset at `as_of` — the one home of the per-asset rule, used by `cmms
+/// compute` and by the persisted recompute: the samples inside the look-back window
+/// ([`lookback_start`] of `params.lookback_days`), their statistics ([`mtbf_stats`]; `events`
+/// sorted by start) and the interval policy ([`pm_interval`]) with the asset's manufacturer
+/// interval as the fallback. The next due date follows with [`crate::pm::next_due`].
+pub fn asset_interval(
+    events: &[FailureEvent],
+    readings: &[MtbfReading],
+    params: &PmParams,
+    as_of: Timestamp,
+    manufacturer_interval_days: f64,
+) -> Result<PmInterval, ReliabilityError> {
+    let scope = SampleScope { since: lookback_start(as_of, params.lookback_days) };
+    let stats = mtbf_stats(events, readings, scope)?;
+    Ok(pm_interval(&stats, params, manufacturer_interval_days))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

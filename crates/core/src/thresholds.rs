@@ -5,10 +5,15 @@
 //!
 //! Two entry points share one formula: [`compute_from_events`] for a part's raw consumption, and
 //! [`compute`] for a pre-aggregated [`UsageSummary`] (the hot path of a recompute over a million
-//! parts: it never allocates).
+//! parts: it never allocates); [`part_thresholds`] applies it to one part with its class's
+//! parameters. The window and the sum it takes live in [`crate::usage`] (re-exported here).
 
-use crate::formula::{SeasonalWindow, ThresholdMethod, ThresholdParams};
-use crate::quantity::Quantity;
+pub use crate::usage::{
+    Consumption, MAX_EXACT_MICROS, Placement, UsageAccumulator, UsageSummary, UsageWindow, window_start,
+};
+
+use crate::formula::{FormulaSet, SeasonalWindow, ThresholdMethod, ThresholdParams};
+use crate::ids::{PartClass, SiteId};
 use jiff::{SignedDuration, Timestamp, civil, tz::TimeZone};
 use std::fmt;
 
@@ -205,49 +210,6 @@ pub fn exact_sum(values: impl IntoIterator<Item = f64>) -> f64 {
     s.value()
 }
 
-/// One accepted consumption event of a part (already mapped, validated and de-duplicated).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Consumption {
-    /// When the quantity was consumed.
-    pub at: Timestamp,
-    /// How much was consumed (finite, ≥ 0 by construction).
-    pub quantity: Quantity,
-}
-
-/// A part's consumption reduced to what the formula needs: the sum inside the window, and whether
-/// any consumption at all happened before `as_of` (else the part has `NO_HISTORY`). Callers that
-/// aggregate in the database build it directly; [`UsageSummary::from_events`] builds it from events.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct UsageSummary {
-    /// Sum of quantities consumed in `[as_of − window_days × 24 h, as_of)`.
-    pub consumed_in_window: Quantity,
-    /// Whether at least one event lies before `as_of` (inside or before the window).
-    pub has_history: bool,
-}
-
-impl UsageSummary {
-    /// Sums the events in the window `[window_start(as_of, window_days), as_of)` over their whole
-    /// micro-units (exact and order-independent); events at or after `as_of` are ignored.
-    pub fn from_events(events: &[Consumption], as_of: Timestamp, window_days: u32) -> Self {
-        let start = window_start(as_of, window_days);
-        let mut micros: i128 = 0;
-        let mut has_history = false;
-        for e in events.iter().filter(|e| e.at < as_of) {
-            has_history = true;
-            if e.at >= start {
-                micros += i128::from(e.quantity.micros());
-            }
-        }
-        Self { consumed_in_window: Quantity::from_micros(micros), has_history }
-    }
-}
-
-/// First instant of the window ending at `as_of`: `as_of − window_days × 24 h` (saturating at the
-/// earliest representable instant).
-pub fn window_start(as_of: Timestamp, window_days: u32) -> Timestamp {
-    as_of.checked_sub(SignedDuration::from_secs(i64::from(window_days) * 86_400)).unwrap_or(Timestamp::MIN)
-}
-
 /// The three stock limits of a part.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Limits {
@@ -299,6 +261,13 @@ pub enum ThresholdError {
     /// The arithmetic left the finite range (absurd quantities or parameters built in code).
     #[error("computed thresholds are not finite numbers (check quantities and parameters)")]
     NotFinite,
+    /// The consumption in the window reaches [`MAX_EXACT_MICROS`] (checked before the lead time).
+    #[error(
+        "the consumption in the window adds up to more than 9e9 units: it holds implausible \
+         quantities stored before the plausible range was enforced; void those events \
+         (`cmms events void`) to compute this part"
+    )]
+    ImplausibleConsumption,
 }
 
 impl ThresholdError {
@@ -308,6 +277,7 @@ impl ThresholdError {
             Self::LeadTimeNotPositive { .. } => "LEAD_TIME_NOT_POSITIVE",
             Self::NoHistory => "NO_HISTORY",
             Self::NotFinite => "NOT_FINITE",
+            Self::ImplausibleConsumption => "IMPLAUSIBLE_CONSUMPTION",
         }
     }
 }
@@ -449,10 +419,29 @@ pub fn compute_from_events<'w>(
     compute(usage, lead_time_days, as_of, params, windows)
 }
 
+/// The thresholds of one part at `as_of` — the one home of the per-part rule, used by `cmms
+/// compute` and by the persisted recompute: `usage` is the part's checked window total
+/// ([`UsageAccumulator::summary`] or [`UsageSummary::from_micros`], whose error comes before this
+/// one's), then the parameters of its class and the seasonal windows of its class and site go
+/// into [`compute`]. Returns the parameters used with the thresholds (the drift decision needs
+/// them).
+pub fn part_thresholds(
+    formulas: &FormulaSet,
+    class: &PartClass,
+    site: &SiteId,
+    lead_time_days: f64,
+    usage: UsageSummary,
+    as_of: Timestamp,
+) -> Result<(ThresholdParams, Thresholds), ThresholdError> {
+    let params = formulas.params_for(class);
+    compute(usage, lead_time_days, as_of, &params, formulas.seasonal_windows_for(class, site)).map(|t| (params, t))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::formula::{FormulaSet, MonthDay};
+    use crate::quantity::Quantity;
     use crate::time::parse_timestamp;
     use proptest::prelude::*;
 
@@ -526,6 +515,40 @@ mod tests {
         assert_eq!(t.consumed_in_window, 10.0);
         assert_eq!(t.avg_daily_usage, 1.0);
         assert_eq!(t.limits, Limits { min: 6.0, reorder: 7.5, max: 11.25 });
+    }
+
+    #[test]
+    fn accumulator_follows_the_window_and_flags_inexact_totals() {
+        // An instant a fraction of a millisecond past as_of: the window ends at the millisecond.
+        let as_of = ts("2025-01-11T00:00:00Z") + SignedDuration::from_micros(700);
+        let window = UsageWindow::new(as_of, 10);
+        assert_eq!(
+            (window.start_ms(), window.as_of_ms()),
+            (ts("2025-01-01").as_millisecond(), ts("2025-01-11").as_millisecond())
+        );
+        assert_eq!(window.place(ts("2025-01-11") + SignedDuration::from_micros(300)), Placement::After);
+        assert_eq!(window.place(ts("2025-01-01")), Placement::Inside);
+        assert_eq!(window.place(ts("2025-01-01") - SignedDuration::from_nanos(1)), Placement::Before);
+        let q = |v: f64| Quantity::new(v).unwrap();
+        let (mut a, mut b) = (UsageAccumulator::new(), UsageAccumulator::new());
+        a.add(&window, ts("2024-12-01"), q(100.0));
+        assert_eq!(a.summary(), Ok(UsageSummary { consumed_in_window: Quantity::ZERO, has_history: true }));
+        a.add(&window, ts("2025-01-05"), q(0.1));
+        b.add(&window, ts("2025-01-06"), q(0.2));
+        b.add(&window, ts("2025-01-12"), q(50.0));
+        a.merge(&b);
+        assert_eq!(a.summary().unwrap().consumed_in_window, q(0.3));
+        let events =
+            [ev("2024-12-01T00:00:00Z", 100.0), ev("2025-01-05T00:00:00Z", 0.1), ev("2025-01-06T00:00:00Z", 0.2)];
+        assert_eq!(UsageSummary::from_events(&events, as_of, 10), a.summary().unwrap());
+        // Ten plausible events of 10⁹ units: 10¹⁶ micro-units, beyond an exact double sum.
+        let mut big = UsageAccumulator::new();
+        for day in 1..11 {
+            big.add(&window, ts(&format!("2025-01-{day:02}")), q(1e9));
+        }
+        assert_eq!(big.summary(), Err(ThresholdError::ImplausibleConsumption));
+        assert_eq!(UsageSummary::from_micros(MAX_EXACT_MICROS - 1, true).map(|u| u.has_history), Ok(true));
+        assert_eq!(UsageSummary::from_micros(MAX_EXACT_MICROS, true), Err(ThresholdError::ImplausibleConsumption));
     }
 
     #[test]

@@ -109,7 +109,9 @@ impl TimeWindow {
     }
 }
 
-/// Parses a timestamp; naive date-times are taken as UTC.
+/// Parses a timestamp; naive date-times are taken as UTC. Instants are held to the millisecond,
+/// as the store keeps them (epoch ms): a finer fraction is cut ([`to_stored_precision`]), so
+/// `cmms compute` and the persisted pipeline compute on the same instants.
 pub fn parse_timestamp(s: &str) -> Result<Timestamp, TimeError> {
     let t = s.trim();
     let bad = || TimeError::BadTimestamp(s.to_owned());
@@ -117,16 +119,21 @@ pub fn parse_timestamp(s: &str) -> Result<Timestamp, TimeError> {
         return Err(bad());
     }
     if let Some(ts) = parse_canonical_utc(t.as_bytes()) {
-        return Ok(ts);
+        return Ok(ts); // whole seconds
     }
     if let Ok(ts) = t.parse::<Timestamp>() {
         check_offset(s, t)?;
-        return Ok(ts);
+        return Ok(to_stored_precision(ts));
     }
     if let Ok(dt) = t.parse::<civil::DateTime>() {
-        return dt.to_zoned(TimeZone::UTC).map(|z| z.timestamp()).map_err(|_| bad());
+        return dt.to_zoned(TimeZone::UTC).map(|z| to_stored_precision(z.timestamp())).map_err(|_| bad());
     }
     Err(bad())
+}
+
+/// The instant the store keeps for `ts`: [`from_epoch_ms`] of [`to_epoch_ms`].
+pub fn to_stored_precision(ts: Timestamp) -> Timestamp {
+    from_epoch_ms(to_epoch_ms(ts))
 }
 
 /// Refuses an offset beyond ±18:00 (jiff reads up to ±25:59:59).

@@ -5,7 +5,7 @@
 use crate::formulas::{self, FormulasError};
 use cmms_core::ids::PlanId;
 use cmms_core::pm::{PmError, next_due};
-use cmms_core::reliability::{MtbfStats, SampleScope, lookback_start, mtbf_stats, pm_interval};
+use cmms_core::reliability::{MtbfStats, asset_interval, pm_interval};
 use cmms_core::time::{SiteTz, TimeError, TimeWindow, from_epoch_ms, to_epoch_ms};
 use cmms_core::work_order::{
     PmWorkOrder, WoAction, WoId, WoState, WorkOrderError, completion, correct_completion, transition,
@@ -122,7 +122,6 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
     let _enter = span.enter();
     let (formula_version, formulas) = formulas::active(store, now_ms).await?;
     let params = *formulas.pm();
-    let scope = SampleScope { since: lookback_start(as_of, params.lookback_days) };
     let mut run = IntervalRun { formula_version, ..Default::default() };
     let plan = PlanId::parse(DEFAULT_PLAN).map_err(|e| PmServiceError::Invalid(e.to_string()))?;
     let assets = store.pm_assets().await?;
@@ -146,11 +145,12 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
             let readings = readings.remove(&asset.asset_id).unwrap_or_default();
             // A problem of one asset's own data is that asset's status; the others go on.
             let mut problem = None;
-            let stats = mtbf_stats(&events, &readings, scope).unwrap_or_else(|e| {
-                problem = Some(format!("failure history: {e}"));
-                MtbfStats::default()
-            });
-            let interval = pm_interval(&stats, &params, asset.fallback_interval_days);
+            let interval = asset_interval(&events, &readings, &params, as_of, asset.fallback_interval_days)
+                .unwrap_or_else(|e| {
+                    problem = Some(format!("failure history: {e}"));
+                    pm_interval(&MtbfStats::default(), &params, asset.fallback_interval_days)
+                });
+            let stats = interval.stats;
             let last = asset.last_completion_at.map(from_epoch_ms);
             let next = match SiteTz::parse(&asset.timezone) {
                 Ok(tz) => Some(next_due(last, interval.interval_days, &tz.zone())),

@@ -17,7 +17,7 @@ use cmms_core::drift::{Baseline, PublishBasis, decide};
 use cmms_core::formula::{FormulaSet, ThresholdParams};
 use cmms_core::ids::{PartClass, SiteId};
 use cmms_core::quantity::Quantity;
-use cmms_core::thresholds::{Limits, ThresholdError, Thresholds, UsageSummary, compute, window_start};
+use cmms_core::thresholds::{Limits, ThresholdError, Thresholds, UsageSummary, UsageWindow, part_thresholds};
 use cmms_core::time::to_epoch_ms;
 use cmms_store::codes::{AlertKind, ThresholdBasis};
 use cmms_store::thresholds::{Announcement, CurrentThreshold, ThresholdChange, ThresholdInput, ThresholdWatermark};
@@ -31,7 +31,8 @@ pub const ALERT_DRIFT: AlertKind = AlertKind::Drift;
 /// Part status: the part's stored master data breaks a rule (class, site).
 pub const STATUS_INVALID_INPUT: &str = "INVALID_INPUT";
 
-/// Part status: consumption in the window holds quantities outside the plausible range.
+/// Part status: consumption in the window holds quantities outside the plausible range
+/// ([`ThresholdError::ImplausibleConsumption`]).
 pub const STATUS_IMPLAUSIBLE_CONSUMPTION: &str = "IMPLAUSIBLE_CONSUMPTION";
 
 /// Errors of the calculation stage.
@@ -140,12 +141,9 @@ pub async fn recompute_thresholds_in(
     let _enter = span.enter();
     let (version, formulas) = formulas::active(store, now_ms).await?;
     let mut run = ThresholdRun { formula_version: version, scope, ..Default::default() };
-    let window_days = formulas.params().thresholds.window_days;
-    let covered = ThresholdWatermark {
-        formula_version: version,
-        window_start: to_epoch_ms(window_start(as_of, window_days)),
-        as_of: to_epoch_ms(as_of),
-    };
+    let window = UsageWindow::new(as_of, formulas.params().thresholds.window_days);
+    let covered =
+        ThresholdWatermark { formula_version: version, window_start: window.start_ms(), as_of: window.as_of_ms() };
     // Claimed before anything is read, so a change written from here on is kept for the next run.
     let marked = store.claim_threshold_marks().await?;
     let previous = store.threshold_watermark().await?;
@@ -191,7 +189,7 @@ pub async fn recompute_thresholds_in(
     for input in &inputs {
         run.parts += 1;
         let previous = current.get(&input.part_id);
-        let change = match part_thresholds(input, as_of, &formulas) {
+        let change = match part_outcome(input, as_of, &formulas) {
             Err(issue) => {
                 *run.by_status.entry(issue.code.to_owned()).or_default() += 1;
                 if issue.is_part_error() {
@@ -308,7 +306,7 @@ impl PartIssue {
 
 /// The thresholds of one part from its inputs, or why there are none. Every problem of the part's
 /// own data is an issue of this part; no part's data can stop the others.
-fn part_thresholds(
+fn part_outcome(
     input: &ThresholdInput,
     as_of: Timestamp,
     formulas: &FormulaSet,
@@ -316,20 +314,12 @@ fn part_thresholds(
     let invalid = |reason: String| PartIssue { code: STATUS_INVALID_INPUT, reason };
     let class = PartClass::parse(&input.part_class).map_err(|e| invalid(format!("part class: {e}")))?;
     let site = SiteId::parse(&input.site_id).map_err(|e| invalid(format!("site: {e}")))?;
-    let Some(consumed_micros) = input.consumed_in_window_micros else {
-        return Err(PartIssue {
-            code: STATUS_IMPLAUSIBLE_CONSUMPTION,
-            reason: "the consumption in the window adds up to more than 9e9 units: it holds implausible \
-                     quantities stored before the plausible range was enforced; void those events \
-                     (`cmms events void`) to compute this part"
-                .to_owned(),
-        });
-    };
-    let params = formulas.params_for(&class);
-    let usage =
-        UsageSummary { consumed_in_window: Quantity::from_micros(consumed_micros), has_history: input.has_history };
-    compute(usage, input.lead_time_days, as_of, &params, formulas.seasonal_windows_for(&class, &site))
-        .map(|t| (params, t))
+    // The store flags a window total it cannot sum exactly (at least `MAX_EXACT_MICROS`).
+    input
+        .consumed_in_window_micros
+        .ok_or(ThresholdError::ImplausibleConsumption)
+        .and_then(|micros| UsageSummary::from_micros(micros, input.has_history))
+        .and_then(|usage| part_thresholds(formulas, &class, &site, input.lead_time_days, usage, as_of))
         .map_err(|e| PartIssue { code: e.code(), reason: e.to_string() })
 }
 

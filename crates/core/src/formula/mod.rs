@@ -4,11 +4,16 @@
 //! DESIGN.md "Formula registry": changing a multiplier needs no code change, every result names the
 //! version that produced it, and operators can list and diff versions. This module owns the
 //! document's shape, its defaults, its range checks, the canonical serialisation whose SHA-256 is
-//! the version's content hash, and the parameter diff. Storing versions (id, time) is the store's
-//! job.
+//! the version's content hash, and (in its submodules) the seasonal windows and the parameter
+//! diff. Storing versions (id, time) is the store's job.
+
+mod diff;
+mod season;
 
 use crate::ids::{PartClass, SiteId};
 use crate::master::MAX_FALLBACK_INTERVAL_DAYS;
+pub use diff::{ParamChange, diff};
+pub use season::{MonthDay, MonthDayError, SeasonalWindow};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -156,105 +161,6 @@ impl ThresholdOverrides {
             drift_tolerance: self.drift_tolerance.unwrap_or(base.drift_tolerance),
             fallback_multiplier: self.fallback_multiplier.unwrap_or(base.fallback_multiplier),
         }
-    }
-}
-
-/// Why a `MM-DD` month-day was refused.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not a month-day {0:?} (expected MM-DD, e.g. 11-15; 02-29 is allowed)")]
-pub struct MonthDayError(pub String);
-
-/// A day of the year as `MM-DD`, without a year. `02-29` is accepted: in common years a window
-/// starting on it starts on 1 March and one ending on it ends with 28 February.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct MonthDay {
-    month: u8,
-    day: u8,
-}
-
-impl MonthDay {
-    /// Builds a month-day; the day must exist in that month of a leap year.
-    pub fn new(month: u8, day: u8) -> Option<Self> {
-        const MAX_DAY: [u8; 12] = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
-        let max = *MAX_DAY.get(usize::from(month).checked_sub(1)?)?;
-        (1..=max).contains(&day).then_some(Self { month, day })
-    }
-
-    /// The month, 1–12.
-    pub fn month(self) -> u8 {
-        self.month
-    }
-
-    /// The day of the month, 1–31.
-    pub fn day(self) -> u8 {
-        self.day
-    }
-}
-
-impl std::str::FromStr for MonthDay {
-    type Err = MonthDayError;
-    fn from_str(s: &str) -> Result<Self, MonthDayError> {
-        let err = || MonthDayError(s.to_owned());
-        let b = s.as_bytes();
-        if b.len() != 5 || b[2] != b'-' {
-            return Err(err());
-        }
-        let two = |i: usize| -> Option<u8> {
-            let (h, l) = (b[i], b[i + 1]);
-            (h.is_ascii_digit() && l.is_ascii_digit()).then(|| (h - b'0') * 10 + (l - b'0'))
-        };
-        two(0).zip(two(3)).and_then(|(m, d)| Self::new(m, d)).ok_or_else(err)
-    }
-}
-
-impl fmt::Display for MonthDay {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:02}-{:02}", self.month, self.day)
-    }
-}
-
-impl Serialize for MonthDay {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for MonthDay {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-/// A recurring seasonal maintenance window that scales expected usage (see
-/// [`crate::thresholds::seasonal_uplift`] for the exact arithmetic).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct SeasonalWindow {
-    /// First UTC calendar day of the window (inclusive).
-    pub start: MonthDay,
-    /// Last UTC calendar day of the window (inclusive); before `start` means it wraps over new year.
-    pub end: MonthDay,
-    /// Usage factor inside the window (> 0; 1.3 = 30 % more usage).
-    pub uplift: f64,
-    /// Part classes it applies to; empty = all.
-    #[serde(default)]
-    pub part_classes: Vec<PartClass>,
-    /// Sites it applies to; empty = all.
-    #[serde(default)]
-    pub site_ids: Vec<SiteId>,
-}
-
-impl SeasonalWindow {
-    /// Whether the window applies to a part of this class stored at this site.
-    pub fn applies_to(&self, class: &PartClass, site: &SiteId) -> bool {
-        (self.part_classes.is_empty() || self.part_classes.contains(class))
-            && (self.site_ids.is_empty() || self.site_ids.contains(site))
-    }
-
-    /// Whether the window runs over new year (`end` before `start`).
-    pub fn wraps(&self) -> bool {
-        self.end < self.start
     }
 }
 
@@ -544,73 +450,12 @@ impl FormulaSet {
             s
         })
     }
-
-    fn flattened(&self) -> BTreeMap<String, String> {
-        // The canonical text was written by toml's own serializer, so reading it back cannot fail.
-        let table: toml::Table = toml::from_str(&self.canonical).unwrap_or_default();
-        let mut out = BTreeMap::new();
-        for (k, v) in &table {
-            flatten(k.clone(), v, &mut out);
-        }
-        out
-    }
 }
 
 impl Default for FormulaSet {
     fn default() -> Self {
         Self::defaults()
     }
-}
-
-fn flatten(path: String, v: &toml::Value, out: &mut BTreeMap<String, String>) {
-    match v {
-        toml::Value::Table(t) => {
-            for (k, v) in t {
-                flatten(format!("{path}.{k}"), v, out);
-            }
-        }
-        toml::Value::Array(items) if items.iter().any(toml::Value::is_table) => {
-            for (i, v) in items.iter().enumerate() {
-                flatten(format!("{path}[{i}]"), v, out);
-            }
-        }
-        other => {
-            out.insert(path, other.to_string());
-        }
-    }
-}
-
-/// One parameter that differs between two formula versions.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ParamChange {
-    /// Dotted path, e.g. `thresholds.safety_multiplier` or `seasonal_windows[0].uplift`.
-    pub path: String,
-    /// Value in the older version (TOML syntax); `None` when the key is new.
-    pub old: Option<String>,
-    /// Value in the newer version (TOML syntax); `None` when the key was removed.
-    pub new: Option<String>,
-}
-
-impl fmt::Display for ParamChange {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(absent)".to_owned());
-        write!(f, "{}: {} -> {}", self.path, show(&self.old), show(&self.new))
-    }
-}
-
-/// The parameters that differ from `old` to `new`, sorted by path (for `cmms formulas diff`).
-pub fn diff(old: &FormulaSet, new: &FormulaSet) -> Vec<ParamChange> {
-    let (a, b) = (old.flattened(), new.flattened());
-    let mut paths: Vec<&String> = a.keys().chain(b.keys()).collect();
-    paths.sort();
-    paths.dedup();
-    paths
-        .into_iter()
-        .filter_map(|p| {
-            let (o, n) = (a.get(p), b.get(p));
-            (o != n).then(|| ParamChange { path: p.clone(), old: o.cloned(), new: n.cloned() })
-        })
-        .collect()
 }
 
 #[cfg(test)]
