@@ -515,9 +515,9 @@ async fn computed_in_store(
         .into_iter()
         .map(|r| {
             let row = (
-                r.status,
-                r.basis.unwrap_or_default(),
-                r.reason.unwrap_or_default(),
+                r.status.as_str().to_owned(),
+                r.basis.map_or("", |b| b.as_str()).to_owned(),
+                r.reason.map_or("", |x| x.code()).to_owned(),
                 r.n_samples,
                 r.mean_mtbf_hours.map(f64::to_bits),
                 r.cv.map(f64::to_bits),
