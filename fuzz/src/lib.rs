@@ -16,7 +16,7 @@ pub trait PerKind {
     fn run<R: ImportRecord + StoredRecord>(self);
 }
 
-/// The import kinds, in selector order (DESIGN.md "Import file formats").
+/// The import kinds, in selector order (docs/contract.md#import-file-formats).
 pub const KINDS: [&str; 10] = [
     "sites",
     "parts",

@@ -1,4 +1,4 @@
-//! The command-line interface: every subcommand of DESIGN.md, with its flags.
+//! The command-line interface: every subcommand (docs/cli.md), with its flags.
 
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -44,7 +44,7 @@ pub enum Command {
         #[arg(long, value_name = "SECONDS")]
         completion_tolerance_seconds: Option<u64>,
     },
-    /// Import a CSV or JSON file of one kind (see DESIGN.md for the columns).
+    /// Import a CSV or JSON file of one kind (columns: docs/contract.md#import-file-formats).
     Import {
         /// What the file holds.
         #[arg(value_parser = feed_parser())]
@@ -181,7 +181,7 @@ pub enum Command {
 }
 
 /// Parses an import kind: the names of [`Feed`], each listed in `--help` with its columns
-/// (DESIGN.md, "Import file formats").
+/// (docs/contract.md#import-file-formats).
 fn feed_parser() -> impl TypedValueParser<Value = Feed> {
     let names = Feed::ALL.map(|f| PossibleValue::new(f.as_str()).help(f.columns()));
     PossibleValuesParser::new(names).try_map(|name: String| Feed::parse(&name).ok_or("unknown import kind"))

@@ -15,7 +15,10 @@ const EXIT_SOME_REFUSED: u8 = 5;
 /// Delivers the outbox: one pass with `once`, else until SIGINT/SIGTERM.
 pub async fn publish(config: &Config, once: bool) -> anyhow::Result<ExitCode> {
     let targets = config.targets()?;
-    anyhow::ensure!(!targets.is_empty(), "no publication targets: add a [[targets]] entry to cmms.toml (see README)");
+    anyhow::ensure!(
+        !targets.is_empty(),
+        "no publication targets: add a [[targets]] entry to cmms.toml (see docs/operations.md#publication-to-an-external-cmms)"
+    );
     let settings = config.publisher_settings();
     let store = config.open_store().await?;
     let transport = Arc::new(HttpTransport::new()?);

@@ -1,4 +1,4 @@
-//! Drift detection (DESIGN.md "Drift detection"): compares computed limits with the part master's
+//! Drift detection (docs/contract.md#drift): compares computed limits with the part master's
 //! static baseline and decides what is published — the computed limits, or the conservative
 //! fallback (`baseline × fallback_multiplier`) until an operator approves the computed ones.
 

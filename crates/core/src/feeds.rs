@@ -241,7 +241,7 @@ pub struct MtbfReadingRecord {
     /// The asset.
     pub asset_id: AssetId,
     /// The reading. Any finite value up to [`MAX_MTBF_HOURS`] is accepted; values ≤ 0 are
-    /// discarded (and counted) by the calculation, as DESIGN.md asks, rather than lost at import.
+    /// discarded (and counted) by the calculation, as docs/contract.md#pm-intervals says, rather than lost at import.
     pub reading: MtbfReading,
 }
 

@@ -1,6 +1,6 @@
 //! Identifier newtypes, parsed once at the boundary.
 //!
-//! DESIGN.md: identifiers are 1–64 characters of `A–Z a–z 0–9 . _ -`. An identifier made only of
+//! docs/contract.md#identifiers: identifiers are 1–64 characters of `A–Z a–z 0–9 . _ -`. An identifier made only of
 //! dots (`.`, `..`) is rejected too, so no identifier can ever act as a path component.
 
 use std::fmt;

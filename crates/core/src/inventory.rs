@@ -1,5 +1,5 @@
-//! Inventory gate decisions (DESIGN.md "Sequence and idempotency", "Snapshot plausibility",
-//! "Scan reconciliation"): pure answers to "apply this delivery?", "is this stock level
+//! Inventory gate decisions (docs/contract.md#inventory-gate;
+//! re-deliveries: docs/contract.md#duplicates-and-re-delivery): pure answers to "apply this delivery?", "is this stock level
 //! believable?", "does this count agree?", "may routing act on this part?". The store keeps the
 //! state these functions are given; the parameters live in the registry's `[gate]` section
 //! ([`GateParams`]).

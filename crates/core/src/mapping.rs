@@ -1,4 +1,4 @@
-//! External SKU → part mapping, by DESIGN.md's deterministic rules.
+//! External SKU → part mapping, by the deterministic rules of docs/contract.md#sku-mapping.
 //!
 //! 1. An exact `(source, external_sku)` entry of the SKU map always wins.
 //! 2. Otherwise the SKU trimmed and upper-cased is compared with the same source's entries,

@@ -9,7 +9,7 @@ use crate::quantity::{Quantity, QuantityError, parse_finite};
 use crate::time::{SiteTz, TimeError, TimeWindow, parse_optional_timestamp};
 use jiff::Timestamp;
 
-/// Longest manufacturer interval accepted, in days (DESIGN.md: (0, 3650]).
+/// Longest manufacturer interval accepted, in days (docs/contract.md#import-file-formats: (0, 3650]).
 pub const MAX_FALLBACK_INTERVAL_DAYS: f64 = 3650.0;
 /// Longest supplier lead time accepted, in days.
 pub const MAX_LEAD_TIME_DAYS: f64 = 3650.0;
@@ -79,7 +79,7 @@ impl<'a> RawRow<'a> {
 pub trait ImportRecord: Sized + Send + 'static {
     /// The kind's name on the command line (`cmms import <kind>`).
     const KIND: &'static str;
-    /// Column names, as in DESIGN.md's import formats.
+    /// Column names, as in docs/contract.md#import-file-formats.
     const COLUMNS: &'static [&'static str];
     /// Columns that may be missing from the header (their value is then empty).
     const OPTIONAL: &'static [&'static str] = &[];

@@ -1,5 +1,4 @@
-//! Next PM due date (DESIGN.md "Reliability → PM intervals / Time" and "Precise semantics / PM
-//! intervals"): the last completion converted to the site's IANA zone, plus the interval as local
+//! Next PM due date (docs/contract.md#due-dates): the last completion converted to the site's IANA zone, plus the interval as local
 //! wall-clock time, resolved back to an instant, with the monotonic guard.
 //!
 //! Wall-clock arithmetic is what the seed's `aware_datetime + timedelta(days=x)` does, so a PM

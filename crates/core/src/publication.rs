@@ -85,7 +85,7 @@ pub enum AttemptOutcome {
 /// How often and how patiently a change is retried.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetryPolicy {
-    /// Attempts in all before a retryable failure is dead-lettered (DESIGN.md: 3).
+    /// Attempts in all before a retryable failure is dead-lettered (docs/contract.md#publication: 3).
     pub max_attempts: u32,
     /// Delay before the second attempt, milliseconds; doubled for each later one.
     pub base_delay_ms: i64,

@@ -1,5 +1,4 @@
-//! Reliability → PM interval (DESIGN.md "Reliability → PM intervals" and "Precise semantics / PM
-//! intervals"): failure event types, MTBF samples from a failure log and from MTBF readings, their
+//! Reliability → PM interval (docs/contract.md#pm-intervals): failure event types, MTBF samples from a failure log and from MTBF readings, their
 //! statistics, and the interval policy with its fallback to the manufacturer interval.
 //!
 //! Built for volume (100,000 assets, 10,000,000 events): samples are produced by a streaming sweep

@@ -1,5 +1,5 @@
-//! The routing engine's decisions (DESIGN.md "Work orders and routing", "Parts availability",
-//! "Scan reconciliation"), without I/O: given each part's availability, thresholds in force,
+//! The routing engine's decisions (docs/contract.md#routing,
+//! docs/contract.md#inventory-gate), without I/O: given each part's availability, thresholds in force,
 //! pause flag and open procurement request, and the open PM work orders with the parts their
 //! asset's bill of materials names, [`plan`] says which procurement requests to raise or close and
 //! which work orders to hold for material or release.

@@ -1,5 +1,4 @@
-//! Inventory threshold calculation (DESIGN.md "Inventory thresholds" and "Precise semantics /
-//! Thresholds"): the rolling consumption window, the min / reorder / max formula with the seed's
+//! Inventory threshold calculation (docs/contract.md#thresholds): the rolling consumption window, the min / reorder / max formula with the seed's
 //! chained rounding, the seasonal uplift, and the two numeric primitives it rests on —
 //! Python-compatible decimal rounding and an exact, order-independent float sum.
 //!

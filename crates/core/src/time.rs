@@ -1,6 +1,6 @@
 //! Timestamps and time zones at the boundary.
 //!
-//! DESIGN.md: a timestamp without an offset is UTC; a timestamp with an offset is honoured (the
+//! docs/contract.md#timestamps: a timestamp without an offset is UTC; a timestamp with an offset is honoured (the
 //! seed article overwrote offsets, a bug). Accepted forms: RFC 3339 / ISO 8601 with `T` or a blank
 //! between date and time, optional fractional seconds, optional offset (`Z`, `+02:00`), or a bare
 //! date (midnight UTC). Offsets are accepted within ±18:00 ([`MAX_OFFSET_SECONDS`]; jiff itself

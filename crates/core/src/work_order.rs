@@ -1,4 +1,4 @@
-//! PM work orders (DESIGN.md "Work orders and routing"): the state machine, the completion rule
+//! PM work orders (docs/contract.md#work-orders): the state machine, the completion rule
 //! (completing a PM schedules exactly one next PM, due strictly later), and [`PmBook`], a pure
 //! in-memory reference model of the "at most one open PM per asset and plan" rule that the
 //! store-backed routing engine must behave like.

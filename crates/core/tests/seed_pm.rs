@@ -58,7 +58,7 @@ fn next_due_matches_the_seed() {
         let what = format!("{} {} {:?}", c.last_completion_utc, c.local_tz, c.mtbf_hours);
         let i = interval(&c.mtbf_hours);
         let Some(seed) = &c.seed_next_due else {
-            // The seed returns None; DESIGN's circuit breaker uses the manufacturer interval.
+            // The seed returns None; the contract's circuit breaker (docs/contract.md#pm-intervals) uses the manufacturer interval.
             assert_eq!((i.basis, i.reason), (Basis::Fallback, Some(FallbackReason::NoValidSamples)), "{what}");
             continue;
         };

@@ -181,7 +181,7 @@ impl From<PmServiceError> for ApiError {
             )
             | PmServiceError::Concurrent(_)
             | PmServiceError::NextAlreadyCompleted { .. } => ApiError::conflict(code, e.to_string()),
-            // The monotonic guard (DESIGN.md: 422) and `complete` sent as a plain transition.
+            // The monotonic guard (docs/contract.md#work-orders: 422) and `complete` sent as a plain transition.
             PmServiceError::Rule(
                 WorkOrderError::CompletionBeforeSchedule { .. }
                 | WorkOrderError::NextDue(_)

@@ -1,7 +1,7 @@
 //! Formula registry: every tunable number of the threshold, PM-interval and inventory-gate
 //! calculations, parsed from one versioned TOML document into a validated [`FormulaSet`].
 //!
-//! DESIGN.md "Formula registry": changing a multiplier needs no code change, every result names the
+//! docs/contract.md#formula-registry: changing a multiplier needs no code change, every result names the
 //! version that produced it, and operators can list and diff versions. This module owns the
 //! document's shape, its defaults, its range checks, the canonical serialisation whose SHA-256 is
 //! the version's content hash, and (in its submodules) the seasonal windows and the parameter
