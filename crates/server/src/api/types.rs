@@ -476,12 +476,8 @@ impl From<cmms_pipeline::inventory::GateRun> for GateRun {
     }
 }
 
-/// What a completion correction did.
-// Its schema is named `Correction` as it always was, the same name as the void's [`Correction`]:
-// the published document lists only one of the two (the void's). Renaming it changes
-// docs/openapi.json, so it is left for a contract change of its own.
+/// What a completion correction did: the corrected order and the next PM.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-#[schema(as = Correction)]
 pub struct PmCorrection {
     /// The corrected order.
     pub corrected: WorkOrderRow,
