@@ -1,24 +1,31 @@
 #!/usr/bin/env bash
-# `cmms compute` against the Python references of bench/reference/ on the same files, in one run
-# (issue 8: at least 50x the plain-Python reference and 5x the pandas one, parsing included).
+# `cmms compute` against the three references of bench/reference/ (plain Python, pandas, DuckDB) on
+# the same files, in one run, on one or more data shapes (issue 25: at least 25x plain Python, 5x
+# pandas and 2x DuckDB, peak memory at most 1 GiB, on every shape).
 #
 #   bench/compute_vs_reference.sh [DATA_DIR]
 #
-# Without DATA_DIR it generates the issue's data set once into $WORK/data (100,000 parts, 20,000
-# assets, 6,000,000 consumption and 5,000,000 failure events; bench/gen/generate.py --seed 42).
-# Runs, one after the other on a quiet machine: cmms compute, compute_plain.py, compute_pandas.py,
-# each under /usr/bin/time; checks that both references agree with cmms (bench/reference/compare.py:
-# thresholds within 0.01, due dates within 1 s); prints a table of wall times, peak memory and the
-# speed-up of cmms over each reference.
+# Without DATA_DIR it generates each shape of SHAPES once into $WORK/data-SHAPE
+# (bench/gen/generate.py --seed 42, 6,000,000 consumption and 5,000,000 failure events each):
+#   suite   20,000 parts,   5,000 assets (the shape the suite was tuned on)
+#   many   300,000 parts, 100,000 assets (many distinct SKUs and assets: nothing fits in cache)
+# clean data (`--clean`) unless DIRTY=1. Runs, one after the other on a quiet machine: cmms compute,
+# compute_plain.py, compute_pandas.py, compute_duckdb.py, each under /usr/bin/time; checks that every
+# reference agrees with cmms (bench/reference/compare.py: thresholds within 0.01, due dates within
+# 1 s); prints per shape a table of wall times, peak memory and the speed-up of cmms over each.
 #
-# Settings: WORK (/tmp/cmms-vs-ref), BIN (a prebuilt cmms; default: build this checkout),
-# PANDAS_PY (/work/venv-bench/bin/python: see bench/reference/README.md for the venv).
+# Settings: WORK (/tmp/cmms-vs-ref), SHAPES ("suite many"), DIRTY (0), REFS ("plain pandas duckdb"),
+# BIN (a prebuilt cmms; default: build this checkout), PANDAS_PY (/work/venv-bench/bin/python: the
+# venv of bench/reference/README.md, which has pandas and duckdb).
 set -euo pipefail
 
 here="$(cd "$(dirname "$0")" && pwd)"
 repo="$(cd "$here/.." && pwd)"
 WORK="${WORK:-/tmp/cmms-vs-ref}"
 PANDAS_PY="${PANDAS_PY:-/work/venv-bench/bin/python}"
+SHAPES="${SHAPES:-suite many}"
+REFS="${REFS:-plain pandas duckdb}"
+DIRTY="${DIRTY:-0}"
 AS_OF="2025-06-01T00:00:00Z"
 mkdir -p "$WORK"
 
@@ -33,61 +40,94 @@ if [[ ! -x "$PANDAS_PY" ]]; then
   exit 2
 fi
 
-data="${1:-$WORK/data}"
-if [[ $# -eq 0 && ! -f "$data/.complete" ]]; then
-  echo "compute_vs_reference: generating $data (about 650 MB)"
-  rm -rf "$data"
-  python3 "$here/gen/generate.py" --out "$data" --parts 100000 --assets 20000 \
-    --consumption-events 6000000 --failure-events 5000000 --seed 42 --as-of "$AS_OF" >/dev/null
-  touch "$data/.complete"
-fi
-# Warm the page cache so that no contender pays for the first read from disk.
-cat "$data"/*.csv > /dev/null
+# shape_args SHAPE: the generator's size arguments of a named shape.
+shape_args() {
+  case "$1" in
+    suite) echo "--parts 20000 --assets 5000" ;;
+    many) echo "--parts 300000 --assets 100000" ;;
+    *) echo "compute_vs_reference: unknown shape $1 (suite, many)" >&2; exit 2 ;;
+  esac
+}
 
-# run NAME CMD...: runs CMD under /usr/bin/time; records "NAME wall_s max_rss_kib".
-: > "$WORK/times.txt"
+# run NAME CMD...: runs CMD under /usr/bin/time; records "NAME wall_s max_rss_kib" in $times.
 run() {
   local name="$1"
   shift
-  rm -rf "$WORK/out-$name"
-  echo "compute_vs_reference: $name"
+  rm -rf "$out/$name"
+  echo "compute_vs_reference: $label: $name"
   local rc=0
-  /usr/bin/time -f "%e %M" -o "$WORK/time-$name.txt" "$@" > "$WORK/$name.log" 2>&1 || rc=$?
-  # cmms exits 3 when rows were rejected (the data has deliberately bad rows).
+  /usr/bin/time -f "%e %M" -o "$out/time-$name.txt" "$@" > "$out/$name.log" 2>&1 || rc=$?
+  # cmms exits 3 when rows were rejected (the dirty data has deliberately bad rows).
   if (( rc != 0 && rc != 3 )); then
-    echo "compute_vs_reference: $name failed (exit $rc); see $WORK/$name.log" >&2
+    echo "compute_vs_reference: $name failed (exit $rc); see $out/$name.log" >&2
     exit 1
   fi
-  echo "$name $(tail -1 "$WORK/time-$name.txt")" >> "$WORK/times.txt"
+  echo "$name $(tail -1 "$out/time-$name.txt")" >> "$times"
 }
 
-run cmms "$bin" --log warn compute --input "$data" --output "$WORK/out-cmms" --as-of "$AS_OF"
-run plain python3 "$here/reference/compute_plain.py" --input "$data" --output "$WORK/out-plain" --as-of "$AS_OF"
-run pandas "$PANDAS_PY" "$here/reference/compute_pandas.py" --input "$data" --output "$WORK/out-pandas" --as-of "$AS_OF"
-
-agree=yes
-for ref in plain pandas; do
-  if ! python3 "$here/reference/compare.py" "$WORK/out-$ref" "$WORK/out-cmms" > "$WORK/compare-$ref.txt"; then
-    agree=no
-    echo "compute_vs_reference: $ref and cmms disagree; see $WORK/compare-$ref.txt" >&2
-  fi
-done
-
-python3 - "$WORK/times.txt" "$data" "$agree" "$(nproc)" <<'PY'
+# compare_shape LABEL DATA: runs cmms and the references on DATA and prints the table.
+compare_shape() {
+  label="$1"
+  local data="$2"
+  out="$WORK/out-$label"
+  times="$out/times.txt"
+  mkdir -p "$out"
+  : > "$times"
+  # Warm the page cache so that no contender pays for the first read from disk.
+  cat "$data"/*.csv > /dev/null
+  run cmms "$bin" --log warn compute --input "$data" --output "$out/cmms" --as-of "$AS_OF"
+  for ref in $REFS; do
+    case "$ref" in
+      plain) run plain python3 "$here/reference/compute_plain.py" --input "$data" --output "$out/plain" --as-of "$AS_OF" ;;
+      pandas) run pandas "$PANDAS_PY" "$here/reference/compute_pandas.py" --input "$data" --output "$out/pandas" --as-of "$AS_OF" ;;
+      duckdb) run duckdb "$PANDAS_PY" "$here/reference/compute_duckdb.py" --input "$data" --output "$out/duckdb" --as-of "$AS_OF" ;;
+      *) echo "compute_vs_reference: unknown reference $ref" >&2; exit 2 ;;
+    esac
+  done
+  local agree=yes
+  for ref in $REFS; do
+    if ! python3 "$here/reference/compare.py" "$out/$ref" "$out/cmms" > "$out/compare-$ref.txt"; then
+      agree=no
+      echo "compute_vs_reference: $ref and cmms disagree; see $out/compare-$ref.txt" >&2
+    fi
+  done
+  python3 - "$times" "$data" "$agree" "$(nproc)" "$label" <<'PY'
 import os, sys
 times = {n: (float(s), int(k)) for n, s, k in (l.split() for l in open(sys.argv[1]) if l.strip())}
-data, agree, cores = sys.argv[2], sys.argv[3], sys.argv[4]
+data, agree, cores, label = sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
 size = sum(os.path.getsize(os.path.join(data, f)) for f in os.listdir(data) if f.endswith(".csv"))
 print()
-print(f"Input: {data} ({size / 1e6:.0f} MB of CSV), {cores} cores. Outputs agree: {agree}.")
+print(f"Shape {label}: {data} ({size / 1e6:.0f} MB of CSV), {cores} cores. Outputs agree: {agree}.")
 print()
 print("| implementation | wall time | peak memory | cmms speed-up |")
 print("|---|---:|---:|---:|")
 base = times["cmms"][0]
-labels = {"cmms": "`cmms compute`", "plain": "plain Python (`compute_plain.py`)", "pandas": "pandas (`compute_pandas.py`)"}
-for name in ("cmms", "plain", "pandas"):
-    secs, kib = times[name]
+labels = {"cmms": "`cmms compute`", "plain": "plain Python (`compute_plain.py`)",
+          "pandas": "pandas (`compute_pandas.py`)", "duckdb": "DuckDB (`compute_duckdb.py`)"}
+for name, (secs, kib) in times.items():
     ratio = "-" if name == "cmms" else f"{secs / base:.1f}x"
     print(f"| {labels[name]} | {secs:.2f} s | {kib / 1024:.0f} MB | {ratio} |")
 PY
-[[ "$agree" == yes ]]
+  [[ "$agree" == yes ]]
+}
+
+if [[ $# -gt 0 ]]; then
+  compare_shape "$(basename "$1")" "$1"
+  exit
+fi
+status=0
+for shape in $SHAPES; do
+  variant=$([[ "$DIRTY" == 1 ]] && echo dirty || echo clean)
+  data="$WORK/data-$shape-$variant"
+  if [[ ! -f "$data/.complete" ]]; then
+    echo "compute_vs_reference: generating $data (about 650 MB)"
+    rm -rf "$data"
+    # shellcheck disable=SC2046
+    python3 "$here/gen/generate.py" --out "$data" $(shape_args "$shape") \
+      --consumption-events 6000000 --failure-events 5000000 --seed 42 --as-of "$AS_OF" \
+      $([[ "$DIRTY" == 1 ]] || echo --clean) >/dev/null
+    touch "$data/.complete"
+  fi
+  compare_shape "$shape-$variant" "$data" || status=1
+done
+exit $status

@@ -10,6 +10,11 @@ arguments give the same bytes (one `random.Random(seed)`, no hash-ordered iterat
 streamed to disk, so memory stays flat with --consumption-events / --failure-events (the large
 benchmark set is 6,000,000 + 5,000,000 rows).
 
+`--clean` writes only rows the import accepts: no rejected site, part, SKU-map, asset, event or
+reading rows and no conflicting re-deliveries (identical re-deliveries, SKU spellings that map or are
+ambiguous, unknown SKUs that quarantine, events after as_of and every timestamp form stay: they are
+valid input). Without it, the same arguments give the same bytes as before the option existed.
+
 What the data contains, on purpose:
 
 * sites in several zones (Europe/Berlin, America/New_York, Australia/Sydney, America/Chicago,
@@ -53,6 +58,8 @@ from zoneinfo import ZoneInfo
 
 UTC = timezone.utc
 DAY = 86_400
+# --clean: leave out every row the import would reject (see main).
+CLEAN = False
 HOUR = 3_600
 
 SITES = [
@@ -198,7 +205,7 @@ def wall_to_epoch(wall, tz):
 
 def gen_sites(out):
     w = Writer(os.path.join(out, "sites.csv"), "site_id,timezone")
-    for sid, zone in SITES + BAD_SITES:
+    for sid, zone in SITES + ([] if CLEAN else BAD_SITES):
         w.row(f"{csv_field(sid)},{zone}")
     w.close()
 
@@ -226,7 +233,7 @@ def gen_parts(out, rng, n):
             base = ["", "", ""]  # baselines are optional
         valid = True
         bad = rng.random()
-        if bad < 0.003:
+        if bad < 0.003 and not CLEAN:
             valid = False
             kind = rng.randrange(5)
             if kind == 0:
@@ -274,8 +281,9 @@ def gen_sku_map(out, rng, parts):
             continue
         w.row(f"ERP,{skus[a[0]][0].lower()},{b[1]}")
     # Rejected rows: unknown part, repeated key (the first row wins).
-    w.row("ERP,GHOST-0001,P-GHOST")
-    if parts:
+    if not CLEAN:
+        w.row("ERP,GHOST-0001,P-GHOST")
+    if parts and not CLEAN:
         i = parts[0][0]
         other = parts[-1][1]
         w.row(f"ERP,{skus[i][0]},{other}")
@@ -351,6 +359,8 @@ def gen_consumption(out, rng, clock, parts, skus, n_events, as_of):
                 continue
             if r < 0.0025 and recent:
                 eid, src, sku, qty, at = recent[rng.randrange(len(recent))]
+                if CLEAN:
+                    continue
                 emit(eid, src, sku, str(float(qty) + 1), clock.z(at))  # DUPLICATE_CONFLICT
                 continue
             seq += 1
@@ -378,7 +388,9 @@ def gen_consumption(out, rng, clock, parts, skus, n_events, as_of):
                 qty = "0"
             normal = True
             a = rng.random()
-            if a < 0.0005:
+            if CLEAN:
+                pass
+            elif a < 0.0005:
                 qty, normal = "-" + qty, False  # rejected
             elif a < 0.0006:
                 qty, normal = rng.choice(("NaN", "inf", "-inf", "lots", "")), False
@@ -386,7 +398,9 @@ def gen_consumption(out, rng, clock, parts, skus, n_events, as_of):
             t += rng.randrange(60, 3 * HOUR)
             at_text = clock.mixed(at, site_zone, p_date=0.003)
             b = rng.random()
-            if b < 0.0001:
+            if CLEAN:
+                pass
+            elif b < 0.0001:
                 at_text, normal = rng.choice(("yesterday", "2025-13-01", "2025-02-30 10:00:00", "")), False
             elif b < 0.0002:
                 eid, normal = rng.choice(("C 1", "..", "C/1", "é1")), False
@@ -479,7 +493,7 @@ def gen_assets(out, rng, clock, n_assets, as_of):
                 completion_text = clock.mixed(completion, zone, p_local=0.5, p_naive=0.0, p_naive_t=0.0)
         # Invalid rows (rejected): fallback out of range, unknown site.
         valid = True
-        if rng.random() < 0.005:
+        if rng.random() < 0.005 and not CLEAN:
             valid = False
             if rng.random() < 0.75:
                 fallback_text = rng.choice(("0", "-5", "4000", "never"))
@@ -559,7 +573,8 @@ def gen_failures(out, rng, clock, assets, n_events, as_of):
                 if r < 0.15:
                     rows.append((ps, "PLANNED", None))
                 elif r < 0.155:
-                    rows.append((ps, "PLANNED", ps - rng.randrange(HOUR, 5 * HOUR)))  # ends before start
+                    if not CLEAN:
+                        rows.append((ps, "PLANNED", ps - rng.randrange(HOUR, 5 * HOUR)))  # ends before start
                 elif r < 0.16:
                     rows.append((t - HOUR, "PLANNED", t + gap_s + HOUR))  # covers the whole span
                 else:
@@ -592,6 +607,8 @@ def gen_failures(out, rng, clock, assets, n_events, as_of):
                 continue
             if r < 0.0015 and emitted:
                 eid, k0, s0, e0 = emitted[rng.randrange(len(emitted))]
+                if CLEAN:
+                    continue
                 other = "CORRECTIVE" if k0 != "CORRECTIVE" else "UNPLANNED"
                 w.row(f"{eid},{a['id']},{other},{clock.z(s0)},{'' if e0 is None else clock.z(e0)}")
                 written += 1
@@ -602,7 +619,9 @@ def gen_failures(out, rng, clock, assets, n_events, as_of):
             kt = kind_text(kind)
             st = fmt(start, zone)
             b = rng.random()
-            if b < 0.0002:
+            if CLEAN:
+                pass
+            elif b < 0.0002:
                 asset_id = "A-UNKNOWN-" + str(rng.randrange(100))
             elif b < 0.0004:
                 kt = rng.choice(("INSPECTION", "UNPLANED", ""))
@@ -632,8 +651,9 @@ def gen_readings(out, rng, clock, assets, as_of):
             else:
                 h = repr(round(base * rng.uniform(0.6, 1.4), 1))
             w.row(f"{a['id']},{h},{clock.z(as_of - rng.randrange(DAY, 700 * DAY))}")
-    w.row(f"A-UNKNOWN-1,250.0,{clock.z(as_of - DAY)}")
-    if assets:
+    if not CLEAN:
+        w.row(f"A-UNKNOWN-1,250.0,{clock.z(as_of - DAY)}")
+    if assets and not CLEAN:
         w.row(f"{assets[0]['id']},NaN,{clock.z(as_of - DAY)}")
     w.close()
 
@@ -647,7 +667,11 @@ def main():
     ap.add_argument("--failure-events", type=int, default=100_000)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--as-of", default="2025-06-01T00:00:00Z")
+    ap.add_argument("--clean", action="store_true",
+                    help="only valid rows (no deliberately rejected rows or conflicting re-deliveries)")
     args = ap.parse_args()
+    global CLEAN
+    CLEAN = args.clean
     as_of_dt = datetime.fromisoformat(args.as_of)
     if as_of_dt.tzinfo is None:
         as_of_dt = as_of_dt.replace(tzinfo=UTC)

@@ -17,9 +17,10 @@ independent so that each checks the other. Where pandas needs care to give the s
   full Unicode case mapping.
 * Numbers: pd.to_numeric on the trimmed text (same values as float() for decimal text; `_`
   separators and non-ASCII digits are rejected like in the plain version).
-* Sums: the consumed quantity per part and the MTBF sums use math.fsum per group (exact, as
-  the contract's calculation, docs/contract.md#quantities); a plain groupby().sum() could differ in the last bit and then move a
-  rounded threshold by 0.01 in rare ties.
+* Sums: the consumed quantity per part is an int64 sum of whole micro-units (each quantity rounded
+  half away from zero, docs/contract.md#quantities), the MTBF sums use math.fsum per group; a plain
+  float groupby().sum() could differ in the last bit and then move a rounded threshold by 0.01 in
+  rare ties.
 * Rounding: Python's round(x, 2) element by element (numpy's round is not half-to-even on the
   exact binary value).
 * PLANNED downtime: union of the intervals per asset (sort, running max of the end, new block when
@@ -278,8 +279,11 @@ def thresholds(parts, usage, as_of_us):
     before = usage[usage["t"] < as_of_us]
     has_history = parts["part_id"].isin(before["part_id"].unique())
     win = before[before["t"] >= start_us]
-    consumed = exact_group_sums(win["part_id"].to_numpy(dtype=object), win["q"].to_numpy())
-    consumed = parts["part_id"].map(consumed).fillna(0.0).to_numpy()
+    x = win["q"].to_numpy() * 1_000_000
+    f = np.floor(x)
+    micros = (f + (x - f >= 0.5)).astype(np.int64)
+    consumed = pd.Series(micros, index=win["part_id"].to_numpy()).groupby(level=0).sum()
+    consumed = parts["part_id"].map(consumed).fillna(0).to_numpy(dtype=np.float64) / 1_000_000
 
     lead = parts["lead"].to_numpy()
     status = np.where(~(lead > 0), "LEAD_TIME_NOT_POSITIVE",

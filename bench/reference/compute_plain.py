@@ -37,7 +37,8 @@ exactly one distinct part -> that part; none -> UNMAPPED; two or more -> AMBIGUO
 ambiguous events are not counted anywhere.
 
 Thresholds (one row per valid part): window = [as_of - 90 x 24 h, as_of) in UTC;
-consumed = math.fsum of the quantities of mapped accepted events in the window; avg = consumed / 90.
+consumed = the exact sum of the quantities in whole micro-units (each rounded half away from zero,
+docs/contract.md#quantities) of mapped accepted events in the window; avg = consumed / 90.
 Status: lead time <= 0 -> LEAD_TIME_NOT_POSITIVE (first); no mapped accepted event before as_of ->
 NO_HISTORY; else OK with min = round(avg * lead * 1.5, 2), reorder = round(min * 1.25, 2),
 max = round(reorder * 1.5, 2) (Python's round: half-to-even on the exact binary value).
@@ -347,8 +348,15 @@ def consumption_usage(input_dir, exact, normalised, as_of_us):
         if at < as_of_us:
             has_history.add(pid)
             if at >= start_us:
-                in_window[pid].append(qty)
+                in_window[pid].append(micro_units(qty))
     return in_window, has_history
+
+
+def micro_units(q):
+    """A quantity in whole micro-units, rounded half away from zero (docs/contract.md#quantities)."""
+    x = q * 1_000_000
+    f = math.floor(x)
+    return int(f) + (1 if x - f >= 0.5 else 0)
 
 
 def thresholds(parts, in_window, has_history):
@@ -361,7 +369,7 @@ def thresholds(parts, in_window, has_history):
         if pid not in has_history:
             rows.append([pid, "NO_HISTORY", "", "", "", "", FORMULA_VERSION])
             continue
-        avg = math.fsum(in_window.get(pid, ())) / WINDOW_DAYS
+        avg = sum(in_window.get(pid, ())) / 1_000_000 / WINDOW_DAYS
         mn = round(avg * lead * SAFETY_MULTIPLIER, DECIMALS)
         reorder = round(mn * REORDER_FACTOR, DECIMALS)
         mx = round(reorder * MAX_FACTOR, DECIMALS)
