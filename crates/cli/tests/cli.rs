@@ -394,7 +394,7 @@ fn csv_exports_escape_spreadsheet_formulas_unless_asked_not_to() {
         let csv = run(&["export", "thresholds"]);
         let p1 = csv.lines().find(|l| l.starts_with("P-1,")).unwrap_or_else(|| panic!("{csv}"));
         assert_eq!(
-            p1, "P-1,PLANT-BER,C,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"pcs\"\")\",7.0,,,,,,,,,NOT_COMPUTED,",
+            p1, "P-1,PLANT-BER,C,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"pcs\"\")\",7.0,,,,,,,,,,,NOT_COMPUTED,",
             "{backend}: the formula is text; the numbers stay numbers"
         );
         let p2 = csv.lines().find(|l| l.starts_with("P-2,")).unwrap_or_else(|| panic!("{csv}"));
