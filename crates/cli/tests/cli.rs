@@ -138,7 +138,10 @@ fn recompute_routes_and_report_lists_open_procurement_requests() {
     assert!(first["due_at_utc"].as_str().unwrap().ends_with('Z'), "{first}");
     run(&["export", "thresholds", "--output", "thresholds.csv"]);
     let thresholds = std::fs::read_to_string(dir.join("thresholds.csv")).unwrap();
-    assert!(thresholds.starts_with("part_id,site_id,part_class,unit,lead_time_days,on_hand,"), "{thresholds}");
+    assert!(
+        thresholds.starts_with("part_id,site_id,part_class,unit,lead_time_days,pack_size,min_order_qty,on_hand,"),
+        "{thresholds}"
+    );
     assert!(thresholds.lines().any(|l| l.starts_with("BRG-6204,")), "{thresholds}");
     let intervals = run(&["export", "intervals"]);
     assert!(intervals.starts_with("asset_id,asset_group,site_id,status,basis,reason,n_samples,"), "{intervals}");
@@ -391,7 +394,7 @@ fn csv_exports_escape_spreadsheet_formulas_unless_asked_not_to() {
         let csv = run(&["export", "thresholds"]);
         let p1 = csv.lines().find(|l| l.starts_with("P-1,")).unwrap_or_else(|| panic!("{csv}"));
         assert_eq!(
-            p1, "P-1,PLANT-BER,C,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"pcs\"\")\",7.0,,,,,,,,,NOT_COMPUTED,",
+            p1, "P-1,PLANT-BER,C,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"pcs\"\")\",7.0,,,,,,,,,,,NOT_COMPUTED,",
             "{backend}: the formula is text; the numbers stay numbers"
         );
         let p2 = csv.lines().find(|l| l.starts_with("P-2,")).unwrap_or_else(|| panic!("{csv}"));

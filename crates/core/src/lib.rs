@@ -21,5 +21,6 @@ pub mod session;
 pub mod spreadsheet;
 pub mod thresholds;
 pub mod time;
+pub mod units;
 pub mod usage;
 pub mod work_order;

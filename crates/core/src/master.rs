@@ -119,6 +119,13 @@ fn optional_quantity(row: &RawRow<'_>, field: &'static str) -> Result<Option<Qua
     if t.trim().is_empty() { Ok(None) } else { row.parse(field, Quantity::parse).map(Some) }
 }
 
+fn optional_positive_quantity(row: &RawRow<'_>, field: &'static str) -> Result<Option<Quantity>, FieldError> {
+    match optional_quantity(row, field)? {
+        Some(q) if q.get() == 0.0 => Err(FieldError::new(field, QuantityError::NotPositive(0.0))),
+        other => Ok(other),
+    }
+}
+
 fn bounded_days(row: &RawRow<'_>, field: &'static str, allow_zero: bool, max: f64) -> Result<f64, FieldError> {
     let v = row.parse(field, parse_finite)?;
     let err = |e: QuantityError| Err(FieldError::new(field, e));
@@ -179,6 +186,10 @@ pub struct PartRecord {
     pub baseline_reorder: Option<Quantity>,
     /// Static baseline maximum.
     pub baseline_max: Option<Quantity>,
+    /// Units per pack (order multiple), > 0 when given (docs/contract.md#whole-units).
+    pub pack_size: Option<Quantity>,
+    /// Smallest quantity one order may be for, > 0 when given.
+    pub min_order_qty: Option<Quantity>,
 }
 
 impl ImportRecord for PartRecord {
@@ -193,7 +204,10 @@ impl ImportRecord for PartRecord {
         "baseline_min",
         "baseline_reorder",
         "baseline_max",
+        "pack_size",
+        "min_order_qty",
     ];
+    const OPTIONAL: &'static [&'static str] = &["pack_size", "min_order_qty"];
     fn parse(row: &RawRow<'_>) -> Result<Self, FieldError> {
         let rec = Self {
             part_id: row.id("part_id", PartId::parse)?,
@@ -205,6 +219,8 @@ impl ImportRecord for PartRecord {
             baseline_min: optional_quantity(row, "baseline_min")?,
             baseline_reorder: optional_quantity(row, "baseline_reorder")?,
             baseline_max: optional_quantity(row, "baseline_max")?,
+            pack_size: optional_positive_quantity(row, "pack_size")?,
+            min_order_qty: optional_positive_quantity(row, "min_order_qty")?,
         };
         if let (Some(min), Some(reorder)) = (rec.baseline_min, rec.baseline_reorder)
             && reorder < min
@@ -331,17 +347,34 @@ mod tests {
 
     #[test]
     fn part_row_rules() {
-        let ok = parse::<PartRecord>(&["P-1", "Bearing 6204", "EA", "S1", "BEARING", "14", "2", "3", "5"]).unwrap();
+        let ok =
+            parse::<PartRecord>(&["P-1", "Bearing 6204", "EA", "S1", "BEARING", "14", "2", "3", "5", "", ""]).unwrap();
         assert_eq!(ok.lead_time_days, 14.0);
-        let neg = parse::<PartRecord>(&["P-1", "", "EA", "S1", "C", "-3", "", "", ""]).unwrap_err();
+        let neg = parse::<PartRecord>(&["P-1", "", "EA", "S1", "C", "-3", "", "", "", "", ""]).unwrap_err();
         assert_eq!(neg.field, "lead_time_days");
         assert!(neg.reason.contains("negative"), "{neg}");
-        let bad_id = parse::<PartRecord>(&["../etc", "", "EA", "S1", "C", "1", "", "", ""]).unwrap_err();
+        let bad_id = parse::<PartRecord>(&["../etc", "", "EA", "S1", "C", "1", "", "", "", "", ""]).unwrap_err();
         assert_eq!(bad_id.field, "part_id");
-        let order = parse::<PartRecord>(&["P", "", "EA", "S1", "C", "1", "5", "3", ""]).unwrap_err();
+        let order = parse::<PartRecord>(&["P", "", "EA", "S1", "C", "1", "5", "3", "", "", ""]).unwrap_err();
         assert_eq!(order.field, "baseline_reorder");
-        let zero_lead = parse::<PartRecord>(&["P", "", "EA", "S1", "C", "0", "", "", ""]).unwrap();
+        let zero_lead = parse::<PartRecord>(&["P", "", "EA", "S1", "C", "0", "", "", "", "", ""]).unwrap();
         assert_eq!(zero_lead.lead_time_days, 0.0);
+        assert_eq!((zero_lead.pack_size, zero_lead.min_order_qty), (None, None));
+        let packed = parse::<PartRecord>(&["P", "", "KIT", "S1", "C", "5", "", "", "", " 12 ", "2.5"]).unwrap();
+        assert_eq!(packed.pack_size.map(Quantity::get), Some(12.0));
+        assert_eq!(packed.min_order_qty.map(Quantity::get), Some(2.5));
+        for (pack, moq, field) in [
+            ("0", "", "pack_size"),
+            ("-2", "", "pack_size"),
+            ("x", "", "pack_size"),
+            ("", "0", "min_order_qty"),
+            ("", "NaN", "min_order_qty"),
+        ] {
+            let e = parse::<PartRecord>(&["P", "", "EA", "S1", "C", "5", "", "", "", pack, moq]).unwrap_err();
+            assert_eq!(e.field, field, "{pack:?} {moq:?}");
+        }
+        let zero = parse::<PartRecord>(&["P", "", "EA", "S1", "C", "5", "", "", "", "0", ""]).unwrap_err();
+        assert!(zero.reason.contains("greater than zero"), "{zero}");
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //!   (on hand − reserved) is below the published reorder point, and routing is not paused for it.
 //! - A part has **recovered** when it has thresholds and stock and available ≥ reorder point.
 //! - A short part without an open request gets one, for `max − available` (order up to max), when
-//!   that is positive. A recovered part's open request is closed as fulfilled.
+//!   that is positive, rounded by the part's [`UnitPolicy::order_quantity`] (whole packs and at
+//!   least the minimum order quantity for discrete units; two decimals for continuous units
+//!   without pack size or minimum). A recovered part's open request is closed as fulfilled.
 //! - An open PM (SCHEDULED or RELEASED) needing a short part is held (MATERIAL_PENDING); a
 //!   MATERIAL_PENDING order none of whose parts is short is released back to SCHEDULED.
 //! - A paused part changes nothing: no request raised or closed for it, and no order needing it
@@ -17,7 +19,7 @@
 //!
 //! Applying the decisions and planning again yields no decision (idempotence).
 
-use crate::thresholds::round_decimals;
+use crate::units::UnitPolicy;
 use crate::work_order::{WoAction, WoState, transition};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -52,6 +54,8 @@ pub struct PartInput {
     pub paused: bool,
     /// Its open procurement request, if any.
     pub open_request: Option<OpenRequest>,
+    /// How its order quantities are rounded (unit of measure, pack size, minimum order quantity).
+    pub units: UnitPolicy,
 }
 
 /// What routing knows of one open PM work order.
@@ -112,7 +116,8 @@ pub enum Decision {
     RaiseRequest {
         /// The part.
         part_id: String,
-        /// Units to order: max − available (order up to max), rounded to 2 decimals.
+        /// Units to order: max − available (order up to max), rounded by the part's
+        /// [`UnitPolicy::order_quantity`].
         quantity: f64,
         /// Why, naming the stock figure and the reorder point.
         reason: String,
@@ -125,7 +130,8 @@ pub enum Decision {
         request_id: i64,
         /// Its part.
         part_id: String,
-        /// Units to order now: max − available, rounded to 2 decimals.
+        /// Units to order now: max − available, rounded by the part's
+        /// [`UnitPolicy::order_quantity`].
         quantity: f64,
         /// Why, with the figures the new quantity comes from (replaces the request's reason, so
         /// the text never names a stale stock figure or max).
@@ -175,7 +181,7 @@ pub fn plan(parts: &[PartInput], orders: &[OrderInput]) -> Vec<Decision> {
     for (id, part) in &by_part {
         match (statuses[id], part.open_request) {
             (PartStatus::Short { available, limits }, None) => {
-                let quantity = round_decimals(limits.max - available, 2);
+                let quantity = part.units.order_quantity(limits.max - available);
                 if quantity > 0.0 {
                     out.push(Decision::RaiseRequest {
                         part_id: (*id).to_owned(),
@@ -185,7 +191,7 @@ pub fn plan(parts: &[PartInput], orders: &[OrderInput]) -> Vec<Decision> {
                 }
             }
             (PartStatus::Short { available, limits }, Some(request)) => {
-                let quantity = round_decimals(limits.max - available, 2);
+                let quantity = part.units.order_quantity(limits.max - available);
                 if quantity > 0.0 && quantity.to_bits() != request.quantity.to_bits() {
                     out.push(Decision::ResizeRequest {
                         request_id: request.id,
@@ -224,6 +230,7 @@ pub fn plan(parts: &[PartInput], orders: &[OrderInput]) -> Vec<Decision> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::quantity::Quantity;
     use proptest::prelude::*;
 
     fn part(id: &str, available: Option<f64>, reorder_max: Option<(f64, f64)>) -> PartInput {
@@ -233,6 +240,7 @@ mod tests {
             limits: reorder_max.map(|(reorder, max)| Limits { reorder, max }),
             paused: false,
             open_request: None,
+            units: UnitPolicy::CONTINUOUS,
         }
     }
 
@@ -294,6 +302,20 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn discrete_parts_order_whole_packs_of_at_least_the_minimum() {
+        let q = |v: f64| Some(Quantity::new(v).unwrap());
+        // The O-ring kits: 28.66 to order up to max, packs of 5.
+        let mut kits = part("ORING-KIT", Some(1.34), Some((20.0, 30.0)));
+        kits.units = UnitPolicy { discrete: true, pack_size: q(5.0), min_order_qty: None };
+        let mut seals = part("SEAL", Some(7.26), Some((100.0, 150.0)));
+        seals.units = UnitPolicy { discrete: true, pack_size: None, min_order_qty: q(200.0) };
+        seals.open_request = Some(OpenRequest { id: 4, quantity: 142.74 });
+        let d = plan(&[kits, seals], &[]);
+        assert!(matches!(&d[0], Decision::RaiseRequest { quantity, .. } if *quantity == 30.0), "{d:?}");
+        assert!(matches!(&d[1], Decision::ResizeRequest { quantity, request_id: 4, .. } if *quantity == 200.0));
     }
 
     #[test]
@@ -404,14 +426,29 @@ mod tests {
             prop::option::of((0.0f64..30.0, 0.0f64..20.0)),
             prop::bool::weighted(0.2),
             prop::option::of((0i64..100, 0.0f64..50.0)),
+            arb_units(),
         )
-            .prop_map(move |(available, limits, paused, open)| PartInput {
+            .prop_map(move |(available, limits, paused, open, units)| PartInput {
                 part_id: id.to_owned(),
                 available,
                 limits: limits.map(|(reorder, extra)| Limits { reorder, max: reorder + extra }),
                 paused,
                 open_request: open.map(|(id, quantity)| OpenRequest { id, quantity }),
+                units,
             })
+    }
+
+    /// Continuous parts as before whole units, and discrete or packed parts.
+    fn arb_units() -> impl Strategy<Value = UnitPolicy> {
+        let qty = || prop::option::of(prop_oneof![Just(1.0), Just(5.0), Just(12.0), Just(2.5), 0.01f64..30.0]);
+        prop_oneof![
+            Just(UnitPolicy::CONTINUOUS),
+            (any::<bool>(), qty(), qty()).prop_map(|(discrete, pack, moq)| UnitPolicy {
+                discrete,
+                pack_size: pack.and_then(|v| Quantity::new(v).ok()),
+                min_order_qty: moq.and_then(|v| Quantity::new(v).ok()),
+            }),
+        ]
     }
 
     fn arb_inputs() -> impl Strategy<Value = (Vec<PartInput>, Vec<OrderInput>)> {
@@ -426,6 +463,21 @@ mod tests {
                 orders.into_iter().enumerate().map(|(i, (state, needs))| order(i as i64, state, &needs)).collect();
             (parts, orders)
         })
+    }
+
+    /// A discrete part's order is whole, a whole multiple of its pack, at least its minimum and
+    /// at least max − available; other parts' orders are not checked here (see `crate::units`).
+    fn whole_order(p: &PartInput, quantity: f64) -> bool {
+        let (Some(available), Some(limits)) = (p.available, p.limits) else { return false };
+        if !p.units.discrete {
+            return true;
+        }
+        let micros = (quantity * 1e6).round() as i64;
+        let pack = p.units.pack_size.map_or(1_000_000, Quantity::micros);
+        micros % 1_000_000 == 0
+            && micros % pack == 0
+            && quantity >= limits.max - available
+            && quantity >= p.units.min_order_qty.map_or(0.0, Quantity::get)
     }
 
     proptest! {
@@ -454,6 +506,7 @@ mod tests {
                         prop_assert!(status(p).is_short() && !p.paused);
                         prop_assert!(p.open_request.is_none());
                         prop_assert!(*quantity > 0.0);
+                        prop_assert!(whole_order(p, *quantity), "{:?} ordered {}", p, quantity);
                         prop_assert!(touched.insert(part_id.clone()), "two decisions for {}", part_id);
                     }
                     Decision::ResizeRequest { part_id, request_id, quantity, .. } => {
@@ -461,6 +514,7 @@ mod tests {
                         prop_assert!(status(p).is_short() && !p.paused);
                         prop_assert_eq!(p.open_request.map(|r| r.id), Some(*request_id));
                         prop_assert!(*quantity > 0.0);
+                        prop_assert!(whole_order(p, *quantity), "{:?} ordered {}", p, quantity);
                         prop_assert!(touched.insert(part_id.clone()), "two decisions for {}", part_id);
                     }
                     Decision::CloseRequest { part_id, request_id } => {

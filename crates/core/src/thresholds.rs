@@ -13,6 +13,7 @@ pub use crate::usage::{
 
 use crate::formula::{FormulaSet, SeasonalWindow, ThresholdMethod, ThresholdParams};
 use crate::ids::{PartClass, SiteId};
+use crate::units::UnitPolicy;
 use jiff::{SignedDuration, Timestamp, civil, tz::TimeZone};
 use std::fmt;
 
@@ -223,8 +224,14 @@ pub struct Limits {
 /// A computed threshold with the inputs that produced it, so a threshold row can record them.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Thresholds {
-    /// The rounded limits.
+    /// The rounded limits: the formula's, in whole units and packs for a discrete part
+    /// ([`part_thresholds`]).
     pub limits: Limits,
+    /// The formula's limits before whole-unit rounding (equal to `limits` for a continuous part and
+    /// wherever [`compute`] is called directly): drift compares these with the baseline, so that
+    /// rounding alone never raises a drift alert.
+    #[serde(skip)]
+    pub formula_limits: Limits,
     /// `consumed_in_window / window_days`, before any seasonal uplift.
     pub avg_daily_usage: f64,
     /// `avg_daily_usage × seasonal_uplift` (identical to it when no window applies).
@@ -390,6 +397,7 @@ pub fn compute<'w>(
     }
     Ok(Thresholds {
         limits: Limits { min, reorder, max },
+        formula_limits: Limits { min, reorder, max },
         avg_daily_usage: avg,
         effective_daily_usage: effective,
         consumed_in_window: consumed,
@@ -422,8 +430,10 @@ pub fn compute_from_events<'w>(
 /// compute` and by the persisted recompute: `usage` is the part's checked window total
 /// ([`UsageAccumulator::summary`] or [`UsageSummary::from_micros`], whose error comes before this
 /// one's), then the parameters of its class and the seasonal windows of its class and site go
-/// into [`compute`]. Returns the parameters used with the thresholds (the drift decision needs
-/// them).
+/// into [`compute`], and last the part's unit policy ([`FormulaSet::unit_policy`]) rounds the
+/// limits of a discrete part up to whole units and packs ([`UnitPolicy::whole_limits`]; every
+/// threshold method's limits pass through it here). Returns the parameters used with the
+/// thresholds (the drift decision needs them).
 pub fn part_thresholds(
     formulas: &FormulaSet,
     class: &PartClass,
@@ -431,9 +441,11 @@ pub fn part_thresholds(
     lead_time_days: f64,
     usage: UsageSummary,
     as_of: Timestamp,
+    units: UnitPolicy,
 ) -> Result<(ThresholdParams, Thresholds), ThresholdError> {
     let params = formulas.params_for(class);
-    compute(usage, lead_time_days, as_of, &params, formulas.seasonal_windows_for(class, site)).map(|t| (params, t))
+    compute(usage, lead_time_days, as_of, &params, formulas.seasonal_windows_for(class, site))
+        .map(|t| (params, Thresholds { limits: units.whole_limits(t.limits), ..t }))
 }
 
 #[cfg(test)]
@@ -622,6 +634,28 @@ mod tests {
         assert_eq!(t.limits.min, 18.0);
         assert!((t.seasonal_uplift - 1.2).abs() < 1e-12);
         assert_eq!(t.avg_daily_usage, 1.0);
+    }
+
+    #[test]
+    fn part_thresholds_round_discrete_parts_last() {
+        let f = FormulaSet::defaults();
+        let site = crate::ids::SiteId::parse("S1").unwrap();
+        let class = crate::ids::PartClass::parse("SEAL").unwrap();
+        let usage = UsageSummary { consumed_in_window: Quantity::new(90.0).unwrap(), has_history: true };
+        let as_of = ts("2025-01-01");
+        let part = |unit: &str, pack: Option<f64>| {
+            let policy = f.unit_policy(unit, pack.map(|p| Quantity::new(p).unwrap()), None);
+            part_thresholds(&f, &class, &site, 10.0, usage, as_of, policy).unwrap().1
+        };
+        // The seed formula gives 15 / 18.75 / 28.12 (see default_chain_rounds_each_step).
+        let litres = part("L", None);
+        assert_eq!(litres.limits, Limits { min: 15.0, reorder: 18.75, max: 28.12 });
+        let pieces = part("ea", None);
+        assert_eq!(pieces.limits, Limits { min: 15.0, reorder: 19.0, max: 29.0 });
+        assert_eq!(part("KIT", Some(5.0)).limits, Limits { min: 15.0, reorder: 20.0, max: 30.0 });
+        // Only the limits change: the inputs recorded with them are the formula's.
+        assert_eq!(Thresholds { limits: litres.limits, ..pieces }, litres);
+        assert_eq!(pieces.formula_limits, litres.limits);
     }
 
     #[test]

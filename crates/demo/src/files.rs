@@ -12,22 +12,26 @@ pub(crate) fn sites_csv() -> String {
 
 pub(crate) fn parts_csv(parts: &[Part]) -> String {
     let mut out = String::from(
-        "part_id,description,unit,site_id,part_class,lead_time_days,baseline_min,baseline_reorder,baseline_max\n",
+        "part_id,description,unit,site_id,part_class,lead_time_days,baseline_min,baseline_reorder,baseline_max,\
+         pack_size,min_order_qty\n",
     );
+    let opt = |v: Option<f64>| v.map_or(String::new(), |v| v.to_string());
     for p in parts {
         let c = &CLASSES[p.class];
         let _ = writeln!(
             out,
-            "{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{}",
             p.id,
             p.description,
-            c.unit,
+            p.unit,
             SITES[p.site].id,
             c.name,
             p.lead,
             p.baseline.min,
             p.baseline.reorder,
-            p.baseline.max
+            p.baseline.max,
+            opt(p.pack_size),
+            opt(p.min_order_qty)
         );
     }
     out
@@ -273,12 +277,19 @@ pub(crate) fn consumption_csv(parts: &[Part], rng: &mut SplitMix64, planted: &mu
 }
 
 /// Stock on hand now, per part: above the reorder point for most, below it for the short ones.
-pub(crate) fn stock_levels(parts: &[Part], short: &BTreeSet<usize>, rng: &mut SplitMix64) -> Vec<f64> {
+pub(crate) fn stock_levels(
+    parts: &[Part],
+    short: &BTreeSet<usize>,
+    formulas: &FormulaSet,
+    rng: &mut SplitMix64,
+) -> Vec<f64> {
     parts
         .iter()
         .enumerate()
         .map(|(i, p)| {
-            let published = if p.computed == p.baseline || p.surge.is_empty() { p.computed } else { p.baseline };
+            // A drifting part publishes its baseline as the fallback, in whole units.
+            let fallback = p.units(formulas).whole_limits(p.baseline);
+            let published = if p.computed == fallback || p.surge.is_empty() { p.computed } else { fallback };
             if short.contains(&i) {
                 (published.reorder * rng.uniform(0.1, 0.6)).floor()
             } else {

@@ -31,6 +31,7 @@ use cmms_core::ids::{PartClass, SiteId};
 use cmms_core::master::{AssetPartRecord, AssetRecord, ImportRecord, PartRecord, SiteRecord, SkuMapRecord};
 use cmms_core::quantity::Quantity;
 use cmms_core::thresholds::{Consumption, Limits, ThresholdError, compute_from_events, round_decimals};
+use cmms_core::units::UnitPolicy;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use rng::SplitMix64;
@@ -304,7 +305,7 @@ pub fn generate(spec: &DemoSpec) -> Result<DemoData, DemoError> {
     ));
 
     let mut irng = root.fork(6);
-    let stock = stock_levels(&parts, &short, &mut irng);
+    let stock = stock_levels(&parts, &short, &formulas, &mut irng);
     let (snapshots, late) = inventory_csv(&parts, &stock, dropped, as_of, &mut irng, &mut planted);
     files.push(file(
         SnapshotRecord::KIND,

@@ -167,9 +167,39 @@ pub(crate) struct Part {
     pub(crate) events: Vec<(i64, f64)>,
     /// Events of a demand surge that the baseline does not know about (drifting parts only).
     pub(crate) surge: Vec<(i64, f64)>,
-    /// Thresholds computed from all events, as the pipeline will; and the baseline.
+    /// Unit of measure, pack size and minimum order quantity ([`item_units`]).
+    pub(crate) unit: &'static str,
+    pub(crate) pack_size: Option<f64>,
+    pub(crate) min_order_qty: Option<f64>,
+    /// Thresholds computed from all events, as the pipeline will publish them (in whole units and
+    /// packs for a discrete unit); and the baseline.
     pub(crate) computed: Limits,
     pub(crate) baseline: Limits,
+}
+
+impl Part {
+    /// How the pipeline rounds the part's limits and orders (docs/contract.md#whole-units).
+    pub(crate) fn units(&self, formulas: &FormulaSet) -> UnitPolicy {
+        let q = |v: Option<f64>| v.and_then(|v| Quantity::new(v).ok());
+        formulas.unit_policy(self.unit, q(self.pack_size), q(self.min_order_qty))
+    }
+}
+
+/// How an item is counted and bought: its unit of measure (the class's unless it comes as a kit
+/// or set), pack size and minimum order quantity. O-ring kits come in cartons of 5, shaft seals
+/// and fuse links in boxes of 10, oils in 20 L drums; mechanical seals are bought two at a time
+/// and grease by the kilogram, 5 kg at least.
+pub(crate) fn item_units(class_unit: &'static str, item: &str) -> (&'static str, Option<f64>, Option<f64>) {
+    match item {
+        "O-ring kit" => ("KIT", Some(5.0), None),
+        "Cylinder seal kit" | "Flat conveyor belt splice kit" => ("KIT", None, None),
+        "Gland packing set" => ("SET", None, None),
+        "Radial shaft seal" | "Fuse link gG" => (class_unit, Some(10.0), None),
+        "Mechanical seal" => (class_unit, None, Some(2.0)),
+        "Gear oil" | "Hydraulic oil" | "Compressor oil" => (class_unit, Some(20.0), None),
+        "Bearing grease" => ("KG", None, Some(5.0)),
+        _ => (class_unit, None, None),
+    }
 }
 /// A random part of the given site counted in whole units (not `except`); scans forward from a
 /// random start, so it always ends.
@@ -190,6 +220,7 @@ pub(crate) fn make_parts(spec: &DemoSpec, rng: &mut SplitMix64) -> Vec<Part> {
             let s = &SITES[site];
             let item = rng.pick(c.items).copied().unwrap_or("Spare");
             let size = rng.pick(c.sizes).copied().unwrap_or("");
+            let (unit, pack_size, min_order_qty) = item_units(c.unit, item);
             let sku = if site == 0 { format!("{}", 10_040_000 + i * 7) } else { format!("S{:06}", 300_000 + i) };
             Part {
                 id: format!("{}-{}-{:04}", c.prefix, s.code, i + 1),
@@ -201,6 +232,9 @@ pub(crate) fn make_parts(spec: &DemoSpec, rng: &mut SplitMix64) -> Vec<Part> {
                 description: format!("{item} {size}"),
                 events: Vec::new(),
                 surge: Vec::new(),
+                unit,
+                pack_size,
+                min_order_qty,
                 computed: Limits { min: 0.0, reorder: 0.0, max: 0.0 },
                 baseline: Limits { min: 0.0, reorder: 0.0, max: 0.0 },
             }
@@ -314,7 +348,7 @@ pub(crate) fn limits(
     };
     let known = calc(&part.events)?;
     let all: Vec<(i64, f64)> = part.events.iter().chain(&part.surge).copied().collect();
-    let computed = calc(&all)?;
+    let computed = part.units(formulas).whole_limits(calc(&all)?);
     let noise = if known.min < 1.0 { 1.0 } else { rng.uniform(0.9, 1.1) };
     let d = params.rounding_decimals;
     // New parts (no consumption yet) carry the stores' first guess.

@@ -57,3 +57,14 @@ pub async fn active(store: &Store, now_ms: i64) -> Result<(i64, FormulaSet), For
         store.activate_formulas(set.canonical_toml(), &set.content_hash(), "built-in defaults", now_ms).await?;
     Ok((version, set))
 }
+
+/// The active formula set, or the built-in defaults when none is stored yet (read-only: the
+/// defaults are stored by the first recompute, [`active`]).
+pub async fn active_or_defaults(store: &Store) -> Result<FormulaSet, FormulasError> {
+    match store.active_formulas().await? {
+        Some((version, content)) => {
+            FormulaSet::parse(&content).map_err(|source| FormulasError::Invalid { version, source })
+        }
+        None => Ok(FormulaSet::defaults()),
+    }
+}

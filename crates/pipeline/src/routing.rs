@@ -7,6 +7,7 @@
 //! "one OPEN per part" index turns into a no-op, closes and work-order moves are compare-and-set
 //! updates, and a change another run made first is skipped (counted in [`RoutingRun::skipped`]).
 
+use crate::formulas::{self, FormulasError};
 use cmms_core::routing::{Decision, plan};
 use cmms_core::work_order::{WoAction, WoState, transition};
 use cmms_store::routing::RequestClosure;
@@ -34,6 +35,9 @@ pub enum RoutingError {
     /// A decision the state machine refuses (a bug in the planner, never a user error).
     #[error("routing: {0}")]
     Illegal(#[from] cmms_core::work_order::IllegalTransition),
+    /// The active formula version (its discrete units) could not be read.
+    #[error("routing: {0}")]
+    Formulas(#[from] FormulasError),
 }
 
 /// What one routing run did.
@@ -77,10 +81,14 @@ pub async fn route(store: &Store, scope: RouteScope, now_ms: i64) -> Result<Rout
 
 async fn route_in_span(store: &Store, scope: RouteScope, now_ms: i64) -> Result<RoutingRun, RoutingError> {
     let _one_at_a_time = ROUTING.lock().await;
+    if matches!(&scope, RouteScope::Parts(parts) if parts.is_empty()) {
+        return Ok(RoutingRun::default());
+    }
+    // The discrete units decide how order quantities are rounded (docs/contract.md#whole-units).
+    let formulas = formulas::active_or_defaults(store).await?;
     let inputs = match &scope {
-        RouteScope::All => store.routing_inputs(None).await?,
-        RouteScope::Parts(parts) if parts.is_empty() => return Ok(RoutingRun::default()),
-        RouteScope::Parts(parts) => store.routing_inputs(Some(parts)).await?,
+        RouteScope::All => store.routing_inputs(None, formulas.units()).await?,
+        RouteScope::Parts(parts) => store.routing_inputs(Some(parts), formulas.units()).await?,
     };
     let mut run = RoutingRun {
         parts: inputs.parts.len() as u64,

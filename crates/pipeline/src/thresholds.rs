@@ -19,6 +19,7 @@ use cmms_core::ids::{PartClass, SiteId};
 use cmms_core::quantity::Quantity;
 use cmms_core::thresholds::{Limits, ThresholdError, Thresholds, UsageSummary, UsageWindow, part_thresholds};
 use cmms_core::time::to_epoch_ms;
+use cmms_core::units::UnitPolicy;
 use cmms_store::codes::{AlertKind, ThresholdBasis};
 use cmms_store::thresholds::{Announcement, CurrentThreshold, ThresholdChange, ThresholdInput, ThresholdWatermark};
 use cmms_store::{Store, StoreError};
@@ -223,7 +224,7 @@ pub async fn recompute_thresholds_in(
                     .to_string(),
                 }
             }
-            Ok((params, t)) => {
+            Ok((params, t, units)) => {
                 *run.by_status.entry("OK".to_owned()).or_default() += 1;
                 let baseline = Baseline {
                     min: input.baseline[0].and_then(|v| Quantity::new(v).ok()),
@@ -231,7 +232,10 @@ pub async fn recompute_thresholds_in(
                     max: input.baseline[2].and_then(|v| Quantity::new(v).ok()),
                 };
                 let approved = previous.and_then(|p| p.approved) == Some(triple(&t.limits));
-                let decision = decide(&t.limits, &baseline, &params, approved);
+                // Drift compares the formula's limits (before whole units) with the baseline, so
+                // rounding alone never drifts; what is published is in whole units either way.
+                let mut decision = decide(&t.formula_limits, &baseline, &params, approved);
+                decision.published = units.whole_limits(decision.published);
                 let basis = ThresholdBasis::from(decision.basis);
                 *run.by_basis.entry(basis.as_str().to_owned()).or_default() += 1;
                 let unchanged = previous.is_some_and(|p: &CurrentThreshold| {
@@ -266,7 +270,7 @@ pub async fn recompute_thresholds_in(
                     published: Some(triple(&decision.published)),
                     basis,
                     sequence_id: previous.map_or(0, |p| p.sequence_id) + 1,
-                    inputs: serde_json::to_string(&t).unwrap_or_default(),
+                    inputs: history_inputs(&t, units),
                 }
             }
         };
@@ -310,17 +314,52 @@ fn part_outcome(
     input: &ThresholdInput,
     as_of: Timestamp,
     formulas: &FormulaSet,
-) -> Result<(ThresholdParams, Thresholds), PartIssue> {
+) -> Result<(ThresholdParams, Thresholds, UnitPolicy), PartIssue> {
     let invalid = |reason: String| PartIssue { code: STATUS_INVALID_INPUT, reason };
     let class = PartClass::parse(&input.part_class).map_err(|e| invalid(format!("part class: {e}")))?;
     let site = SiteId::parse(&input.site_id).map_err(|e| invalid(format!("site: {e}")))?;
+    let units = unit_policy(input, formulas).map_err(invalid)?;
     // The store flags a window total it cannot sum exactly (at least `MAX_EXACT_MICROS`).
     input
         .consumed_in_window_micros
         .ok_or(ThresholdError::ImplausibleConsumption)
         .and_then(|micros| UsageSummary::from_micros(micros, input.has_history))
-        .and_then(|usage| part_thresholds(formulas, &class, &site, input.lead_time_days, usage, as_of))
+        .and_then(|usage| part_thresholds(formulas, &class, &site, input.lead_time_days, usage, as_of, units))
+        .map(|(params, t)| (params, t, units))
         .map_err(|e| PartIssue { code: e.code(), reason: e.to_string() })
+}
+
+/// The inputs a history row records: the formula's ([`Thresholds`]), and for a part whose
+/// quantities are rounded ([`UnitPolicy`] other than continuous without pack or minimum) the
+/// policy under `units` and the limits before whole-unit rounding under `formula_limits`.
+fn history_inputs(t: &Thresholds, units: UnitPolicy) -> String {
+    if units == UnitPolicy::CONTINUOUS {
+        return serde_json::to_string(t).unwrap_or_default();
+    }
+    let mut inputs = serde_json::to_value(t).unwrap_or_default();
+    if let (Some(map), Ok(policy), Ok(formula)) =
+        (inputs.as_object_mut(), serde_json::to_value(units), serde_json::to_value(t.formula_limits))
+    {
+        map.insert("units".to_owned(), policy);
+        map.insert("formula_limits".to_owned(), formula);
+    }
+    inputs.to_string()
+}
+
+/// The part's whole-unit policy from its stored unit, pack size and minimum order quantity (each
+/// > 0 when given, or the reason it is not).
+fn unit_policy(input: &ThresholdInput, formulas: &FormulaSet) -> Result<UnitPolicy, String> {
+    let positive = |field: &str, v: Option<f64>| match v {
+        None => Ok(None),
+        Some(v) => match Quantity::new(v) {
+            Ok(q) if q.get() > 0.0 => Ok(Some(q)),
+            Ok(_) => Err(format!("{field}: must be greater than zero (got {v})")),
+            Err(e) => Err(format!("{field}: {e}")),
+        },
+    };
+    let pack = positive("pack_size", input.pack_size)?;
+    let moq = positive("min_order_qty", input.min_order_qty)?;
+    Ok(formulas.unit_policy(&input.unit, pack, moq))
 }
 
 /// An operator approves the computed thresholds of a part held on the drift fallback: exactly

@@ -61,11 +61,12 @@ fn computes_thresholds_and_intervals_from_import_files() {
 
     let thresholds = std::fs::read_to_string(output.join("thresholds.csv")).unwrap();
     let version = &FormulaSet::defaults().content_hash()[..12];
+    // BRG counts in EA, a discrete unit: the formula's 15 / 18.75 / 28.12 in whole units.
     assert_eq!(
         thresholds,
         format!(
             "part_id,status,avg_daily_usage,min,reorder,max,formula_version\n\
-             BRG,OK,1,15,18.75,28.12,{version}\nIDLE,NO_HISTORY,,,,,{version}\nZERO,LEAD_TIME_NOT_POSITIVE,,,,,{version}\n"
+             BRG,OK,1,15,19,29,{version}\nIDLE,NO_HISTORY,,,,,{version}\nZERO,LEAD_TIME_NOT_POSITIVE,,,,,{version}\n"
         )
     );
     // One sample of 190.588 h: 190.588 × 0.85 / 24 = 6.75 days, clamped to 7; 08:00 local

@@ -82,6 +82,8 @@ impl StoredRecord for PartRecord {
             ("baseline_min", ColType::Real),
             ("baseline_reorder", ColType::Real),
             ("baseline_max", ColType::Real),
+            ("pack_size", ColType::Real),
+            ("min_order_qty", ColType::Real),
         ],
         key_len: 1,
         stamp: "updated_at",
@@ -99,6 +101,8 @@ impl StoredRecord for PartRecord {
             opt_qty(self.baseline_min),
             opt_qty(self.baseline_reorder),
             opt_qty(self.baseline_max),
+            opt_qty(self.pack_size),
+            opt_qty(self.min_order_qty),
         ]
     }
     fn references(&self) -> Vec<Reference<'_>> {

@@ -76,6 +76,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_dashboard_sessions.sql"),
         postgres: include_str!("../migrations/postgres/0010_dashboard_sessions.sql"),
     },
+    Migration {
+        version: 13,
+        description: "part pack size and minimum order quantity",
+        sqlite: include_str!("../migrations/sqlite/0013_part_packs.sql"),
+        postgres: include_str!("../migrations/postgres/0013_part_packs.sql"),
+    },
 ];
 
 /// Arbitrary constant identifying cmms-pipeline's migration lock among advisory locks.

@@ -7,7 +7,9 @@
 use crate::codes::RequestStatus;
 use crate::rows::placeholders;
 use crate::{Store, StoreError};
+use cmms_core::quantity::Quantity;
 use cmms_core::routing::{Limits, OpenRequest, OrderInput, PartInput};
+use cmms_core::units::UnitsParams;
 use cmms_core::work_order::WoState;
 use sqlx::AssertSqlSafe;
 use std::collections::{BTreeMap, BTreeSet};
@@ -76,11 +78,19 @@ struct PartRow {
     max_qty: Option<f64>,
     request_id: Option<i64>,
     request_qty: Option<f64>,
+    unit: String,
+    pack_size: Option<f64>,
+    min_order_qty: Option<f64>,
 }
 
-impl From<PartRow> for PartInput {
-    fn from(r: PartRow) -> PartInput {
+impl PartRow {
+    /// The routing engine's view of the row; `units` says which units are discrete. A stored pack
+    /// size or minimum that is not a positive quantity counts as none.
+    fn into_input(self, units: &UnitsParams) -> PartInput {
+        let positive = |v: Option<f64>| v.and_then(|v| Quantity::new(v).ok()).filter(|q| q.get() > 0.0);
+        let r = self;
         PartInput {
+            units: units.policy(&r.unit, positive(r.pack_size), positive(r.min_order_qty)),
             part_id: r.part_id,
             available: r.on_hand.map(|h| h - r.reserved.unwrap_or(0.0)),
             limits: r.reorder_qty.zip(r.max_qty).map(|(reorder, max)| Limits { reorder, max }),
@@ -101,7 +111,7 @@ struct OrderPart {
 }
 
 const PARTS_SELECT: &str = "SELECT p.part_id, s.on_hand, s.reserved, s.paused_reason, c.reorder_qty, c.max_qty, \
-     r.id AS request_id, r.quantity AS request_qty FROM parts p \
+     r.id AS request_id, r.quantity AS request_qty, p.unit, p.pack_size, p.min_order_qty FROM parts p \
      LEFT JOIN inventory_state s ON s.part_id = p.part_id \
      LEFT JOIN current_thresholds c ON c.part_id = p.part_id \
      LEFT JOIN procurement_requests r ON r.part_id = p.part_id AND r.status = 'OPEN'";
@@ -113,7 +123,13 @@ impl Store {
     /// The routing inputs. `None`: every part and every open PM. `Some(parts)`: those parts, the
     /// open PMs whose asset's bill of materials names one of them, and every other part those PMs
     /// need (so a release sees all of an order's parts). A few queries per 1,000 part ids.
-    pub async fn routing_inputs(&self, parts: Option<&[String]>) -> Result<RoutingInputs, StoreError> {
+    /// `units` (the active formula version's discrete units) gives each part its
+    /// [`cmms_core::units::UnitPolicy`].
+    pub async fn routing_inputs(
+        &self,
+        parts: Option<&[String]>,
+        units: &UnitsParams,
+    ) -> Result<RoutingInputs, StoreError> {
         let mut orders: BTreeMap<i64, OrderInput> = BTreeMap::new();
         let mut part_rows: Vec<PartRow> = Vec::new();
         match parts {
@@ -156,7 +172,7 @@ impl Store {
                 }
             }
         }
-        let parts = part_rows.into_iter().map(PartInput::from).collect();
+        let parts = part_rows.into_iter().map(|r| r.into_input(units)).collect();
         Ok(RoutingInputs { parts, orders: orders.into_values().collect() })
     }
 

@@ -22,6 +22,10 @@ pub struct PartOverview {
     pub part_class: String,
     /// Supplier lead time, days.
     pub lead_time_days: f64,
+    /// Units per pack (order multiple), if set.
+    pub pack_size: Option<f64>,
+    /// Minimum order quantity, if set.
+    pub min_order_qty: Option<f64>,
     /// On-hand stock, once a snapshot was applied.
     pub on_hand: Option<f64>,
     /// On hand minus reserved: what routing uses.
@@ -64,7 +68,7 @@ struct PartStock {
 
 /// The query of [`PartOverview`] rows, to be completed with a `WHERE` clause on `p`, `s` or `t`.
 pub(crate) const PART_OVERVIEW: &str = "SELECT p.part_id, p.description, p.unit, p.site_id, p.part_class, \
-     p.lead_time_days, s.on_hand, s.on_hand - COALESCE(s.reserved, 0.0) AS available, s.paused_reason, \
+     p.lead_time_days, p.pack_size, p.min_order_qty, s.on_hand, s.on_hand - COALESCE(s.reserved, 0.0) AS available, s.paused_reason, \
      t.min_qty AS min, t.reorder_qty AS reorder, t.max_qty AS max, t.basis, t.sequence_id \
      FROM parts p LEFT JOIN inventory_state s ON s.part_id = p.part_id \
      LEFT JOIN current_thresholds t ON t.part_id = p.part_id";

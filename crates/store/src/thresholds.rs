@@ -20,6 +20,12 @@ pub struct ThresholdInput {
     pub lead_time_days: f64,
     /// Baseline limits from the part master.
     pub baseline: [Option<f64>; 3],
+    /// Unit of measure (discrete units get whole-unit thresholds).
+    pub unit: String,
+    /// Units per pack (order multiple), if any.
+    pub pack_size: Option<f64>,
+    /// Minimum order quantity, if any.
+    pub min_order_qty: Option<f64>,
     /// Units consumed in the window, in whole micro-units: an exact sum, or `None` when the stored
     /// quantities cannot be summed exactly (2⁵³ micro-units or more, about 9·10⁹ units, which only
     /// implausible values stored before the plausible range was enforced reach).
@@ -119,6 +125,9 @@ struct InputRow {
     baseline_min: Option<f64>,
     baseline_reorder: Option<f64>,
     baseline_max: Option<f64>,
+    unit: String,
+    pack_size: Option<f64>,
+    min_order_qty: Option<f64>,
     in_window: Option<f64>,
     n_before: Option<i64>,
 }
@@ -131,6 +140,9 @@ impl From<InputRow> for ThresholdInput {
             part_class: r.part_class,
             lead_time_days: r.lead_time_days,
             baseline: [r.baseline_min, r.baseline_reorder, r.baseline_max],
+            unit: r.unit,
+            pack_size: r.pack_size,
+            min_order_qty: r.min_order_qty,
             consumed_in_window_micros: match r.in_window.unwrap_or(0.0) {
                 total if (0.0..EXACT_MICROS).contains(&total) => Some(total as i128),
                 _ => None,
@@ -230,7 +242,7 @@ impl Store {
     ) -> Result<Vec<ThresholdInput>, StoreError> {
         let sql = format!(
             "SELECT p.part_id, p.site_id, p.part_class, p.lead_time_days, p.baseline_min, p.baseline_reorder, \
-             p.baseline_max, c.in_window, c.n_before FROM parts p LEFT JOIN ( \
+             p.baseline_max, p.unit, p.pack_size, p.min_order_qty, c.in_window, c.n_before FROM parts p LEFT JOIN ( \
                SELECT part_id, {} \
                FROM consumption WHERE part_id IS NOT NULL AND consumed_at < $2 AND voided = 0 GROUP BY part_id \
              ) c ON c.part_id = p.part_id ORDER BY p.part_id",
@@ -268,7 +280,7 @@ impl Store {
             let outer: Vec<String> = chunk.iter().map(|_| ph()).collect();
             let sql = format!(
                 "SELECT p.part_id, p.site_id, p.part_class, p.lead_time_days, p.baseline_min, p.baseline_reorder, \
-                 p.baseline_max, c.in_window, c.n_before FROM parts p LEFT JOIN ( \
+                 p.baseline_max, p.unit, p.pack_size, p.min_order_qty, c.in_window, c.n_before FROM parts p LEFT JOIN ( \
                    SELECT part_id, {} \
                    FROM consumption WHERE part_id IN ({}) AND consumed_at < {asof} AND voided = 0 GROUP BY part_id \
                  ) c ON c.part_id = p.part_id WHERE p.part_id IN ({}) ORDER BY p.part_id",

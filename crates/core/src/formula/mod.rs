@@ -12,6 +12,8 @@ mod season;
 
 use crate::ids::{PartClass, SiteId};
 use crate::master::MAX_FALLBACK_INTERVAL_DAYS;
+use crate::quantity::Quantity;
+use crate::units::{UnitPolicy, UnitsParams};
 pub use diff::{ParamChange, diff};
 pub use season::{MonthDay, MonthDayError, SeasonalWindow};
 use serde::{Deserialize, Serialize};
@@ -71,6 +73,15 @@ drop_lookback_days = 7         # ... (consumption of the last N days before the 
 drop_slack_units = 1.0         # ... plus this many units is held for review
 scan_abs_tolerance = 0.0       # a scan matches when |counted - system| <= max(abs, rel x system)
 scan_rel_tolerance = 0.02
+
+[units]
+# Units of measure counted in whole pieces (case-insensitive). Parts in these units publish whole
+# reorder points and maxima in multiples of their pack size, and order whole packs of at least
+# their minimum order quantity (parts.csv pack_size, min_order_qty); other units keep decimals.
+discrete = [
+    "BAG", "BOX", "BTL", "CAN", "CASE", "DRUM", "EA", "EACH", "KIT", "PACK",
+    "PAIR", "PC", "PCS", "PIECE", "PK", "PR", "ROLL", "SET", "UNIT",
+]
 "#;
 
 /// How average daily usage is derived from consumption history.
@@ -238,6 +249,8 @@ pub struct FormulaParams {
     pub pm: PmParams,
     /// Inventory gate.
     pub gate: GateParams,
+    /// Discrete units of measure (whole-unit thresholds and orders).
+    pub units: UnitsParams,
 }
 
 impl Default for FormulaParams {
@@ -249,6 +262,7 @@ impl Default for FormulaParams {
             overrides: BTreeMap::new(),
             pm: PmParams::default(),
             gate: GateParams::default(),
+            units: UnitsParams::default(),
         }
     }
 }
@@ -372,6 +386,9 @@ impl FormulaParams {
         g.scan_abs_tolerance += 0.0;
         g.scan_rel_tolerance += 0.0;
         self.gate.validate()?;
+        self.units
+            .normalize()
+            .map_err(|(i, reason)| FormulaError::OutOfRange { path: format!("units.discrete[{i}]"), reason })?;
         Ok(self)
     }
 }
@@ -434,6 +451,17 @@ impl FormulaSet {
     /// The inventory gate parameters.
     pub fn gate(&self) -> &GateParams {
         &self.params.gate
+    }
+
+    /// The discrete units of measure.
+    pub fn units(&self) -> &UnitsParams {
+        &self.params.units
+    }
+
+    /// The whole-unit policy of a part with this unit of measure, pack size and minimum order
+    /// quantity (see [`crate::units`]).
+    pub fn unit_policy(&self, unit: &str, pack_size: Option<Quantity>, min_order_qty: Option<Quantity>) -> UnitPolicy {
+        self.params.units.policy(unit, pack_size, min_order_qty)
     }
 
     /// The canonical TOML text: every key spelled out, fixed order, fixed number format.
@@ -516,6 +544,7 @@ mod tests {
             ("[pm]\nmin_interval_days = 30\nmax_interval_days = 10\n", "pm.max_interval_days"),
             ("[pm]\nlookback_days = 0\n", "pm.lookback_days"),
             ("[gate]\ndrop_lookback_days = 0\n", "gate.drop_lookback_days"),
+            ("[units]\ndiscrete = ['EA', 'two words']\n", "units.discrete[1]"),
         ];
         for (doc, path) in cases {
             match FormulaSet::parse(doc) {
@@ -528,6 +557,22 @@ mod tests {
             assert!(matches!(FormulaSet::parse(&doc), Err(FormulaError::Syntax(_))), "{bad}");
         }
         assert!("02-29".parse::<MonthDay>().is_ok());
+    }
+
+    #[test]
+    fn units_section_is_canonical_and_resolves_part_policies() {
+        let a = FormulaSet::parse("[units]\ndiscrete = ['kit', 'EA', 'ea']\n").unwrap();
+        let b = FormulaSet::parse("[units]\ndiscrete = ['EA', 'KIT']\n").unwrap();
+        assert_eq!(a.content_hash(), b.content_hash());
+        assert_eq!(a.units().discrete, ["EA", "KIT"]);
+        assert!(a.unit_policy("Kit", None, None).discrete);
+        assert!(!a.unit_policy("PR", None, None).discrete);
+        assert!(FormulaSet::defaults().unit_policy("PR", None, None).discrete);
+        let none = FormulaSet::parse("[units]\ndiscrete = []\n").unwrap();
+        assert!(!none.unit_policy("EA", None, None).discrete);
+        let d: Vec<String> = diff(&FormulaSet::defaults(), &b).iter().map(ToString::to_string).collect();
+        assert_eq!(d.len(), 1);
+        assert!(d[0].starts_with("units.discrete: [\"BAG\""), "{d:?}");
     }
 
     #[test]

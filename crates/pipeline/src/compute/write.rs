@@ -54,8 +54,9 @@ pub(super) fn write_thresholds(
     out.line(format_args!("part_id,status,avg_daily_usage,min,reorder,max,formula_version"))?;
     for (id, part) in parts {
         let acc = index.position(id).and_then(|at| usage.get(at)).copied().unwrap_or_default();
+        let units = formulas.unit_policy(&part.unit, part.pack_size, part.min_order_qty);
         let result = acc.summary().and_then(|usage| {
-            part_thresholds(formulas, &part.part_class, &part.site_id, part.lead_time_days, usage, as_of)
+            part_thresholds(formulas, &part.part_class, &part.site_id, part.lead_time_days, usage, as_of, units)
         });
         match result {
             Ok((_, t)) => out.line(format_args!(

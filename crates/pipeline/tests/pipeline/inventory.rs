@@ -22,12 +22,14 @@ pub(crate) async fn import<R: ImportRecord + StoredRecord>(db: &Db, name: &str, 
     import_file::<R>(&db.store, &write_temp(name, csv), 2, &mut Quiet).await.unwrap()
 }
 
-/// Parts: BRG (baseline close to its usage), FLT (baseline far below), NEW (no baseline).
+/// Parts: BRG (baseline close to its usage), FLT (baseline far below), NEW (no baseline). BRG and
+/// FLT are kept in a continuous unit (`KG`), so the figures here are the seed formula's own;
+/// discrete units have their own cases (`units.rs`).
 pub(crate) async fn master(db: &Db) {
     load_sites(db).await;
     let parts = "part_id,description,unit,site_id,part_class,lead_time_days,baseline_min,baseline_reorder,baseline_max\n\
-                 BRG,Bearing,EA,PLANT-A,BEARING,10,15,18.75,28.13\n\
-                 FLT,Filter,EA,PLANT-A,FILTER,10,1,2,3\n\
+                 BRG,Bearing,KG,PLANT-A,BEARING,10,15,18.75,28.13\n\
+                 FLT,Filter,KG,PLANT-A,FILTER,10,1,2,3\n\
                  NEW,Seal,EA,PLANT-A,SEAL,10,,,\n\
                  ZERO,Gasket,EA,PLANT-A,SEAL,0,,,\n";
     assert!(import::<PartRecord>(db, "parts.csv", parts).await.is_clean());
@@ -294,8 +296,8 @@ pub async fn recompute_without_all_computes_only_changed_parts(db: Db) {
 
     // A changed lead time (part master): that part only. A re-import of the same master marks nothing.
     let parts = "part_id,description,unit,site_id,part_class,lead_time_days,baseline_min,baseline_reorder,baseline_max\n\
-                 BRG,Bearing,EA,PLANT-A,BEARING,10,15,18.75,28.13\n\
-                 FLT,Filter,EA,PLANT-A,FILTER,20,1,2,3\n";
+                 BRG,Bearing,KG,PLANT-A,BEARING,10,15,18.75,28.13\n\
+                 FLT,Filter,KG,PLANT-A,FILTER,20,1,2,3\n";
     assert!(import::<PartRecord>(&db, "parts2.csv", parts).await.is_clean());
     let (lead, _) = recompute(&db, AS_OF, NOW + 3, RecomputeScope::Changed).await;
     assert_eq!((lead.parts, lead.changed), (1, 1));

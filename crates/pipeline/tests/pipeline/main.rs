@@ -6,6 +6,7 @@ mod hardening;
 mod inventory;
 mod pm;
 mod routing;
+mod units;
 
 use cmms_pipeline::feed::{self, Feed};
 use cmms_pipeline::import::{ImportReport, Location, Quiet, RowIssue};
@@ -196,6 +197,9 @@ async fn import_rows_dated_outside_the_plausible_window_are_rejected(db: Db) {
 
 fn main() -> std::process::ExitCode {
     run_suite(&[
+        case!(units::discrete_parts_publish_and_order_whole_packs),
+        case!(units::a_new_pack_size_recomputes_the_part_incrementally),
+        case!(units::bad_pack_sizes_are_rejected_rows),
         case!(bad_parts_rows_are_reported_and_good_rows_land),
         case!(reimport_changes_nothing),
         case!(json_rows_follow_the_same_rules_with_json_paths),

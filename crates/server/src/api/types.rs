@@ -26,6 +26,11 @@ pub struct PartOverview {
     pub part_class: String,
     /// Supplier lead time, days.
     pub lead_time_days: f64,
+    /// Units per pack: orders (and, for a discrete unit, reorder point and max) are whole
+    /// multiples of it (docs/contract.md#whole-units).
+    pub pack_size: Option<f64>,
+    /// Smallest quantity one procurement request may be for.
+    pub min_order_qty: Option<f64>,
     /// On-hand stock, once a snapshot was applied.
     pub on_hand: Option<f64>,
     /// On hand minus reserved: what routing uses.
@@ -53,6 +58,8 @@ impl From<cmms_store::inventory::PartOverview> for PartOverview {
             site_id: r.site_id,
             part_class: r.part_class,
             lead_time_days: r.lead_time_days,
+            pack_size: r.pack_size,
+            min_order_qty: r.min_order_qty,
             on_hand: r.on_hand,
             available: r.available,
             paused_reason: r.paused_reason,

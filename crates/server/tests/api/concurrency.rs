@@ -122,13 +122,14 @@ pub async fn routing_follows_stock_over_http(db: Db) {
     assert_eq!(r, json!([]), "stock above reorder: nothing to order");
     app.post("/api/v1/ingest/inventory", Scope::Ingest, snap(2, 3.0)).await;
     let (_, r) = app.get("/api/v1/procurement-requests?status=OPEN", Scope::Read).await;
-    assert_eq!((r[0]["part_id"].as_str(), r[0]["quantity"].as_f64()), (Some("BRG-6204"), Some(4.5)), "{r}");
+    // Order up to max 7.5 from 3: 4.5, in whole units (EA) 5 — the received limits stay as sent.
+    assert_eq!((r[0]["part_id"].as_str(), r[0]["quantity"].as_f64()), (Some("BRG-6204"), Some(5.0)), "{r}");
     let (_, wos) = app.get("/api/v1/work-orders?asset_id=CHILLER-01", Scope::Read).await;
     assert_eq!(wos[0]["state"], "MATERIAL_PENDING", "{wos}");
     // Falling further resizes the open request instead of raising a second one.
     app.post("/api/v1/ingest/inventory", Scope::Ingest, snap(3, 1.0)).await;
     let (_, r) = app.get("/api/v1/procurement-requests", Scope::Read).await;
-    assert_eq!((r.as_array().unwrap().len(), r[0]["quantity"].as_f64()), (1, Some(6.5)), "{r}");
+    assert_eq!((r.as_array().unwrap().len(), r[0]["quantity"].as_f64()), (1, Some(7.0)), "6.5 in whole units: {r}");
     // Recovery fulfils it and releases the PM.
     app.post("/api/v1/ingest/inventory", Scope::Ingest, snap(4, 12.0)).await;
     let (_, r) = app.get("/api/v1/procurement-requests", Scope::Read).await;
@@ -212,7 +213,8 @@ pub async fn sixteen_clients_converge_to_the_in_order_state(db: Db) {
     assert_eq!(strip(got.clone()), strip(want), "16 shuffled concurrent deliveries differ from one in-order delivery");
     let open: Vec<&Value> = got["requests"].as_array().unwrap().iter().collect();
     assert_eq!(open.len(), 2, "one open request per short part: {got}");
-    assert_eq!((open[0][0].as_str(), open[0][2].as_f64()), (Some("BRG-6204"), Some(5.5)), "order up to max: {got}");
+    // 7.5 − 2 = 5.5, in whole units (EA) 6.
+    assert_eq!((open[0][0].as_str(), open[0][2].as_f64()), (Some("BRG-6204"), Some(6.0)), "order up to max: {got}");
     assert_eq!(got["stock"]["BRG-6204"][0].as_f64(), Some(2.0));
     assert_eq!(got["stock"]["SEAL-MECH-35"][0].as_f64(), Some(1.0));
     let mut open_orders: BTreeMap<String, usize> = BTreeMap::new();

@@ -19,7 +19,7 @@ const T0: i64 = 1_780_000_000_000;
 async fn master(db: &Db) {
     let s = &db.store;
     s.upsert_batch(&SiteRecord::SPEC, vec![record::<SiteRecord>(&["S1", "UTC"]).to_row()], 1).await.unwrap();
-    let part = record::<PartRecord>(&["P-1", "Bearing", "EA", "S1", "BEARING", "14", "", "", ""]).to_row();
+    let part = record::<PartRecord>(&["P-1", "Bearing", "EA", "S1", "BEARING", "14", "", "", "", "", ""]).to_row();
     s.upsert_batch(&PartRecord::SPEC, vec![part], 1).await.unwrap();
 }
 

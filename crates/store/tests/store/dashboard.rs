@@ -26,7 +26,7 @@ pub async fn pages_read_one_row_and_only_open_orders(db: Db) {
         record::<SiteRecord>(&["S2", "Australia/Sydney"]).to_row(),
     ];
     s.upsert_batch(&SiteRecord::SPEC, sites, 1).await.unwrap();
-    let part = record::<PartRecord>(&["P-1", "Bearing", "EA", "S1", "BEARING", "14", "", "", ""]).to_row();
+    let part = record::<PartRecord>(&["P-1", "Bearing", "EA", "S1", "BEARING", "14", "", "", "", "", ""]).to_row();
     s.upsert_batch(&PartRecord::SPEC, vec![part], 1).await.unwrap();
     let assets = vec![
         record::<AssetRecord>(&["A1", "PUMPS", "S1", "90", ""]).to_row(),

@@ -36,7 +36,7 @@ async fn upsert_counts_inserted_updated_unchanged(db: Db) {
     assert_eq!(c, UpsertCounts { inserted: 0, updated: 0, unchanged: 2 });
 
     let part = |lead: &str, bmin: &str| {
-        record::<PartRecord>(&["P-1", "Bearing", "EA", "S1", "BEARING", lead, bmin, "", ""]).to_row()
+        record::<PartRecord>(&["P-1", "Bearing", "EA", "S1", "BEARING", lead, bmin, "", "", "", ""]).to_row()
     };
     let c = s.upsert_batch(&PartRecord::SPEC, vec![part("14", "")], 3).await.unwrap().0;
     assert_eq!(c.inserted, 1);
@@ -57,7 +57,7 @@ async fn existing_ids_finds_only_known(db: Db) {
 
 async fn foreign_keys_are_enforced(db: Db) {
     // The pipeline checks references first; the schema is the second line of defence.
-    let orphan = record::<PartRecord>(&["P-1", "", "EA", "NOPE", "C", "1", "", "", ""]).to_row();
+    let orphan = record::<PartRecord>(&["P-1", "", "EA", "NOPE", "C", "1", "", "", "", "", ""]).to_row();
     assert!(db.store.upsert_batch(&PartRecord::SPEC, vec![orphan], 1).await.is_err());
     assert_eq!(db.store.count_rows("parts").await.unwrap(), 0);
 }
@@ -85,7 +85,7 @@ async fn concurrent_writers_all_commit_and_are_read_at_once(db: Db) {
     let s = &db.store;
     s.upsert_batch(&SiteRecord::SPEC, vec![record::<SiteRecord>(&["S1", "UTC"]).to_row()], 1).await.unwrap();
     let parts: Vec<_> = (0..8)
-        .map(|i| record::<PartRecord>(&[&format!("P-{i}"), "", "EA", "S1", "C", "1", "", "", ""]).to_row())
+        .map(|i| record::<PartRecord>(&[&format!("P-{i}"), "", "EA", "S1", "C", "1", "", "", "", "", ""]).to_row())
         .collect();
     s.upsert_batch(&PartRecord::SPEC, parts, 1).await.unwrap();
     let other = cmms_store::Store::open(&db.url).await.unwrap();
@@ -124,7 +124,7 @@ async fn a_threshold_batch_is_judged_in_arrival_order(db: Db) {
     let s = &db.store;
     s.upsert_batch(&SiteRecord::SPEC, vec![record::<SiteRecord>(&["S1", "UTC"]).to_row()], 1).await.unwrap();
     let parts: Vec<_> = (0..2)
-        .map(|i| record::<PartRecord>(&[&format!("P-{i}"), "", "EA", "S1", "C", "1", "", "", ""]).to_row())
+        .map(|i| record::<PartRecord>(&[&format!("P-{i}"), "", "EA", "S1", "C", "1", "", "", "", "", ""]).to_row())
         .collect();
     s.upsert_batch(&PartRecord::SPEC, parts, 1).await.unwrap();
     let batch = [
@@ -164,7 +164,8 @@ async fn a_threshold_batch_is_judged_in_arrival_order(db: Db) {
 async fn the_sku_index_follows_every_change_of_the_map(db: Db) {
     let s = &db.store;
     s.upsert_batch(&SiteRecord::SPEC, vec![record::<SiteRecord>(&["S1", "UTC"]).to_row()], 1).await.unwrap();
-    let parts = ["P-1", "P-2"].map(|p| record::<PartRecord>(&[p, "", "EA", "S1", "C", "7", "", "", ""]).to_row());
+    let parts =
+        ["P-1", "P-2"].map(|p| record::<PartRecord>(&[p, "", "EA", "S1", "C", "7", "", "", "", "", ""]).to_row());
     s.upsert_batch(&PartRecord::SPEC, parts.to_vec(), 1).await.unwrap();
     let resolve = |sku: &'static str| async move { s.sku_map_index().await.unwrap().resolve("ERP", sku) };
     assert_eq!(resolve("A-1").await, Mapping::Unmapped, "empty map");
