@@ -76,6 +76,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0010_dashboard_sessions.sql"),
         postgres: include_str!("../migrations/postgres/0010_dashboard_sessions.sql"),
     },
+    Migration {
+        version: 11,
+        description: "threshold method and demand class",
+        sqlite: include_str!("../migrations/sqlite/0011_threshold_method.sql"),
+        postgres: include_str!("../migrations/postgres/0011_threshold_method.sql"),
+    },
 ];
 
 /// Arbitrary constant identifying cmms-pipeline's migration lock among advisory locks.
