@@ -11,16 +11,21 @@ Mapping:
 - a part per series: part_id CP-<Part>, class CARPART, unit EA, lead time --lead-days (the data
   has none; default 30), no baseline (so no drift check);
 - the SKU map names the source's part number (source CARPARTS, external_sku <Part>);
-- each month with a sale becomes one consumption event of that month's quantity on the 15th at
-  12:00 UTC (event id <Part>-<YYYYMM>); months with zero sales or no value (the trailing gaps of
-  165 series) give no event. The data is monthly, so a 90-day window holds three monthly totals:
-  compute as of 2002-04-01T00:00:00Z (the day after the last month) to use January–March 2002.
+- a month's units are spread over its days deterministically: of q whole units in a month of D
+  days, unit j (0-based) falls on day floor((j + 0.5) x D / q) + 1, so the units are evenly spaced
+  and centred (1 unit: the middle of the month; D units or more: every day); units on the same day
+  form one consumption event at 12:00 UTC (event id <Part>-<YYYYMMDD>). A fractional remainder
+  (the data has none) goes to the middle day. Months with zero sales or no value (the trailing
+  gaps of 165 series) give no event. The monthly totals are kept exactly; a 90-day window as of
+  2002-04-01T00:00:00Z (the day after the last month) holds January–March 2002.
 
 Usage: python3 examples/carparts/convert.py DATA_DIR [--out DIR] [--lead-days N]
 """
 
 import argparse
+import calendar
 import csv
+import math
 import os
 import sys
 
@@ -34,6 +39,21 @@ def month_of(label):
     name, yy = label.strip().split("-")
     year = int(yy)
     return (1900 + year if year >= 50 else 2000 + year), MONTHS[name]
+
+
+def spread(value, year, month):
+    """[(day, units)] for a month's total: whole units evenly over the days, remainder mid-month."""
+    days = calendar.monthrange(year, month)[1]
+    whole = int(math.floor(value))
+    per_day = {}
+    for j in range(whole):
+        day = (2 * j + 1) * days // (2 * whole) + 1
+        per_day[day] = per_day.get(day, 0) + 1
+    rest = value - whole
+    if rest > 0:
+        mid = (days + 1) // 2
+        per_day[mid] = per_day.get(mid, 0) + rest
+    return sorted(per_day.items())
 
 
 def main():
@@ -80,12 +100,13 @@ def main():
             value = value.strip()
             if value == "" or float(value) == 0:
                 continue
-            cons.writerow(["%s-%04d%02d" % (part, year, month), SITE, part, value,
-                           "%04d-%02d-15T12:00:00Z" % (year, month)])
-            events += 1
+            for day, units in spread(float(value), year, month):
+                cons.writerow(["%s-%04d%02d%02d" % (part, year, month, day), SITE, part, "%g" % units,
+                               "%04d-%02d-%02dT12:00:00Z" % (year, month, day)])
+                events += 1
     for f in (sites_f, parts_f, skus_f, cons_f):
         f.close()
-    print("wrote %s: %d parts, %d consumption events (months with a sale)" % (args.out, len(series), events))
+    print("wrote %s: %d parts, %d consumption events" % (args.out, len(series), events))
 
 
 if __name__ == "__main__":

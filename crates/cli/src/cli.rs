@@ -178,6 +178,56 @@ pub enum Command {
         #[arg(long, value_name = "T")]
         as_of: Option<String>,
     },
+    /// Replay a folder of import files under several stock policies, with no look-ahead: fill
+    /// rate, cycle service level, average stock, orders and cost per policy and part class, and
+    /// the fill-rate/stock frontier against the first policy (docs/cli.md#backtest).
+    Backtest(BacktestArgs),
+}
+
+/// `cmms backtest` flags.
+#[derive(Debug, Args)]
+pub struct BacktestArgs {
+    /// Folder holding the import files (sites, parts, sku_map, consumption).
+    #[arg(long, value_name = "DIR")]
+    pub input: PathBuf,
+    /// Formula registry TOML the policies start from [default: built-in defaults].
+    #[arg(long, value_name = "FILE")]
+    pub formulas: Option<PathBuf>,
+    /// Policies, comma-separated: `seed` (the formula document as it is) and the methods
+    /// `moving_average`, `sba`, `tsb`, `empirical`, `auto` (the document with that method). The
+    /// first is the reference of the frontier.
+    #[arg(long, value_delimiter = ',', default_value = "seed,sba,tsb,empirical,auto")]
+    pub policies: Vec<String>,
+    /// First review day (YYYY-MM-DD, UTC) [default: the first review after --burn-in-days].
+    #[arg(long, value_name = "DATE")]
+    pub start: Option<String>,
+    /// Day after the last simulated day (YYYY-MM-DD) [default: the day after the last consumption].
+    #[arg(long, value_name = "DATE")]
+    pub end: Option<String>,
+    /// History before the first review when --start is not given, days.
+    #[arg(long, default_value_t = 365, value_name = "DAYS")]
+    pub burn_in_days: u32,
+    /// Review cadence: `monthly` (first day of each month) or a number of days.
+    #[arg(long, default_value = "monthly", value_name = "CADENCE")]
+    pub review: String,
+    /// Unmet demand waits for stock (default: it is lost).
+    #[arg(long)]
+    pub backorders: bool,
+    /// Round reorder point and max up to whole units in the simulation.
+    #[arg(long)]
+    pub whole_units: bool,
+    /// Holding cost per unit and year, for the cost figure.
+    #[arg(long, default_value_t = 1.0, value_name = "COST")]
+    pub holding_cost: f64,
+    /// Cost per order, for the cost figure.
+    #[arg(long, default_value_t = 10.0, value_name = "COST")]
+    pub ordering_cost: f64,
+    /// Skip the frontier search.
+    #[arg(long)]
+    pub no_frontier: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
 }
 
 /// Parses an import kind: the names of [`Feed`], each listed in `--help` with its columns

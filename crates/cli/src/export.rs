@@ -122,11 +122,29 @@ struct ThresholdExport {
     status: String,
     /// The reason in words when the status is not `OK`.
     status_reason: Option<String>,
+    /// The method that computed the thresholds in force (`moving_average`, `moving_average_ss`,
+    /// `sba`, `tsb`, `empirical`); empty when none was computed.
+    method: Option<String>,
+    /// The demand class (demand-driven methods only).
+    demand_class: Option<String>,
+    /// Forecast demand per day (demand-driven methods only).
+    forecast_daily: Option<f64>,
+    /// Mean lead-time demand.
+    lead_time_demand: Option<f64>,
+    /// Standard deviation of lead-time demand.
+    sigma: Option<f64>,
+    /// Safety factor.
+    z: Option<f64>,
+    /// Order quantity (max − reorder).
+    order_qty: Option<f64>,
+    /// Target service level and its kind, e.g. `0.95 cycle`.
+    service_level: Option<String>,
 }
 
 async fn thresholds(store: &Store) -> anyhow::Result<Vec<ThresholdExport>> {
     let mut errors: std::collections::HashMap<String, (String, Option<String>)> =
         store.threshold_errors().await?.into_iter().map(|e| (e.part_id, (e.code, e.reason))).collect();
+    let mut methods = store.threshold_methods().await?;
     Ok(store
         .parts_overview(false)
         .await?
@@ -136,6 +154,11 @@ async fn thresholds(store: &Store) -> anyhow::Result<Vec<ThresholdExport>> {
                 let status = if p.basis.is_some() { "OK" } else { "NOT_COMPUTED" };
                 (status.to_owned(), None)
             });
+            let how = methods.remove(&p.part_id);
+            let policy = how.as_ref().and_then(|h| h.policy.as_ref());
+            let figure = |k: &str| policy.and_then(|v| v.get(k)).and_then(serde_json::Value::as_f64);
+            let service_level = policy
+                .and_then(|v| Some(format!("{} {}", v.get("service_level")?, v.get("service_level_kind")?.as_str()?)));
             ThresholdExport {
                 part_id: p.part_id,
                 site_id: p.site_id,
@@ -154,6 +177,14 @@ async fn thresholds(store: &Store) -> anyhow::Result<Vec<ThresholdExport>> {
                 paused_reason: p.paused_reason,
                 status,
                 status_reason,
+                forecast_daily: figure("forecast_daily"),
+                lead_time_demand: figure("lead_time_demand"),
+                sigma: figure("sigma"),
+                z: figure("z"),
+                order_qty: figure("order_qty"),
+                service_level,
+                demand_class: how.as_ref().and_then(|h| h.demand_class.clone()),
+                method: how.map(|h| h.method),
             }
         })
         .collect())

@@ -3,6 +3,7 @@
 //! finished but rejected rows; 5 a work-order operation was refused by a rule (the message names it), a `dlq replay` id was unknown or
 //! already replayed, or an `events void`/`restore` was refused (unknown, ambiguous, already voided, not voided).
 
+mod backtest;
 mod cli;
 mod config;
 mod demo;
@@ -80,6 +81,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Compute { input, output, formulas, as_of } => {
             inventory::compute(&input, &output, formulas.as_deref(), as_of.as_deref()).await
         }
+        Command::Backtest(args) => backtest::run(args).await,
         Command::WorkOrders { action } => pm::work_orders(&config, action).await,
         Command::Formulas { action } => pm::formulas(&config, action).await,
         Command::Token { action } => token::run(&config, action).await,

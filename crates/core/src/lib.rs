@@ -5,6 +5,7 @@
 
 pub mod auth;
 pub mod corrections;
+pub mod demand;
 pub mod drift;
 pub mod feeds;
 pub mod formula;

@@ -11,7 +11,7 @@ pub use crate::usage::{
     Consumption, MAX_EXACT_MICROS, Placement, UsageAccumulator, UsageSummary, UsageWindow, window_start,
 };
 
-use crate::formula::{FormulaSet, SeasonalWindow, ThresholdMethod, ThresholdParams};
+use crate::formula::{FormulaSet, SeasonalWindow, ThresholdParams};
 use crate::ids::{PartClass, SiteId};
 use crate::units::UnitPolicy;
 use jiff::{SignedDuration, Timestamp, civil, tz::TimeZone};
@@ -250,6 +250,9 @@ pub struct Thresholds {
     pub max_factor: f64,
     /// Seasonal factor applied to the average (1.0 when none).
     pub seasonal_uplift: f64,
+    /// Why a demand-driven method gave these numbers (`None` for the seed formula).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub policy: Option<crate::demand::PolicyWhy>,
 }
 
 /// Why a part has no threshold (a per-part error, never a silent zero).
@@ -383,9 +386,8 @@ pub fn compute<'w>(
         return Err(ThresholdError::NoHistory);
     }
     let consumed = usage.consumed_in_window.get();
-    let avg = match params.method {
-        ThresholdMethod::MovingAverage => consumed / f64::from(params.window_days),
-    };
+    // The window average; the demand-driven methods are `crate::demand::policy_thresholds`.
+    let avg = consumed / f64::from(params.window_days);
     let uplift = seasonal_uplift(windows, as_of, lead_time_days);
     let effective = if uplift == 1.0 { avg } else { avg * uplift };
     let d = params.rounding_decimals;
@@ -407,6 +409,7 @@ pub fn compute<'w>(
         reorder_factor: params.reorder_factor,
         max_factor: params.max_factor,
         seasonal_uplift: uplift,
+        policy: None,
     })
 }
 

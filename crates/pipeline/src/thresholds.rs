@@ -13,14 +13,16 @@
 //! completed before. [`RecomputeScope::All`] recomputes every part.
 
 use crate::formulas::{self, FormulasError};
+use cmms_core::demand::{daily_demand_since, part_policy_thresholds, uses_history};
 use cmms_core::drift::{Baseline, PublishBasis, decide};
 use cmms_core::formula::{FormulaSet, ThresholdParams};
 use cmms_core::ids::{PartClass, SiteId};
 use cmms_core::quantity::Quantity;
-use cmms_core::thresholds::{Limits, ThresholdError, Thresholds, UsageSummary, UsageWindow, part_thresholds};
+use cmms_core::thresholds::{Consumption, Limits, ThresholdError, Thresholds, UsageSummary, UsageWindow};
 use cmms_core::time::to_epoch_ms;
 use cmms_core::units::UnitPolicy;
 use cmms_store::codes::{AlertKind, ThresholdBasis};
+use cmms_store::demand::PartHistory;
 use cmms_store::thresholds::{Announcement, CurrentThreshold, ThresholdChange, ThresholdInput, ThresholdWatermark};
 use cmms_store::{Store, StoreError};
 use jiff::Timestamp;
@@ -149,7 +151,13 @@ pub async fn recompute_thresholds_in(
     let marked = store.claim_threshold_marks().await?;
     let previous = store.threshold_watermark().await?;
     let wanted: Option<HashSet<String>> = match previous {
-        Some(last) if scope == RecomputeScope::Changed && last.formula_version == version => {
+        // The demand-driven methods read each part's daily history up to `as_of`: a new `as_of`
+        // moves every part's buckets, so every part is recomputed.
+        Some(last)
+            if scope == RecomputeScope::Changed
+                && last.formula_version == version
+                && !(uses_history(&formulas) && last.as_of != covered.as_of) =>
+        {
             let edges = [
                 (last.window_start.min(covered.window_start), last.window_start.max(covered.window_start)),
                 (last.as_of.min(covered.as_of), last.as_of.max(covered.as_of)),
@@ -180,6 +188,13 @@ pub async fn recompute_thresholds_in(
         store.finish_threshold_recompute(&covered, now_ms).await?;
         return Ok(run);
     }
+    let history = if uses_history(&formulas) {
+        let days = history_days(&formulas);
+        let from = as_of.checked_sub(jiff::SignedDuration::from_hours(24 * i64::from(days))).unwrap_or(Timestamp::MIN);
+        Some(store.consumption_history(to_epoch_ms(from), covered.as_of).await?)
+    } else {
+        None
+    };
     let current = store.current_thresholds().await?;
     let errors: BTreeMap<String, (String, Option<String>)> =
         store.threshold_errors().await?.into_iter().map(|e| (e.part_id, (e.code, e.reason))).collect();
@@ -190,7 +205,8 @@ pub async fn recompute_thresholds_in(
     for input in &inputs {
         run.parts += 1;
         let previous = current.get(&input.part_id);
-        let change = match part_outcome(input, as_of, &formulas) {
+        let part_history = history.as_ref().map(|h| h.get(&input.part_id).unwrap_or(&NO_HISTORY));
+        let change = match part_outcome(input, part_history, as_of, &formulas) {
             Err(issue) => {
                 *run.by_status.entry(issue.code.to_owned()).or_default() += 1;
                 if issue.is_part_error() {
@@ -222,6 +238,8 @@ pub async fn recompute_thresholds_in(
                         "error": issue.reason,
                     })
                     .to_string(),
+                    method: None,
+                    demand_class: None,
                 }
             }
             Ok((params, t, units)) => {
@@ -271,6 +289,8 @@ pub async fn recompute_thresholds_in(
                     basis,
                     sequence_id: previous.map_or(0, |p| p.sequence_id) + 1,
                     inputs: history_inputs(&t, units),
+                    method: Some(t.policy.map_or("moving_average", |w| w.method.as_str()).to_owned()),
+                    demand_class: t.policy.map(|w| w.demand_class.as_str().to_owned()),
                 }
             }
         };
@@ -294,6 +314,15 @@ pub async fn recompute_thresholds_in(
     Ok(run)
 }
 
+/// The history of a part without consumption in the history window.
+static NO_HISTORY: PartHistory = PartHistory { first_ms: None, events: Vec::new() };
+
+/// The longest history any part class of `formulas` reads, days.
+fn history_days(formulas: &FormulaSet) -> u32 {
+    let p = formulas.params();
+    p.overrides.keys().map(|c| formulas.params_for(c).history_days).fold(p.thresholds.history_days, u32::max)
+}
+
 /// Why one part could not be computed: a stable code and the reason in words.
 #[derive(Debug, Clone, PartialEq)]
 struct PartIssue {
@@ -312,6 +341,7 @@ impl PartIssue {
 /// own data is an issue of this part; no part's data can stop the others.
 fn part_outcome(
     input: &ThresholdInput,
+    history: Option<&PartHistory>,
     as_of: Timestamp,
     formulas: &FormulaSet,
 ) -> Result<(ThresholdParams, Thresholds, UnitPolicy), PartIssue> {
@@ -319,12 +349,28 @@ fn part_outcome(
     let class = PartClass::parse(&input.part_class).map_err(|e| invalid(format!("part class: {e}")))?;
     let site = SiteId::parse(&input.site_id).map_err(|e| invalid(format!("site: {e}")))?;
     let units = unit_policy(input, formulas).map_err(invalid)?;
+    let daily = match history {
+        Some(h) => {
+            let events: Vec<Consumption> = h
+                .events
+                .iter()
+                .filter_map(|&(at, q)| {
+                    Some(Consumption { at: Timestamp::from_millisecond(at).ok()?, quantity: Quantity::new(q).ok()? })
+                })
+                .collect();
+            let first = h.first_ms.and_then(|t| Timestamp::from_millisecond(t).ok());
+            daily_demand_since(&events, first, as_of, formulas.params_for(&class).history_days)
+        }
+        None => Vec::new(),
+    };
     // The store flags a window total it cannot sum exactly (at least `MAX_EXACT_MICROS`).
     input
         .consumed_in_window_micros
         .ok_or(ThresholdError::ImplausibleConsumption)
         .and_then(|micros| UsageSummary::from_micros(micros, input.has_history))
-        .and_then(|usage| part_thresholds(formulas, &class, &site, input.lead_time_days, usage, as_of, units))
+        .and_then(|usage| {
+            part_policy_thresholds(formulas, &class, &site, input.lead_time_days, usage, &daily, as_of, units)
+        })
         .map(|(params, t)| (params, t, units))
         .map_err(|e| PartIssue { code: e.code(), reason: e.to_string() })
 }

@@ -200,3 +200,99 @@ fn rows_dated_outside_the_plausible_window_are_rejected_with_line_and_field() {
     assert!(thresholds.lines().nth(1).unwrap().starts_with("BRG,OK,"), "{thresholds}");
     let _ = std::fs::remove_dir_all(base);
 }
+
+/// A folder with one part `P` (lead 14 days) consuming `q` units every `every` days for 200 days
+/// before 2024-03-01.
+fn intermittent(name: &str, every: i64, q: u32) -> (std::path::PathBuf, std::path::PathBuf, std::path::PathBuf) {
+    let (base, input, output) = folder(name);
+    write(
+        &input,
+        "parts.csv",
+        "part_id,description,unit,site_id,part_class,lead_time_days,baseline_min,baseline_reorder,baseline_max\n\
+         P,,EA,NY,C,14,,,\n",
+    );
+    write(&input, "sku_map.csv", "source,external_sku,part_id\nERP,p,P\n");
+    let as_of = parse_timestamp("2024-03-01T00:00:00Z").unwrap();
+    let mut consumption = String::from("event_id,source,external_sku,quantity,consumed_at\n");
+    for d in (1..=200).filter(|d| d % every == 0) {
+        let t = as_of - jiff::SignedDuration::from_hours(24 * d - 12);
+        consumption.push_str(&format!("E{d},ERP,p,{q},{t}\n"));
+    }
+    write(&input, "consumption.csv", &consumption);
+    (base, input, output)
+}
+
+#[test]
+fn demand_driven_methods_compute_from_the_daily_history() {
+    let (base, input, output) = intermittent("sba", 10, 3);
+    let as_of = parse_timestamp("2024-03-01T00:00:00Z").unwrap();
+    let formulas = FormulaSet::parse("[thresholds]\nmethod = \"sba\"\nservice_level = 0.9\n").unwrap();
+    compute_folder(&input, &output, &formulas, as_of, window(as_of)).unwrap();
+    let csv = std::fs::read_to_string(output.join("thresholds.csv")).unwrap();
+    let row: Vec<&str> = csv.lines().nth(1).unwrap().split(',').collect();
+    // The same numbers from the core on the same daily series: 3 units every 10th day back, the
+    // first 199.5 days before as_of (200 days of history).
+    let mut daily = vec![0.0; 200];
+    for (i, d) in daily.iter_mut().enumerate() {
+        if (200 - i) % 10 == 0 {
+            *d = 3.0;
+        }
+    }
+    let p = cmms_core::demand::policy(&formulas.params().thresholds, &daily, 14.0, 1.0);
+    assert_eq!(row[1], "OK", "{csv}");
+    let r = |v: f64| cmms_core::thresholds::round_decimals(v, 2).to_string();
+    assert_eq!(&row[3..6], [r(p.limits.min), r(p.limits.reorder), r(p.limits.max)], "{csv}");
+    assert_eq!(p.why.demand_class, cmms_core::demand::DemandClass::Intermittent);
+    // The seed formula gives other numbers on the same files.
+    compute_folder(&input, &output, &FormulaSet::defaults(), as_of, window(as_of)).unwrap();
+    let seed = std::fs::read_to_string(output.join("thresholds.csv")).unwrap();
+    assert_ne!(seed.lines().nth(1), csv.lines().nth(1));
+    let _ = std::fs::remove_dir_all(base);
+}
+
+#[test]
+fn backtest_replays_every_policy_without_look_ahead() {
+    use cmms_pipeline::compute::{BacktestSettings, Review, backtest_folder};
+    let (base, input, _) = intermittent("backtest", 5, 2);
+    let as_of = parse_timestamp("2024-03-01T00:00:00Z").unwrap();
+    let settings = BacktestSettings {
+        start: None,
+        end: Some("2024-03-01".parse().unwrap()),
+        burn_in_days: 90,
+        review: Review::Monthly,
+        backorders: false,
+        whole_units: false,
+        holding_cost: 1.0,
+        ordering_cost: 10.0,
+        frontier: true,
+        policies: ["seed", "sba", "tsb", "empirical", "auto"]
+            .into_iter()
+            .map(|n| {
+                let m = match n {
+                    "sba" => Some(cmms_core::formula::ThresholdMethod::Sba),
+                    "tsb" => Some(cmms_core::formula::ThresholdMethod::Tsb),
+                    "empirical" => Some(cmms_core::formula::ThresholdMethod::Empirical),
+                    "auto" => Some(cmms_core::formula::ThresholdMethod::Auto),
+                    _ => None,
+                };
+                (n.to_owned(), m)
+            })
+            .collect(),
+    };
+    let r = backtest_folder(&input, &FormulaSet::defaults(), &settings, window(as_of)).unwrap();
+    assert_eq!(r.parts, 1);
+    // First consumption 2023-08-14 (199.5 days back): 90 days of burn-in, then the first of the
+    // next month; three monthly reviews to the end.
+    assert_eq!(r.start.map(|d| d.to_string()).as_deref(), Some("2023-12-01"));
+    assert_eq!(r.end.map(|d| d.to_string()).as_deref(), Some("2024-03-01"));
+    assert_eq!((r.reviews, r.simulated_days), (3, 91));
+    assert_eq!(r.policies.len(), 5);
+    for p in &r.policies {
+        let s = &p.summary;
+        assert!((0.0..=1.0).contains(&s.fill_rate) && s.avg_on_hand >= 0.0, "{p:?}");
+        assert_eq!(s.demanded, 2.0 * 18.0, "{p:?}");
+        assert_eq!(p.by_part_class.len(), 1);
+    }
+    assert_eq!(r.frontier.len(), 4);
+    let _ = std::fs::remove_dir_all(base);
+}

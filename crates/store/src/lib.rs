@@ -13,6 +13,7 @@ pub mod alerts;
 pub mod codes;
 pub mod corrections;
 pub mod dashboard;
+pub mod demand;
 mod imports;
 pub mod inventory;
 pub mod master;

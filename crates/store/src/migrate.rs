@@ -77,6 +77,12 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0010_dashboard_sessions.sql"),
     },
     Migration {
+        version: 11,
+        description: "threshold method and demand class",
+        sqlite: include_str!("../migrations/sqlite/0011_threshold_method.sql"),
+        postgres: include_str!("../migrations/postgres/0011_threshold_method.sql"),
+    },
+    Migration {
         version: 13,
         description: "part pack size and minimum order quantity",
         sqlite: include_str!("../migrations/sqlite/0013_part_packs.sql"),

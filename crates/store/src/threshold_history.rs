@@ -27,6 +27,13 @@ pub struct ThresholdHistoryRow {
     pub at: i64,
     /// Why the calculation gave no thresholds, in words (when the status is not `OK`).
     pub reason: Option<String>,
+    /// The method of a computed row (`moving_average` for rows written before migration 11).
+    pub method: Option<String>,
+    /// The demand class, for the demand-driven methods.
+    pub demand_class: Option<String>,
+    /// The `policy` object of the computation's inputs: the forecast figures of a demand-driven
+    /// method (`None` for the seed formula).
+    pub policy: Option<serde_json::Value>,
 }
 
 /// An entry of a part's threshold history, as [`Store::threshold_history`] reads it.
@@ -47,7 +54,9 @@ struct HistoryRow {
     computed_max: Option<f64>,
     avg_daily_usage: Option<f64>,
     at: i64,
-    error_inputs: Option<String>,
+    inputs: Option<String>,
+    method: Option<String>,
+    demand_class: Option<String>,
 }
 
 impl From<HistoryRow> for ThresholdHistoryRow {
@@ -55,14 +64,26 @@ impl From<HistoryRow> for ThresholdHistoryRow {
         ThresholdHistoryRow {
             origin: r.origin,
             sequence_id: r.sequence_id,
-            status: r.status,
             basis: r.basis,
             formula_version: r.formula_version,
             published: triple(r.published_min, r.published_reorder, r.published_max),
             computed: triple(r.computed_min, r.computed_reorder, r.computed_max),
             avg_daily_usage: r.avg_daily_usage,
             at: r.at,
-            reason: error_reason(r.error_inputs.as_deref()),
+            reason: if r.status == "OK" { None } else { error_reason(r.inputs.as_deref()) },
+            method: match r.origin {
+                ThresholdOrigin::Computed if r.status == "OK" => {
+                    Some(r.method.unwrap_or_else(|| "moving_average".to_owned()))
+                }
+                _ => None,
+            },
+            demand_class: r.demand_class,
+            policy: r
+                .inputs
+                .as_deref()
+                .and_then(|i| serde_json::from_str::<serde_json::Value>(i).ok())
+                .and_then(|mut v| v.get_mut("policy").map(serde_json::Value::take)),
+            status: r.status,
         }
     }
 }
@@ -73,9 +94,9 @@ impl Store {
         let rows: Vec<HistoryRow> = sqlx::query_as(
             "SELECT 'COMPUTED' AS origin, sequence_id, status, basis, formula_version, published_min, published_reorder, \
              published_max, computed_min, computed_reorder, computed_max, avg_daily_usage, created_at AS at, \
-             CASE WHEN status <> 'OK' THEN inputs END AS error_inputs FROM thresholds \
+             inputs, method, demand_class FROM thresholds \
              WHERE part_id = $1 UNION ALL SELECT 'RECEIVED', sequence_id, 'OK', 'RECEIVED', NULL, min_qty, reorder_qty, \
-             max_qty, NULL, NULL, NULL, NULL, received_at, NULL FROM received_thresholds WHERE part_id = $1 \
+             max_qty, NULL, NULL, NULL, NULL, received_at, NULL, NULL, NULL FROM received_thresholds WHERE part_id = $1 \
              ORDER BY 13 DESC, 2 DESC LIMIT $2",
         )
         .bind(part_id)

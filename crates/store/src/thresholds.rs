@@ -88,6 +88,10 @@ pub struct ThresholdChange {
     /// Publication sequence of this change: the previous one + 1 when limits are published
     /// (the caller holds the thresholds in force; one recompute writes at a time).
     pub sequence_id: i64,
+    /// The method that computed the limits (`None` for errors; `moving_average` for the seed).
+    pub method: Option<String>,
+    /// The part's demand class, when a demand-driven method computed it.
+    pub demand_class: Option<String>,
 }
 
 /// A change of a part's thresholds in force to announce to the publication targets (see
@@ -415,7 +419,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        // Runs of changes with distinct parts, at most 1,000 each (15 values per history row stay
+        // Runs of changes with distinct parts, at most 1,000 each (17 values per history row stay
         // under both backends' bound-parameter limits); the returned ids are matched by part.
         let mut start = 0;
         while start < changes.len() {
@@ -447,8 +451,8 @@ impl Store {
         let insert = format!(
             "INSERT INTO thresholds (part_id, formula_version, as_of, status, basis, inputs, sequence_id, \
              created_at, avg_daily_usage, computed_min, computed_reorder, computed_max, published_min, \
-             published_reorder, published_max) VALUES {} RETURNING id, part_id",
-            placeholders(self.backend(), run.len(), 15, 0)
+             published_reorder, published_max, method, demand_class) VALUES {} RETURNING id, part_id",
+            placeholders(self.backend(), run.len(), 17, 0)
         );
         let mut q = sqlx::query_as(sqlx::AssertSqlSafe(insert));
         for c in run {
@@ -466,6 +470,7 @@ impl Store {
             for v in [c.avg_daily_usage, cmin, creo, cmax, pmin, preo, pmax] {
                 q = bind_opt_f64_as(q, v);
             }
+            q = q.bind(c.method.as_deref()).bind(c.demand_class.as_deref());
         }
         let ids: HashMap<String, i64> =
             q.fetch_all(&mut **tx).await?.into_iter().map(|(id, part_id): (i64, String)| (part_id, id)).collect();

@@ -10,6 +10,7 @@
 mod diff;
 mod season;
 
+use crate::demand::{IntermittentMethod, ServiceLevelKind};
 use crate::ids::{PartClass, SiteId};
 use crate::master::MAX_FALLBACK_INTERVAL_DAYS;
 use crate::quantity::Quantity;
@@ -39,13 +40,24 @@ schema = 1
 
 [thresholds]
 window_days = 90               # rolling window of the moving average, days (zero-usage days count)
-method = "moving_average"      # the only method so far
+method = "moving_average"      # moving_average (the seed formula) | sba | tsb | empirical | auto
 safety_multiplier = 1.5        # min = avg_daily_usage x lead_time_days x safety_multiplier
 reorder_factor = 1.25          # reorder = min x reorder_factor
 max_factor = 1.5               # max = reorder x max_factor
 rounding_decimals = 2          # each value rounded half-to-even on its binary value (Python round)
 drift_tolerance = 0.40         # relative deviation from the part-master baseline that raises drift
 fallback_multiplier = 1.0      # published while drifted and unapproved: baseline x fallback_multiplier
+
+# Demand-driven methods (sba, tsb, empirical, auto; docs/contract.md#demand-policies):
+# period_days = 7              # demand buckets for classification and the SBA/TSB forecasts
+# history_days = 365           # days of history they read (from the part's first consumption)
+# alpha = 0.1                  # smoothing of demand sizes and intervals (SBA), sizes (TSB)
+# beta = 0.1                   # smoothing of the demand probability (TSB)
+# service_level = 0.95         # target: reorder = lead-time demand + z x sigma
+# service_level_kind = "cycle" # cycle | fill_rate
+# auto_intermittent = "sba"    # auto: forecast of intermittent and lumpy parts (sba | tsb)
+# holding_cost = 2.5           # per unit and year; with ordering_cost the order quantity is the EOQ
+# ordering_cost = 40.0         # per order (otherwise the order quantity is the mean lead-time demand)
 
 # Seasonal maintenance windows (none by default). Month-days are UTC calendar days, inclusive;
 # a window may wrap over new year. Empty filter lists mean "all".
@@ -90,6 +102,47 @@ discrete = [
 pub enum ThresholdMethod {
     /// Consumed quantity in the rolling window divided by the window's length in days.
     MovingAverage,
+    /// Syntetos–Boylan approximation of Croston on periodic buckets, service-level reorder point.
+    Sba,
+    /// Teunter–Syntetos–Babai (demand probability and size smoothing), service-level reorder point.
+    Tsb,
+    /// Lead-time demand distribution from overlapping windows of the history, reorder at a quantile.
+    Empirical,
+    /// Per part from its demand class: smooth → window average with service-level safety stock,
+    /// intermittent/lumpy → `auto_intermittent`, erratic → empirical.
+    Auto,
+}
+
+impl ThresholdMethod {
+    /// The registry's name of the method.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MovingAverage => "moving_average",
+            Self::Sba => "sba",
+            Self::Tsb => "tsb",
+            Self::Empirical => "empirical",
+            Self::Auto => "auto",
+        }
+    }
+}
+
+fn is_period_default(v: &u32) -> bool {
+    *v == 7
+}
+fn is_history_default(v: &u32) -> bool {
+    *v == 365
+}
+fn is_smoothing_default(v: &f64) -> bool {
+    *v == 0.1
+}
+fn is_level_default(v: &f64) -> bool {
+    *v == 0.95
+}
+fn is_kind_default(v: &ServiceLevelKind) -> bool {
+    *v == ServiceLevelKind::Cycle
+}
+fn is_intermittent_default(v: &IntermittentMethod) -> bool {
+    *v == IntermittentMethod::Sba
 }
 
 /// Parameters of the threshold formula for one part class (after overrides).
@@ -112,6 +165,35 @@ pub struct ThresholdParams {
     pub drift_tolerance: f64,
     /// While drifted and unapproved, `baseline × fallback_multiplier` is published (> 0).
     pub fallback_multiplier: f64,
+    /// Demand bucket length for the demand class and the SBA/TSB forecasts, days (1–365). Keys
+    /// of the demand-driven methods are left out of the canonical text at their defaults, so
+    /// documents written before them keep their content hash.
+    #[serde(skip_serializing_if = "is_period_default")]
+    pub period_days: u32,
+    /// Days of history the demand-driven methods read (1–3650).
+    #[serde(skip_serializing_if = "is_history_default")]
+    pub history_days: u32,
+    /// Smoothing constant of demand sizes (SBA, TSB) and intervals (SBA), in (0, 1].
+    #[serde(skip_serializing_if = "is_smoothing_default")]
+    pub alpha: f64,
+    /// Smoothing constant of the demand probability (TSB), in (0, 1].
+    #[serde(skip_serializing_if = "is_smoothing_default")]
+    pub beta: f64,
+    /// Target service level of the demand-driven methods, in [0.01, 0.9999].
+    #[serde(skip_serializing_if = "is_level_default")]
+    pub service_level: f64,
+    /// Whether `service_level` is a cycle service level or a fill rate.
+    #[serde(skip_serializing_if = "is_kind_default")]
+    pub service_level_kind: ServiceLevelKind,
+    /// The forecast `auto` gives intermittent and lumpy parts.
+    #[serde(skip_serializing_if = "is_intermittent_default")]
+    pub auto_intermittent: IntermittentMethod,
+    /// Holding cost per unit and year (> 0); with `ordering_cost` the order quantity is the EOQ.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holding_cost: Option<f64>,
+    /// Cost per order (> 0); with `holding_cost` the order quantity is the EOQ.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ordering_cost: Option<f64>,
 }
 
 impl Default for ThresholdParams {
@@ -125,6 +207,15 @@ impl Default for ThresholdParams {
             rounding_decimals: 2,
             drift_tolerance: 0.40,
             fallback_multiplier: 1.0,
+            period_days: 7,
+            history_days: 365,
+            alpha: 0.1,
+            beta: 0.1,
+            service_level: 0.95,
+            service_level_kind: ServiceLevelKind::Cycle,
+            auto_intermittent: IntermittentMethod::Sba,
+            holding_cost: None,
+            ordering_cost: None,
         }
     }
 }
@@ -157,6 +248,33 @@ pub struct ThresholdOverrides {
     /// Overrides [`ThresholdParams::fallback_multiplier`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fallback_multiplier: Option<f64>,
+    /// Overrides [`ThresholdParams::period_days`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub period_days: Option<u32>,
+    /// Overrides [`ThresholdParams::history_days`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history_days: Option<u32>,
+    /// Overrides [`ThresholdParams::alpha`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alpha: Option<f64>,
+    /// Overrides [`ThresholdParams::beta`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub beta: Option<f64>,
+    /// Overrides [`ThresholdParams::service_level`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_level: Option<f64>,
+    /// Overrides [`ThresholdParams::service_level_kind`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service_level_kind: Option<ServiceLevelKind>,
+    /// Overrides [`ThresholdParams::auto_intermittent`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auto_intermittent: Option<IntermittentMethod>,
+    /// Overrides [`ThresholdParams::holding_cost`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub holding_cost: Option<f64>,
+    /// Overrides [`ThresholdParams::ordering_cost`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ordering_cost: Option<f64>,
 }
 
 impl ThresholdOverrides {
@@ -171,6 +289,15 @@ impl ThresholdOverrides {
             rounding_decimals: self.rounding_decimals.unwrap_or(base.rounding_decimals),
             drift_tolerance: self.drift_tolerance.unwrap_or(base.drift_tolerance),
             fallback_multiplier: self.fallback_multiplier.unwrap_or(base.fallback_multiplier),
+            period_days: self.period_days.unwrap_or(base.period_days),
+            history_days: self.history_days.unwrap_or(base.history_days),
+            alpha: self.alpha.unwrap_or(base.alpha),
+            beta: self.beta.unwrap_or(base.beta),
+            service_level: self.service_level.unwrap_or(base.service_level),
+            service_level_kind: self.service_level_kind.unwrap_or(base.service_level_kind),
+            auto_intermittent: self.auto_intermittent.unwrap_or(base.auto_intermittent),
+            holding_cost: self.holding_cost.or(base.holding_cost),
+            ordering_cost: self.ordering_cost.or(base.ordering_cost),
         }
     }
 }
@@ -318,7 +445,22 @@ impl ThresholdParams {
         c.positive("max_factor", self.max_factor)?;
         c.within("rounding_decimals", self.rounding_decimals, 0, MAX_ROUNDING_DECIMALS)?;
         c.non_negative("drift_tolerance", self.drift_tolerance)?;
-        c.positive("fallback_multiplier", self.fallback_multiplier)
+        c.positive("fallback_multiplier", self.fallback_multiplier)?;
+        c.within("period_days", self.period_days, 1, 365)?;
+        c.within("history_days", self.history_days, 1, MAX_WINDOW_DAYS)?;
+        c.positive("alpha", self.alpha)?;
+        c.within("alpha", self.alpha, 0.0, 1.0)?;
+        c.positive("beta", self.beta)?;
+        c.within("beta", self.beta, 0.0, 1.0)?;
+        c.positive("service_level", self.service_level)?;
+        c.within("service_level", self.service_level, 0.01, 0.9999)?;
+        if let Some(h) = self.holding_cost {
+            c.positive("holding_cost", h)?;
+        }
+        if let Some(k) = self.ordering_cost {
+            c.positive("ordering_cost", k)?;
+        }
+        Ok(())
     }
 }
 

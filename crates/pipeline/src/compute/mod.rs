@@ -9,6 +9,7 @@
 //! settles first-delivery-wins in file order and aggregates (per-part usage sums, per-asset
 //! event lists). Blocking: call it off the async runtime.
 
+mod backtest;
 mod failures;
 mod settle;
 mod usage;
@@ -16,8 +17,10 @@ mod write;
 
 use crate::import::reader::{join, parse_row, read_file_with};
 use crate::import::{ImportError, Location, RowIssue};
+pub use backtest::{BacktestReport, BacktestSettings, Review, backtest_folder};
 use cmms_core::feeds::{ConsumptionRecord, FailureRecord, MtbfReadingRecord};
 use cmms_core::formula::FormulaSet;
+use cmms_core::ids::SiteId;
 use cmms_core::mapping::SkuIndex;
 use cmms_core::master::{AssetRecord, ImportRecord, PartRecord, SiteRecord, SkuMapRecord};
 use cmms_core::reliability::MtbfReading;
@@ -97,21 +100,14 @@ fn each<R: ImportRecord>(
     .map(|_| ())
 }
 
-/// Validates and computes the folder `input` at `as_of`, writing `output/thresholds.csv` and
-/// `output/intervals.csv`. Rows with an instant outside `window` are rejected rows, as in
-/// `cmms import`; the CLI passes [`TimeWindow::events`] of the later of the clock and `as_of`
-/// (so a what-if run for a future date can still read its data). Rows inside the window but after
-/// `as_of` are not rejected; the calculation just leaves them out.
-pub fn compute_folder(
+/// The master data the threshold side needs: sites (with their zones), parts and the SKU index,
+/// each row checked and counted in `report` as `cmms import` would.
+#[allow(clippy::type_complexity)]
+fn read_parts(
     input: &Path,
-    output: &Path,
-    formulas: &FormulaSet,
-    as_of: Timestamp,
-    window: TimeWindow,
-) -> Result<ComputeReport, ImportError> {
-    let window = &window;
-    let started = std::time::Instant::now();
-    let mut report = ComputeReport::default();
+    window: &TimeWindow,
+    report: &mut ComputeReport,
+) -> Result<(FastMap<SiteId, jiff::tz::TimeZone>, BTreeMap<String, PartRecord>, SkuIndex), ImportError> {
     let mut sites = FastMap::default();
     each::<SiteRecord>(input, window, |loc, r| match r {
         Ok(s) if !sites.contains_key(&s.site_id) => {
@@ -153,6 +149,25 @@ pub fn compute_folder(
         map.iter().map(|((s, k), p)| (s.as_str(), k.as_str(), p.as_str())),
         parts.keys().map(String::as_str),
     );
+    Ok((sites, parts, index))
+}
+
+/// Validates and computes the folder `input` at `as_of`, writing `output/thresholds.csv` and
+/// `output/intervals.csv`. Rows with an instant outside `window` are rejected rows, as in
+/// `cmms import`; the CLI passes [`TimeWindow::events`] of the later of the clock and `as_of`
+/// (so a what-if run for a future date can still read its data). Rows inside the window but after
+/// `as_of` are not rejected; the calculation just leaves them out.
+pub fn compute_folder(
+    input: &Path,
+    output: &Path,
+    formulas: &FormulaSet,
+    as_of: Timestamp,
+    window: TimeWindow,
+) -> Result<ComputeReport, ImportError> {
+    let window = &window;
+    let started = std::time::Instant::now();
+    let mut report = ComputeReport::default();
+    let (sites, parts, index) = read_parts(input, window, &mut report)?;
     let mut assets: BTreeMap<String, AssetRecord> = BTreeMap::new();
     each::<AssetRecord>(input, window, |loc, r| match r {
         Ok(a) if !sites.contains_key(&a.site_id) => {
@@ -175,11 +190,28 @@ pub fn compute_folder(
     let (consumption_path, failures_path) =
         (input_file::<ConsumptionRecord>(input), input_file::<FailureRecord>(input));
     let (consumption, failures) = std::thread::scope(|s| {
-        let c = s.spawn(|| usage::consumption_usage(consumption_path.as_deref(), cores, &index, &usage_window, window));
+        let c = s.spawn(|| {
+            if cmms_core::demand::uses_history(formulas) {
+                // The demand-driven methods read each part's history, not only the window total.
+                let (tally, events) = usage::consumption_events(consumption_path.as_deref(), cores, &index, window)?;
+                let usage = events
+                    .iter()
+                    .map(|part| {
+                        let mut acc = cmms_core::thresholds::UsageAccumulator::new();
+                        part.iter().for_each(|e| acc.add(&usage_window, e.at, e.quantity));
+                        acc
+                    })
+                    .collect();
+                Ok((tally, usage, Some(events)))
+            } else {
+                usage::consumption_usage(consumption_path.as_deref(), cores, &index, &usage_window, window)
+                    .map(|(tally, usage)| (tally, usage, None))
+            }
+        });
         let f = s.spawn(|| failures::failure_events(failures_path.as_deref(), cores, &asset_at, window));
         (join(c), join(f))
     });
-    let (consumption, usage) = consumption?;
+    let (consumption, usage, history) = consumption?;
     let (failures, mut events) = failures?;
     tracing::debug!(elapsed = ?started.elapsed(), "feeds read");
     report.add("consumption", consumption);
@@ -207,6 +239,7 @@ pub fn compute_folder(
 
     std::fs::create_dir_all(output).map_err(|source| ImportError::Io { path: output.into(), source })?;
     let version = &formulas.content_hash()[..12];
+    let usage = write::PartUsage { sums: &usage, events: history.as_ref() };
     write::write_thresholds(&output.join("thresholds.csv"), &parts, &index, &usage, formulas, as_of, version)?;
     report.parts = parts.len();
     write::write_intervals(

@@ -9,7 +9,7 @@ use cmms_core::feeds::{ConsumptionRecord, ConsumptionRow};
 use cmms_core::mapping::SkuIndex;
 use cmms_core::master::RawRow;
 use cmms_core::quantity::Quantity;
-use cmms_core::thresholds::{UsageAccumulator, UsageWindow};
+use cmms_core::thresholds::{Consumption, UsageAccumulator, UsageWindow};
 use cmms_core::time::TimeWindow;
 use jiff::Timestamp;
 use std::path::Path;
@@ -65,7 +65,60 @@ pub(super) fn consumption_usage(
     times: &TimeWindow,
 ) -> Result<(Tally, Usage), ImportError> {
     let no_usage = || vec![UsageAccumulator::new(); index.len()];
-    let Some(path) = path else { return Ok((Tally::default(), no_usage())) };
+    read_consumption(
+        path,
+        cores,
+        index,
+        times,
+        &no_usage,
+        &|usage: &mut Usage, part, at, q| usage[part].add(window, at, q),
+        &|total: &mut Usage, part: Usage| {
+            for (t, p) in total.iter_mut().zip(&part) {
+                t.merge(p);
+            }
+        },
+    )
+}
+
+/// Per part (by position in the SKU index): its accepted consumption events, in no order.
+pub(super) type Events = Vec<Vec<Consumption>>;
+
+/// Reads the consumption feed like [`consumption_usage`], keeping every accepted event per part
+/// (for the demand-driven methods and the backtest).
+pub(super) fn consumption_events(
+    path: Option<&Path>,
+    cores: usize,
+    index: &SkuIndex,
+    times: &TimeWindow,
+) -> Result<(Tally, Events), ImportError> {
+    let none = || vec![Vec::new(); index.len()];
+    read_consumption(
+        path,
+        cores,
+        index,
+        times,
+        &none,
+        &|events: &mut Events, part, at, quantity| events[part].push(Consumption { at, quantity }),
+        &|total: &mut Events, part: Events| {
+            for (t, p) in total.iter_mut().zip(part) {
+                t.extend(p);
+            }
+        },
+    )
+}
+
+/// The consumption feed read on `cores` threads, first delivery wins, each accepted and mapped
+/// event handed to `add` with its part's position; the threads' accumulators merged by `merge`.
+fn read_consumption<A: Send>(
+    path: Option<&Path>,
+    cores: usize,
+    index: &SkuIndex,
+    times: &TimeWindow,
+    new_acc: &(dyn Fn() -> A + Sync),
+    add: &(dyn Fn(&mut A, usize, Timestamp, Quantity) + Sync),
+    merge: &dyn Fn(&mut A, A),
+) -> Result<(Tally, A), ImportError> {
+    let Some(path) = path else { return Ok((Tally::default(), new_acc())) };
     let started = std::time::Instant::now();
     let hasher = foldhash::fast::RandomState::default();
     let row = |piece: &mut Piece<ConsumptionAt>, location: Location, raw: Result<&RawRow<'_>, RowIssue>| {
@@ -100,24 +153,22 @@ pub(super) fn consumption_usage(
     let refused = refused(&mut pieces);
     tracing::debug!(elapsed = ?started.elapsed(), pieces = pieces.len(), "consumption read and checked");
 
-    let new_acc = || (0u64, 0u64, no_usage());
-    let accept = |(accepted, unmapped, usage): &mut (u64, u64, Usage), r: &ConsumptionAt, _: &[u8]| {
+    let new_settled = || (0u64, 0u64, new_acc());
+    let accept = |(accepted, unmapped, acc): &mut (u64, u64, A), r: &ConsumptionAt, _: &[u8]| {
         *accepted += 1;
         match r.part {
-            Some(part) => usage[part as usize].add(window, r.consumed_at, r.quantity),
+            Some(part) => add(acc, part as usize, r.consumed_at, r.quantity),
             None => *unmapped += 1,
         }
     };
-    let mut settled = settle(&pieces, cores, &new_acc, &accept);
-    let mut usage = no_usage();
+    let mut settled = settle(&pieces, cores, &new_settled, &accept);
+    let mut total = new_acc();
     let (mut accepted, mut unmapped) = (0, 0);
     for s in &mut settled {
         accepted += s.acc.0;
         unmapped += s.acc.1;
-        for (total, part) in usage.iter_mut().zip(&s.acc.2) {
-            total.merge(part);
-        }
+        merge(&mut total, std::mem::replace(&mut s.acc.2, new_acc()));
     }
     tracing::debug!(elapsed = ?started.elapsed(), "consumption deduplicated and summed");
-    Ok((tally(refused, &mut settled, accepted, unmapped), usage))
+    Ok((tally(refused, &mut settled, accepted, unmapped), total))
 }

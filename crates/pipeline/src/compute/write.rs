@@ -1,17 +1,17 @@
 //! `compute`'s outputs: `thresholds.csv` (one row per part) and `intervals.csv` (one row per
 //! asset), each row from the same core functions as the persisted recompute
-//! ([`part_thresholds`], [`asset_interval`], [`next_due`]).
+//! ([`part_policy_thresholds`], [`asset_interval`], [`next_due`]).
 
 use super::FastMap;
 use super::usage::Usage;
 use crate::import::ImportError;
+use cmms_core::demand::{daily_demand, part_policy_thresholds};
 use cmms_core::formula::FormulaSet;
 use cmms_core::ids::SiteId;
 use cmms_core::mapping::SkuIndex;
 use cmms_core::master::{AssetRecord, PartRecord};
 use cmms_core::pm::next_due;
 use cmms_core::reliability::{FailureEvent, MtbfReading, asset_interval};
-use cmms_core::thresholds::part_thresholds;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use std::collections::{BTreeMap, HashMap};
@@ -39,13 +39,20 @@ impl<'p> Out<'p> {
     }
 }
 
+/// The consumption of every part as `write_thresholds` takes it: the window sums, and every
+/// event when a demand-driven method needs the history.
+pub(super) struct PartUsage<'u> {
+    pub(super) sums: &'u Usage,
+    pub(super) events: Option<&'u super::usage::Events>,
+}
+
 /// Writes `path` (`thresholds.csv`): per part, `OK` with its average usage and limits, or the
 /// error code; `version` names the formulas.
 pub(super) fn write_thresholds(
     path: &Path,
     parts: &BTreeMap<String, PartRecord>,
     index: &SkuIndex,
-    usage: &Usage,
+    usage: &PartUsage<'_>,
     formulas: &FormulaSet,
     as_of: Timestamp,
     version: &str,
@@ -53,10 +60,25 @@ pub(super) fn write_thresholds(
     let mut out = Out::create(path)?;
     out.line(format_args!("part_id,status,avg_daily_usage,min,reorder,max,formula_version"))?;
     for (id, part) in parts {
-        let acc = index.position(id).and_then(|at| usage.get(at)).copied().unwrap_or_default();
+        let at = index.position(id);
+        let acc = at.and_then(|at| usage.sums.get(at)).copied().unwrap_or_default();
+        let history = formulas.params_for(&part.part_class).history_days;
+        let daily = match (at, usage.events) {
+            (Some(at), Some(events)) => daily_demand(&events[at], as_of, history),
+            _ => Vec::new(),
+        };
         let units = formulas.unit_policy(&part.unit, part.pack_size, part.min_order_qty);
         let result = acc.summary().and_then(|usage| {
-            part_thresholds(formulas, &part.part_class, &part.site_id, part.lead_time_days, usage, as_of, units)
+            part_policy_thresholds(
+                formulas,
+                &part.part_class,
+                &part.site_id,
+                part.lead_time_days,
+                usage,
+                &daily,
+                as_of,
+                units,
+            )
         });
         match result {
             Ok((_, t)) => out.line(format_args!(

@@ -95,6 +95,39 @@ pub struct ThresholdHistoryRow {
     pub at: i64,
     /// Why the calculation gave no thresholds, in words (when the status is not `OK`).
     pub reason: Option<String>,
+    /// The method that computed the row: `moving_average` (the seed formula), `moving_average_ss`,
+    /// `sba`, `tsb` or `empirical` (for `auto`, the one the part's demand class chose).
+    pub method: Option<String>,
+    /// The demand class of a demand-driven method: `smooth`, `erratic`, `intermittent`, `lumpy`
+    /// or `no_demand`.
+    pub demand_class: Option<String>,
+    /// The figures behind a demand-driven method's numbers.
+    pub policy: Option<PolicyFigures>,
+}
+
+/// Why a demand-driven method gave a part its numbers (docs/contract.md#demand-policies).
+#[derive(Debug, Clone, PartialEq, Serialize, serde::Deserialize, ToSchema)]
+pub struct PolicyFigures {
+    /// Average inter-demand interval, periods.
+    pub adi: f64,
+    /// Squared coefficient of variation of the non-zero period demands.
+    pub cv2: f64,
+    /// Forecast demand per day.
+    pub forecast_daily: f64,
+    /// Mean lead-time demand.
+    pub lead_time_demand: f64,
+    /// Standard deviation of lead-time demand.
+    pub sigma: f64,
+    /// Safety factor: reorder = lead-time demand + z × sigma.
+    pub z: f64,
+    /// Order quantity: max − reorder.
+    pub order_qty: f64,
+    /// Target service level.
+    pub service_level: f64,
+    /// `cycle` or `fill_rate`.
+    pub service_level_kind: String,
+    /// Days of history used.
+    pub history_days: u32,
 }
 
 impl From<cmms_store::thresholds::ThresholdHistoryRow> for ThresholdHistoryRow {
@@ -110,6 +143,9 @@ impl From<cmms_store::thresholds::ThresholdHistoryRow> for ThresholdHistoryRow {
             avg_daily_usage: r.avg_daily_usage,
             at: r.at,
             reason: r.reason,
+            method: r.method,
+            demand_class: r.demand_class,
+            policy: r.policy.and_then(|v| serde_json::from_value(v).ok()),
         }
     }
 }

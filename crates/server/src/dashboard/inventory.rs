@@ -180,6 +180,29 @@ struct HistoryLine {
     reorder: String,
     max: String,
     avg_daily_usage: String,
+    method: String,
+}
+
+/// How a computed history row got its numbers, in words: the method, and for the demand-driven
+/// methods the demand class and the forecast figures.
+fn method_text(h: &ThresholdHistoryRow) -> String {
+    let Some(method) = &h.method else { return String::new() };
+    let Some(p) = &h.policy else { return method.clone() };
+    let f =
+        |k: &str| p.get(k).and_then(serde_json::Value::as_f64).map_or_else(|| "-".to_owned(), |v| format!("{v:.3}"));
+    let kind = p.get("service_level_kind").and_then(serde_json::Value::as_str).unwrap_or("");
+    format!(
+        "{method} (demand class {}, ADI {}, CV² {}): forecast {}/day, lead-time demand {} ± {}, z {} for {} {kind}, order quantity {}",
+        h.demand_class.as_deref().unwrap_or("-"),
+        f("adi"),
+        f("cv2"),
+        f("forecast_daily"),
+        f("lead_time_demand"),
+        f("sigma"),
+        f("z"),
+        f("service_level"),
+        f("order_qty"),
+    )
 }
 
 impl From<&ThresholdHistoryRow> for HistoryLine {
@@ -197,6 +220,7 @@ impl From<&ThresholdHistoryRow> for HistoryLine {
             reorder: limit(1),
             max: limit(2),
             avg_daily_usage: num(h.avg_daily_usage),
+            method: h.method.clone().unwrap_or_default(),
         }
     }
 }
@@ -215,6 +239,8 @@ struct PartPage<'a> {
     stock_plot: Plot,
     usage_plot: Plot,
     history: Vec<HistoryLine>,
+    /// How the latest computation got its numbers (empty before the first).
+    method: String,
 }
 
 pub(super) async fn part(viewer: Viewer, State(state): State<AppState>, Path(part_id): Path<String>) -> PageResult {
@@ -268,6 +294,7 @@ pub(super) async fn part(viewer: Viewer, State(state): State<AppState>, Path(par
         part: p,
         stock_plot,
         usage_plot,
+        method: history.iter().rev().find(|h| h.method.is_some()).map(method_text).unwrap_or_default(),
         history: history.iter().rev().take(50).map(HistoryLine::from).collect(),
     }))
 }
