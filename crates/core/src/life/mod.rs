@@ -385,43 +385,57 @@ pub struct UnitDecision {
 /// `params.min_failures` failures, else on its pool's lives (one fit per pool); the cost rate
 /// under each unit's own seed interval (and, where the manufacturer interval is kept, the cost
 /// rate under it). A unit without costs (the registry requires them for `weibull_cost`, so only
-/// a direct caller can pass none) is taken as `Cf = Cp`: no time-based PM pays.
-pub fn weibull_cost_decisions<K: Ord + Clone>(
+/// a direct caller can pass none) is taken as `Cf = Cp`: no time-based PM pays. The own fits run
+/// on up to `threads` scoped threads; the result does not depend on their number.
+pub fn weibull_cost_decisions<K: Ord + Clone + Sync>(
     units: &[UnitInput<'_, K>],
     params: &DecisionParams,
     keep_manufacturer_interval: bool,
+    threads: usize,
 ) -> Vec<UnitDecision> {
     let keyed: Vec<(K, &[Life])> = units.iter().map(|u| (u.pool.clone(), u.lives)).collect();
     let (pools, sources) = pool_by_group(&keyed, params.min_failures);
+    let costs = |u: &UnitInput<'_, K>| u.costs.unwrap_or((1.0, 1.0));
+    let with_costs = |(cf, cp): (f64, f64)| DecisionParams { failure_cost: cf, pm_cost: cp, ..*params };
     let mut pooled: BTreeMap<(K, u64, u64), PmDecision> = BTreeMap::new();
-    units
-        .iter()
-        .zip(sources)
-        .map(|(u, source)| {
-            let (cf, cp) = u.costs.unwrap_or((1.0, 1.0));
-            let p = DecisionParams { failure_cost: cf, pm_cost: cp, ..*params };
-            let mut decision = match source {
-                LifeSource::Own => pm_decision(u.lives, &p, None),
-                LifeSource::Pooled => *pooled
-                    .entry((u.pool.clone(), cf.to_bits(), cp.to_bits()))
-                    .or_insert_with(|| pm_decision(&pools[u.pool], &p, None)),
-            };
-            decision.cost_rate_seed =
-                decision.weibull.map(|f| cost_rate(&f.model, cp, cf, u.seed_interval_days * 24.0));
-            let (basis, interval_days) = match decision.interval_days {
-                Some(d) => (CostBasis::Weibull, Some(d)),
-                None if keep_manufacturer_interval => {
-                    decision.cost_rate_recommended = decision
-                        .weibull
-                        .map(|f| cost_rate(&f.model, cp, cf, u.manufacturer_interval_days * 24.0))
-                        .or(decision.cost_rate_recommended);
-                    (CostBasis::RunToFailure, Some(u.manufacturer_interval_days))
-                }
-                None => (CostBasis::RunToFailure, None),
-            };
-            UnitDecision { source, decision, basis, interval_days }
-        })
-        .collect()
+    for (u, _) in units.iter().zip(&sources).filter(|(_, s)| **s == LifeSource::Pooled) {
+        let (cf, cp) = costs(u);
+        pooled
+            .entry((u.pool.clone(), cf.to_bits(), cp.to_bits()))
+            .or_insert_with(|| pm_decision(&pools[u.pool], &with_costs((cf, cp)), None));
+    }
+    let decide = |u: &UnitInput<'_, K>, source: LifeSource| {
+        let (cf, cp) = costs(u);
+        let mut decision = match source {
+            LifeSource::Own => pm_decision(u.lives, &with_costs((cf, cp)), None),
+            LifeSource::Pooled => pooled[&(u.pool.clone(), cf.to_bits(), cp.to_bits())],
+        };
+        decision.cost_rate_seed = decision.weibull.map(|f| cost_rate(&f.model, cp, cf, u.seed_interval_days * 24.0));
+        let (basis, interval_days) = match decision.interval_days {
+            Some(d) => (CostBasis::Weibull, Some(d)),
+            None if keep_manufacturer_interval => {
+                decision.cost_rate_recommended = decision
+                    .weibull
+                    .map(|f| cost_rate(&f.model, cp, cf, u.manufacturer_interval_days * 24.0))
+                    .or(decision.cost_rate_recommended);
+                (CostBasis::RunToFailure, Some(u.manufacturer_interval_days))
+            }
+            None => (CostBasis::RunToFailure, None),
+        };
+        UnitDecision { source, decision, basis, interval_days }
+    };
+    let chunk = units.len().div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = units
+            .chunks(chunk)
+            .zip(sources.chunks(chunk))
+            .map(|(us, ss)| {
+                let decide = &decide;
+                scope.spawn(move || us.iter().zip(ss).map(|(u, s)| decide(u, *s)).collect::<Vec<_>>())
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    })
 }
 
 #[cfg(test)]

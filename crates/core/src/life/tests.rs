@@ -218,7 +218,8 @@ fn units_with_few_failures_share_their_pool_fit() {
         },
     ];
     let p = params(1.0, 5.0);
-    let out = weibull_cost_decisions(&inputs, &p, false);
+    let out = weibull_cost_decisions(&inputs, &p, false, 1);
+    assert_eq!(weibull_cost_decisions(&inputs, &p, false, 3), out);
     assert_eq!(
         out.iter().map(|u| u.source).collect::<Vec<_>>(),
         [LifeSource::Own, LifeSource::Pooled, LifeSource::Pooled]
@@ -230,6 +231,6 @@ fn units_with_few_failures_share_their_pool_fit() {
     assert_eq!(out[1].decision.cost_rate_seed, Some(cost_rate(&model, 1.0, 5.0, 60.0 * 24.0)));
     assert_eq!((out[2].basis, out[2].interval_days), (CostBasis::RunToFailure, None));
     assert_eq!(out[2].decision.reason, Some(NoPmReason::TooFewFailures));
-    let kept = weibull_cost_decisions(&inputs[2..], &p, true);
+    let kept = weibull_cost_decisions(&inputs[2..], &p, true, 2);
     assert_eq!(kept[0].interval_days, Some(90.0));
 }
