@@ -13,7 +13,9 @@ Mapping (docs/real-data.md describes the data set and its source):
 - failures -> UNPLANNED (no end time: the data has no repair durations). At machine level,
   components failing at the same hour are one failure of the machine;
 - maintenance rows that are not the repair of a failure -> PLANNED (no end time either, so
-  they subtract no downtime; cmms counts them);
+  they subtract no downtime; cmms counts them), or with --replacements PLANNED_REPLACEMENT: a
+  component replacement, which ends a life as a suspension for `[pm] method = "weibull_cost"`
+  (use it with --level component);
 - errors -> SENSOR_RESET (not failures) at machine level; at component level they are left
   out, since an error names no component;
 - the manufacturer interval is not in the data: --fallback-days (default 90) is used for
@@ -21,7 +23,7 @@ Mapping (docs/real-data.md describes the data set and its source):
 - the last PM completion of an asset is its last PLANNED maintenance.
 
 Usage: python3 examples/azure-pdm/convert.py DATA_DIR [--out DIR] [--level machine|component]
-       [--fallback-days N]
+       [--fallback-days N] [--replacements]
 """
 
 import argparse
@@ -69,6 +71,7 @@ def main():
     ap.add_argument("--out", default="azure-pdm-import", help="folder to write the import files into")
     ap.add_argument("--level", choices=["machine", "component"], default="machine")
     ap.add_argument("--fallback-days", type=float, default=90.0)
+    ap.add_argument("--replacements", action="store_true", help="planned maintenance as PLANNED_REPLACEMENT")
     args = ap.parse_args()
     if not (0 < args.fallback_days <= 3650):
         sys.exit("--fallback-days must be in (0, 3650]")
@@ -105,7 +108,8 @@ def main():
             continue
         planned_seen.add(key)
         suffix = "" if args.level == "machine" else "-" + r["comp"]
-        events.append((a, "PLANNED", r["datetime"], "P-%s-%s%s" % (a, compact(r["datetime"]), suffix)))
+        planned = "PLANNED_REPLACEMENT" if args.replacements else "PLANNED"
+        events.append((a, planned, r["datetime"], "P-%s-%s%s" % (a, compact(r["datetime"]), suffix)))
         last_pm[a] = max(last_pm.get(a, ""), r["datetime"])
     for r in errors if args.level == "machine" else []:
         a = asset(r["machineID"], "")

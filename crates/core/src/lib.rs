@@ -11,6 +11,7 @@ pub mod feeds;
 pub mod formula;
 pub mod ids;
 pub mod inventory;
+pub mod life;
 pub mod mapping;
 pub mod master;
 pub mod pm;

@@ -28,11 +28,15 @@ pub enum FailureEventType {
     Planned,
     /// A sensor calibration or manual reset.
     SensorReset,
+    /// Planned downtime that replaces or overhauls the asset (or the event's component): downtime
+    /// like `PLANNED`, and for the life models (`cmms_core::life`) it ends a life as a suspension.
+    PlannedReplacement,
 }
 
 impl FailureEventType {
     /// Every type, in documentation order.
-    pub const ALL: [Self; 4] = [Self::Unplanned, Self::Corrective, Self::Planned, Self::SensorReset];
+    pub const ALL: [Self; 5] =
+        [Self::Unplanned, Self::Corrective, Self::Planned, Self::SensorReset, Self::PlannedReplacement];
 
     /// The type's name as written in feeds.
     pub fn as_str(self) -> &'static str {
@@ -41,7 +45,13 @@ impl FailureEventType {
             Self::Corrective => "CORRECTIVE",
             Self::Planned => "PLANNED",
             Self::SensorReset => "SENSOR_RESET",
+            Self::PlannedReplacement => "PLANNED_REPLACEMENT",
         }
+    }
+
+    /// `PLANNED` or `PLANNED_REPLACEMENT`: planned downtime, subtracted from operating time.
+    pub fn is_planned(self) -> bool {
+        matches!(self, Self::Planned | Self::PlannedReplacement)
     }
 }
 
@@ -53,7 +63,7 @@ impl fmt::Display for FailureEventType {
 
 /// An event type not among the known ones.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown event type {0:?} (known: UNPLANNED, CORRECTIVE, PLANNED, SENSOR_RESET)")]
+#[error("unknown event type {0:?} (known: UNPLANNED, CORRECTIVE, PLANNED, SENSOR_RESET, PLANNED_REPLACEMENT)")]
 pub struct UnknownEventType(pub String);
 
 impl std::str::FromStr for FailureEventType {
@@ -150,8 +160,8 @@ struct PlannedUnion<'a> {
 
 impl PlannedUnion<'_> {
     fn next_raw(&mut self) -> Option<(i128, i128)> {
-        self.events.by_ref().find_map(|e| match (e.event_type, e.ended_at) {
-            (FailureEventType::Planned, Some(end)) if end > e.started_at => Some((nanos(e.started_at), nanos(end))),
+        self.events.by_ref().find_map(|e| match e.ended_at {
+            Some(end) if e.event_type.is_planned() && end > e.started_at => Some((nanos(e.started_at), nanos(end))),
             _ => None,
         })
     }
@@ -261,7 +271,7 @@ pub fn mtbf_stats(
     let mut stats = MtbfStats {
         n_open_planned: events
             .iter()
-            .filter(|e| e.event_type == FailureEventType::Planned && e.ended_at.is_none())
+            .filter(|e| e.event_type.is_planned() && e.ended_at.is_none())
             .filter(|e| scope.since.is_none_or(|s| e.started_at >= s))
             .count(),
         ..MtbfStats::default()
@@ -560,7 +570,7 @@ mod tests {
                 let covered = (w[0]..w[1])
                     .filter(|&h| {
                         events.iter().any(|e| {
-                            e.event_type == Planned
+                            e.event_type.is_planned()
                                 && e.ended_at.is_some_and(|end| hour(e.started_at) <= h && h < hour(end))
                         })
                     })
@@ -572,7 +582,7 @@ mod tests {
 
     proptest! {
         #[test]
-        fn sweep_equals_brute_force(raw in prop::collection::vec((0usize..4, 0i64..500, prop::option::of(0i64..60)), 0..40)) {
+        fn sweep_equals_brute_force(raw in prop::collection::vec((0usize..5, 0i64..500, prop::option::of(0i64..60)), 0..40)) {
             let mut events: Vec<FailureEvent> = raw
                 .iter()
                 .map(|&(k, start, len)| ev(FailureEventType::ALL[k], start, len.map(|l| start + l)))

@@ -296,3 +296,71 @@ fn backtest_replays_every_policy_without_look_ahead() {
     assert_eq!(r.frontier.len(), 4);
     let _ = std::fs::remove_dir_all(base);
 }
+
+/// `[pm] method = "weibull_cost"`: a wearing-out asset gets `T*`, an asset of random failures no
+/// time-based PM, an asset with two failures the fit of its pooled group; the seed's columns stay.
+#[test]
+fn weibull_cost_decides_per_asset_with_pooling() {
+    let (base, input, output) = folder("weibull");
+    let as_of = parse_timestamp("2024-06-01T00:00:00Z").unwrap();
+    write(
+        &input,
+        "assets.csv",
+        "asset_id,asset_group,site_id,fallback_interval_days,last_completion_at\n\
+         WEAR,GEARS,NY,30,\nFEW,GEARS,NY,30,\nRAND,FANS,NY,45,\n",
+    );
+    let mut failures = String::from("event_id,asset_id,event_type,started_at,ended_at\n");
+    // Each asset's record ends 10 h after its last renewal.
+    let mut push = |asset: &str, lives: &[(f64, bool)]| {
+        let total: f64 = lives.iter().map(|l| l.0).sum::<f64>() + 10.0;
+        let mut t = as_of - jiff::SignedDuration::from_secs_f64(total * 3600.0);
+        failures.push_str(&format!("{asset}-0,{asset},PLANNED_REPLACEMENT,{t},\n"));
+        for (i, &(hours, failed)) in lives.iter().enumerate() {
+            t += jiff::SignedDuration::from_secs_f64(hours * 3600.0);
+            let kind = if failed { "UNPLANNED" } else { "PLANNED_REPLACEMENT" };
+            failures.push_str(&format!("{asset}-{},{asset},{kind},{t},\n", i + 1));
+        }
+    };
+    // Quantiles of Weibull(β = 3, 500 h), every fourth suspended; of an exponential (β = 1, 500 h).
+    let quantiles = |beta: f64| -> Vec<(f64, bool)> {
+        (1..=40).map(|i| (500.0 * (-(1.0 - (i as f64 - 0.5) / 40.0).ln()).powf(1.0 / beta), i % 4 != 0)).collect()
+    };
+    let mut wear = quantiles(3.0);
+    wear.swap(3, 30);
+    push("WEAR", &wear);
+    push("FEW", &[(480.0, true), (300.0, false), (520.0, true)]);
+    let mut random = quantiles(1.0);
+    random.swap(5, 33);
+    push("RAND", &random);
+    write(&input, "failures.csv", &failures);
+    let formulas = FormulaSet::parse("[pm]\nmethod = \"weibull_cost\"\nfailure_cost = 5.0\npm_cost = 1.0\n").unwrap();
+    compute_folder(&input, &output, &formulas, as_of, window(as_of)).unwrap();
+    let text = std::fs::read_to_string(output.join("intervals.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(header[..4], ["asset_id", "status", "basis", "reason"]);
+    let rows: std::collections::BTreeMap<&str, std::collections::HashMap<&str, &str>> = lines
+        .map(|l| {
+            let row: std::collections::HashMap<&str, &str> = header.iter().copied().zip(l.split(',')).collect();
+            (row["asset_id"], row)
+        })
+        .collect();
+    let wear = &rows["WEAR"];
+    assert_eq!((wear["basis"], wear["life_source"], wear["failures"]), ("WEIBULL", "OWN", "30"), "{wear:?}");
+    let beta: f64 = wear["beta"].parse().unwrap();
+    assert!(beta > 2.0 && wear["beta_lower"].parse::<f64>().unwrap() > 1.0, "{wear:?}");
+    let t_star: f64 = wear["t_star_hours"].parse().unwrap();
+    let interval: f64 = wear["interval_days"].parse().unwrap();
+    assert!((interval - (t_star * 0.85 / 24.0).clamp(7.0, 365.0)).abs() < 1e-9, "{wear:?}");
+    assert_eq!(wear["status"], "NO_LAST_COMPLETION");
+    assert!(wear["cost_rate"].parse::<f64>().unwrap() < wear["cost_rate_seed"].parse::<f64>().unwrap());
+    let few = &rows["FEW"];
+    assert_eq!((few["life_source"], few["failures"]), ("POOLED", "32"), "{few:?}");
+    let random = &rows["RAND"];
+    assert_eq!(
+        (random["status"], random["basis"], random["reason"], random["interval_days"]),
+        ("NO_TIME_BASED_PM", "RUN_TO_FAILURE", "NO_WEAR_OUT", ""),
+        "{random:?}"
+    );
+    let _ = std::fs::remove_dir_all(base);
+}

@@ -11,7 +11,7 @@ mod diff;
 mod season;
 
 use crate::demand::{IntermittentMethod, ServiceLevelKind};
-use crate::ids::{PartClass, SiteId};
+use crate::ids::{AssetGroup, PartClass, SiteId};
 use crate::master::MAX_FALLBACK_INTERVAL_DAYS;
 use crate::quantity::Quantity;
 use crate::units::{UnitPolicy, UnitsParams};
@@ -78,6 +78,12 @@ min_interval_days = 7.0
 max_interval_days = 365.0
 cv_limit = 1.0                 # coefficient of variation above which the manufacturer interval is used
 # lookback_days = 730          # MTBF samples only from the last N days (default: whole history)
+# method = "mtbf_fraction"     # or "weibull_cost": Weibull life fit, cost-optimal PM or none (contract)
+# weibull_cost keys: failure_cost, pm_cost (required), min_failures = 5, confidence = 0.95,
+# slack_factor = 0.85, keep_manufacturer_interval = false; per asset group:
+# [pm_costs.PUMPS]
+# failure_cost = 5000.0
+# pm_cost = 1000.0
 
 [gate]
 drop_factor = 3.0              # a stock drop larger than recent consumption x drop_factor ...
@@ -302,6 +308,53 @@ impl ThresholdOverrides {
     }
 }
 
+/// How a PM interval is decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PmMethod {
+    /// `interval = clamp(mean MTBF × safety_factor / 24, min, max)`, the seed's policy.
+    #[default]
+    MtbfFraction,
+    /// A censoring-aware Weibull fit and the cost-optimal age-replacement interval, or no
+    /// time-based PM where it cannot pay (`cmms_core::life`).
+    WeibullCost,
+}
+
+/// Default of [`PmParams::min_failures`].
+const DEFAULT_MIN_FAILURES: u32 = 5;
+/// Default of [`PmParams::confidence`].
+const DEFAULT_CONFIDENCE: f64 = 0.95;
+/// Default of [`PmParams::slack_factor`].
+const DEFAULT_SLACK_FACTOR: f64 = 0.85;
+
+// The weibull_cost keys are left out of the canonical text while at their defaults, so the
+// content hash of every document written before they existed stays the same.
+fn is_default_method(m: &PmMethod) -> bool {
+    *m == PmMethod::MtbfFraction
+}
+fn is_default_min_failures(v: &u32) -> bool {
+    *v == DEFAULT_MIN_FAILURES
+}
+fn is_default_confidence(v: &f64) -> bool {
+    *v == DEFAULT_CONFIDENCE
+}
+fn is_default_slack(v: &f64) -> bool {
+    *v == DEFAULT_SLACK_FACTOR
+}
+fn is_false(v: &bool) -> bool {
+    !*v
+}
+
+/// Failure and PM cost of one asset group (`[pm_costs.GROUP]`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PmCosts {
+    /// Cost of a failure (> 0, any currency).
+    pub failure_cost: f64,
+    /// Cost of a preventive replacement (> 0, same currency).
+    pub pm_cost: f64,
+}
+
 /// Parameters of the MTBF → PM interval policy.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -317,6 +370,27 @@ pub struct PmParams {
     /// Only samples from the last N days count; `None` = the whole history.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lookback_days: Option<u32>,
+    /// How the interval is decided (`mtbf_fraction` by default).
+    #[serde(skip_serializing_if = "is_default_method")]
+    pub method: PmMethod,
+    /// weibull_cost: an asset with fewer failures is fitted on its pool (asset group) (≥ 1).
+    #[serde(skip_serializing_if = "is_default_min_failures")]
+    pub min_failures: u32,
+    /// weibull_cost: confidence level of the wear-out test on β (in (0.5, 1)).
+    #[serde(skip_serializing_if = "is_default_confidence")]
+    pub confidence: f64,
+    /// weibull_cost: the interval is `T* × slack_factor`, clamped (> 0, ≤ 1).
+    #[serde(skip_serializing_if = "is_default_slack")]
+    pub slack_factor: f64,
+    /// weibull_cost: where no time-based PM pays, keep the manufacturer interval (else none).
+    #[serde(skip_serializing_if = "is_false")]
+    pub keep_manufacturer_interval: bool,
+    /// weibull_cost: cost of a failure for asset groups without `[pm_costs.GROUP]` (> 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub failure_cost: Option<f64>,
+    /// weibull_cost: cost of a preventive replacement for groups without `[pm_costs.GROUP]` (> 0).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pm_cost: Option<f64>,
 }
 
 impl Default for PmParams {
@@ -327,6 +401,13 @@ impl Default for PmParams {
             max_interval_days: 365.0,
             cv_limit: 1.0,
             lookback_days: None,
+            method: PmMethod::MtbfFraction,
+            min_failures: DEFAULT_MIN_FAILURES,
+            confidence: DEFAULT_CONFIDENCE,
+            slack_factor: DEFAULT_SLACK_FACTOR,
+            keep_manufacturer_interval: false,
+            failure_cost: None,
+            pm_cost: None,
         }
     }
 }
@@ -378,6 +459,9 @@ pub struct FormulaParams {
     pub gate: GateParams,
     /// Discrete units of measure (whole-unit thresholds and orders).
     pub units: UnitsParams,
+    /// Failure and PM costs per asset group (`weibull_cost`).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub pm_costs: BTreeMap<AssetGroup, PmCosts>,
 }
 
 impl Default for FormulaParams {
@@ -390,6 +474,7 @@ impl Default for FormulaParams {
             pm: PmParams::default(),
             gate: GateParams::default(),
             units: UnitsParams::default(),
+            pm_costs: BTreeMap::new(),
         }
     }
 }
@@ -471,10 +556,27 @@ impl PmParams {
         c.positive("min_interval_days", self.min_interval_days)?;
         c.within("max_interval_days", self.max_interval_days, self.min_interval_days, MAX_FALLBACK_INTERVAL_DAYS)?;
         c.non_negative("cv_limit", self.cv_limit)?;
-        match self.lookback_days {
-            Some(d) => c.within("lookback_days", d, 1, MAX_LOOKBACK_DAYS),
-            None => Ok(()),
+        if let Some(d) = self.lookback_days {
+            c.within("lookback_days", d, 1, MAX_LOOKBACK_DAYS)?;
         }
+        c.within("min_failures", self.min_failures, 1, u32::MAX)?;
+        if !(self.confidence > 0.5 && self.confidence < 1.0) {
+            return Err(c.fail("confidence", format!("must be in (0.5, 1), got {}", self.confidence)));
+        }
+        c.positive("slack_factor", self.slack_factor)?;
+        if self.slack_factor > 1.0 {
+            return Err(c.fail("slack_factor", format!("must be at most 1 (got {})", self.slack_factor)));
+        }
+        for (key, v) in [("failure_cost", self.failure_cost), ("pm_cost", self.pm_cost)] {
+            match v {
+                Some(v) => c.positive(key, v)?,
+                None if self.method == PmMethod::WeibullCost => {
+                    return Err(c.fail(key, "is required with method = \"weibull_cost\"".to_owned()));
+                }
+                None => {}
+            }
+        }
+        Ok(())
     }
 }
 
@@ -531,6 +633,11 @@ impl FormulaParams {
         self.units
             .normalize()
             .map_err(|(i, reason)| FormulaError::OutOfRange { path: format!("units.discrete[{i}]"), reason })?;
+        for (group, costs) in &self.pm_costs {
+            let c = Checker { prefix: &format!("pm_costs.{group}") };
+            c.positive("failure_cost", costs.failure_cost)?;
+            c.positive("pm_cost", costs.pm_cost)?;
+        }
         Ok(self)
     }
 }
@@ -588,6 +695,14 @@ impl FormulaSet {
     /// The PM interval policy.
     pub fn pm(&self) -> &PmParams {
         &self.params.pm
+    }
+
+    /// The failure and PM cost of an asset group for `weibull_cost`: its `[pm_costs.GROUP]`, else
+    /// the `[pm]` defaults (`None` when neither is set).
+    pub fn pm_costs_for(&self, group: &AssetGroup) -> Option<PmCosts> {
+        let pm = &self.params.pm;
+        let defaults = pm.failure_cost.zip(pm.pm_cost).map(|(failure_cost, pm_cost)| PmCosts { failure_cost, pm_cost });
+        self.params.pm_costs.get(group).copied().or(defaults)
     }
 
     /// The inventory gate parameters.
@@ -775,5 +890,40 @@ mod tests {
         let again = FormulaSet::parse(f.canonical_toml()).unwrap();
         assert_eq!(again, f);
         assert_eq!(again.content_hash(), f.content_hash());
+    }
+
+    #[test]
+    fn weibull_cost_keys_validate_and_leave_existing_hashes_alone() {
+        let defaults = FormulaSet::defaults();
+        let text = defaults.canonical_toml();
+        let pm = &text[text.find("[pm]").unwrap()..];
+        let pm = &pm[..pm[1..].find('[').map_or(pm.len(), |i| i + 1)];
+        assert!(pm.contains("safety_factor"), "{pm}");
+        for key in ["method", "min_failures", "confidence", "slack_factor", "keep_manufacturer", "cost"] {
+            assert!(!text.contains("pm_costs") && !pm.contains(key), "{key} in {pm}");
+        }
+        let explicit =
+            FormulaSet::parse("[pm]\nmethod = \"mtbf_fraction\"\nmin_failures = 5\nslack_factor = 0.85\n").unwrap();
+        assert_eq!(explicit.content_hash(), defaults.content_hash());
+        let w = FormulaSet::parse(
+            "[pm]\nmethod = \"weibull_cost\"\nfailure_cost = 5.0\npm_cost = 1.0\n[pm_costs.PUMPS]\nfailure_cost = 9.0\npm_cost = 3.0\n",
+        )
+        .unwrap();
+        assert_eq!(w.pm().method, PmMethod::WeibullCost);
+        let group = |s: &str| AssetGroup::parse(s).unwrap();
+        assert_eq!(w.pm_costs_for(&group("PUMPS")), Some(PmCosts { failure_cost: 9.0, pm_cost: 3.0 }));
+        assert_eq!(w.pm_costs_for(&group("FANS")), Some(PmCosts { failure_cost: 5.0, pm_cost: 1.0 }));
+        assert_eq!(defaults.pm_costs_for(&group("FANS")), None);
+        for (doc, path) in [
+            ("[pm]\nmethod = \"weibull_cost\"\npm_cost = 1.0\n", "pm.failure_cost"),
+            ("[pm]\nmin_failures = 0\n", "pm.min_failures"),
+            ("[pm]\nconfidence = 1.0\n", "pm.confidence"),
+            ("[pm]\nslack_factor = 1.5\n", "pm.slack_factor"),
+            ("[pm_costs.PUMPS]\nfailure_cost = 5.0\npm_cost = 0.0\n", "pm_costs.PUMPS.pm_cost"),
+        ] {
+            let e = FormulaSet::parse(doc).unwrap_err();
+            assert!(e.to_string().contains(path), "{doc}: {e}");
+        }
+        assert!(FormulaSet::parse("[pm]\nmethod = \"guess\"\n").is_err());
     }
 }

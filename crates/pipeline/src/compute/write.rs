@@ -6,8 +6,9 @@ use super::FastMap;
 use super::usage::Usage;
 use crate::import::ImportError;
 use cmms_core::demand::{daily_demand, part_policy_thresholds};
-use cmms_core::formula::FormulaSet;
-use cmms_core::ids::SiteId;
+use cmms_core::formula::{FormulaSet, PmMethod};
+use cmms_core::ids::{AssetGroup, SiteId};
+use cmms_core::life::{DecisionParams, LifeSource, UnitInput, lives, renewals_from_log, weibull_cost_decisions};
 use cmms_core::mapping::SkuIndex;
 use cmms_core::master::{AssetRecord, PartRecord};
 use cmms_core::pm::next_due;
@@ -103,6 +104,9 @@ pub(super) fn write_intervals(
     formulas: &FormulaSet,
     as_of: Timestamp,
 ) -> Result<(), ImportError> {
+    if formulas.pm().method == PmMethod::WeibullCost {
+        return write_weibull_cost_intervals(path, assets, events, readings, sites, formulas, as_of);
+    }
     let mut out = Out::create(path)?;
     out.line(format_args!(
         "asset_id,status,basis,reason,n_samples,mean_mtbf_hours,cv,interval_days,next_due_at,next_due_at_utc"
@@ -129,6 +133,93 @@ pub(super) fn write_intervals(
             opt(stats.mean_hours),
             opt(stats.cv),
             interval.interval_days
+        ))?;
+    }
+    out.finish()
+}
+
+/// `intervals.csv` under `[pm] method = "weibull_cost"`: the `mtbf_fraction` columns (the basis
+/// `WEIBULL` or `RUN_TO_FAILURE`, the reason a [`cmms_core::life::NoPmReason`] code, status
+/// `NO_TIME_BASED_PM` where no interval is scheduled), then the life data, the fit, `T*` and the
+/// cost rates under the recommendation and under the seed (`mtbf_fraction`) interval.
+fn write_weibull_cost_intervals(
+    path: &Path,
+    assets: &BTreeMap<String, AssetRecord>,
+    events: &mut [Vec<FailureEvent>],
+    readings: &mut HashMap<String, Vec<MtbfReading>>,
+    sites: &FastMap<SiteId, TimeZone>,
+    formulas: &FormulaSet,
+    as_of: Timestamp,
+) -> Result<(), ImportError> {
+    let started = std::time::Instant::now();
+    let pm = formulas.pm();
+    let mut rows = Vec::with_capacity(assets.len());
+    for ((id, asset), evs) in assets.iter().zip(events) {
+        let evs = std::mem::take(evs);
+        let rs = readings.remove(id).unwrap_or_default();
+        // The events are sorted by start, the only way either can fail.
+        let Ok(seed) = asset_interval(&evs, &rs, pm, as_of, asset.fallback_interval_days) else { continue };
+        let (renewals, downtime) = renewals_from_log(&evs, asset.last_completion_at.as_slice());
+        let Ok(set) = lives(&renewals, &downtime, as_of) else { continue };
+        let costs = formulas.pm_costs_for(&asset.asset_group).map(|c| (c.failure_cost, c.pm_cost));
+        rows.push((id, asset, seed, set, costs));
+    }
+    let inputs: Vec<UnitInput<'_, AssetGroup>> = rows
+        .iter()
+        .map(|(_, asset, seed, set, costs)| UnitInput {
+            pool: &asset.asset_group,
+            lives: &set.lives,
+            seed_interval_days: seed.interval_days,
+            manufacturer_interval_days: asset.fallback_interval_days,
+            costs: *costs,
+        })
+        .collect();
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let decisions =
+        weibull_cost_decisions(&inputs, &DecisionParams::from_registry(pm), pm.keep_manufacturer_interval, threads);
+    tracing::debug!(elapsed = ?started.elapsed(), assets = rows.len(), "weibull_cost decisions");
+    let mut out = Out::create(path)?;
+    out.line(format_args!(
+        "asset_id,status,basis,reason,n_samples,mean_mtbf_hours,cv,interval_days,next_due_at,next_due_at_utc,\
+         life_source,failures,suspensions,zero_length_dropped,exp_mtbf_hours,beta,beta_lower,beta_upper,alpha_hours,\
+         mean_life_hours,b10_hours,t_star_hours,seed_interval_days,cost_rate,cost_rate_seed"
+    ))?;
+    let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
+    for ((id, asset, seed, set, _), u) in rows.iter().zip(&decisions) {
+        let zone = &sites[&asset.site_id];
+        let (status, local, utc) = match u.interval_days.map(|d| next_due(asset.last_completion_at, d, zone)) {
+            None => ("NO_TIME_BASED_PM", String::new(), String::new()),
+            Some(Ok(d)) => ("OK", d.local_rfc3339(), d.utc_rfc3339()),
+            Some(Err(e)) => (e.code(), String::new(), String::new()),
+        };
+        let d = &u.decision;
+        let fit = d.weibull;
+        let source = match u.source {
+            LifeSource::Own => "OWN",
+            LifeSource::Pooled => "POOLED",
+        };
+        out.line(format_args!(
+            "{id},{status},{},{},{},{},{},{},{local},{utc},{source},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            u.basis.as_str(),
+            d.reason.map_or("", |r| r.code()),
+            seed.stats.n_samples,
+            opt(seed.stats.mean_hours),
+            opt(seed.stats.cv),
+            opt(u.interval_days),
+            d.exponential.failures,
+            fit.map_or(String::new(), |f| f.suspensions.to_string()),
+            set.zero_length_dropped,
+            opt(d.exponential.mtbf_hours),
+            opt(fit.map(|f| f.model.shape)),
+            opt(fit.map(|f| f.shape_lr.0)),
+            opt(fit.map(|f| f.shape_lr.1)),
+            opt(fit.map(|f| f.model.scale)),
+            opt(fit.map(|f| f.model.mean())),
+            opt(fit.map(|f| f.model.b_life(0.1))),
+            opt(d.optimal_age_hours),
+            seed.interval_days,
+            opt(d.cost_rate_recommended),
+            opt(d.cost_rate_seed),
         ))?;
     }
     out.finish()
