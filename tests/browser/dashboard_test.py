@@ -4,9 +4,11 @@ HTTP API, against a running ``cmms serve`` loaded with the example site (see run
 Usage: ``python dashboard_test.py --base-url URL --token TOKEN --webdriver URL --chromium PATH
 --screenshots DIR``. The token needs ``read`` and ``operate``. Signs in through the form, loads
 every page and checks its rows and that the plots rendered (SVG with visible lines), then acts:
-accepts the scan count that paused BRG-6204, approves its computed thresholds (so routing raises a
-procurement request and holds the chiller's PM for material), and resolves the quarantined SKU;
-each effect is checked on the pages. A screenshot of every page lands in the screenshots folder.
+accepts the scan count that paused BRG-6204, approves its computed thresholds on its part page (so
+routing raises a procurement request and holds the chiller's PM for material), releases, starts and
+completes a work order and resumes another from its asset page (each through its confirmation), and
+resolves the quarantined SKUs (the ambiguous one only after a part is chosen); each effect is checked
+on the pages. A screenshot of every page lands in the screenshots folder.
 Prints one line per check and a closing ``browser: N passed, N failed`` line; exits 1 on failure.
 """
 
@@ -20,7 +22,7 @@ import time
 import traceback
 from typing import Callable, List
 
-from webdriver import Driver, WebDriverError
+from webdriver import ELEMENT, Driver, WebDriverError
 
 
 class CheckFailed(AssertionError):
@@ -160,11 +162,22 @@ class DashboardTest:
         )
         expect(cards.get("parts") == "4", f"cards {cards}")
         expect(cards.get("below reorder") == "2", f"cards {cards}")
-        expect(cards.get("quarantined SKUs") == "1", f"cards {cards}")
+        expect(cards.get("quarantined SKUs") == "2", f"unmapped SPA1250 and ambiguous FLT-AHU: {cards}")
         expect(cards.get("drift alerts") == "2" and cards.get("scan discrepancy alerts") == "2", f"cards {cards}")
         expect(cards.get("scheduled") == "2", f"cards {cards}")
         decoration = self.d.script("return getComputedStyle(document.querySelector('a.card')).textDecorationLine")
         expect(decoration == "none", f"cards are links without underline, got {decoration}")
+        heads = [h.text() for h in self.d.find_all("main h3")]
+        expect(heads == ["Stock and procurement", "PM compliance", "MTBF per asset group"], f"trend headings {heads}")
+        plots = self.d.script(PLOTS)
+        labels = [p["label"] for p in plots]
+        expect(len(plots) == 2, f"stock/procurement and MTBF plots (no PM completed yet): {labels}")
+        for p in plots:
+            expect(p["width"] > 300 and p["height"] > 100 and p["marks"] > 0, f"plot drawn: {p}")
+            for entry in p["legend"]:
+                expect(entry["right"] <= p["viewWidth"], f"legend {entry['text']!r} of {p['label']} is cut off")
+        expect(plots[0]["series"] == 2, f"below reorder + open procurement: {plots[0]}")
+        expect("No PM work order was completed in the last 26 weeks." in self.text(), "the empty compliance plot says why")
         self.shot("overview")
 
     def parts(self) -> None:
@@ -190,6 +203,12 @@ class DashboardTest:
         expect(plots[0]["series"] == 4, f"on hand + min/reorder/max: {plots[0]}")
         expect(plots[1]["bars"] > 0, f"daily consumption bars: {plots[1]}")
         expect(any("FALLBACK" in r for r in self.rows()), "the threshold history shows the fallback")
+        pending = self.d.find("section#pending-approval").text()
+        expect("Computed thresholds waiting for approval" in pending and "30.62" in pending, f"{pending!r}")
+        expect(self.d.find_all("form[action='/ui/thresholds/BRG-6204/approve?from=part'] button"), "approve button")
+        paused = self.d.find("section#paused").text()
+        expect("Scan S-1 at 2026-10-30 08:00 UTC counted 9" in paused, f"the pause and its scan: {paused!r}")
+        expect(self.d.find_all("form[action='/ui/scans/S-1/accept?from=part'] button"), "accept button")
         self.shot("part-BRG-6204")
 
     def procurement_before(self) -> None:
@@ -215,7 +234,23 @@ class DashboardTest:
         self.open("/calendar", "PM calendar")
         heads = [h.text() for h in self.d.find_all("main h2")]
         expect(heads == ["CAMPUS-SYD (Australia/Sydney)", "PLANT-BER (Europe/Berlin)"], f"{heads}")
-        self.shot("calendar")
+        grids = self.d.script(
+            "return Array.from(document.querySelectorAll('table.month')).map(t => "
+            "Array.from(t.querySelectorAll('tbody tr')).map(r => r.children.length))"
+        )
+        expect(len(grids) == 2 and all(w and all(n == 7 for n in w) for w in grids), f"a month grid per site: {grids}")
+        self.shot("calendar-month")
+        self.open("/calendar?month=2026-11", "PM calendar")
+        expect(self.d.find(".month-nav .month").text() == "November 2026", "the month asked for")
+        cells = [c.text() for c in self.d.find_all("td[data-date='2026-11-17']")]
+        expect(len(cells) == 2, f"the day in each site's grid: {cells}")
+        expect("CHILLER-01" in cells[1] and "overdue" in cells[1], f"the chiller's PM on its day in Berlin: {cells}")
+        self.shot("calendar-2026-11")
+        self.d.find("a[href='/calendar?view=list']").click()
+        self.wait_for(lambda: self.d.current_url().endswith("view=list"), "the list view opens")
+        expect(not self.d.find_all("table.month"), "no grid in the list view")
+        expect(any(r.startswith("2026-11-17") and "CHILLER-01" in r for r in self.rows()), f"{self.rows()}")
+        self.shot("calendar-list")
 
     def assets(self) -> None:
         self.open("/assets", "Assets")
@@ -249,8 +284,15 @@ class DashboardTest:
         # Accept the count of scan S-1: stock becomes 9 and routing for the part resumes.
         self.submit("form[action='/ui/scans/S-1/accept'] button", "S-1")
         expect(len(self.rows()) == 3, f"the scan alert is resolved: {self.rows()}")
-        # Approve the computed thresholds (reorder 30.62 > 9 on hand): routing raises a request.
-        self.submit("form[action='/ui/thresholds/BRG-6204/approve'] button", "approved")
+        # Approve the computed thresholds on the part page (reorder 30.62 > 9 on hand): routing
+        # raises a request; the page shows nothing waiting any more.
+        self.open("/parts/BRG-6204", "BRG-6204")
+        expect(not self.d.find_all("section#paused"), "accepting the count ended the pause")
+        self.submit("form[action='/ui/thresholds/BRG-6204/approve?from=part'] button", "approved")
+        expect(self.d.current_url().startswith(self.base + "/parts/BRG-6204?"), f"back on the part page: {self.d.current_url()}")
+        expect(not self.d.find_all("section#pending-approval"), "nothing waits for approval")
+        self.shot("part-BRG-6204-approved")
+        self.open("/alerts", "Alerts")
         expect(not any("DRIFT\tBRG-6204" in r for r in self.rows()), f"the drift alert is gone: {self.rows()}")
         self.shot("alerts-after-actions")
         self.open("/procurement", "Procurement requests")
@@ -260,6 +302,49 @@ class DashboardTest:
         self.open("/work-orders", "Work orders")
         expect("CHILLER-01" in self.d.find("h2#MATERIAL_PENDING + table").text(), "the chiller PM waits for bearings")
         self.shot("work-orders-material-pending")
+
+    def confirm(self, link_css: str, heading: str) -> None:
+        """Clicks an action's button and waits for its confirmation page."""
+        self.d.find(link_css).click()
+        self.wait_for(lambda: self.d.find("main h1").text().startswith(heading), f"the confirmation {heading!r}")
+
+    def work_order_actions(self) -> None:
+        self.open("/work-orders", "Work orders")
+        ahu = self.row_of("AHU-07")
+        expect("Release" in ahu and "Hold for material" in ahu and "Cancel" in ahu, f"SCHEDULED actions: {ahu!r}")
+        expect("Start" not in ahu and "Complete" not in ahu, f"only allowed actions: {ahu!r}")
+        wid = self.d.script(
+            "return Array.from(document.querySelectorAll('main tr')).find(r => r.innerText.includes('AHU-07'))"
+            ".querySelector('td').textContent"
+        )
+        self.confirm(f"a[href='/work-orders/{wid}/confirm?action=release']", "Release work order")
+        expect("SCHEDULED → RELEASED" in self.text(), self.text())
+        self.shot("work-order-confirm-release")
+        self.submit("form.confirm button", "now RELEASED")
+        self.confirm(f"a[href='/work-orders/{wid}/confirm?action=start']", "Start work order")
+        self.submit("form.confirm button", "now IN_PROGRESS")
+        self.confirm(f"a[href='/work-orders/{wid}/confirm?action=complete']", "Complete work order")
+        field = self.d.find("input[name=completed_at]")
+        value = self.d.script("return document.querySelector('input[name=completed_at]').value")
+        expect(re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d$", value) is not None, f"default now in site time: {value!r}")
+        expect("site time, Australia/Sydney" in self.text(), "the completion time is in the site's zone")
+        self.shot("work-order-confirm-complete")
+        self.d.script("arguments[0].value = '2026-11-20T09:00'", {ELEMENT: field.id})
+        flash = self.submit("form.confirm button", "completed at")
+        expect("completed at 2026-11-20 09:00 AEDT" in flash and "next PM" in flash, f"{flash!r}")
+        expect("AHU-07" in self.d.find("h2#SCHEDULED + table").text(), "the next PM is scheduled")
+        expect("AHU-07" in self.d.find("h2#COMPLETED + table").text(), "the order is completed")
+        self.shot("work-orders-after-complete")
+        # From the asset page: an action not confirmed changes nothing; confirmed, it leads back.
+        self.open("/assets/CHILLER-01", "CHILLER-01")
+        self.confirm("a.act[data-action='cancel']", "Cancel work order")
+        self.d.find("a.back").click()
+        self.wait_for(lambda: self.d.current_url() == self.base + "/assets/CHILLER-01", "back to the asset")
+        expect("MATERIAL_PENDING" in self.text(), "still waiting for material")
+        self.confirm("a.act[data-action='material_available']", "Resume (material available) work order")
+        self.submit("form.confirm button", "now SCHEDULED")
+        expect(self.d.current_url().startswith(self.base + "/assets/CHILLER-01?"), f"{self.d.current_url()}")
+        self.shot("asset-CHILLER-01-after-action")
 
     def quarantine_resolve(self) -> None:
         self.open("/quarantine", "Quarantine")
@@ -272,6 +357,21 @@ class DashboardTest:
         flash = self.submit("form[action='/ui/quarantine/1/resolve'] button", "mapped to")
         expect("mapped to BLT-SPA-1250" in flash, f"{flash!r}")
         expect("5 consumption event" in flash and "1 snapshot" in flash, f"counts every released record: {flash!r}")
+        row = self.row_of("FLT-AHU")
+        expect("AMBIGUOUS" in row, f"the ambiguous SKU is left: {row!r}")
+        select = "form[action='/ui/quarantine/2/resolve'] select[name=part_id]"
+        options = self.d.script(
+            "return Array.from(document.querySelector(arguments[0]).options).map(o => [o.value, o.selected])", select
+        )
+        expect(options == [["", True], ["BLT-SPA-1250", False], ["FLT-AHU-592", False]], f"no candidate preselected: {options}")
+        self.shot("quarantine-ambiguous")
+        self.d.find("form[action='/ui/quarantine/2/resolve'] button").click()
+        time.sleep(0.5)
+        missing = self.d.script("return document.querySelector(arguments[0]).validity.valueMissing", select)
+        expect(missing and "FLT-AHU" in self.text(), "without a choice the form is not sent")
+        self.d.find(select + " option[value='FLT-AHU-592']").click()
+        flash = self.submit("form[action='/ui/quarantine/2/resolve'] button", "mapped to")
+        expect("mapped to FLT-AHU-592" in flash and "1 consumption event" in flash, f"{flash!r}")
         expect(self.rows() == [] and "Nothing here." in self.text(), "the queue is empty")
         self.shot("quarantine-resolved")
         self.open("/parts?all=1", "All parts")
@@ -301,6 +401,7 @@ def main() -> int:
         t.assets,
         t.dead_letters,
         t.alerts_and_actions,
+        t.work_order_actions,
         t.quarantine_resolve,
     ]
     failed = 0

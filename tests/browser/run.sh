@@ -20,6 +20,12 @@ fi
 ensure_venv
 ensure_cmms
 import_example_site browser
+# An AMBIGUOUS SKU as well: two WMS entries that normalise alike name different parts, and an event
+# delivered under that SKU (the resolve form must make the operator choose).
+printf 'source,external_sku,part_id\nWMS,flt-ahu,FLT-AHU-592\nWMS,Flt-Ahu,BLT-SPA-1250\n' >"$WORK/sku_map_ambiguous.csv"
+printf 'event_id,source,external_sku,quantity,consumed_at\nAMB-1,WMS,FLT-AHU,2,2026-10-30T08:00:00Z\n' >"$WORK/consumption_ambiguous.csv"
+cmms import sku_map "$WORK/sku_map_ambiguous.csv" >/dev/null
+cmms import consumption "$WORK/consumption_ambiguous.csv" >/dev/null
 TOKEN=$(new_token read,operate browser)
 start_server
 

@@ -83,6 +83,9 @@ pub struct DashboardConfig {
     /// `X-Forwarded-Host` (the host the Origin check compares with); only when nothing but the
     /// proxy can reach the service [default: false].
     pub trust_proxy_headers: bool,
+    /// A fixed "now" for the dashboard (RFC 3339), as `cmms demo` sets to the demo's today:
+    /// overdue marks and plot axes use it instead of the clock [default: unset, the clock].
+    pub as_of: Option<String>,
 }
 
 impl Default for DashboardConfig {
@@ -92,6 +95,7 @@ impl Default for DashboardConfig {
             session_idle_seconds: 3600,
             secure_cookies: false,
             trust_proxy_headers: false,
+            as_of: None,
         }
     }
 }
@@ -102,10 +106,17 @@ impl DashboardConfig {
         let ms = |s: u64| i64::try_from(s.saturating_mul(1000)).unwrap_or(i64::MAX);
         let policy = SessionPolicy::new(ms(self.session_lifetime_seconds), ms(self.session_idle_seconds))
             .map_err(|e| anyhow::anyhow!("[dashboard]: {e}"))?;
+        let as_of = match self.as_of.as_deref() {
+            Some(text) => {
+                Some(cmms_core::time::parse_timestamp(text).map_err(|e| anyhow::anyhow!("[dashboard] as_of: {e}"))?)
+            }
+            None => None,
+        };
         Ok(DashboardSettings {
             policy,
             secure_cookies: self.secure_cookies,
             trust_proxy_headers: self.trust_proxy_headers,
+            as_of,
         })
     }
 }

@@ -172,7 +172,10 @@ pub async fn run(config: &Config, opts: Options) -> anyhow::Result<ExitCode> {
     match listener {
         Some(listener) => {
             println!("Serving the dashboard and API on http://{} — press Ctrl-C to stop.", listener.local_addr()?);
-            crate::serve::serve_on(config, store, listener).await
+            // The dashboard's "now" is the demo's today, as every figure above is.
+            let mut config = config.clone();
+            config.dashboard.as_of.get_or_insert_with(|| DEMO_AS_OF.to_owned());
+            crate::serve::serve_on(&config, store, listener).await
         }
         None => {
             store.close().await;

@@ -70,6 +70,26 @@ pub struct AssetPmStatus {
     pub overdue: bool,
 }
 
+/// Computed thresholds held back by drift: what approval would publish, and the fallback in
+/// force meanwhile.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct PendingApproval {
+    /// Computed min.
+    pub computed_min: f64,
+    /// Computed reorder point.
+    pub computed_reorder: f64,
+    /// Computed max.
+    pub computed_max: f64,
+    /// The fallback min in force.
+    pub min: f64,
+    /// The fallback reorder point in force.
+    pub reorder: f64,
+    /// The fallback max in force.
+    pub max: f64,
+    /// When the fallback was published, epoch ms.
+    pub since: i64,
+}
+
 /// `w.state IN ($first, …)` over the open work-order states, binding from `$first` on.
 fn open_states(first: usize) -> (String, Vec<&'static str>) {
     let open: Vec<&'static str> = WoState::ALL.into_iter().filter(|s| s.is_open()).map(WoState::as_str).collect();
@@ -166,6 +186,20 @@ impl Store {
             .await?)
     }
 
+    /// The computed thresholds of a part waiting for approval (its basis is `FALLBACK` after
+    /// drift and a computation exists), if any.
+    pub async fn pending_approval(&self, part_id: &str) -> Result<Option<PendingApproval>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT computed_min, computed_reorder, computed_max, min_qty AS min, reorder_qty AS reorder, \
+             max_qty AS max, updated_at AS since FROM current_thresholds \
+             WHERE part_id = $1 AND basis = 'FALLBACK' AND computed_min IS NOT NULL \
+             AND computed_reorder IS NOT NULL AND computed_max IS NOT NULL",
+        )
+        .bind(part_id)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
     /// One asset's stored PM interval, if one was computed.
     pub async fn pm_interval(&self, asset_id: &str) -> Result<Option<PmIntervalRow>, StoreError> {
         Ok(sqlx::query_as(AssertSqlSafe(format!("{PM_INTERVAL} WHERE p.asset_id = $1")))
@@ -221,4 +255,77 @@ impl Store {
 struct Count {
     code: String,
     n: i64,
+}
+
+/// The history behind the overview's trend plots, read from the tables as they are (no history
+/// table of its own): stock snapshots and published reorder points, procurement requests, PM
+/// completions against their due dates, and unplanned failures per asset group.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TrendData {
+    /// Applied stock snapshots: `(part, observed at, on hand)`, by part and time.
+    pub stock: Vec<(String, i64, f64)>,
+    /// Published reorder points of computed thresholds: `(part, as of, reorder)`, by part and time.
+    pub reorder: Vec<(String, i64, f64)>,
+    /// Procurement requests: `(created at, closed at)`; `None` while open (a closed request's
+    /// last change is when it closed).
+    pub procurement: Vec<(i64, Option<i64>)>,
+    /// Completed PM work orders since the start: `(completed at, due at)`.
+    pub completions: Vec<(i64, i64)>,
+    /// Unplanned failures since the start: `(asset group, started at)`.
+    pub failures: Vec<(String, i64)>,
+    /// Assets per asset group.
+    pub assets_per_group: BTreeMap<String, i64>,
+}
+
+impl Store {
+    /// The history behind the overview's trend plots; completions and failures from `from_ms`
+    /// on.
+    pub async fn trend_data(&self, from_ms: i64) -> Result<TrendData, StoreError> {
+        let stock = sqlx::query_as(
+            "SELECT part_id, observed_at, on_hand FROM inventory_snapshots WHERE status = 'APPLIED' AND voided = 0 \
+             AND part_id IS NOT NULL ORDER BY part_id, observed_at, sequence_id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let reorder = sqlx::query_as(
+            "SELECT part_id, as_of, published_reorder FROM thresholds WHERE published_reorder IS NOT NULL \
+             ORDER BY part_id, as_of, id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        let requests: Vec<(i64, i64, String)> =
+            sqlx::query_as("SELECT created_at, updated_at, status FROM procurement_requests ORDER BY created_at")
+                .fetch_all(self.pool())
+                .await?;
+        let procurement = requests
+            .into_iter()
+            .map(|(created, updated, status)| (created, (status != RequestStatus::Open.as_str()).then_some(updated)))
+            .collect();
+        let completions = sqlx::query_as(
+            "SELECT completed_at, due_at FROM work_orders WHERE state = 'COMPLETED' AND completed_at IS NOT NULL \
+             AND completed_at >= $1 ORDER BY completed_at",
+        )
+        .bind(from_ms)
+        .fetch_all(self.pool())
+        .await?;
+        let failures = sqlx::query_as(
+            "SELECT a.asset_group, f.started_at FROM failure_events f JOIN assets a ON a.asset_id = f.asset_id \
+             WHERE f.event_type = 'UNPLANNED' AND f.started_at >= $1 ORDER BY f.started_at",
+        )
+        .bind(from_ms)
+        .fetch_all(self.pool())
+        .await?;
+        let groups: Vec<(String, i64)> =
+            sqlx::query_as("SELECT asset_group, COUNT(*) FROM assets GROUP BY asset_group ORDER BY asset_group")
+                .fetch_all(self.pool())
+                .await?;
+        Ok(TrendData {
+            stock,
+            reorder,
+            procurement,
+            completions,
+            failures,
+            assets_per_group: groups.into_iter().collect(),
+        })
+    }
 }

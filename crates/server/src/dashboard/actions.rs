@@ -2,6 +2,7 @@
 //! accept a scan or a held snapshot, correct a completion). Each calls the same service as the
 //! API and the CLI, then leads back to its page with the outcome as a flash message.
 
+use super::html::{local, parse_local_input};
 use super::{Flash, SameOrigin, Shell, Viewer, back, internal, page};
 use crate::AppState;
 use crate::api::now_ms;
@@ -115,6 +116,81 @@ pub(super) async fn correct_completion(
     }
 }
 
+/// A work-order action from its confirmation page: the action, the completion time in the
+/// site's time (for `complete`; default now), and the page to go back to.
+#[derive(Debug, Deserialize)]
+pub struct WorkOrderActionForm {
+    action: String,
+    completed_at: Option<String>,
+    back: Option<String>,
+}
+
+/// Applies a work-order action (the same services as the API and the CLI) and leads back to the
+/// work-order list or the asset page, with the outcome as the flash message: an action the state
+/// does not allow, a bad time or a concurrent change is a message there, never an error page.
+pub(super) async fn work_order_action(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Form(form): Form<WorkOrderActionForm>,
+) -> Response {
+    if let Some(refusal) = viewer.refusal_unless_operate() {
+        return refusal;
+    }
+    let to = super::pm::back_path(form.back.as_deref());
+    let actor = viewer.name().unwrap_or("dashboard").to_owned();
+    back(&to, apply_work_order_action(&state, id, &form, &actor).await)
+}
+
+/// The outcome of a work-order action in words, or why it was refused.
+async fn apply_work_order_action(
+    state: &AppState,
+    id: i64,
+    form: &WorkOrderActionForm,
+    actor: &str,
+) -> Result<String, String> {
+    use cmms_core::work_order::WoAction;
+    use cmms_pipeline::pm::{self, PmServiceError};
+    let failed = |e: PmServiceError| match e {
+        PmServiceError::Store(_) | PmServiceError::Formulas(_) => {
+            tracing::error!(error = %e, work_order = id, "dashboard work-order action failed");
+            format!("Work order {id}: the action failed in the store; the server log has the cause.")
+        }
+        e => format!("Work order {id}: {e}"),
+    };
+    let action: WoAction =
+        form.action.parse().map_err(|e: cmms_core::work_order::UnknownName| format!("Work order {id}: {e}"))?;
+    if action != WoAction::Complete {
+        let w = pm::apply_action(&state.store, id, action, actor, now_ms()).await.map_err(failed)?;
+        return Ok(format!(
+            "Work order {id} ({}): {} done, now {}.",
+            w.asset_id,
+            super::pm::action_label(action),
+            w.state
+        ));
+    }
+    let order = match state.store.work_order(id).await {
+        Ok(Some(order)) => order,
+        Ok(None) => return Err(failed(PmServiceError::UnknownWorkOrder(id))),
+        Err(e) => return Err(failed(e.into())),
+    };
+    let at = match form.completed_at.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(text) => {
+            parse_local_input(text, &order.timezone).map_err(|e| format!("Work order {id}: completed at: {e}"))?
+        }
+        None => jiff::Timestamp::from_millisecond(state.dashboard.now_ms()).map_err(|e| e.to_string())?,
+    };
+    let (done, next) =
+        pm::complete(&state.store, id, at, state.completion_window(), actor, now_ms()).await.map_err(failed)?;
+    let completed = done.completed_at.map(|c| local(c, &done.timezone)).unwrap_or_default();
+    Ok(format!(
+        "Work order {id} ({}) completed at {completed}; next PM {} due {}.",
+        done.asset_id,
+        next.id,
+        local(next.due_at, &next.timezone)
+    ))
+}
+
 /// The quarantine resolve form.
 #[derive(Debug, Deserialize)]
 pub struct ResolveForm {
@@ -141,16 +217,38 @@ pub(super) async fn resolve_quarantine(
     }
 }
 
-pub(super) async fn approve(viewer: Viewer, State(state): State<AppState>, Path(part_id): Path<String>) -> Response {
+/// Which page an action on a part came from (`?from=part`: the part page; else the alerts).
+#[derive(Debug, Default, Deserialize)]
+pub struct CameFrom {
+    from: Option<String>,
+}
+
+impl CameFrom {
+    /// The page to lead back to after an action on `part_id`.
+    fn page(&self, part_id: &str) -> String {
+        match self.from.as_deref() {
+            Some("part") => format!("/parts/{}", super::pm::segment(part_id)),
+            _ => "/alerts".to_owned(),
+        }
+    }
+}
+
+pub(super) async fn approve(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Path(part_id): Path<String>,
+    Query(from): Query<CameFrom>,
+) -> Response {
     if let Some(refusal) = viewer.refusal_unless_operate() {
         return refusal;
     }
+    let to = from.page(&part_id);
     match thresholds::approve(&state.store, &part_id, now_ms()).await {
         Ok(()) => {
             state.after_change(std::slice::from_ref(&part_id)).await;
-            back("/alerts", Ok(format!("Computed thresholds of {part_id} approved and published.")))
+            back(&to, Ok(format!("Computed thresholds of {part_id} approved and published.")))
         }
-        Err(e @ thresholds::ThresholdsError::NothingToApprove(_)) => back("/alerts", Err(e.to_string())),
+        Err(e @ thresholds::ThresholdsError::NothingToApprove(_)) => back(&to, Err(e.to_string())),
         Err(e) => internal(e),
     }
 }
@@ -170,6 +268,7 @@ pub(super) async fn accept_scan(
     viewer: Viewer,
     State(state): State<AppState>,
     Path(scan_id): Path<String>,
+    Query(from): Query<CameFrom>,
 ) -> Response {
     if let Some(refusal) = viewer.refusal_unless_operate() {
         return refusal;
@@ -178,7 +277,7 @@ pub(super) async fn accept_scan(
         Ok(part) => {
             state.after_change(std::slice::from_ref(&part)).await;
             back(
-                "/alerts",
+                &from.page(&part),
                 Ok(format!(
                     "Count of scan {scan_id} accepted: it is now the stock of {part}, and routing for it resumed."
                 )),

@@ -1,11 +1,10 @@
 //! The inventory side of the dashboard: the overview, parts against their thresholds (with
 //! plots), procurement requests, alerts, the quarantine queue and dead letters.
 
-use super::html::{num, utc};
+use super::html::{count, num, utc};
 use super::plots::{Plot, Series, Style, time_plot};
 use super::{Flash, PageResult, Shell, Unknown, Viewer, internal, page, render};
 use crate::AppState;
-use crate::api::now_ms;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -20,7 +19,8 @@ use std::collections::BTreeMap;
 /// A count on the overview, linking to the page behind it.
 struct Card {
     label: String,
-    value: i64,
+    /// The count with thousands separators.
+    value: String,
     href: &'static str,
     /// Drawn as a warning (set only when the count is not zero).
     warn: bool,
@@ -28,9 +28,19 @@ struct Card {
 
 impl Card {
     fn new(label: impl Into<String>, value: i64, href: &'static str, warn: bool) -> Self {
-        Card { label: label.into(), value, href, warn: warn && value > 0 }
+        Card { label: label.into(), value: count(value), href, warn: warn && value > 0 }
     }
 }
+
+/// A trend plot of the overview, or why there is nothing to draw.
+struct Trend {
+    heading: &'static str,
+    plot: Option<Plot>,
+    note: String,
+}
+
+/// Colours of series that have no colour of their own (asset groups), in turn.
+const PALETTE: [&str; 8] = ["#264653", "#e76f51", "#2a9d8f", "#e9c46a", "#457b9d", "#9b5de5", "#f4a261", "#6a994e"];
 
 /// A titled row of cards.
 struct Section {
@@ -43,6 +53,71 @@ struct Section {
 struct OverviewPage<'a> {
     shell: Shell<'a>,
     sections: Vec<Section>,
+    trends: Vec<Trend>,
+}
+
+/// The overview's trend plots over the last 26 weeks (MTBF: the last 12 months) up to the
+/// dashboard's now; the last point of the stock and procurement trend is the current figure, as
+/// on the cards.
+async fn trends(state: &AppState, below_now: i64, open_now: i64) -> Result<Vec<Trend>, cmms_store::StoreError> {
+    use super::trends::{DAY_MS, WEEK_MS, below_reorder, mtbf_by_group, open_requests, pm_compliance, samples};
+    let now = state.dashboard.now_ms();
+    let from = now - 26 * WEEK_MS;
+    let year = now - 360 * DAY_MS;
+    let data = state.store.trend_data(year.min(from)).await?;
+    let at = samples(from, now, WEEK_MS);
+    let mut below = below_reorder(&data.stock, &data.reorder, &at);
+    let mut open = open_requests(&data.procurement, &at);
+    if let (Some(b), Some(o)) = (below.last_mut(), open.last_mut()) {
+        b.1 = below_now as f64;
+        o.1 = open_now as f64;
+    }
+    let stock = time_plot(
+        "parts below reorder and open procurement requests, weekly",
+        "count",
+        from,
+        now,
+        &[
+            Series { label: "parts below reorder".into(), color: "#e76f51", style: Style::Step, points: below },
+            Series { label: "open procurement requests".into(), color: "#264653", style: Style::Step, points: open },
+        ],
+    );
+    let (on_time, late) = pm_compliance(&data.completions, from);
+    let done = on_time.len() + late.len();
+    let compliance = (done > 0).then(|| {
+        time_plot(
+            "PM work orders completed on time and late, per week",
+            "completed",
+            from,
+            now,
+            &[
+                Series { label: "on time".into(), color: "#2a9d8f", style: Style::Bars, points: on_time },
+                Series { label: "late".into(), color: "#e63946", style: Style::Bars, points: late },
+            ],
+        )
+    });
+    let groups = mtbf_by_group(&data.failures, &data.assets_per_group, year, now, 30 * DAY_MS);
+    let mtbf = (!groups.is_empty()).then(|| {
+        let series: Vec<Series> = groups
+            .into_iter()
+            .zip(PALETTE.iter().copied().cycle())
+            .map(|((group, points), color)| Series { label: group, color, style: Style::Step, points })
+            .collect();
+        time_plot("MTBF per asset group, per 30 days (asset-days over unplanned failures)", "days", year, now, &series)
+    });
+    Ok(vec![
+        Trend { heading: "Stock and procurement", plot: Some(stock), note: String::new() },
+        Trend {
+            heading: "PM compliance",
+            plot: compliance,
+            note: "No PM work order was completed in the last 26 weeks.".into(),
+        },
+        Trend {
+            heading: "MTBF per asset group",
+            plot: mtbf,
+            note: "No unplanned failure in the last 12 months.".into(),
+        },
+    ])
 }
 
 /// Lower case with spaces: `MATERIAL_PENDING` reads `material pending`.
@@ -52,17 +127,14 @@ fn words(name: &str) -> String {
 
 pub(super) async fn overview(viewer: Viewer, State(state): State<AppState>) -> PageResult {
     let o = state.store.overview().await.map_err(internal)?;
+    let open_requests = o.procurement.get(&RequestStatus::Open).copied().unwrap_or(0);
+    let trends = trends(&state, o.parts_below_reorder, open_requests).await.map_err(internal)?;
     let inventory = vec![
         Card::new("parts", o.parts, "/parts?all=1", false),
         Card::new("with thresholds", o.parts_with_thresholds, "/parts?all=1", false),
         Card::new("below reorder", o.parts_below_reorder, "/parts", true),
         Card::new("paused by a scan", o.parts_paused, "/alerts", true),
-        Card::new(
-            "open procurement requests",
-            o.procurement.get(&RequestStatus::Open).copied().unwrap_or(0),
-            "/procurement",
-            false,
-        ),
+        Card::new("open procurement requests", open_requests, "/procurement", false),
     ];
     let mut validation: Vec<Card> = o
         .snapshots
@@ -100,6 +172,7 @@ pub(super) async fn overview(viewer: Viewer, State(state): State<AppState>) -> P
             Section { heading: "Work orders", cards: work_orders },
             Section { heading: "Publication", cards: publication },
         ],
+        trends,
     }))
 }
 
@@ -225,10 +298,35 @@ impl From<&ThresholdHistoryRow> for HistoryLine {
     }
 }
 
+/// Computed thresholds waiting for an operator's approval (drift), for the part page.
+struct PendingView {
+    computed: String,
+    in_force: String,
+    since: String,
+}
+
+/// Why routing for a part is paused, with the scan that paused it (when a scan did).
+struct PauseView {
+    reason: String,
+    scan: Option<ScanView>,
+}
+
+/// The discrepant scan behind a pause.
+struct ScanView {
+    scan_id: String,
+    counted: String,
+    system: String,
+    scanned: String,
+}
+
 #[derive(Template)]
 #[template(path = "part.html")]
 struct PartPage<'a> {
     shell: Shell<'a>,
+    flash: Flash,
+    can_operate: bool,
+    pending: Option<PendingView>,
+    pause: Option<PauseView>,
     part: PartOverview,
     lead_time: String,
     available: String,
@@ -243,7 +341,12 @@ struct PartPage<'a> {
     method: String,
 }
 
-pub(super) async fn part(viewer: Viewer, State(state): State<AppState>, Path(part_id): Path<String>) -> PageResult {
+pub(super) async fn part(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Path(part_id): Path<String>,
+    Query(flash): Query<Flash>,
+) -> PageResult {
     let Some(p) = state.store.part_overview(&part_id).await.map_err(internal)? else {
         let shell = viewer.shell("Unknown part", "/parts");
         return Err(page(
@@ -251,7 +354,30 @@ pub(super) async fn part(viewer: Viewer, State(state): State<AppState>, Path(par
             &Unknown { shell, heading: "Unknown part", text: format!("No part {part_id:?}.") },
         ));
     };
-    let now = now_ms();
+    let triple = |a: f64, b: f64, c: f64| format!("{} / {} / {}", num(Some(a)), num(Some(b)), num(Some(c)));
+    let pending = state.store.pending_approval(&part_id).await.map_err(internal)?.map(|a| PendingView {
+        computed: triple(a.computed_min, a.computed_reorder, a.computed_max),
+        in_force: triple(a.min, a.reorder, a.max),
+        since: utc(a.since),
+    });
+    let pause = match p.paused_reason.as_deref() {
+        Some(reason) => {
+            let scan = match scan_of_pause(reason) {
+                Some(scan_id) => {
+                    state.store.pausing_scan(&part_id).await.map_err(internal)?.map(|(counted, system, at)| ScanView {
+                        scan_id: scan_id.to_owned(),
+                        counted: num(Some(counted)),
+                        system: num(Some(system)),
+                        scanned: utc(at),
+                    })
+                }
+                None => None,
+            };
+            Some(PauseView { reason: reason.to_owned(), scan })
+        }
+        None => None,
+    };
+    let now = state.dashboard.now_ms();
     let from = now - 365 * 86_400_000;
     let mut history = state.store.threshold_history(&part_id, 1000).await.map_err(internal)?;
     history.reverse();
@@ -285,6 +411,10 @@ pub(super) async fn part(viewer: Viewer, State(state): State<AppState>, Path(par
     );
     Ok(render(&PartPage {
         shell: viewer.shell(part_id.clone(), "/parts"),
+        flash,
+        can_operate: viewer.can_operate(),
+        pending,
+        pause,
         lead_time: num(Some(p.lead_time_days)),
         available: num(p.available),
         min: num(p.min),
@@ -395,11 +525,12 @@ pub(super) async fn alerts(viewer: Viewer, State(state): State<AppState>, Query(
     Ok(render(&AlertsPage { shell: viewer.shell("Alerts", "/alerts"), flash, rows }))
 }
 
-/// One quarantine entry, with the part its resolve form proposes (the first candidate).
+/// One quarantine entry, with the candidates its resolve form offers (AMBIGUOUS: the operator
+/// picks one, none is preselected; UNMAPPED: a part id is typed).
 struct QuarantineLine {
     row: QuarantineRow,
     candidates: String,
-    first: String,
+    choices: Vec<String>,
 }
 
 #[derive(Template)]
@@ -421,8 +552,8 @@ pub(super) async fn quarantine(
         .into_iter()
         .map(|q| {
             let candidates = q.candidates.clone().unwrap_or_default();
-            let first = candidates.split(',').next().unwrap_or("").to_owned();
-            QuarantineLine { row: q, candidates, first }
+            let choices = candidates.split(',').map(str::trim).filter(|c| !c.is_empty()).map(str::to_owned).collect();
+            QuarantineLine { row: q, candidates, choices }
         })
         .collect();
     Ok(render(&QuarantinePage {

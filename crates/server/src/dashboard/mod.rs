@@ -22,6 +22,7 @@ mod inventory;
 pub mod plots;
 mod pm;
 pub mod session;
+pub mod trends;
 
 pub use session::DashboardSettings;
 
@@ -61,6 +62,8 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/scans/{scan_id}/accept", post(actions::accept_scan))
         .route("/ui/parts/{part_id}/held-snapshot/accept", post(actions::accept_snapshot))
         .route("/ui/work-orders/{id}/correct-completion", post(actions::correct_completion))
+        .route("/work-orders/{id}/confirm", get(pm::confirm_action))
+        .route("/ui/work-orders/{id}/transition", post(actions::work_order_action))
 }
 
 /// The pages of the navigation bar: (path, label).

@@ -2,18 +2,18 @@
 //! the PM calendar in each site's time zone, and assets with their failures against MTBF and
 //! the PM interval.
 
-use super::html::{local, local_text, num, overdue, utc};
+use super::html::{local, local_input, local_text, num, overdue, utc};
 use super::plots::{Plot, Series, Style, time_plot};
 use super::{Flash, PageResult, Shell, Unknown, Viewer, internal, page, render};
 use crate::AppState;
-use crate::api::now_ms;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use cmms_core::reliability::{Basis, FallbackReason};
-use cmms_core::work_order::WoState as S;
+use cmms_core::work_order::{WoAction, WoState as S, transition};
 use cmms_store::codes::PmStatus;
 use cmms_store::reliability::PmIntervalRow;
+use serde::Deserialize;
 use std::collections::BTreeMap;
 
 /// One work order in a state's table.
@@ -29,6 +29,64 @@ struct OrderLine {
     completed: String,
     /// Whether the viewer may correct its completion (a COMPLETED order, an operator).
     correctable: bool,
+    /// The actions its state allows, for an operator.
+    actions: Vec<ActionLink>,
+}
+
+/// A button that leads to the confirmation of one action on a work order.
+struct ActionLink {
+    action: &'static str,
+    label: &'static str,
+}
+
+/// What an action's button says.
+pub(super) fn action_label(action: WoAction) -> &'static str {
+    match action {
+        WoAction::Release => "Release",
+        WoAction::Start => "Start",
+        WoAction::Complete => "Complete",
+        WoAction::HoldForMaterial => "Hold for material",
+        WoAction::MaterialAvailable => "Resume (material available)",
+        WoAction::Cancel => "Cancel",
+    }
+}
+
+/// The actions the transition table allows from `state`, as buttons; none for a viewer who may
+/// only read.
+fn action_links(state: S, can_operate: bool) -> Vec<ActionLink> {
+    if !can_operate {
+        return Vec::new();
+    }
+    state.allowed_actions().map(|a| ActionLink { action: a.as_str(), label: action_label(a) }).collect()
+}
+
+/// A path segment percent-encoded (letters, digits, `-`, `_`, `.` stay).
+pub(super) fn segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Where a work-order action leads back to: the asset page it was taken from (`/assets/…`, one
+/// segment), else the work-order list. Anything else (another site, a query) is not followed.
+pub(super) fn back_path(back: Option<&str>) -> String {
+    match back {
+        Some(b)
+            if b.len() > "/assets/".len()
+                && b.strip_prefix("/assets/").is_some_and(|rest| {
+                    rest.bytes().all(|c| c.is_ascii_alphanumeric() || matches!(c, b'-' | b'_' | b'.' | b'%'))
+                }) =>
+        {
+            b.to_owned()
+        }
+        _ => "/work-orders".to_owned(),
+    }
 }
 
 /// The work orders in one state.
@@ -54,7 +112,7 @@ pub(super) async fn work_orders(
     Query(flash): Query<Flash>,
 ) -> PageResult {
     let rows = state.store.work_orders(None, None).await.map_err(internal)?;
-    let now = now_ms();
+    let now = state.dashboard.now_ms();
     let late = rows.iter().filter(|w| overdue(w.state, w.due_at, now)).count();
     let can_operate = viewer.can_operate();
     let sections = [S::MaterialPending, S::Scheduled, S::Released, S::InProgress, S::Completed, S::Cancelled]
@@ -75,6 +133,7 @@ pub(super) async fn work_orders(
                     late: overdue(w.state, w.due_at, now),
                     completed: w.completed_at.map(|c| local(c, &w.timezone)).unwrap_or_default(),
                     correctable: can_operate && w.state == S::Completed,
+                    actions: action_links(w.state, can_operate),
                 })
                 .collect(),
         })
@@ -84,6 +143,7 @@ pub(super) async fn work_orders(
 }
 
 /// An open PM on the calendar.
+#[derive(Clone)]
 struct CalendarItem {
     asset_id: String,
     time: String,
@@ -91,45 +151,159 @@ struct CalendarItem {
     late: bool,
 }
 
-/// A day of a site's calendar.
+/// A day of a site's calendar (list view).
 struct CalendarDay {
     date: String,
     entries: Vec<CalendarItem>,
 }
 
-/// A site's calendar: `SITE (Zone/Name)` and its days.
+/// A day cell of a site's month grid.
+struct GridDay {
+    /// Day of the month.
+    day: i8,
+    /// ISO date, for the cell's `data-date`.
+    date: String,
+    /// Whether it belongs to the month shown (the grid starts on a Monday, ends on a Sunday).
+    in_month: bool,
+    /// Whether it is the dashboard's today in the site's zone.
+    today: bool,
+    entries: Vec<CalendarItem>,
+}
+
+/// A site's calendar: `SITE (Zone/Name)`, its days (list view) and its month grid.
 struct CalendarSite {
     name: String,
     days: Vec<CalendarDay>,
+    weeks: Vec<Vec<GridDay>>,
+    /// Open PMs due before the month shown (overdue ones among them).
+    before: usize,
+    /// Open PMs due after the month shown.
+    after: usize,
 }
 
 #[derive(Template)]
 #[template(path = "calendar.html")]
 struct CalendarPage<'a> {
     shell: Shell<'a>,
+    /// The list instead of the month grid (`?view=list`).
+    list: bool,
+    /// The month shown (`2026-12`), and its name (`December 2026`).
+    month: String,
+    month_name: String,
+    prev: String,
+    next: String,
+    note: String,
     sites: Vec<CalendarSite>,
 }
 
-pub(super) async fn calendar(viewer: Viewer, State(state): State<AppState>) -> PageResult {
+/// What the calendar shows: `view=list` for the list (default: the month grid) and `month=YYYY-MM`
+/// (default: the month of the dashboard's today).
+#[derive(Debug, Default, Deserialize)]
+pub struct CalendarQuery {
+    view: Option<String>,
+    month: Option<String>,
+}
+
+/// The first day of a month given as `YYYY-MM`.
+fn parse_month(text: &str) -> Option<jiff::civil::Date> {
+    let (y, m) = text.trim().split_once('-')?;
+    jiff::civil::Date::new(y.parse().ok()?, m.parse().ok()?, 1).ok()
+}
+
+/// The weeks of a month's grid: Monday to Sunday, from the week of its first day to the week of
+/// its last.
+fn month_weeks(first: jiff::civil::Date) -> Vec<Vec<jiff::civil::Date>> {
+    let start = first - jiff::Span::new().days(i64::from(first.weekday().to_monday_zero_offset()));
+    let last = first.last_of_month();
+    let mut weeks = Vec::new();
+    let mut day = start;
+    while day <= last {
+        let week: Vec<jiff::civil::Date> = (0..7).map(|i| day + jiff::Span::new().days(i)).collect();
+        day = week[6] + jiff::Span::new().days(1);
+        weeks.push(week);
+    }
+    weeks
+}
+
+pub(super) async fn calendar(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Query(q): Query<CalendarQuery>,
+) -> PageResult {
     let entries = state.store.pm_calendar().await.map_err(internal)?;
-    let now = now_ms();
-    let mut by_site: BTreeMap<String, BTreeMap<String, Vec<CalendarItem>>> = BTreeMap::new();
+    let now = state.dashboard.now_ms();
+    let today_utc = jiff::Timestamp::from_millisecond(now).unwrap_or_default().to_zoned(jiff::tz::TimeZone::UTC).date();
+    let (first, note) = match q.month.as_deref().filter(|m| !m.trim().is_empty()) {
+        Some(text) => match parse_month(text) {
+            Some(first) => (first, String::new()),
+            None => (today_utc.first_of_month(), format!("{text:?} is not a month like 2026-12: showing this month.")),
+        },
+        None => (today_utc.first_of_month(), String::new()),
+    };
+    let last = first.last_of_month();
+    struct Dated {
+        date: jiff::civil::Date,
+        item: CalendarItem,
+    }
+    let mut by_site: BTreeMap<String, (String, Vec<Dated>)> = BTreeMap::new();
     for e in entries {
+        let zone = jiff::tz::TimeZone::get(&e.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+        let date = jiff::Timestamp::from_millisecond(e.due_at).unwrap_or_default().to_zoned(zone).date();
         let when = local(e.due_at, &e.timezone);
-        let (date, time) = when.split_once(' ').unwrap_or((&when, ""));
+        let time = when.split_once(' ').map_or("", |(_, t)| t).to_owned();
         let late = overdue(e.state, e.due_at, now);
-        by_site.entry(format!("{} ({})", e.site_id, e.timezone)).or_default().entry(date.to_owned()).or_default().push(
-            CalendarItem { time: time.to_owned(), asset_id: e.asset_id, state: e.state.as_str().to_owned(), late },
-        );
+        let item = CalendarItem { time, asset_id: e.asset_id, state: e.state.as_str().to_owned(), late };
+        by_site
+            .entry(format!("{} ({})", e.site_id, e.timezone))
+            .or_insert_with(|| (e.timezone.clone(), Vec::new()))
+            .1
+            .push(Dated { date, item });
     }
     let sites = by_site
         .into_iter()
-        .map(|(name, days)| CalendarSite {
-            name,
-            days: days.into_iter().map(|(date, entries)| CalendarDay { date, entries }).collect(),
+        .map(|(name, (timezone, dated))| {
+            let zone = jiff::tz::TimeZone::get(&timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+            let today = jiff::Timestamp::from_millisecond(now).unwrap_or_default().to_zoned(zone).date();
+            let before = dated.iter().filter(|d| d.date < first).count();
+            let after = dated.iter().filter(|d| d.date > last).count();
+            let mut days: BTreeMap<jiff::civil::Date, Vec<CalendarItem>> = BTreeMap::new();
+            for d in dated {
+                days.entry(d.date).or_default().push(d.item);
+            }
+            let weeks = month_weeks(first)
+                .into_iter()
+                .map(|week| {
+                    week.into_iter()
+                        .map(|date| GridDay {
+                            day: date.day(),
+                            date: date.to_string(),
+                            in_month: date.month() == first.month(),
+                            today: date == today,
+                            entries: if date.month() == first.month() {
+                                days.get(&date).cloned().unwrap_or_default()
+                            } else {
+                                Vec::new()
+                            },
+                        })
+                        .collect()
+                })
+                .collect();
+            let days =
+                days.into_iter().map(|(date, entries)| CalendarDay { date: date.to_string(), entries }).collect();
+            CalendarSite { name, days, weeks, before, after }
         })
         .collect();
-    Ok(render(&CalendarPage { shell: viewer.shell("PM calendar", "/calendar"), sites }))
+    let month_text = |d: jiff::civil::Date| d.strftime("%Y-%m").to_string();
+    Ok(render(&CalendarPage {
+        shell: viewer.shell("PM calendar", "/calendar"),
+        list: q.view.as_deref() == Some("list"),
+        month: month_text(first),
+        month_name: first.strftime("%B %Y").to_string(),
+        prev: month_text(first - jiff::Span::new().months(1)),
+        next: month_text(first + jiff::Span::new().months(1)),
+        note,
+        sites,
+    }))
 }
 
 /// An asset's next due date for a person: local date and time with the zone and whether an open
@@ -175,7 +349,7 @@ struct AssetsPage<'a> {
 
 pub(super) async fn assets(viewer: Viewer, State(state): State<AppState>) -> PageResult {
     let rows = state.store.pm_intervals().await.map_err(internal)?;
-    let status = state.store.asset_pm_status(now_ms()).await.map_err(internal)?;
+    let status = state.store.asset_pm_status(state.dashboard.now_ms()).await.map_err(internal)?;
     let status: BTreeMap<&str, (&str, bool)> =
         status.iter().map(|s| (s.asset_id.as_str(), (s.timezone.as_str(), s.overdue))).collect();
     let rows = rows
@@ -197,6 +371,8 @@ struct AssetOrder {
     state: String,
     due: String,
     late: bool,
+    /// The actions its state allows, for an operator.
+    actions: Vec<ActionLink>,
 }
 
 /// One of an asset's failure events.
@@ -211,6 +387,9 @@ struct FailureLine {
 #[template(path = "asset.html")]
 struct AssetPage<'a> {
     shell: Shell<'a>,
+    flash: Flash,
+    /// This page's path: where its work-order actions lead back to.
+    back: String,
     a: PmIntervalRow,
     basis: String,
     reason: String,
@@ -223,13 +402,18 @@ struct AssetPage<'a> {
     failures: Vec<FailureLine>,
 }
 
-pub(super) async fn asset(viewer: Viewer, State(state): State<AppState>, Path(asset_id): Path<String>) -> PageResult {
+pub(super) async fn asset(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Path(asset_id): Path<String>,
+    Query(flash): Query<Flash>,
+) -> PageResult {
     let Some(a) = state.store.pm_interval(&asset_id).await.map_err(internal)? else {
         let shell = viewer.shell("Unknown asset", "/assets");
         let text = format!("No computed PM interval for {asset_id:?} (run a recompute).");
         return Err(page(StatusCode::NOT_FOUND, &Unknown { shell, heading: "Unknown asset", text }));
     };
-    let now = now_ms();
+    let now = state.dashboard.now_ms();
     let orders = state.store.work_orders(None, Some(&asset_id)).await.map_err(internal)?;
     let timezone = orders.first().map(|w| w.timezone.as_str());
     let any_late = orders.iter().any(|w| overdue(w.state, w.due_at, now));
@@ -285,10 +469,13 @@ pub(super) async fn asset(viewer: Viewer, State(state): State<AppState>, Path(as
             state: w.state.as_str().to_owned(),
             due: local(w.due_at, &w.timezone),
             late: overdue(w.state, w.due_at, now),
+            actions: action_links(w.state, viewer.can_operate()),
         })
         .collect();
     Ok(render(&AssetPage {
         shell: viewer.shell(asset_id.clone(), "/assets"),
+        flash,
+        back: format!("/assets/{}", segment(&asset_id)),
         basis: a.basis.map_or("", Basis::as_str).to_owned(),
         reason: a.reason.map_or("", FallbackReason::code).to_owned(),
         mtbf: num(a.mean_mtbf_hours),
@@ -300,4 +487,127 @@ pub(super) async fn asset(viewer: Viewer, State(state): State<AppState>, Path(as
         orders,
         failures,
     }))
+}
+
+/// What the confirmation of a work-order action asks for: the action, and where to go back.
+#[derive(Debug, Deserialize)]
+pub struct ConfirmQuery {
+    action: String,
+    back: Option<String>,
+}
+
+/// The confirmation of one action on one work order: what it changes, and for a completion the
+/// completion time (default now, in the site's time).
+#[derive(Template)]
+#[template(path = "work_order_confirm.html")]
+struct ConfirmPage<'a> {
+    shell: Shell<'a>,
+    id: i64,
+    asset_id: String,
+    plan_id: String,
+    due: String,
+    from: &'static str,
+    to: &'static str,
+    action: &'static str,
+    label: &'static str,
+    effect: &'static str,
+    complete: bool,
+    timezone: String,
+    completed_default: String,
+    back: String,
+}
+
+/// What an action does beyond the change of state, in words.
+fn effect(action: WoAction) -> &'static str {
+    match action {
+        WoAction::Release => "The work order goes to the technicians.",
+        WoAction::Start => "Work on it has started.",
+        WoAction::Complete => "The next PM is scheduled one interval after the completion time, in the site's time.",
+        WoAction::HoldForMaterial => "It waits until the parts it needs are in stock.",
+        WoAction::MaterialAvailable => "The parts are there: it is scheduled again.",
+        WoAction::Cancel => "It is closed without being done; this cannot be undone.",
+    }
+}
+
+/// The confirmation page of a work-order action (GET: it changes nothing). An action the order's
+/// state does not allow, or an unknown order, leads back with the reason as the flash message.
+pub(super) async fn confirm_action(
+    viewer: Viewer,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    Query(q): Query<ConfirmQuery>,
+) -> PageResult {
+    if let Some(refusal) = viewer.refusal_unless_operate() {
+        return Err(refusal);
+    }
+    let back = back_path(q.back.as_deref());
+    let action: WoAction = match q.action.parse() {
+        Ok(a) => a,
+        Err(e) => return Err(super::back(&back, Err(format!("work order {id}: {e}")))),
+    };
+    let Some(w) = state.store.work_order(id).await.map_err(internal)? else {
+        return Err(super::back(&back, Err(format!("unknown work order {id}"))));
+    };
+    let to = match transition(w.state, action) {
+        Ok(to) => to,
+        Err(e) => return Err(super::back(&back, Err(format!("work order {id}: {e}")))),
+    };
+    let label = action_label(action);
+    Ok(render(&ConfirmPage {
+        shell: viewer.shell(format!("{label} work order {id}"), "/work-orders"),
+        id,
+        due: local(w.due_at, &w.timezone),
+        from: w.state.as_str(),
+        to: to.as_str(),
+        action: action.as_str(),
+        label,
+        effect: effect(action),
+        complete: action == WoAction::Complete,
+        completed_default: local_input(state.dashboard.now_ms(), &w.timezone),
+        timezone: w.timezone,
+        asset_id: w.asset_id,
+        plan_id: w.plan_id,
+        back,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_lead_back_only_to_the_list_or_an_asset_page() {
+        assert_eq!(back_path(Some("/assets/CHILLER-01")), "/assets/CHILLER-01");
+        assert_eq!(back_path(Some("/assets/A%20B")), "/assets/A%20B");
+        for bad in ["/assets/", "//evil.example", "https://evil.example/", "/assets/x?y=1", "/assets/a/b", "/alerts"] {
+            assert_eq!(back_path(Some(bad)), "/work-orders", "{bad}");
+        }
+        assert_eq!(back_path(None), "/work-orders");
+        assert_eq!(segment("PUMP 1/ä"), "PUMP%201%2F%C3%A4");
+    }
+
+    #[test]
+    fn a_month_grid_runs_from_monday_to_sunday() {
+        let dec = parse_month("2026-12").unwrap();
+        let weeks = month_weeks(dec);
+        assert_eq!(weeks.len(), 5);
+        assert_eq!(weeks[0][0].to_string(), "2026-11-30", "1 December 2026 is a Tuesday");
+        assert_eq!(weeks[4][6].to_string(), "2027-01-03");
+        assert!(weeks.iter().all(|w| w.len() == 7 && w[0].weekday() == jiff::civil::Weekday::Monday));
+        let feb = parse_month("2027-02").unwrap();
+        assert_eq!(month_weeks(feb).len(), 4, "February 2027 starts on a Monday and has 28 days");
+        assert_eq!(parse_month("2026-13"), None);
+        assert_eq!(parse_month("December"), None);
+    }
+
+    #[test]
+    fn an_operator_gets_exactly_the_actions_the_state_allows() {
+        let names = |s: S| action_links(s, true).iter().map(|a| a.action).collect::<Vec<_>>();
+        assert_eq!(names(S::Scheduled), ["release", "hold_for_material", "cancel"]);
+        assert_eq!(names(S::Released), ["start", "hold_for_material", "cancel"]);
+        assert_eq!(names(S::InProgress), ["complete", "cancel"]);
+        assert_eq!(names(S::MaterialPending), ["material_available", "cancel"]);
+        assert!(names(S::Completed).is_empty() && names(S::Cancelled).is_empty());
+        assert!(action_links(S::Scheduled, false).is_empty(), "a reader gets no buttons");
+    }
 }

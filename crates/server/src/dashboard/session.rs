@@ -35,6 +35,9 @@ pub struct DashboardSettings {
     pub secure_cookies: bool,
     /// Trust `X-Forwarded-Proto` and `X-Forwarded-Host` from a reverse proxy.
     pub trust_proxy_headers: bool,
+    /// The dashboard's fixed "now" (the demo's today), when set: overdue marks, plot axes and
+    /// the default completion time use it instead of the clock.
+    pub as_of: Option<jiff::Timestamp>,
 }
 
 fn header_text<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -47,6 +50,11 @@ fn forwarded<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 }
 
 impl DashboardSettings {
+    /// The dashboard's "now", epoch ms: the fixed `as_of` when set, else the clock.
+    pub fn now_ms(&self) -> i64 {
+        self.as_of.map_or_else(crate::api::now_ms, |t| t.as_millisecond())
+    }
+
     /// Whether this request reached the service over HTTPS, as far as the settings let it know.
     pub fn is_https(&self, headers: &HeaderMap) -> bool {
         self.secure_cookies

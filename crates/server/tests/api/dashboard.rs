@@ -1,6 +1,6 @@
 //! The dashboard over HTTP: sign-in with a token, every page, the plots, and an action.
 
-use crate::{App, load_reliability, spawn_app, sync_payload};
+use crate::{App, load_reliability, spawn_app, spawn_app_with, sync_payload};
 use cmms_core::auth::Scope;
 use cmms_store::testing::Db;
 use reqwest::{Method, StatusCode, header};
@@ -199,4 +199,128 @@ pub async fn dashboard_shows_site_times_overdue_pms_and_alert_actions(db: Db) {
     let resp =
         browser().post(format!("{}/ui/scans/S-9/accept", app.base)).header(header::COOKIE, &read).send().await.unwrap();
     assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+}
+
+/// Where a POST leads (the redirect's `Location`), without following it.
+async fn location(app: &App, cookie: &str, path: &str, form: &[(&str, &str)]) -> String {
+    let resp =
+        browser().post(format!("{}{path}", app.base)).header(header::COOKIE, cookie).form(form).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER, "{path}");
+    resp.headers()[header::LOCATION].to_str().unwrap().to_owned()
+}
+
+pub async fn dashboard_work_order_actions_follow_the_state_machine_on_a_fixed_clock(db: Db) {
+    let as_of: jiff::Timestamp = "2026-11-10T00:00:00Z".parse().unwrap();
+    let settings = cmms_server::dashboard::DashboardSettings { as_of: Some(as_of), ..Default::default() };
+    let app = spawn_app_with(db, cmms_server::ServeOptions::default(), settings).await;
+    populate(&app).await;
+    let read = sign_in(&app, Scope::Read).await;
+    let operate = sign_in(&app, Scope::Operate).await;
+
+    // Overdue is judged against the dashboard's today, not the clock.
+    let (_, html) = page(&app, &read, "/work-orders").await;
+    let rows = rows_with(&html, "data-due=");
+    let real_now = jiff::Timestamp::now().as_millisecond();
+    let mut past_by_the_clock = 0;
+    for r in &rows {
+        let due: i64 = r.split("data-due=\"").nth(1).and_then(|v| v.split('"').next()).unwrap().parse().unwrap();
+        assert_eq!(r.contains("badge overdue"), due < as_of.as_millisecond(), "{r}");
+        past_by_the_clock += usize::from(due < real_now);
+        assert!(!r.contains("/confirm?action="), "a reader gets no action buttons: {r}");
+    }
+    assert!(past_by_the_clock > html.matches("badge overdue\">overdue</span></td>").count(), "{html}");
+
+    // The operator sees exactly the actions the state allows, each behind a confirmation.
+    let (_, orders) = app.get("/api/v1/work-orders?asset_id=AHU-07", Scope::Read).await;
+    let ahu = &orders[0];
+    assert_eq!(ahu["state"], "SCHEDULED", "{orders}");
+    let id = ahu["id"].as_i64().unwrap();
+    let (_, html) = page(&app, &operate, "/work-orders").await;
+    let row = rows_with(&html, "/assets/AHU-07\"")[0];
+    for action in ["release", "hold_for_material", "cancel"] {
+        assert!(row.contains(&format!("/work-orders/{id}/confirm?action={action}\"")), "{action}: {row}");
+    }
+    assert!(!row.contains("action=start") && !row.contains("action=complete"), "{row}");
+    let (s, html) = page(&app, &operate, &format!("/work-orders/{id}/confirm?action=release")).await;
+    assert!(s == StatusCode::OK && html.contains("SCHEDULED → RELEASED"), "{html}");
+    assert!(html.contains(&format!("action=\"/ui/work-orders/{id}/transition\"")), "{html}");
+    let (s, _) = page(&app, &operate, &format!("/work-orders/{id}/confirm?action=start")).await;
+    assert_eq!(s, StatusCode::SEE_OTHER, "an action the state does not allow is not offered");
+    let (s, _) = page(&app, &read, &format!("/work-orders/{id}/confirm?action=release")).await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // Release, start, complete at the default time (the dashboard's today in Sydney).
+    let post = format!("/ui/work-orders/{id}/transition");
+    let html = act(&app, &operate, &post, &[("action", "release")]).await;
+    assert!(html.contains("Release done, now RELEASED"), "{html}");
+    let html = act(&app, &operate, &post, &[("action", "start")]).await;
+    assert!(html.contains("now IN_PROGRESS"), "{html}");
+    let (_, html) = page(&app, &operate, &format!("/work-orders/{id}/confirm?action=complete")).await;
+    assert!(html.contains("type=\"datetime-local\" name=\"completed_at\" value=\"2026-11-10T11:00\""), "{html}");
+    assert!(html.contains("site time, Australia/Sydney"), "{html}");
+    let html = act(&app, &operate, &post, &[("action", "complete"), ("completed_at", "2026-11-10T11:00")]).await;
+    assert!(html.contains(&format!("Work order {id} (AHU-07) completed at 2026-11-10 11:00 AEDT; next PM")), "{html}");
+    let (_, order) = app.get("/api/v1/assets/AHU-07/pm", Scope::Read).await;
+    let done = order["work_orders"].as_array().unwrap().iter().find(|w| w["id"] == id).unwrap().clone();
+    assert_eq!(done["state"], "COMPLETED", "{order}");
+
+    // Refusals are flash messages on the page, never an error page.
+    let html = act(&app, &operate, &post, &[("action", "complete"), ("completed_at", "2026-11-10T12:00")]).await;
+    assert!(html.contains("flash err") && html.contains("cannot complete a work order that is COMPLETED"), "{html}");
+    let html = act(&app, &operate, &post, &[("action", "fly")]).await;
+    assert!(html.contains("flash err") && html.contains("unknown action"), "{html}");
+    let html = act(&app, &operate, "/ui/work-orders/999999/transition", &[("action", "cancel")]).await;
+    assert!(html.contains("flash err") && html.contains("unknown work order 999999"), "{html}");
+    let resp =
+        browser().post(format!("{}{post}", app.base)).header(header::COOKIE, &read).form(&[("action", "cancel")]);
+    assert_eq!(resp.send().await.unwrap().status(), StatusCode::FORBIDDEN);
+
+    // From the asset page the action leads back there; nowhere else is followed.
+    let (_, chiller) = app.get("/api/v1/work-orders?asset_id=CHILLER-01", Scope::Read).await;
+    let open = chiller.as_array().unwrap().iter().find(|w| w["state"] == "MATERIAL_PENDING").unwrap();
+    let cid = open["id"].as_i64().unwrap();
+    let (_, html) = page(&app, &operate, "/assets/CHILLER-01").await;
+    assert!(
+        html.contains(&format!("/work-orders/{cid}/confirm?action=material_available&amp;back=%2Fassets%2FCHILLER-01")),
+        "{html}"
+    );
+    let cpost = format!("/ui/work-orders/{cid}/transition");
+    let to = location(&app, &operate, &cpost, &[("action", "cancel"), ("back", "https://evil.example/")]).await;
+    assert!(to.starts_with("/work-orders?done="), "{to}");
+    let to = location(&app, &operate, &cpost, &[("action", "cancel"), ("back", "/assets/CHILLER-01")]).await;
+    assert!(to.starts_with("/assets/CHILLER-01?error="), "already cancelled: {to}");
+    let (_, html) = page(&app, &operate, &to).await;
+    assert!(html.contains("flash err") && html.contains("CANCELLED is final"), "{html}");
+
+    // The overview plots PM compliance (one completion, on time) and counts with separators.
+    let (_, html) = page(&app, &read, "/").await;
+    assert!(html.contains("id=\"trends\"") && html.contains("parts below reorder and open procurement"), "{html}");
+    assert!(html.contains("PM work orders completed on time and late, per week"), "{html}");
+    assert!(html.contains("MTBF per asset group"), "{html}");
+
+    // The calendar is a month grid of the dashboard's month; the list is the alternative.
+    let (_, html) = page(&app, &read, "/calendar").await;
+    assert!(html.contains("<table class=\"month\">") && html.contains("November 2026"), "{html}");
+    assert!(html.contains("data-date=\"2026-11-10\" class=\" today\""), "{html}");
+    let (_, html) = page(&app, &read, "/calendar?view=list").await;
+    assert!(!html.contains("<table class=\"month\">") && html.contains("<th>date</th>"), "{html}");
+    let (_, html) = page(&app, &read, "/calendar?month=2026-13").await;
+    assert!(html.contains("is not a month like 2026-12"), "{html}");
+
+    // A paused part shows the pause and its scan, with the button that accepts the count.
+    let scan = json!({"scan_id": "S-7", "scanner_id": "GUN-1", "code": "BRG-6204", "counted_qty": 30, "scanned_at": "2026-11-01T07:00:00Z"});
+    app.post("/api/v1/ingest/scans", Scope::Ingest, scan).await;
+    let (_, html) = page(&app, &operate, "/parts/BRG-6204").await;
+    assert!(html.contains("id=\"paused\"") && html.contains("Scan S-7 at 2026-11-01 07:00 UTC counted"), "{html}");
+    assert!(html.contains("action=\"/ui/scans/S-7/accept?from=part\""), "{html}");
+    let (_, html) = page(&app, &read, "/parts/BRG-6204").await;
+    assert!(html.contains("id=\"paused\"") && !html.contains("/ui/scans/S-7/accept"), "{html}");
+    let to = location(&app, &operate, "/ui/scans/S-7/accept?from=part", &[]).await;
+    assert!(to.starts_with("/parts/BRG-6204?done="), "{to}");
+    let (_, html) = page(&app, &operate, &to).await;
+    assert!(!html.contains("id=\"paused\"") && html.contains("Count of scan S-7 accepted"), "{html}");
+
+    // An unmapped SKU is typed in; nothing is filled in for the operator.
+    let (_, html) = page(&app, &operate, "/quarantine").await;
+    assert!(html.contains("<input name=\"part_id\" placeholder=\"part id\" required>"), "{html}");
 }
