@@ -65,6 +65,22 @@ def compact(ts):
     return t[0:4] + t[5:7] + t[8:10] + "T" + t[11:13] + t[14:16]
 
 
+SOURCE = """The data is not in this repository. It is Microsoft's public predictive-maintenance sample
+("Predictive Maintenance Modelling Guide", Azure AI Gallery): download the Kaggle data set
+"Microsoft Azure Predictive Maintenance" (microsoft-azure-predictive-maintenance), or the files
+from https://azuremlsampleexperiments.blob.core.windows.net/datasets/ ; docs/real-data.md lists
+the copies and the commit we measured with. Then run: convert.py YOUR_DOWNLOAD_FOLDER"""
+
+
+def check_data(folder):
+    """Stops with a message naming the data's public source when a needed file is missing."""
+    if not os.path.isdir(folder):
+        sys.exit(f"convert.py: {folder}: no such folder.\n{SOURCE}")
+    missing = [n for n in COLUMNS if not os.path.isfile(os.path.join(folder, n))]
+    if missing:
+        sys.exit(f"convert.py: {folder} lacks {', '.join(missing)}.\n{SOURCE}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("data", metavar="DATA_DIR", help="folder with PdM_machines/failures/maint/errors.csv")
@@ -75,6 +91,7 @@ def main():
     args = ap.parse_args()
     if not (0 < args.fallback_days <= 3650):
         sys.exit("--fallback-days must be in (0, 3650]")
+    check_data(args.data)
 
     machines = read(os.path.join(args.data, "PdM_machines.csv"))
     failures = read(os.path.join(args.data, "PdM_failures.csv"))

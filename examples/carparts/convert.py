@@ -64,6 +64,13 @@ def main():
     args = ap.parse_args()
     if not (0 < args.lead_days <= 3650):
         sys.exit("--lead-days must be in (0, 3650]")
+    source = os.path.join(args.data, "carparts.csv")
+    if not os.path.isfile(source):
+        sys.exit(
+            f"convert.py: {source}: no such file. The data is not in this repository: it is the public\n"
+            "`carparts` series of Hyndman et al. (CRAN package expsmooth, or the CSV copy named in\n"
+            "docs/real-data.md). Download it, then run: convert.py YOUR_DOWNLOAD_FOLDER"
+        )
 
     with open(os.path.join(args.data, "carparts.csv"), newline="", encoding="utf-8-sig") as f:
         rows = list(csv.reader(f))

@@ -69,7 +69,7 @@ pub async fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{issue}");
     }
     match args.format {
-        OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&report)?),
+        OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
         OutputFormat::Table => print_table(&report),
     }
     Ok(ExitCode::SUCCESS)
@@ -77,7 +77,7 @@ pub async fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
 
 fn print_table(r: &BacktestReport) {
     let show = |d: Option<jiff::civil::Date>| d.map_or_else(|| "-".to_owned(), |d| d.to_string());
-    println!(
+    outln!(
         "{} parts, reviews {} ({} from {} to before {}), {} days simulated, {}{}",
         r.parts,
         r.reviews,
@@ -91,7 +91,7 @@ fn print_table(r: &BacktestReport) {
         if r.backorders { "backorders" } else { "lost sales" },
         if r.whole_units { ", whole units" } else { "" },
     );
-    println!(
+    outln!(
         "{:<16} {:<16} {:>9} {:>8} {:>10} {:>12} {:>10}",
         "policy", "class", "fill rate", "CSL", "avg stock", "orders/p-yr", "cost/p-yr"
     );
@@ -100,7 +100,7 @@ fn print_table(r: &BacktestReport) {
             .chain(p.by_part_class.iter().map(|(k, s)| (k.as_str(), s)))
             .chain(p.by_demand_class.iter().map(|(k, s)| (k.as_str(), s)));
         for (class, s) in rows {
-            println!(
+            outln!(
                 "{:<16} {:<16} {:>8.2}% {:>7.2}% {:>10.3} {:>12.2} {:>10.2}",
                 p.name,
                 class,
@@ -113,7 +113,7 @@ fn print_table(r: &BacktestReport) {
         }
     }
     if let Some(seed) = r.policies.first().filter(|_| !r.frontier.is_empty()) {
-        println!(
+        outln!(
             "frontier against {} (fill rate {:.2}%, avg stock {:.3}):",
             seed.name,
             100.0 * seed.summary.fill_rate,
@@ -121,7 +121,7 @@ fn print_table(r: &BacktestReport) {
         );
         for f in &r.frontier {
             let (a, b) = (&f.at_seed_stock, &f.at_seed_fill_rate);
-            println!(
+            outln!(
                 "  {:<12} same stock: {:?} {:.4} -> fill rate {:.2}% ({:+.2} points), {:.2} orders/p-yr{}; \
                  same fill rate: {:.4} -> avg stock {:.3} ({:+.1}%), {:.2} orders/p-yr{}",
                 f.policy,
@@ -139,5 +139,5 @@ fn print_table(r: &BacktestReport) {
             );
         }
     }
-    println!("replay {} ms, frontier {} ms", r.replay_ms, r.frontier_ms);
+    outln!("replay {} ms, frontier {} ms", r.replay_ms, r.frontier_ms);
 }

@@ -7,7 +7,15 @@ use std::path::PathBuf;
 
 /// cmms — spare-part thresholds, PM intervals and work-order routing for maintenance teams.
 #[derive(Debug, Parser)]
-#[command(name = "cmms", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "cmms",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true,
+    after_help = "Commands and a walkthrough: docs/cli.md and README.md. Import formats, rules, exit codes: \
+                  docs/contract.md."
+)]
 pub struct Cli {
     /// Settings shared by every command.
     #[command(flatten)]
@@ -29,6 +37,21 @@ pub struct GlobalArgs {
     /// Log filter, e.g. `info` or `cmms=debug` [default: warn for commands, info for serve].
     #[arg(long, global = true, value_name = "FILTER")]
     pub log: Option<String>,
+    /// Log line format on stderr: `text` (coloured on a terminal only) or `json` (one object per
+    /// line, for log shippers) [default: text; env CMMS_LOG_FORMAT].
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub log_format: Option<LogFormat>,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines; ANSI colour only when stderr is a terminal.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 /// The subcommands.
@@ -54,6 +77,9 @@ pub enum Command {
         /// Print the result as JSON on stdout.
         #[arg(long)]
         json: bool,
+        /// CSV field delimiter: `,` `;` or `tab` [default: detected from the header line].
+        #[arg(long, value_parser = delimiter_parser, value_name = "CHAR")]
+        delimiter: Option<u8>,
     },
     /// Recompute thresholds whose inputs changed (new or newly mapped consumption, part master
     /// inputs, the window's moved edges, formula version), and PM intervals.
@@ -235,6 +261,17 @@ pub struct BacktestArgs {
 fn feed_parser() -> impl TypedValueParser<Value = Feed> {
     let names = Feed::ALL.map(|f| PossibleValue::new(f.as_str()).help(f.columns()));
     PossibleValuesParser::new(names).try_map(|name: String| Feed::parse(&name).ok_or("unknown import kind"))
+}
+
+/// Parses `--delimiter`: `,`, `;`, `tab` (or a tab character) or `|`.
+fn delimiter_parser(text: &str) -> Result<u8, String> {
+    match text {
+        "," | "comma" => Ok(b','),
+        ";" | "semicolon" => Ok(b';'),
+        "\t" | "tab" | "\\t" => Ok(b'\t'),
+        "|" | "pipe" => Ok(b'|'),
+        _ => Err(format!("use `,`, `;`, `tab` or `|` (got {text:?})")),
+    }
 }
 
 /// Table or JSON output.

@@ -21,6 +21,9 @@ pub struct Config {
     pub listen: String,
     /// Log filter (`CMMS_LOG`); empty means the command's default.
     pub log: String,
+    /// Log line format (`CMMS_LOG_FORMAT`, `--log-format`): `text` or `json`.
+    #[serde(default)]
+    pub log_format: crate::cli::LogFormat,
     /// Seconds between reconciliation cycles of `cmms serve` (`CMMS_RECONCILE_SECONDS`).
     pub reconcile_seconds: u64,
     /// Seconds a PM completion time may lie past now (`CMMS_COMPLETION_TOLERANCE_SECONDS`,
@@ -312,6 +315,50 @@ impl Config {
         let routes = self.checked_targets(false)?.iter().map(Target::route).collect();
         Ok(Store::open(&self.database_url).await?.with_publication(routes))
     }
+
+    /// Opens the store for a command that only reads (`report`, `export`, the lists): an SQLite
+    /// file that does not exist is not created; the error says so and how to start one.
+    pub async fn open_existing_store(&self) -> anyhow::Result<Store> {
+        if let Some(path) = sqlite_path(&self.database_url)?
+            && !path.exists()
+        {
+            anyhow::bail!(
+                "no cmms database at {}: nothing has been imported here. Run `cmms demo` for a demo site, or \
+                 start your own with `cmms import sites FILE` and the other imports (docs/cli.md); \
+                 --database-url names another database",
+                shown(&path)
+            );
+        }
+        Ok(Store::open(&self.database_url).await?)
+    }
+}
+
+/// A database file as people see it: `./cmms.db` rather than `cmms.db`.
+pub fn shown(path: &std::path::Path) -> String {
+    if path.is_relative() && path.parent().is_none_or(|p| p.as_os_str().is_empty()) {
+        format!("./{}", path.display())
+    } else {
+        path.display().to_string()
+    }
+}
+
+/// The database a URL names, for messages: the SQLite file (`./cmms.db`) or the redacted URL.
+pub fn store_name(url: &str) -> String {
+    match sqlite_path(url) {
+        Ok(Some(path)) => shown(&path),
+        _ => cmms_store::redact(url),
+    }
+}
+
+/// The SQLite file behind a database URL (`None` for PostgreSQL or an in-memory database).
+pub fn sqlite_path(url: &str) -> anyhow::Result<Option<PathBuf>> {
+    let (_, backend) = cmms_store::resolve_url(url)?;
+    if backend == cmms_store::Backend::Postgres {
+        return Ok(None);
+    }
+    let path = url.trim().trim_start_matches("sqlite://").trim_start_matches("sqlite:");
+    let path = path.split('?').next().unwrap_or_default();
+    Ok((!path.is_empty() && !path.contains(":memory:")).then(|| PathBuf::from(path)))
 }
 
 impl Default for Config {
@@ -320,6 +367,7 @@ impl Default for Config {
             database_url: cmms_store::DEFAULT_DATABASE_URL.to_owned(),
             listen: "127.0.0.1:8080".to_owned(),
             log: String::new(),
+            log_format: crate::cli::LogFormat::Text,
             reconcile_seconds: 300,
             completion_tolerance_seconds: default_completion_tolerance_seconds(),
             http: HttpConfig::default(),
@@ -349,6 +397,7 @@ impl Config {
             "database_url",
             "listen",
             "log",
+            "log_format",
             "reconcile_seconds",
             "completion_tolerance_seconds",
         ]));
@@ -358,6 +407,9 @@ impl Config {
         }
         if let Some(log) = &args.log {
             cfg.log = log.clone();
+        }
+        if let Some(format) = args.log_format {
+            cfg.log_format = format;
         }
         cfg.limits.apply()?;
         Ok(cfg)

@@ -59,12 +59,12 @@ fn sqlite_file(url: &str) -> anyhow::Result<PathBuf> {
             cmms_store::redact(url)
         );
     }
-    let path = url.trim().trim_start_matches("sqlite://").trim_start_matches("sqlite:");
-    let path = path.split('?').next().unwrap_or_default();
-    if path.is_empty() || path.contains(":memory:") {
-        bail!("`cmms demo` needs a database file (got {url:?}); the dashboard serves what the demo wrote there");
+    match crate::config::sqlite_path(url)? {
+        Some(path) => Ok(path),
+        None => {
+            bail!("`cmms demo` needs a database file (got {url:?}); the dashboard serves what the demo wrote there")
+        }
     }
-    Ok(PathBuf::from(path))
 }
 
 fn remove_if_exists(path: &Path) -> anyhow::Result<()> {
@@ -75,6 +75,11 @@ fn remove_if_exists(path: &Path) -> anyhow::Result<()> {
         }
         _ => Ok(()),
     }
+}
+
+/// True when the store holds a site `cmms demo` built (its formula version carries the demo's label).
+pub async fn is_demo(store: &Store) -> anyhow::Result<bool> {
+    Ok(matches!(existing(store).await?, Existing::Demo(_)))
 }
 
 async fn existing(store: &Store) -> anyhow::Result<Existing> {
@@ -96,6 +101,20 @@ async fn existing(store: &Store) -> anyhow::Result<Existing> {
 pub async fn run(config: &Config, opts: Options) -> anyhow::Result<ExitCode> {
     let started = std::time::Instant::now();
     let db = sqlite_file(&config.database_url)?;
+    // The address first: a busy port found after building the site would lose the printed tokens.
+    let listener = if opts.serve {
+        let addr = opts.listen.as_deref().unwrap_or(&config.listen);
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+            format!(
+                "cannot listen on {addr} (another `cmms serve` or `cmms demo` may be running): nothing was built. \
+                 Stop it, or pick a free address with --listen, e.g. `cmms demo --listen 127.0.0.1:8081` \
+                 (--no-serve builds without serving)"
+            )
+        })?;
+        Some(listener)
+    } else {
+        None
+    };
     let data_dir = db.parent().unwrap_or(Path::new("")).join("cmms-demo-data");
     if opts.fresh {
         for suffix in ["", "-wal", "-shm"] {
@@ -137,41 +156,35 @@ pub async fn run(config: &Config, opts: Options) -> anyhow::Result<ExitCode> {
     std::fs::write(&formulas_path, data.formulas_toml)
         .with_context(|| format!("cannot write {}", formulas_path.display()))?;
 
-    println!(
+    outln!(
         "cmms demo — seed {}, as of {as_of} (the demo's \"today\"), database {}, import files in {}",
         opts.seed,
         db.display(),
         data_dir.display()
     );
     if rerun {
-        println!(
+        outln!(
             "This database already holds the demo of seed {}: every file below is delivered again, so the counts show \
              what idempotent ingestion does with re-deliveries (nothing is written twice). `--fresh` rebuilds it.",
             opts.seed
         );
     }
     let tokens = build(&store, &data, &data_dir, as_of).await?;
-    println!("\nBuilt in {:.1} s.", started.elapsed().as_secs_f64());
+    outln!("\nBuilt in {:.1} s.", started.elapsed().as_secs_f64());
 
-    let listener = if opts.serve {
-        let addr = opts.listen.as_deref().unwrap_or(&config.listen);
-        Some(crate::serve::bind(addr).await?)
-    } else {
-        None
-    };
     let url = match &listener {
         Some(l) => format!("http://{}/", l.local_addr()?),
         None => format!("http://{}/ (after `cmms serve`)", opts.listen.as_deref().unwrap_or(&config.listen)),
     };
-    println!("\nDashboard: {url}");
-    println!("Sign in there with one of these API tokens (shown once; stored only as hashes):");
+    outln!("\nDashboard: {url}");
+    outln!("Sign in there with one of these API tokens (shown once; stored only as hashes):");
     for (name, token, about) in &tokens {
-        println!("  {name:<13} {token}   ({about})");
+        outln!("  {name:<13} {token}   ({about})");
     }
-    println!("The API takes the same tokens: curl -H 'Authorization: Bearer <token>' {}api/v1/parts", url_root(&url));
+    outln!("The API takes the same tokens: curl -H 'Authorization: Bearer <token>' {}api/v1/parts", url_root(&url));
     match listener {
         Some(listener) => {
-            println!("Serving the dashboard and API on http://{} — press Ctrl-C to stop.", listener.local_addr()?);
+            outln!("Serving the dashboard and API on http://{} — press Ctrl-C to stop.", listener.local_addr()?);
             // The dashboard's "now" is the demo's today, as every figure above is.
             let mut config = config.clone();
             config.dashboard.as_of.get_or_insert_with(|| DEMO_AS_OF.to_owned());
@@ -229,10 +242,10 @@ fn print_import(f: &DemoFile, feed: Feed, r: &ImportReport) {
             r.rejected
         )
     };
-    println!("  {:<22} {:>7} rows: {counts}", f.name, thousands(r.rows));
-    println!("  {:<22} {}", "", f.about);
+    outln!("  {:<22} {:>7} rows: {counts}", f.name, thousands(r.rows));
+    outln!("  {:<22} {}", "", f.about);
     for issue in r.issues.iter().take(3) {
-        println!("  {:<22}   rejected {issue}", "");
+        outln!("  {:<22}   rejected {issue}", "");
     }
 }
 
@@ -252,7 +265,7 @@ fn print_quarantined(g: &GateRun, printed: &mut BTreeSet<String>, ambiguous: &[S
         } else {
             "no SKU-map entry, and no part matches after trimming and upper-casing".to_owned()
         };
-        println!(
+        outln!(
             "    quarantined {key}: {n} record(s) held — {why}; `cmms quarantine resolve` maps it and releases them"
         );
     }
@@ -269,13 +282,13 @@ async fn build(
     let p = &data.planted;
     let label = format!("{FORMULA_LABEL_PREFIX} seed={}", data.spec.seed);
     let (version, _) = formulas::load(store, data.formulas_toml, &label, now).await?;
-    println!("\nFormula registry: version {version} ({label}) is active, from formulas.toml:");
-    println!("  seasonal windows: FILTER parts at CAMPUS-SYD 01 Dec – 28 Feb ×1.25 (cooling season);");
-    println!("  BEARING, SEAL, BELT parts at PLANT-BER 10 Jan – 10 Feb ×1.3 (winter turnaround) — they raise");
-    println!("  usage for the share of a part's lead time that falls in the window; ELECTRICAL safety multiplier 2.0.");
-    println!("  History: {}.", p.shutdowns.join("; "));
+    outln!("\nFormula registry: version {version} ({label}) is active, from formulas.toml:");
+    outln!("  seasonal windows: FILTER parts at CAMPUS-SYD 01 Dec – 28 Feb ×1.25 (cooling season);");
+    outln!("  BEARING, SEAL, BELT parts at PLANT-BER 10 Jan – 10 Feb ×1.3 (winter turnaround) — they raise");
+    outln!("  usage for the share of a part's lead time that falls in the window; ELECTRICAL safety multiplier 2.0.");
+    outln!("  History: {}.", p.shutdowns.join("; "));
 
-    println!("\n1. Ingestion — master data (upserted by key; a re-import changes nothing)");
+    outln!("\n1. Ingestion — master data (upserted by key; a re-import changes nothing)");
     let mut reports = BTreeMap::new();
     for f in &data.files {
         let feed = feed_of(f)?;
@@ -287,7 +300,7 @@ async fn build(
         reports.insert(f.name.clone(), r);
     }
 
-    println!(
+    outln!(
         "\n2. Ingestion — feeds (accepted = stored now; duplicate = delivered before and ignored, so retries never \
          double-count; rejected = reason given) and validation & mapping"
     );
@@ -306,10 +319,10 @@ async fn build(
             let g = cycle(store, as_of, now, CycleScope::Gate).await?.gate;
             match feed {
                 Feed::Consumption if g.consumption_mapped > 0 => {
-                    println!("    validation: {} events mapped to parts after ingest", thousands(g.consumption_mapped));
+                    outln!("    validation: {} events mapped to parts after ingest", thousands(g.consumption_mapped));
                 }
                 Feed::Inventory => {
-                    println!(
+                    outln!(
                         "    validation: {} snapshots applied, {} stale (sequence not newer than the one applied: \
                          changes nothing), {} held as an implausible drop",
                         thousands(g.snapshots_applied),
@@ -317,23 +330,28 @@ async fn build(
                         g.snapshots_held
                     );
                     if g.snapshots_held > 0 {
-                        println!(
+                        outln!(
                             "    {}: stock fell far more than its consumption explains — held for review \
                              (`cmms snapshots accept {}`), stock left as it was",
-                            p.implausible_drop_part, p.implausible_drop_part
+                            p.implausible_drop_part,
+                            p.implausible_drop_part
                         );
                     }
                 }
                 Feed::Scans => {
-                    println!(
+                    outln!(
                         "    validation: {} counts matched system stock, {} disagreed",
-                        g.scans_matched, g.scans_discrepant
+                        g.scans_matched,
+                        g.scans_discrepant
                     );
                     if g.scans_discrepant > 0 {
-                        println!(
+                        outln!(
                             "    scan {} counted a different quantity of {} than the system holds: routing for {} is \
                              paused (no procurement, no work-order moves) until a matching count or `cmms scans accept {}`",
-                            p.discrepant_scan.0, p.discrepant_scan.1, p.discrepant_scan.1, p.discrepant_scan.0
+                            p.discrepant_scan.0,
+                            p.discrepant_scan.1,
+                            p.discrepant_scan.1,
+                            p.discrepant_scan.0
                         );
                     }
                 }
@@ -345,29 +363,29 @@ async fn build(
         reports.insert(f.name.clone(), r);
     }
 
-    println!("\n3. Calculation (as of {as_of})");
+    outln!("\n3. Calculation (as of {as_of})");
     let run = cycle(store, as_of, now, CycleScope::Recompute(thresholds::RecomputeScope::Changed)).await?;
     let (Some(th), Some(intervals), Some(routed)) = (run.thresholds, run.intervals, run.routing) else {
         bail!("a recompute cycle runs every stage");
     };
     let by_status = th.by_status.iter().map(|(s, n)| format!("{s} {}", thousands(*n))).collect::<Vec<_>>().join(", ");
-    println!("  thresholds, formula version {}: {} parts — {by_status}", th.formula_version, thousands(th.parts));
+    outln!("  thresholds, formula version {}: {} parts — {by_status}", th.formula_version, thousands(th.parts));
     if let Some(n) = th.by_status.get("NO_HISTORY") {
-        println!("    {n} part(s) never consumed: NO_HISTORY, so nothing is published for them (never a silent zero)");
+        outln!("    {n} part(s) never consumed: NO_HISTORY, so nothing is published for them (never a silent zero)");
     }
     let published = th.by_basis.iter().map(|(b, n)| format!("{b} {}", thousands(*n))).collect::<Vec<_>>().join(", ");
-    println!("    published: {published}");
+    outln!("    published: {published}");
     let alerts = store.open_alerts().await?;
     for a in alerts.iter().filter(|a| a.kind == thresholds::ALERT_DRIFT) {
-        println!("    drift alert {}: {}", a.subject, a.message);
+        outln!("    drift alert {}: {}", a.subject, a.message);
     }
-    println!(
+    outln!(
         "    (the drifting parts' demand jumped in the last 30 days; until an operator approves, the baseline is \
          published as the conservative fallback)"
     );
 
     let basis = intervals.by_basis.iter().map(|(b, n)| format!("{b} {n}")).collect::<Vec<_>>().join(", ");
-    println!("  PM intervals, formula version {}: {} assets — {basis}", intervals.formula_version, intervals.assets);
+    outln!("  PM intervals, formula version {}: {} assets — {basis}", intervals.formula_version, intervals.assets);
     let rows = store.pm_intervals().await?;
     for reason in [FallbackReason::HighVariability, FallbackReason::NoValidSamples] {
         let assets: Vec<&str> = rows.iter().filter(|r| r.reason == Some(reason)).map(|r| r.asset_id.as_str()).collect();
@@ -385,21 +403,21 @@ async fn build(
         let reason = reason.code();
         let shown = assets.iter().take(6).copied().collect::<Vec<_>>().join(", ");
         let more = if assets.len() > 6 { format!(" and {} more", assets.len() - 6) } else { String::new() };
-        println!("    manufacturer interval used ({reason}): {shown}{more} — {why}");
+        outln!("    manufacturer interval used ({reason}): {shown}{more} — {why}");
     }
     let statuses = intervals.by_status.iter().map(|(s, n)| format!("{s} {n}")).collect::<Vec<_>>().join(", ");
-    println!("    due dates: {statuses}");
+    outln!("    due dates: {statuses}");
     if intervals.by_status.contains_key(PmStatus::NoLastCompletion.as_str()) {
-        println!("    ({}: commissioned last week, no PM completed yet, so no due date)", p.new_assets.join(", "));
+        outln!("    ({}: commissioned last week, no PM completed yet, so no due date)", p.new_assets.join(", "));
     }
     if intervals.discarded_samples > 0 {
-        println!(
+        outln!(
             "    {} MTBF samples ≤ 0 discarded (planned downtime covering a whole span, or bad vendor readings)",
             intervals.discarded_samples
         );
     }
     if let Some(r) = rows.iter().find(|r| r.basis == Some(Basis::Mtbf) && r.next_due_local.is_some()) {
-        println!(
+        outln!(
             "    e.g. {}: {} samples, mean MTBF {:.0} h → interval {:.1} days (× 0.85, within 7–365), next due {}",
             r.asset_id,
             r.n_samples,
@@ -408,24 +426,29 @@ async fn build(
             r.next_due_local.as_deref().unwrap_or("-")
         );
     }
-    println!(
+    outln!(
         "  PM work orders: {} created, {} rescheduled (one open PM per asset with a due date)",
-        intervals.work_orders_created, intervals.work_orders_rescheduled
+        intervals.work_orders_created,
+        intervals.work_orders_rescheduled
     );
 
-    println!("\n4. Routing");
-    println!(
+    outln!("\n4. Routing");
+    outln!(
         "  {} procurement requests raised (parts below their reorder point, ordered up to max), {} resized, {} fulfilled",
-        routed.requests_raised, routed.requests_resized, routed.requests_closed
+        routed.requests_raised,
+        routed.requests_resized,
+        routed.requests_closed
     );
-    println!(
+    outln!(
         "  {} PM work orders moved to MATERIAL_PENDING (their bill of materials needs a short part), {} released",
-        routed.orders_held, routed.orders_released
+        routed.orders_held,
+        routed.orders_released
     );
-    println!(
+    outln!(
         "  {} part(s) paused by a scan discrepancy: {} is below its reorder point too, but nothing is raised or moved \
          for it until its count is reconciled",
-        routed.parts_paused, p.discrepant_scan.1
+        routed.parts_paused,
+        p.discrepant_scan.1
     );
 
     let o = store.overview().await?;
@@ -434,18 +457,18 @@ async fn build(
         let by_name: BTreeMap<String, i64> = m.iter().map(|(k, v)| (k.to_string(), *v)).collect();
         by_name.iter().map(|(k, v)| format!("{k} {}", thousands(*v))).collect::<Vec<_>>().join(", ")
     }
-    println!("\nState now");
-    println!(
+    outln!("\nState now");
+    outln!(
         "  parts: {} ({} with thresholds, {} below reorder, {} paused)",
         thousands(o.parts),
         thousands(o.parts_with_thresholds),
         o.parts_below_reorder,
         o.parts_paused
     );
-    println!("  work orders: {}", kv(&o.work_orders));
-    println!("  procurement requests: {}", kv(&o.procurement));
-    println!("  open alerts: {}", kv(&o.alerts));
-    println!("  quarantine: {} open; snapshots: {}", o.quarantine_open, kv(&o.snapshots));
+    outln!("  work orders: {}", kv(&o.work_orders));
+    outln!("  procurement requests: {}", kv(&o.procurement));
+    outln!("  open alerts: {}", kv(&o.alerts));
+    outln!("  quarantine: {} open; snapshots: {}", o.quarantine_open, kv(&o.snapshots));
 
     let mut made = Vec::new();
     for (name, scopes, about) in TOKENS {

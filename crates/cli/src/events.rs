@@ -24,7 +24,10 @@ fn actor() -> String {
 }
 
 pub async fn run(config: &Config, action: EventsAction) -> anyhow::Result<ExitCode> {
-    let store = config.open_store().await?;
+    let store = match action {
+        EventsAction::List { .. } => config.open_existing_store().await?,
+        _ => config.open_store().await?,
+    };
     let now = Timestamp::now().as_millisecond();
     let code = match action {
         EventsAction::Void { source, event_id, reason, feed, as_of } => {
@@ -33,7 +36,7 @@ pub async fn run(config: &Config, action: EventsAction) -> anyhow::Result<ExitCo
                 corrections::void(&store, feed.map(VoidFeed::from), &source, &event_id, &reason, &actor(), now).await;
             match done {
                 Ok(c) => {
-                    println!(
+                    outln!(
                         "voided {} event {}/{} (void #{}, by {}): {}",
                         c.record.feed,
                         c.record.source,
@@ -62,9 +65,12 @@ pub async fn run(config: &Config, action: EventsAction) -> anyhow::Result<ExitCo
             .await;
             match done {
                 Ok(c) => {
-                    println!(
+                    outln!(
                         "restored {} event {}/{} (void #{} undone): it counts again",
-                        c.record.feed, c.record.source, c.record.event_id, c.record.id
+                        c.record.feed,
+                        c.record.source,
+                        c.record.event_id,
+                        c.record.id
                     );
                     follow_up(&store, &c, as_of, now).await?;
                     ExitCode::SUCCESS
@@ -75,7 +81,10 @@ pub async fn run(config: &Config, action: EventsAction) -> anyhow::Result<ExitCo
         EventsAction::List { all, limit, format } => {
             let rows = store.event_voids(!all, limit).await?;
             match format {
-                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&rows)?),
+                OutputFormat::Json => {
+                    let rows: Vec<cmms_server::api::types::EventVoidRow> = rows.into_iter().map(Into::into).collect();
+                    outln!("{}", serde_json::to_string_pretty(&rows)?)
+                }
                 OutputFormat::Table => print_voids(&rows),
             }
             ExitCode::SUCCESS
@@ -100,9 +109,11 @@ fn refused(e: CorrectionError) -> anyhow::Result<ExitCode> {
 async fn follow_up(store: &Store, c: &Correction, as_of: Timestamp, now: i64) -> anyhow::Result<()> {
     if c.record.feed == VoidFeed::Consumption.as_str() && !c.parts.is_empty() {
         let th = thresholds::recompute_thresholds(store, as_of, now).await?;
-        println!(
+        outln!(
             "thresholds (formula version {}, as of {as_of}): {} parts computed, {} changed",
-            th.formula_version, th.parts, th.changed
+            th.formula_version,
+            th.parts,
+            th.changed
         );
     }
     if !c.assets.is_empty() {
@@ -121,12 +132,18 @@ fn when(ms: i64) -> String {
 }
 
 fn print_voids(rows: &[EventVoidRow]) {
-    println!(
+    outln!(
         "{:>5} {:<12} {:<28} {:<14} {:<16} {:<18} {:<16}  reason",
-        "id", "feed", "event", "part/asset", "voided (UTC)", "by", "restored (UTC)"
+        "id",
+        "feed",
+        "event",
+        "part/asset",
+        "voided (UTC)",
+        "by",
+        "restored (UTC)"
     );
     for v in rows {
-        println!(
+        outln!(
             "{:>5} {:<12} {:<28} {:<14} {:<16} {:<18} {:<16}  {}{}",
             v.id,
             v.feed,

@@ -30,7 +30,7 @@ pub async fn run(
     output: Option<&Path>,
     escape_formulas: bool,
 ) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&config.database_url).await?;
+    let store = config.open_existing_store().await?;
     let mut sink: Box<dyn Write> = match output {
         Some(path) => Box::new(std::io::BufWriter::new(
             std::fs::File::create(path).with_context(|| format!("cannot create {}", path.display()))?,

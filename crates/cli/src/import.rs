@@ -15,6 +15,7 @@ use std::process::ExitCode;
 struct Terminal {
     bar: ProgressBar,
     file: String,
+    delimiter: Option<u8>,
 }
 
 impl ImportObserver for Terminal {
@@ -31,10 +32,27 @@ impl ImportObserver for Terminal {
         };
         self.bar.suspend(|| eprintln!("{line}"));
     }
+    fn csv_delimiter(&self) -> Option<u8> {
+        self.delimiter
+    }
 }
 
-pub async fn run(config: &Config, kind: Feed, file: &Path, json: bool) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    config: &Config,
+    kind: Feed,
+    file: &Path,
+    json: bool,
+    delimiter: Option<u8>,
+) -> anyhow::Result<ExitCode> {
     let store = Store::open(&config.database_url).await?;
+    if crate::demo::is_demo(&store).await? {
+        eprintln!(
+            "warning: {} holds the site `cmms demo` built; {} is imported into it, beside the demo's data. \
+             Use --database-url FILE (or another folder) to keep your own site apart.",
+            crate::config::store_name(&config.database_url),
+            file.display()
+        );
+    }
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template(
             "{spinner} importing {msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, {eta})",
@@ -42,7 +60,7 @@ pub async fn run(config: &Config, kind: Feed, file: &Path, json: bool) -> anyhow
         .progress_chars("=> "),
     );
     bar.set_message(file.display().to_string());
-    let mut observer = Terminal { bar, file: file.display().to_string() };
+    let mut observer = Terminal { bar, file: file.display().to_string(), delimiter };
     let clock = jiff::Timestamp::now();
     let now = clock.as_millisecond();
     let report = feed::import(&store, kind, feed::File { path: file, observer: &mut observer }, now).await;
@@ -66,9 +84,9 @@ pub async fn run(config: &Config, kind: Feed, file: &Path, json: bool) -> anyhow
         if let (Some(obj), Some(routed)) = (doc.as_object_mut(), &routed) {
             obj.insert("routing".into(), serde_json::to_value(routed)?);
         }
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", serde_json::to_string_pretty(&doc)?);
     } else {
-        print_summary(&report, kind.is_event_feed());
+        print_summary(&report, kind.is_event_feed(), delimiter.is_some());
         if let Some(gate) = &gate {
             crate::inventory::print_gate(gate);
         }
@@ -79,22 +97,37 @@ pub async fn run(config: &Config, kind: Feed, file: &Path, json: bool) -> anyhow
     Ok(if report.is_clean() { ExitCode::SUCCESS } else { ExitCode::from(EXIT_REJECTED_ROWS) })
 }
 
-fn print_summary(r: &ImportReport, feed: bool) {
+fn print_summary(r: &ImportReport, feed: bool, given_delimiter: bool) {
     if feed {
-        println!(
+        outln!(
             "{}: {} rows read — {} new, {} duplicate deliveries (already stored, ignored), {} rejected",
-            r.file, r.rows, r.counts.inserted, r.counts.unchanged, r.rejected
+            r.file,
+            r.rows,
+            r.counts.inserted,
+            r.counts.unchanged,
+            r.rejected
         );
     } else {
-        println!(
+        outln!(
             "{}: {} rows read — {} inserted, {} updated, {} unchanged, {} rejected",
-            r.file, r.rows, r.counts.inserted, r.counts.updated, r.counts.unchanged, r.rejected
+            r.file,
+            r.rows,
+            r.counts.inserted,
+            r.counts.updated,
+            r.counts.unchanged,
+            r.rejected
         );
     }
+    if let Some(d) = &r.delimiter
+        && (d != "," || given_delimiter)
+    {
+        let how = if given_delimiter { "as given by --delimiter" } else { "detected from the header line" };
+        outln!("delimiter `{d}` ({how})");
+    }
     if !r.ignored_columns.is_empty() {
-        println!("ignored columns not used by `{}`: {}", r.kind, r.ignored_columns.join(", "));
+        outln!("ignored columns not used by `{}`: {}", r.kind, r.ignored_columns.join(", "));
     }
     if let Some(why) = &r.stopped {
-        println!("stopped early: {why} (rows before that point were imported)");
+        outln!("stopped early: {why} (rows before that point were imported)");
     }
 }

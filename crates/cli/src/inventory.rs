@@ -14,7 +14,7 @@ use std::process::ExitCode;
 
 /// Prints what the validation and mapping stage did.
 pub fn print_gate(g: &GateRun) {
-    println!(
+    outln!(
         "validation: {} consumption events mapped; snapshots {} applied, {} stale/duplicate, {} held as implausible; \
          scans {} matched, {} discrepant, {} parts released",
         g.consumption_mapped,
@@ -26,16 +26,21 @@ pub fn print_gate(g: &GateRun) {
         g.parts_released
     );
     for (sku, n) in &g.quarantined {
-        println!("  quarantined {sku}: {n} record(s) held (see `cmms quarantine list`)");
+        outln!("  quarantined {sku}: {n} record(s) held (see `cmms quarantine list`)");
     }
 }
 
 /// Prints what a routing run did, in one line.
 pub fn print_routing(r: &RoutingRun) {
-    println!(
+    outln!(
         "routing: procurement requests {} raised, {} resized, {} fulfilled; work orders {} held for material, \
          {} released; {} part(s) paused by a scan discrepancy",
-        r.requests_raised, r.requests_resized, r.requests_closed, r.orders_held, r.orders_released, r.parts_paused
+        r.requests_raised,
+        r.requests_resized,
+        r.requests_closed,
+        r.orders_held,
+        r.orders_released,
+        r.parts_paused
     );
 }
 
@@ -57,7 +62,7 @@ pub async fn recompute(config: &Config, as_of: Option<&str>, all: bool) -> anyho
         anyhow::bail!("a recompute cycle runs every stage");
     };
     print_gate(&report.gate);
-    println!(
+    outln!(
         "thresholds (formula version {}, as of {as_of}): {} parts computed{}, {} unchanged inputs skipped, {} changed",
         th.formula_version,
         th.parts,
@@ -66,10 +71,10 @@ pub async fn recompute(config: &Config, as_of: Option<&str>, all: bool) -> anyho
         th.changed
     );
     for (status, n) in &th.by_status {
-        println!("  status {status}: {n}");
+        outln!("  status {status}: {n}");
     }
     for (basis, n) in &th.by_basis {
-        println!("  published {basis}: {n}");
+        outln!("  published {basis}: {n}");
     }
     crate::pm::print_intervals(&pm);
     print_routing(&routed);
@@ -116,7 +121,7 @@ struct PartLine {
 }
 
 pub async fn report(config: &Config, format: OutputFormat) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&config.database_url).await?;
+    let store = config.open_existing_store().await?;
     let current = store.current_thresholds().await?;
     let stock = store.stock_all().await?;
     let mut below = Vec::new();
@@ -148,42 +153,53 @@ pub async fn report(config: &Config, format: OutputFormat) -> anyhow::Result<Exi
     let procurement = store.procurement_requests(Some(cmms_store::codes::RequestStatus::Open.as_str())).await?;
     store.close().await;
     if format == OutputFormat::Json {
+        // The API's shapes: instants as RFC 3339 strings, as everywhere (docs/contract.md "Timestamps").
+        use cmms_server::api::types::{self as api, convert};
         let doc = serde_json::json!({
             "parts_below_reorder": below,
             "paused_parts": paused.iter().map(|(p, why)| serde_json::json!({"part_id": p, "reason": why})).collect::<Vec<_>>(),
-            "alerts": alerts,
-            "quarantine": quarantine,
+            "alerts": convert::<_, api::AlertRow>(alerts),
+            "quarantine": convert::<_, api::QuarantineRow>(quarantine),
             "threshold_errors": errors,
-            "pm_intervals": intervals,
-            "procurement_requests_open": procurement,
+            "pm_intervals": convert::<_, api::PmIntervalRow>(intervals),
+            "procurement_requests_open": convert::<_, api::ProcurementRow>(procurement),
         });
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        outln!("{}", serde_json::to_string_pretty(&doc)?);
         return Ok(ExitCode::SUCCESS);
     }
-    println!("Parts below reorder point ({}), available = on hand − reserved", below.len());
-    println!("{:<20} {:>10} {:>10} {:>10} {:>10}  basis", "part", "available", "min", "reorder", "max");
+    outln!("Parts below reorder point ({}), available = on hand − reserved", below.len());
+    let mut table = crate::out::table(&["part", "available", "min", "reorder", "max", "basis"], &[1, 2, 3, 4]);
     for p in &below {
-        println!("{:<20} {:>10} {:>10} {:>10} {:>10}  {}", p.part_id, p.available, p.min, p.reorder, p.max, p.basis);
+        table.add_row([
+            p.part_id.clone(),
+            p.available.to_string(),
+            p.min.to_string(),
+            p.reorder.to_string(),
+            p.max.to_string(),
+            p.basis.clone(),
+        ]);
     }
-    println!("\nOpen alerts ({})", alerts.len());
+    crate::out::print_table(&table);
+    outln!("\nOpen alerts ({})", alerts.len());
     for a in &alerts {
-        println!("  [{}] {}: {}", a.kind, a.subject, a.message);
+        outln!("  [{}] {}: {}", a.kind, a.subject, a.message);
     }
-    println!("\nParts with routing paused ({})", paused.len());
+    outln!("\nParts with routing paused ({})", paused.len());
     for (p, why) in &paused {
-        println!("  {p}: {why}");
+        outln!("  {p}: {why}");
     }
-    println!("\nProcurement requests ({} open)", procurement.len());
+    outln!("\nProcurement requests ({} open)", procurement.len());
     if !procurement.is_empty() {
-        println!("{:>6} {:<20} {:>10}  {:<20}  reason", "id", "part", "quantity", "raised (UTC)");
+        let mut table = crate::out::table(&["id", "part", "quantity", "raised (UTC)", "reason"], &[0, 2]);
+        for r in &procurement {
+            let raised = cmms_core::time::from_epoch_ms(r.created_at).strftime("%Y-%m-%d %H:%M").to_string();
+            table.add_row([r.id.to_string(), r.part_id.clone(), r.quantity.to_string(), raised, r.reason.clone()]);
+        }
+        crate::out::print_table(&table);
     }
-    for r in &procurement {
-        let raised = cmms_core::time::from_epoch_ms(r.created_at).strftime("%Y-%m-%d %H:%M").to_string();
-        println!("{:>6} {:<20} {:>10}  {:<20}  {}", r.id, r.part_id, r.quantity, raised, r.reason);
-    }
-    println!("\nQuarantine ({} open)", quarantine.len());
+    outln!("\nQuarantine ({} open)", quarantine.len());
     for q in &quarantine {
-        println!(
+        outln!(
             "  #{} {}/{:?} {} — {} record(s) held{}",
             q.id,
             q.source,
@@ -194,11 +210,11 @@ pub async fn report(config: &Config, format: OutputFormat) -> anyhow::Result<Exi
         );
     }
     if !errors.is_empty() {
-        println!("\nParts without thresholds ({})", errors.len());
+        outln!("\nParts without thresholds ({})", errors.len());
         for e in &errors {
             match &e.reason {
-                Some(why) => println!("  {}: {} — {why}", e.part_id, e.code),
-                None => println!("  {}: {}", e.part_id, e.code),
+                Some(why) => outln!("  {}: {} — {why}", e.part_id, e.code),
+                None => outln!("  {}: {}", e.part_id, e.code),
             }
         }
     }
@@ -207,31 +223,34 @@ pub async fn report(config: &Config, format: OutputFormat) -> anyhow::Result<Exi
 }
 
 pub async fn quarantine(config: &Config, action: QuarantineAction) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&config.database_url).await?;
+    let store = match action {
+        QuarantineAction::List => config.open_existing_store().await?,
+        QuarantineAction::Resolve { .. } => Store::open(&config.database_url).await?,
+    };
     let now = Timestamp::now().as_millisecond();
     match action {
         QuarantineAction::List => {
             let rows = store.quarantine(false).await?;
-            println!(
-                "{:>5} {:<8} {:<10} {:<24} {:<10} {:>6}  candidates / resolved to",
-                "id", "status", "source", "sku", "reason", "held"
+            let mut table = crate::out::table(
+                &["id", "status", "source", "sku", "reason", "held", "candidates / resolved to"],
+                &[0, 5],
             );
             for q in rows {
-                println!(
-                    "{:>5} {:<8} {:<10} {:<24} {:<10} {:>6}  {}",
-                    q.id,
-                    q.status,
+                table.add_row([
+                    q.id.to_string(),
+                    q.status.to_string(),
                     q.source,
                     format!("{:?}", q.external_sku),
                     q.reason,
-                    q.held_count,
-                    q.resolved_part_id.or(q.candidates).unwrap_or_default()
-                );
+                    q.held_count.to_string(),
+                    q.resolved_part_id.or(q.candidates).unwrap_or_default(),
+                ]);
             }
+            crate::out::print_table(&table);
         }
         QuarantineAction::Resolve { id, part } => {
             let run = inventory::resolve_quarantine(&store, id, &part, now).await?;
-            println!("quarantine #{id} mapped to {part}; held records re-processed:");
+            outln!("quarantine #{id} mapped to {part}; held records re-processed:");
             print_gate(&run);
             route_parts(&store, vec![part], now).await?;
         }
@@ -249,7 +268,7 @@ pub async fn thresholds(config: &Config, action: ThresholdsAction) -> anyhow::Re
     for part in parts {
         match thresholds::approve(&store, &part, now).await {
             Ok(()) => {
-                println!("{part}: computed thresholds approved and published");
+                outln!("{part}: computed thresholds approved and published");
                 approved.push(part);
             }
             Err(e @ thresholds::ThresholdsError::NothingToApprove(_)) => {
@@ -271,7 +290,7 @@ pub async fn scans(config: &Config, action: ScansAction) -> anyhow::Result<ExitC
     let ScansAction::Accept { scan_id } = action;
     let now = Timestamp::now().as_millisecond();
     let part = inventory::accept_scan(&store, &scan_id, now).await?;
-    println!("count of scan {scan_id} accepted: stock of {part} set to the counted quantity, routing resumed");
+    outln!("count of scan {scan_id} accepted: stock of {part} set to the counted quantity, routing resumed");
     route_parts(&store, vec![part], now).await?;
     store.close().await;
     Ok(ExitCode::SUCCESS)
@@ -300,7 +319,7 @@ pub async fn compute(
     for issue in &report.issues {
         eprintln!("{issue}");
     }
-    println!(
+    outln!(
         "computed {} parts and {} assets as of {as_of} into {} (formula {})",
         report.parts,
         report.assets,
@@ -309,11 +328,12 @@ pub async fn compute(
     );
     for (kind, n) in &report.accepted {
         let rejected = report.rejected.get(kind).copied().unwrap_or(0);
-        println!("  {kind}: {n} accepted, {rejected} rejected");
+        outln!("  {kind}: {n} accepted, {rejected} rejected");
     }
-    println!(
+    outln!(
         "  {} duplicate deliveries ignored, {} consumption events with unmapped SKUs",
-        report.duplicates, report.unmapped_events
+        report.duplicates,
+        report.unmapped_events
     );
     Ok(ExitCode::SUCCESS)
 }
@@ -323,9 +343,11 @@ pub async fn snapshots(config: &Config, action: SnapshotsAction) -> anyhow::Resu
     let SnapshotsAction::Accept { part } = action;
     let now = Timestamp::now().as_millisecond();
     let snap = inventory::accept_held_snapshot(&store, &part, now).await?;
-    println!(
+    outln!(
         "snapshot {}#{} accepted: stock of {part} set to {} after review",
-        snap.source, snap.sequence_id, snap.on_hand
+        snap.source,
+        snap.sequence_id,
+        snap.on_hand
     );
     route_parts(&store, vec![part], now).await?;
     store.close().await;

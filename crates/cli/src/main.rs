@@ -3,6 +3,8 @@
 //! finished but rejected rows; 5 a work-order operation was refused by a rule (the message names it), a `dlq replay` id was unknown or
 //! already replayed, or an `events void`/`restore` was refused (unknown, ambiguous, already voided, not voided).
 
+#[macro_use]
+mod out;
 mod backtest;
 mod cli;
 mod config;
@@ -30,7 +32,7 @@ fn main() -> ExitCode {
     let config = match Config::load(&cli.global) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", out::error_text(&e));
             return ExitCode::FAILURE;
         }
     };
@@ -44,8 +46,10 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli.command, config)) {
         Ok(code) => code,
+        // A reader that went away (`cmms export thresholds | head`) is not an error.
+        Err(e) if out::is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", out::error_text(&e));
             ExitCode::FAILURE
         }
     }
@@ -58,7 +62,12 @@ fn init_logging(config: &Config, serving: bool) {
     } else {
         EnvFilter::new(&config.log)
     };
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match config.log_format {
+        // Colour codes only for a person at a terminal, never into a redirected log file.
+        cli::LogFormat::Text => builder.with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr())).init(),
+        cli::LogFormat::Json => builder.json().with_ansi(false).init(),
+    }
 }
 
 async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
@@ -70,7 +79,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
             }
             serve::run(&config, listen.as_deref()).await
         }
-        Command::Import { kind, file, json } => import::run(&config, kind, &file, json).await,
+        Command::Import { kind, file, json, delimiter } => import::run(&config, kind, &file, json, delimiter).await,
         Command::Recompute { as_of, all } => inventory::recompute(&config, as_of.as_deref(), all).await,
         Command::Report { format } => inventory::report(&config, format).await,
         Command::Quarantine { action } => inventory::quarantine(&config, action).await,

@@ -15,31 +15,36 @@ use std::process::ExitCode;
 
 /// Prints what a PM interval recompute did.
 pub fn print_intervals(run: &pm::IntervalRun) {
-    println!(
+    outln!(
         "PM intervals (formula version {}): {} assets — {} new, {} changed, {} unchanged",
-        run.formula_version, run.assets, run.rows.inserted, run.rows.updated, run.rows.unchanged
+        run.formula_version,
+        run.assets,
+        run.rows.inserted,
+        run.rows.updated,
+        run.rows.unchanged
     );
     for (basis, n) in &run.by_basis {
-        println!("  basis {basis}: {n}");
+        outln!("  basis {basis}: {n}");
     }
     for (status, n) in &run.by_status {
-        println!("  status {status}: {n}");
+        outln!("  status {status}: {n}");
     }
     if run.discarded_samples > 0 {
-        println!("  {} MTBF samples ≤ 0 discarded", run.discarded_samples);
+        outln!("  {} MTBF samples ≤ 0 discarded", run.discarded_samples);
     }
-    println!(
+    outln!(
         "PM work orders: {} created, {} rescheduled (open and not yet released)",
-        run.work_orders_created, run.work_orders_rescheduled
+        run.work_orders_created,
+        run.work_orders_rescheduled
     );
 }
 
 /// Prints the PM section of `cmms report`.
 pub fn print_pm_report(intervals: &[cmms_store::reliability::PmIntervalRow]) {
-    println!("\nPM intervals per asset ({} assets)", intervals.len());
-    println!(
-        "{:<20} {:<10} {:<20} {:>5} {:>10} {:>6} {:>9}  {:<25}  status",
-        "asset", "site", "basis", "n", "MTBF h", "cv", "interval", "next due (local)"
+    outln!("\nPM intervals per asset ({} assets)", intervals.len());
+    let mut table = crate::out::table(
+        &["asset", "site", "basis", "n", "MTBF h", "cv", "interval", "next due (local)", "status"],
+        &[3, 4, 5, 6],
     );
     for r in intervals {
         let basis = match (&r.basis, &r.reason) {
@@ -47,19 +52,19 @@ pub fn print_pm_report(intervals: &[cmms_store::reliability::PmIntervalRow]) {
             (Some(b), None) => b.as_str().to_owned(),
             _ => String::new(),
         };
-        println!(
-            "{:<20} {:<10} {:<20} {:>5} {:>10} {:>6} {:>9}  {:<25}  {}",
-            r.asset_id,
-            r.site_id,
+        table.add_row([
+            r.asset_id.clone(),
+            r.site_id.clone(),
             basis,
-            r.n_samples,
+            r.n_samples.to_string(),
             r.mean_mtbf_hours.map_or("-".into(), |m| format!("{m:.1}")),
             r.cv.map_or("-".into(), |c| format!("{c:.2}")),
             r.interval_days.map_or("-".into(), |d| format!("{d:.2} d")),
-            r.next_due_local.as_deref().unwrap_or("-"),
-            r.status
-        );
+            r.next_due_local.as_deref().unwrap_or("-").to_owned(),
+            r.status.to_string(),
+        ]);
     }
+    crate::out::print_table(&table);
 }
 
 fn local(ms: i64, tz: &str) -> String {
@@ -71,18 +76,18 @@ fn local(ms: i64, tz: &str) -> String {
 }
 
 fn print_orders(orders: &[WorkOrderRow]) {
-    println!("{:>6} {:<20} {:<6} {:<17} {:<26} completed", "id", "asset", "plan", "state", "due (site time)");
+    let mut table = crate::out::table(&["id", "asset", "plan", "state", "due (site time)", "completed"], &[0]);
     for w in orders {
-        println!(
-            "{:>6} {:<20} {:<6} {:<17} {:<26} {}",
-            w.id,
-            w.asset_id,
-            w.plan_id,
-            w.state,
+        table.add_row([
+            w.id.to_string(),
+            w.asset_id.clone(),
+            w.plan_id.clone(),
+            w.state.to_string(),
             local(w.due_at, &w.timezone),
-            w.completed_at.map_or(String::new(), |c| local(c, &w.timezone))
-        );
+            w.completed_at.map_or(String::new(), |c| local(c, &w.timezone)),
+        ]);
     }
+    crate::out::print_table(&table);
 }
 
 /// Exit code of a refused work-order operation (the rule is named in the message).
@@ -94,7 +99,10 @@ fn refused(e: &PmServiceError) -> ExitCode {
 }
 
 pub async fn work_orders(config: &Config, action: WorkOrdersAction) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&config.database_url).await?;
+    let store = match action {
+        WorkOrdersAction::List { .. } => config.open_existing_store().await?,
+        _ => Store::open(&config.database_url).await?,
+    };
     let now = Timestamp::now().as_millisecond();
     let code = match action {
         WorkOrdersAction::List { state, asset, format } => {
@@ -105,7 +113,11 @@ pub async fn work_orders(config: &Config, action: WorkOrdersAction) -> anyhow::R
                 None => store.work_orders(None, asset.as_deref()).await?,
             };
             match format {
-                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&orders)?),
+                OutputFormat::Json => {
+                    let orders: Vec<cmms_server::api::types::WorkOrderRow> =
+                        orders.into_iter().map(Into::into).collect();
+                    outln!("{}", serde_json::to_string_pretty(&orders)?)
+                }
                 OutputFormat::Table => print_orders(&orders),
             }
             ExitCode::SUCCESS
@@ -141,14 +153,15 @@ pub async fn work_orders(config: &Config, action: WorkOrdersAction) -> anyhow::R
                     print_orders(std::slice::from_ref(&c.corrected));
                     match &c.next {
                         Some(next) if c.next_rescheduled => {
-                            println!("next PM {} rescheduled from the corrected completion:", next.id);
+                            outln!("next PM {} rescheduled from the corrected completion:", next.id);
                             print_orders(std::slice::from_ref(next));
                         }
-                        Some(next) => println!(
+                        Some(next) => outln!(
                             "next PM {} is {}: due date kept (it follows the corrected completion)",
-                            next.id, next.state
+                            next.id,
+                            next.state
                         ),
-                        None => println!("no next PM to reschedule"),
+                        None => outln!("no next PM to reschedule"),
                     }
                     ExitCode::SUCCESS
                 }
@@ -162,14 +175,17 @@ pub async fn work_orders(config: &Config, action: WorkOrdersAction) -> anyhow::R
 }
 
 pub async fn formulas(config: &Config, action: FormulasAction) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&config.database_url).await?;
+    let store = match action {
+        FormulasAction::List | FormulasAction::Diff { .. } => config.open_existing_store().await?,
+        FormulasAction::Load { .. } => Store::open(&config.database_url).await?,
+    };
     let now = Timestamp::now().as_millisecond();
     match action {
         FormulasAction::List => {
             formulas::active(&store, now).await?;
-            println!("{:>7}  {:<6} {:<16} {:<25} label", "version", "active", "hash", "stored");
+            outln!("{:>7}  {:<6} {:<16} {:<25} label", "version", "active", "hash", "stored");
             for v in store.formula_versions().await? {
-                println!(
+                outln!(
                     "{:>7}  {:<6} {:<16} {:<25} {}",
                     v.version_id,
                     if v.active { "yes" } else { "" },
@@ -186,18 +202,18 @@ pub async fn formulas(config: &Config, action: FormulasAction) -> anyhow::Result
                 .await
                 .with_context(|| format!("{} was not loaded", file.display()))?;
             if new {
-                println!("stored {label} as formula version {id}; it is now active (run `cmms recompute` to apply it)");
+                outln!("stored {label} as formula version {id}; it is now active (run `cmms recompute` to apply it)");
             } else {
-                println!("{label} is identical to stored version {id}; version {id} is now active");
+                outln!("{label} is identical to stored version {id}; version {id} is now active");
             }
         }
         FormulasAction::Diff { from, to } => {
             let changes = formulas::diff_versions(&store, from, to).await?;
             if changes.is_empty() {
-                println!("versions {from} and {to} have the same parameters");
+                outln!("versions {from} and {to} have the same parameters");
             }
             for c in changes {
-                println!(
+                outln!(
                     "{}: {} -> {}",
                     c.path,
                     c.old.as_deref().unwrap_or("(absent)"),

@@ -27,15 +27,19 @@ pub async fn publish(config: &Config, once: bool) -> anyhow::Result<ExitCode> {
         DlqWatch::default().refresh(&store, &targets, &settings).await?;
         let depths = store.outbox_depths().await?;
         store.close().await;
-        println!(
+        outln!(
             "published: {} delivered, {} already applied, {} to retry, {} dead-lettered, {} superseded",
-            report.delivered, report.already_applied, report.retried, report.dead_lettered, report.superseded
+            report.delivered,
+            report.already_applied,
+            report.retried,
+            report.dead_lettered,
+            report.superseded
         );
         for (target, status, n) in depths.rows.iter().filter(|r| r.1 == OutboxStatus::Pending) {
-            println!("  {target}: {n} {} waiting for a retry", status.as_str().to_lowercase());
+            outln!("  {target}: {n} {} waiting for a retry", status.as_str().to_lowercase());
         }
         for (target, n) in &depths.dead_letters {
-            println!("  {target}: {n} in the dead-letter queue (`cmms dlq list`)");
+            outln!("  {target}: {n} in the dead-letter queue (`cmms dlq list`)");
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -50,19 +54,27 @@ fn time(ms: i64) -> String {
 
 /// `cmms dlq list|show|replay`.
 pub async fn dlq(config: &Config, action: DlqAction) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&config.database_url).await?;
+    let store = match action {
+        DlqAction::List { .. } | DlqAction::Show { .. } => config.open_existing_store().await?,
+        DlqAction::Replay { .. } => Store::open(&config.database_url).await?,
+    };
     let code = match action {
         DlqAction::List { all } => {
             let rows = store.dead_letters(all).await?;
             if rows.is_empty() {
-                println!("the dead-letter queue is empty");
+                outln!("the dead-letter queue is empty");
             } else {
-                println!(
+                outln!(
                     "{:>6}  {:<16} {:<20} {:>8}  {:<24} {:<10} reason",
-                    "id", "target", "part", "seq", "at", "replayed"
+                    "id",
+                    "target",
+                    "part",
+                    "seq",
+                    "at",
+                    "replayed"
                 );
                 for d in &rows {
-                    println!(
+                    outln!(
                         "{:>6}  {:<16} {:<20} {:>8}  {:<24} {:<10} {}",
                         d.id,
                         d.target,
@@ -80,22 +92,22 @@ pub async fn dlq(config: &Config, action: DlqAction) -> anyhow::Result<ExitCode>
             let Some(d) = store.dead_letter(id).await? else {
                 anyhow::bail!("unknown dead letter {id} (see `cmms dlq list --all`)");
             };
-            println!("dead letter {}: target {}, part {}, outbox row {}", d.id, d.target, d.part_id, d.outbox_id);
-            println!("reason: {}", d.reason);
-            println!("dead-lettered at: {}", time(d.created_at));
+            outln!("dead letter {}: target {}, part {}, outbox row {}", d.id, d.target, d.part_id, d.outbox_id);
+            outln!("reason: {}", d.reason);
+            outln!("dead-lettered at: {}", time(d.created_at));
             if let Some(r) = d.replayed_at {
-                println!("replayed at: {}", time(r));
+                outln!("replayed at: {}", time(r));
             }
-            println!("request: {}", d.request.as_deref().unwrap_or(&d.payload));
+            outln!("request: {}", d.request.as_deref().unwrap_or(&d.payload));
             if let Some(seq) = d.sequence_id {
-                println!("attempts (sequence {seq}):");
+                outln!("attempts (sequence {seq}):");
                 for a in store.delivery_attempts(&d.target, &d.part_id, seq).await? {
                     let what = match (a.http_status, &a.error) {
                         (Some(s), _) => format!("HTTP {s}"),
                         (None, Some(e)) => e.clone(),
                         (None, None) => "-".into(),
                     };
-                    println!(
+                    outln!(
                         "  {} row {} attempt {}: {what} {}",
                         time(a.at),
                         a.outbox_id,
@@ -113,7 +125,7 @@ pub async fn dlq(config: &Config, action: DlqAction) -> anyhow::Result<ExitCode>
             let mut refused = false;
             for id in &ids {
                 match store.replay_dead_letter(*id, now).await? {
-                    Some(row) => println!("dead letter {id}: back in the outbox as row {row}"),
+                    Some(row) => outln!("dead letter {id}: back in the outbox as row {row}"),
                     None if store.dead_letter(*id).await?.is_some() => {
                         eprintln!("dead letter {id}: already replayed");
                         refused = true;
@@ -125,7 +137,7 @@ pub async fn dlq(config: &Config, action: DlqAction) -> anyhow::Result<ExitCode>
                 }
             }
             if ids.is_empty() {
-                println!("the dead-letter queue is empty: nothing to replay");
+                outln!("the dead-letter queue is empty: nothing to replay");
             }
             if refused { ExitCode::from(EXIT_SOME_REFUSED) } else { ExitCode::SUCCESS }
         }

@@ -15,13 +15,16 @@ use std::process::ExitCode;
 
 /// Runs one `cmms token` action.
 pub async fn run(config: &Config, action: TokenAction) -> anyhow::Result<ExitCode> {
-    let store = Store::open(&config.database_url).await?;
+    let store = match action {
+        TokenAction::List { .. } => config.open_existing_store().await?,
+        _ => Store::open(&config.database_url).await?,
+    };
     let now = Timestamp::now().as_millisecond();
     match action {
         TokenAction::Create { scope, name } => {
             let scopes: Vec<Scope> = scope.into_iter().map(Scope::from).collect();
             let (row, token) = auth::create_token(&store, name.as_deref(), &scopes, now).await?;
-            println!("{token}");
+            outln!("{token}");
             eprintln!(
                 "created API token {} ({}) with scopes {}; copy it now: it is stored hashed and cannot be shown again",
                 row.id, row.name, row.scopes
@@ -30,16 +33,44 @@ pub async fn run(config: &Config, action: TokenAction) -> anyhow::Result<ExitCod
         TokenAction::List { format } => {
             let tokens = auth::list_tokens(&store).await?;
             match format {
-                OutputFormat::Json => println!("{}", serde_json::to_string_pretty(&tokens)?),
+                OutputFormat::Json => {
+                    let tokens: Vec<TokenJson> = tokens.into_iter().map(TokenJson::from).collect();
+                    outln!("{}", serde_json::to_string_pretty(&tokens)?)
+                }
                 OutputFormat::Table => print_tokens(&tokens),
             }
         }
         TokenAction::Revoke { token } => {
             let row = auth::revoke_token(&store, &token, now).await?;
-            println!("revoked API token {} ({})", row.id, row.name);
+            outln!("revoked API token {} ({})", row.id, row.name);
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// A token as `cmms token list --format json` prints it: instants as RFC 3339 UTC.
+#[derive(serde::Serialize)]
+struct TokenJson {
+    id: i64,
+    name: String,
+    scopes: String,
+    created_at: String,
+    last_used_at: Option<String>,
+    revoked_at: Option<String>,
+}
+
+impl From<TokenRow> for TokenJson {
+    fn from(t: TokenRow) -> Self {
+        use cmms_core::time::rfc3339_utc;
+        TokenJson {
+            id: t.id,
+            name: t.name,
+            scopes: t.scopes,
+            created_at: rfc3339_utc(t.created_at),
+            last_used_at: t.last_used_at.map(rfc3339_utc),
+            revoked_at: t.revoked_at.map(rfc3339_utc),
+        }
+    }
 }
 
 fn utc(ms: Option<i64>) -> String {
@@ -47,9 +78,9 @@ fn utc(ms: Option<i64>) -> String {
 }
 
 fn print_tokens(tokens: &[TokenRow]) {
-    println!("{:>5}  {:<24} {:<28} {:<20}  {:<20}  revoked", "id", "name", "scopes", "created", "last used");
+    outln!("{:>5}  {:<24} {:<28} {:<20}  {:<20}  revoked", "id", "name", "scopes", "created", "last used");
     for t in tokens {
-        println!(
+        outln!(
             "{:>5}  {:<24} {:<28} {:<20}  {:<20}  {}",
             t.id,
             t.name,
@@ -60,6 +91,6 @@ fn print_tokens(tokens: &[TokenRow]) {
         );
     }
     if tokens.is_empty() {
-        println!("(no tokens: create one with `cmms token create --scope read`)");
+        outln!("(no tokens: create one with `cmms token create --scope read`)");
     }
 }

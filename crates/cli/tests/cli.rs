@@ -355,7 +355,9 @@ fn implausible_times_are_refused_and_a_completion_can_be_corrected() {
     let due = |dir: &Path| {
         let out = cmms(dir).args(["work-orders", "list", "--state", "SCHEDULED", "--format", "json"]).output().unwrap();
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        v.as_array().unwrap().iter().find(|w| w["asset_id"] == "CHILLER-01").unwrap()["due_at"].as_i64().unwrap()
+        let w = v.as_array().unwrap().iter().find(|w| w["asset_id"] == "CHILLER-01").unwrap().clone();
+        // RFC 3339 with the site's offset (docs/contract.md "Timestamps").
+        w["due_at"].as_str().unwrap().parse::<jiff::Timestamp>().unwrap().as_millisecond()
     };
     let before = due(&dir);
     let yesterday = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24)).to_string();

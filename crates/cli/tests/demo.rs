@@ -79,6 +79,14 @@ fn demo_without_serving_builds_the_site_with_every_planted_fault() {
     let pending = json(&dir, &["work-orders", "list", "--state", "MATERIAL_PENDING", "--format", "json"]);
     assert!(!pending.as_array().unwrap().is_empty(), "no MATERIAL_PENDING work order");
 
+    // An import into the demo's database is warned about (and done).
+    std::fs::write(dir.join("mine.csv"), "site_id,timezone\nMINE,Europe/Paris\n").unwrap();
+    let mine = cmms(&dir).args(["import", "sites", "mine.csv"]).output().unwrap();
+    assert!(mine.status.success(), "{mine:?}");
+    let warning = String::from_utf8_lossy(&mine.stderr);
+    assert!(warning.contains("warning: ./cmms.db holds the site `cmms demo` built"), "{warning}");
+    assert!(warning.contains("--database-url"), "{warning}");
+
     // Another seed on the same database is refused; --fresh rebuilds.
     let other = cmms(&dir).args(["demo", "--no-serve", "--seed", "8"]).output().unwrap();
     assert_eq!(other.status.code(), Some(1));
@@ -91,6 +99,7 @@ fn demo_refuses_a_store_that_is_not_a_demo_database() {
     std::fs::write(dir.join("sites.csv"), "site_id,timezone\nMINE,Europe/Paris\n").unwrap();
     let ok = cmms(&dir).args(["import", "sites", "sites.csv"]).output().unwrap();
     assert!(ok.status.success(), "{ok:?}");
+    assert!(!String::from_utf8_lossy(&ok.stderr).contains("warning"), "not a demo database: {ok:?}");
     let out = cmms(&dir).args(["demo", "--no-serve"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -58,7 +58,7 @@ impl NextDue {
 }
 
 /// `offset` rounded to the nearest whole minute (halves away from zero, as jiff prints it).
-fn whole_minutes(offset: Offset) -> Offset {
+pub(crate) fn whole_minutes(offset: Offset) -> Offset {
     let secs = offset.seconds();
     let nearest = (secs.abs() + 30) / 60 * 60 * secs.signum();
     // Rounding up can only leave jiff's offset range (±25:59:59) at its very edge; truncate then.

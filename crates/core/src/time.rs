@@ -220,9 +220,39 @@ pub fn from_epoch_ms(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(if ms < 0 { Timestamp::MIN } else { Timestamp::MAX })
 }
 
+/// A stored instant as RFC 3339 in UTC: `2026-12-01T08:00:00Z` (with milliseconds when not zero).
+pub fn rfc3339_utc(ms: i64) -> String {
+    from_epoch_ms(ms).to_string()
+}
+
+/// A stored instant as RFC 3339 with the offset the zone named `tz` has at that instant:
+/// `2026-12-01T19:00:00+11:00` (milliseconds when not zero); UTC when `tz` is no known zone. It
+/// always reads back as the same instant (an offset with seconds, local mean time, is rounded to
+/// whole minutes and the clock reading shifted with it, as `NextDue::local_rfc3339` does).
+pub fn rfc3339_local(ms: i64, tz: &str) -> String {
+    let ts = from_epoch_ms(ms);
+    match SiteTz::parse(tz) {
+        Ok(z) => ts.display_with_offset(crate::pm::whole_minutes(z.zone().to_offset(ts))).to_string(),
+        Err(_) => ts.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_instants_print_as_rfc3339_in_utc_or_the_site_offset() {
+        let ms = 1_796_599_096_892;
+        assert_eq!(rfc3339_utc(ms), "2026-12-06T22:38:16.892Z");
+        assert_eq!(rfc3339_local(ms, "Australia/Sydney"), "2026-12-07T09:38:16.892+11:00");
+        assert_eq!(rfc3339_local(1_796_599_096_000, "Europe/Berlin"), "2026-12-06T23:38:16+01:00");
+        assert_eq!(rfc3339_local(ms, "Not/AZone"), "2026-12-06T22:38:16.892Z");
+        // Local mean time (New York before 1883, −04:56:02) still reads back as the instant.
+        let lmt = -2_717_640_000_000;
+        let text = rfc3339_local(lmt, "America/New_York");
+        assert_eq!(text.parse::<Timestamp>().unwrap().as_millisecond(), lmt, "{text}");
+    }
 
     #[test]
     fn naive_is_utc_and_offsets_are_honoured() {

@@ -65,23 +65,25 @@ pub enum StoreError {
     /// The database URL is neither `sqlite:` nor `postgres:`.
     #[error("unsupported database URL {0:?}: use sqlite://PATH or postgres://USER@HOST/DB")]
     UnsupportedUrl(String),
-    /// The database could not be reached or opened.
-    #[error("cannot open the database at {url}: {source}")]
+    /// The database could not be reached or opened. The message holds the driver's error (not
+    /// chained as a source too, so an error chain says it once).
+    #[error("cannot open the database at {url}: {cause}")]
     Connect {
         /// The URL with any password removed.
         url: String,
         /// The driver's error.
-        source: sqlx::Error,
+        cause: sqlx::Error,
     },
-    /// A migration failed; the database is left at the last good version.
-    #[error("migration {version} ({description}) failed: {source}")]
+    /// A migration failed; the database is left at the last good version. The message holds the
+    /// driver's error (not chained too).
+    #[error("migration {version} ({description}) failed: {cause}")]
     Migration {
         /// The migration's version number.
         version: i64,
         /// What the migration does.
         description: &'static str,
         /// The driver's error.
-        source: sqlx::Error,
+        cause: sqlx::Error,
     },
     /// An applied migration differs from the one this binary carries.
     #[error(
@@ -303,7 +305,7 @@ impl Store {
     pub async fn open(url: &str) -> Result<Store, StoreError> {
         install_default_drivers();
         let (driver_url, backend) = resolve_url(url)?;
-        let connect_error = |source| StoreError::Connect { url: redact(url), source };
+        let connect_error = |source| StoreError::Connect { url: redact(url), cause: source };
         let store = match backend {
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()

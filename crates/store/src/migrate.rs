@@ -154,7 +154,7 @@ async fn apply_pending(backend: Backend, conn: &mut sqlx::AnyConnection) -> Resu
             }
             continue;
         }
-        let fail = |source| StoreError::Migration { version: m.version, description: m.description, source };
+        let fail = |source| StoreError::Migration { version: m.version, description: m.description, cause: source };
         let mut tx = sqlx::Connection::begin(&mut *conn).await.map_err(fail)?;
         sqlx::raw_sql(AssertSqlSafe(sql)).execute(&mut *tx).await.map_err(fail)?;
         sqlx::query("INSERT INTO schema_migrations (version, description, checksum, applied_at) VALUES ($1, $2, $3, CAST(CURRENT_TIMESTAMP AS TEXT))")

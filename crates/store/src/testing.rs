@@ -89,7 +89,7 @@ impl Store {
             .max_connections(1)
             .connect(&driver_url)
             .await
-            .map_err(|source| StoreError::Connect { url: crate::redact(url), source })?;
+            .map_err(|source| StoreError::Connect { url: crate::redact(url), cause: source })?;
         Ok(Store::with_pools(pool.clone(), pool, backend))
     }
 

@@ -237,7 +237,7 @@ pub fn compute_folder(
         Err(e) => report.reject("mtbf_readings", &e),
     })?;
 
-    std::fs::create_dir_all(output).map_err(|source| ImportError::Io { path: output.into(), source })?;
+    std::fs::create_dir_all(output).map_err(|source| ImportError::Io { path: output.into(), cause: source })?;
     let version = &formulas.content_hash()[..12];
     let usage = write::PartUsage { sums: &usage, events: history.as_ref() };
     write::write_thresholds(&output.join("thresholds.csv"), &parts, &index, &usage, formulas, as_of, version)?;

@@ -27,16 +27,17 @@ struct Out<'p> {
 
 impl<'p> Out<'p> {
     fn create(path: &'p Path) -> Result<Self, ImportError> {
-        let file = std::fs::File::create(path).map_err(|source| ImportError::Io { path: path.into(), source })?;
+        let file =
+            std::fs::File::create(path).map_err(|source| ImportError::Io { path: path.into(), cause: source })?;
         Ok(Self { path, file: BufWriter::new(file) })
     }
 
     fn line(&mut self, args: std::fmt::Arguments<'_>) -> Result<(), ImportError> {
-        writeln!(self.file, "{args}").map_err(|source| ImportError::Io { path: self.path.into(), source })
+        writeln!(self.file, "{args}").map_err(|source| ImportError::Io { path: self.path.into(), cause: source })
     }
 
     fn finish(mut self) -> Result<(), ImportError> {
-        self.file.flush().map_err(|source| ImportError::Io { path: self.path.into(), source })
+        self.file.flush().map_err(|source| ImportError::Io { path: self.path.into(), cause: source })
     }
 }
 

@@ -101,25 +101,36 @@ impl fmt::Display for RowIssue {
 /// Why an import stopped as a whole (rows already written stay written; each batch is atomic).
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    /// The file could not be read.
-    #[error("{}: {source}", path.display())]
+    /// The file could not be read. The message holds the OS error (it is not chained as a
+    /// source too, so an error chain says it once).
+    #[error("{}: {cause}", path.display())]
     Io {
         /// The file.
         path: PathBuf,
         /// The OS error.
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// The file's extension names no supported format.
     #[error("{}: unknown file format: use a .csv or .json file", .0.display())]
     UnknownFormat(PathBuf),
     /// The CSV header lacks required columns.
-    #[error("{}: header is missing column(s) {missing} (expected: {expected})", path.display())]
+    #[error("{}: header is missing column(s) {missing} (expected: {expected}){}", path.display(), delimiter_hint(*.delimiter))]
     MissingColumns {
         /// The file.
         path: PathBuf,
         /// The missing columns.
         missing: String,
         /// All columns of the kind.
+        expected: String,
+        /// The delimiter the header was split with.
+        delimiter: u8,
+    },
+    /// The file holds nothing, not even a header row.
+    #[error("{}: empty file (expected a CSV header row or a JSON array, with: {expected})", path.display())]
+    Empty {
+        /// The file.
+        path: PathBuf,
+        /// The kind's columns.
         expected: String,
     },
     /// The file's structure is broken (e.g. JSON syntax); reading cannot continue past `at`.
@@ -135,6 +146,11 @@ pub enum ImportError {
     /// The store failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// Names the delimiter a CSV header was split with, for the missing-columns message.
+fn delimiter_hint(d: u8) -> String {
+    format!("; fields split at `{}` (--delimiter chooses another)", reader::delimiter_name(d))
 }
 
 /// The outcome of one import.
@@ -156,6 +172,8 @@ pub struct ImportReport {
     pub ignored_columns: Vec<String>,
     /// Why the import stopped early, if it did (rows before that point were imported).
     pub stopped: Option<String>,
+    /// The CSV field delimiter used (`,` `;` `tab`), chosen or detected; `None` for JSON.
+    pub delimiter: Option<String>,
 }
 
 impl ImportReport {
@@ -178,6 +196,10 @@ pub trait ImportObserver: Send {
     fn progress(&mut self, _bytes_read: u64) {}
     /// A row was rejected.
     fn rejected(&mut self, _issue: &RowIssue) {}
+    /// The CSV field delimiter the caller chose (`None`: detect it from the header line).
+    fn csv_delimiter(&self) -> Option<u8> {
+        None
+    }
 }
 
 /// An observer that ignores everything.
@@ -224,7 +246,7 @@ pub async fn import_file_with<R: ImportRecord + StoredRecord>(
     derive: &mut Derive<'_, R>,
 ) -> Result<ImportReport, ImportError> {
     let format = Format::from_path(path)?;
-    let total = std::fs::metadata(path).map_err(|source| ImportError::Io { path: path.into(), source })?.len();
+    let total = std::fs::metadata(path).map_err(|source| ImportError::Io { path: path.into(), cause: source })?.len();
     observer.started(total);
     let span = tracing::info_span!("import", kind = R::KIND, file = %path.display());
     let _enter = span.enter();
@@ -238,7 +260,8 @@ pub async fn import_file_with<R: ImportRecord + StoredRecord>(
             WriteMode::Upsert => BATCH_ROWS,
             WriteMode::FirstWins => FEED_BATCH_ROWS,
         };
-        tokio::task::spawn_blocking(move || read_file_in_batches::<R>(path, format, tx, bytes, batch_rows))
+        let delimiter = observer.csv_delimiter();
+        tokio::task::spawn_blocking(move || read_file_in_batches::<R>(path, format, tx, bytes, batch_rows, delimiter))
     };
 
     let mut report = ImportReport { kind: R::KIND, file: path.display().to_string(), ..Default::default() };
@@ -278,6 +301,7 @@ pub async fn import_file_with<R: ImportRecord + StoredRecord>(
     match read {
         Ok(summary) => {
             report.ignored_columns = summary.unknown_columns.into_iter().collect();
+            report.delimiter = summary.delimiter.map(reader::delimiter_name);
         }
         Err(e @ (ImportError::Syntax { .. } | ImportError::Io { .. })) if report.rows > 0 => {
             report.stopped = Some(e.to_string());

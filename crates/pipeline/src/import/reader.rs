@@ -7,7 +7,7 @@ use cmms_core::master::{ImportRecord, RawRow};
 use serde::de::{DeserializeSeed, SeqAccess, Visitor};
 use std::collections::BTreeSet;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -49,6 +49,40 @@ pub type Parsed<R> = (Location, Result<R, RowIssue>);
 pub struct ReadSummary {
     /// Columns or fields present in the file that this kind does not use (ignored).
     pub unknown_columns: BTreeSet<String>,
+    /// The CSV field delimiter used (chosen or detected); `None` for JSON.
+    pub delimiter: Option<u8>,
+}
+
+/// The delimiters [`detect_delimiter`] chooses from, in order of preference on a tie.
+pub const DELIMITERS: [u8; 3] = [b',', b';', b'\t'];
+
+/// The field delimiter of a CSV file from its header line: whichever of `,` `;` and tab occurs
+/// most often outside double quotes (`,` when none does; on a tie the earlier in [`DELIMITERS`]).
+pub fn detect_delimiter(header_line: &[u8]) -> u8 {
+    let mut counts = [0usize; DELIMITERS.len()];
+    let mut quoted = false;
+    for &b in header_line {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if !quoted && let Some(i) = DELIMITERS.iter().position(|&d| d == b) {
+            counts[i] += 1;
+        }
+    }
+    let mut best = 0;
+    for i in 1..DELIMITERS.len() {
+        if counts[i] > counts[best] {
+            best = i;
+        }
+    }
+    DELIMITERS[best]
+}
+
+/// How a delimiter is named to people: `,` `;` `tab` or the character.
+pub fn delimiter_name(d: u8) -> String {
+    match d {
+        b'\t' => "tab".to_owned(),
+        d => char::from(d).to_string(),
+    }
 }
 
 /// Counts bytes as they are read, for the progress bar.
@@ -112,20 +146,22 @@ pub fn read_file<R: ImportRecord>(
     tx: Sender<Vec<Parsed<R>>>,
     bytes: Arc<AtomicU64>,
 ) -> Result<ReadSummary, ImportError> {
-    read_file_in_batches(path, format, tx, bytes, BATCH_ROWS)
+    read_file_in_batches(path, format, tx, bytes, BATCH_ROWS, None)
 }
 
-/// [`read_file`] with batches of `batch_rows` rows (at least 1).
+/// [`read_file`] with batches of `batch_rows` rows (at least 1) and the CSV `delimiter` (`None`:
+/// detected from the header line).
 pub fn read_file_in_batches<R: ImportRecord>(
     path: PathBuf,
     format: Format,
     tx: Sender<Vec<Parsed<R>>>,
     bytes: Arc<AtomicU64>,
     batch_rows: usize,
+    delimiter: Option<u8>,
 ) -> Result<ReadSummary, ImportError> {
-    let file = File::open(&path).map_err(|source| ImportError::Io { path: path.clone(), source })?;
+    let file = File::open(&path).map_err(|source| ImportError::Io { path: path.clone(), cause: source })?;
     let input = BufReader::with_capacity(256 * 1024, Counting { inner: file, bytes });
-    read_from_in_batches(&path, input, format, tx, batch_rows)
+    read_delimited_in_batches(&path, input, format, tx, batch_rows, delimiter)
 }
 
 /// [`read_file_in_batches`] over any reader (the file path version opens the file and calls this):
@@ -137,10 +173,22 @@ pub fn read_from_in_batches<R: ImportRecord, I: Read>(
     tx: Sender<Vec<Parsed<R>>>,
     batch_rows: usize,
 ) -> Result<ReadSummary, ImportError> {
+    read_delimited_in_batches(path, input, format, tx, batch_rows, None)
+}
+
+/// [`read_from_in_batches`] with the CSV `delimiter` (`None`: detected from the header line).
+fn read_delimited_in_batches<R: ImportRecord, I: Read>(
+    path: &Path,
+    input: I,
+    format: Format,
+    tx: Sender<Vec<Parsed<R>>>,
+    batch_rows: usize,
+    delimiter: Option<u8>,
+) -> Result<ReadSummary, ImportError> {
     let size = batch_rows.max(1);
     let mut out = Batcher { tx, batch: Vec::with_capacity(size), size };
     let mut summary = ReadSummary::default();
-    let outcome = read_rows::<R, _>(path, input, format, &mut summary, &mut |location, row| {
+    let outcome = read_rows::<R, _>(path, input, format, delimiter, &mut summary, &mut |location, row| {
         let item = row.and_then(|row| parse_row::<R>(&location, row));
         out.push((location, item))
     });
@@ -152,9 +200,9 @@ pub fn read_from_in_batches<R: ImportRecord, I: Read>(
 /// Calls `sink` with every row of the file at `path` in file order (blocking).
 pub fn read_file_with<R: ImportRecord>(path: &Path, sink: &mut RowSink<'_>) -> Result<ReadSummary, ImportError> {
     let format = Format::from_path(path)?;
-    let file = File::open(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?;
+    let file = File::open(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), cause: source })?;
     let mut summary = ReadSummary::default();
-    read_rows::<R, _>(path, BufReader::with_capacity(256 * 1024, file), format, &mut summary, sink)?;
+    read_rows::<R, _>(path, BufReader::with_capacity(256 * 1024, file), format, None, &mut summary, sink)?;
     Ok(summary)
 }
 
@@ -163,12 +211,23 @@ fn read_rows<R: ImportRecord, I: Read>(
     path: &Path,
     input: I,
     format: Format,
+    delimiter: Option<u8>,
     summary: &mut ReadSummary,
     sink: &mut RowSink<'_>,
 ) -> Result<(), ImportError> {
     match format {
         Format::Csv => {
-            let mut rdr = csv_reader(input, true);
+            // The header line decides the delimiter; it is read again by the CSV reader.
+            let mut input = BufReader::new(input);
+            let mut head = Vec::new();
+            input.read_until(b'\n', &mut head).map_err(|e| ImportError::Syntax {
+                path: path.to_path_buf(),
+                at: "line 1".into(),
+                message: e.to_string(),
+            })?;
+            let delimiter = delimiter.unwrap_or_else(|| detect_delimiter(&head));
+            summary.delimiter = Some(delimiter);
+            let mut rdr = csv_reader(std::io::Cursor::new(head).chain(input), true, delimiter);
             let header = csv_header::<R, _>(path, &mut rdr, summary)?;
             csv_records::<R, _>(path, &mut rdr, &header, Piece::WHOLE, sink).map(|_| ())
         }
@@ -196,7 +255,7 @@ pub fn read_file_in_pieces<R: ImportRecord, S: Send>(
     row: &PieceRow<'_, S>,
 ) -> Result<(Vec<S>, ReadSummary), ImportError> {
     let format = Format::from_path(path)?;
-    let buf = std::fs::read(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?;
+    let buf = std::fs::read(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), cause: source })?;
     let pieces = if format == Format::Csv && buf.len() >= MIN_PIECE_BYTES { pieces } else { 1 };
     read_in_pieces::<R, S>(path, format, &buf, pieces, new_sink, row)
 }
@@ -210,9 +269,10 @@ fn read_in_pieces<R: ImportRecord, S: Send>(
     new_sink: &(dyn Fn(usize) -> S + Sync),
     row: &PieceRow<'_, S>,
 ) -> Result<(Vec<S>, ReadSummary), ImportError> {
+    let delimiter = detect_delimiter(buf.split(|&b| b == b'\n').next().unwrap_or_default());
     let whole = |summary: &mut ReadSummary| -> Result<Vec<S>, ImportError> {
         let mut sink = new_sink(buf.len());
-        read_rows::<R, _>(path, buf, format, summary, &mut |l, r| {
+        read_rows::<R, _>(path, buf, format, Some(delimiter), summary, &mut |l, r| {
             row(&mut sink, l, r);
             true
         })?;
@@ -223,7 +283,8 @@ fn read_in_pieces<R: ImportRecord, S: Send>(
     if cuts.len() <= 2 {
         return whole(&mut summary).map(|s| (s, summary));
     }
-    let mut first = csv_reader(buf, true);
+    let mut first = csv_reader(buf, true, delimiter);
+    summary.delimiter = Some(delimiter);
     let header = csv_header::<R, _>(path, &mut first, &mut summary)?;
     let mut first = Some(first);
     let outcomes: Vec<Result<(S, PieceEnd), ImportError>> = std::thread::scope(|scope| {
@@ -233,7 +294,7 @@ fn read_in_pieces<R: ImportRecord, S: Send>(
                 let (from, to) = (w[0], w[1]);
                 let (rdr, header) = (first.take(), &header);
                 scope.spawn(move || {
-                    let mut rdr = rdr.unwrap_or_else(|| csv_reader(&buf[from..], false));
+                    let mut rdr = rdr.unwrap_or_else(|| csv_reader(&buf[from..], false, delimiter));
                     let piece = Piece {
                         byte: from as u64,
                         line: buf[..from].iter().filter(|&&b| b == b'\n').count() as u64,
@@ -281,8 +342,64 @@ fn cut_points(buf: &[u8], pieces: usize) -> Vec<usize> {
     cuts
 }
 
-fn csv_reader<I: Read>(input: I, has_headers: bool) -> csv::Reader<I> {
-    csv::ReaderBuilder::new().flexible(true).has_headers(has_headers).from_reader(input)
+fn csv_reader<I: Read>(input: I, has_headers: bool, delimiter: u8) -> csv::Reader<Lines<I>> {
+    csv::ReaderBuilder::new()
+        .flexible(true)
+        .has_headers(has_headers)
+        .delimiter(delimiter)
+        .from_reader(Lines::new(input))
+}
+
+/// Passes the input through while noting where its line breaks are, so that a record's line is
+/// the physical line its first field is on. (The csv crate's own line count starts where the
+/// reader stopped after the previous record: before the blank lines it then skips, and one line
+/// short after each CRLF, whose `\r` ends the record and whose `\n` it reads with the next one.)
+/// Only the breaks not yet passed are kept: memory is bounded by the reader's look-ahead.
+struct Lines<I> {
+    inner: I,
+    /// Offset of the next byte read.
+    offset: u64,
+    /// Offsets of the `\r` and `\n` bytes read and not yet passed, with true for `\n`.
+    breaks: std::collections::VecDeque<(u64, bool)>,
+    /// `\n` bytes passed.
+    passed: u64,
+}
+
+impl<I> Lines<I> {
+    fn new(inner: I) -> Self {
+        Lines { inner, offset: 0, breaks: Default::default(), passed: 0 }
+    }
+
+    /// The 1-based line of a record the csv reader placed at `byte` (from the start of this
+    /// input): the line of the first byte at or after `byte` that is no line break. Calls must
+    /// come in file order.
+    fn line_of(&mut self, byte: u64) -> u64 {
+        let mut at = byte;
+        while let Some(&(offset, lf)) = self.breaks.front() {
+            if offset > at {
+                break;
+            }
+            if offset == at {
+                at += 1;
+            }
+            self.passed += u64::from(lf);
+            self.breaks.pop_front();
+        }
+        self.passed + 1
+    }
+}
+
+impl<I: Read> Read for Lines<I> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        for (i, &b) in buf[..n].iter().enumerate() {
+            if b == b'\n' || b == b'\r' {
+                self.breaks.push_back((self.offset + i as u64, b == b'\n'));
+            }
+        }
+        self.offset += n as u64;
+        Ok(n)
+    }
 }
 
 /// A CSV file's header: where each of the kind's columns is, and how many fields a row has.
@@ -309,7 +426,10 @@ fn csv_header<R: ImportRecord, I: Read>(
             h.trim().to_owned()
         })
         .collect();
-    let index = column_index::<R>(path, &names)?;
+    if names.iter().all(String::is_empty) {
+        return Err(ImportError::Empty { path: path.to_path_buf(), expected: R::COLUMNS.join(", ") });
+    }
+    let index = column_index::<R>(path, &names, summary.delimiter.unwrap_or(b','))?;
     summary.unknown_columns =
         names.iter().filter(|n| !R::COLUMNS.contains(&n.as_str()) && !n.is_empty()).cloned().collect();
     Ok(CsvHeader { width: names.len(), index })
@@ -341,7 +461,7 @@ const MAX_COLUMNS: usize = 16;
 
 fn csv_records<R: ImportRecord, I: Read>(
     path: &Path,
-    rdr: &mut csv::Reader<I>,
+    rdr: &mut csv::Reader<Lines<I>>,
     header: &CsvHeader,
     piece: Piece,
     sink: &mut RowSink<'_>,
@@ -356,8 +476,9 @@ fn csv_records<R: ImportRecord, I: Read>(
             Ok(true) => record.position(),
             Err(e) => e.position(),
         };
-        let (byte, line) = position.map_or((0, 0), |p| (p.byte(), p.line()));
-        let (byte, line) = (piece.byte + byte, piece.line + line);
+        let byte = position.map_or(0, csv::Position::byte);
+        let line = piece.line + rdr.get_mut().line_of(byte);
+        let byte = piece.byte + byte;
         end.first.get_or_insert(byte);
         if piece.stop_at.is_some_and(|stop| byte >= stop) {
             end.stopped_at = Some(byte);
@@ -397,7 +518,11 @@ fn csv_records<R: ImportRecord, I: Read>(
 }
 
 /// For each of the kind's columns, its position in the file (None for a missing optional one).
-fn column_index<R: ImportRecord>(path: &Path, names: &[String]) -> Result<Vec<Option<usize>>, ImportError> {
+fn column_index<R: ImportRecord>(
+    path: &Path,
+    names: &[String],
+    delimiter: u8,
+) -> Result<Vec<Option<usize>>, ImportError> {
     let index: Vec<Option<usize>> = R::COLUMNS.iter().map(|c| names.iter().position(|n| n == c)).collect();
     let missing: Vec<&str> = R::COLUMNS
         .iter()
@@ -410,6 +535,7 @@ fn column_index<R: ImportRecord>(path: &Path, names: &[String]) -> Result<Vec<Op
             path: path.to_path_buf(),
             missing: missing.join(", "),
             expected: R::COLUMNS.join(", "),
+            delimiter,
         });
     }
     Ok(index)
@@ -439,10 +565,15 @@ fn read_json<R: ImportRecord, I: Read>(
     sink: &mut RowSink<'_>,
 ) -> Result<(), ImportError> {
     let mut de = serde_json::Deserializer::from_reader(input);
-    let syntax = |e: serde_json::Error| ImportError::Syntax {
-        path: path.to_path_buf(),
-        at: format!("line {} column {}", e.line(), e.column()),
-        message: e.to_string(),
+    let syntax = |e: serde_json::Error| {
+        if e.is_eof() && e.line() <= 1 && e.column() == 0 {
+            return ImportError::Empty { path: path.to_path_buf(), expected: R::COLUMNS.join(", ") };
+        }
+        ImportError::Syntax {
+            path: path.to_path_buf(),
+            at: format!("line {} column {}", e.line(), e.column()),
+            message: e.to_string(),
+        }
     };
     JsonArray::<R> { sink, summary, kind: std::marker::PhantomData }.deserialize(&mut de).map_err(syntax)?;
     de.end().map_err(syntax)
@@ -597,6 +728,39 @@ mod tests {
         for pieces in 2..=5 {
             assert_eq!(read(&buf, pieces), one, "{pieces} pieces");
         }
+    }
+
+    #[test]
+    fn lines_are_physical_lines_with_crlf_blank_lines_and_quoted_breaks() {
+        for end in ["\n", "\r\n"] {
+            let text = [
+                "event_id,source,external_sku,quantity,consumed_at",
+                "E1,ERP,A,1,2024-01-01",
+                "",
+                &format!("E2,ERP,\"A{end}B\",1,2024-01-01"),
+                "E3,ERP,A,1,2024-01-01",
+                "",
+                "",
+                "E4,ERP,A,1,2024-01-01",
+            ]
+            .join(end)
+                + end;
+            for pieces in 1..=4 {
+                let lines: Vec<String> =
+                    read(text.as_bytes(), pieces).iter().map(|r| r.split(' ').next().unwrap().to_owned()).collect();
+                assert_eq!(lines, ["Line(2)", "Line(4)", "Line(6)", "Line(9)"], "{end:?}, {pieces} pieces");
+            }
+        }
+    }
+
+    #[test]
+    fn the_delimiter_is_the_most_frequent_of_comma_semicolon_and_tab_outside_quotes() {
+        assert_eq!(detect_delimiter(b"a;b;c\r\n"), b';');
+        assert_eq!(detect_delimiter(b"a\tb\tc"), b'\t');
+        assert_eq!(detect_delimiter(b"a,b;c,d"), b',');
+        assert_eq!(detect_delimiter(b"\"a,b,c\";d;e"), b';', "commas inside quotes do not count");
+        assert_eq!(detect_delimiter(b"single"), b',');
+        assert_eq!(detect_delimiter(b""), b',');
     }
 
     proptest! {

@@ -499,7 +499,7 @@ pub async fn list_procurement_requests(
         }
     };
     let rows = state.store.procurement_requests_page(status.as_deref(), after, limit as i64 + 1).await?;
-    Ok(Page::new(convert(rows), limit, uri, |r| page::encode(&[&r.created_at.to_string(), &r.id.to_string()])))
+    Ok(Page::new(rows, limit, uri, |r| page::encode(&[&r.created_at.to_string(), &r.id.to_string()])).map(Into::into))
 }
 
 /// The dead-letter queue of outbound publication.

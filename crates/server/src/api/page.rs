@@ -100,6 +100,12 @@ impl<T> Page<T> {
         };
         Page { items: rows, next, uri }
     }
+
+    /// The same page with each entry converted (the cursor is taken from the stored rows, before
+    /// their instants become RFC 3339 strings).
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page { items: self.items.into_iter().map(f).collect(), next: self.next, uri: self.uri }
+    }
 }
 
 /// The request's path and query with `cursor` set to `next`.

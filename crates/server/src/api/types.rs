@@ -2,9 +2,13 @@
 //! kept apart from the store's row types and the pipeline's results so that a change of a table
 //! or a service does not change the API unnoticed. Each converts field by field from its source.
 
+use cmms_core::time::{rfc3339_local, rfc3339_utc};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use utoipa::ToSchema;
+
+// Instants are RFC 3339 strings (docs/contract.md "Timestamps"): UTC (`Z`) for when something
+// happened in the system, the site's offset for the instants of an asset's schedule.
 
 /// Converts rows of the store or the pipeline into their API types.
 pub fn convert<T, U: From<T>>(rows: Vec<T>) -> Vec<U> {
@@ -91,8 +95,9 @@ pub struct ThresholdHistoryRow {
     pub computed: Option<[f64; 3]>,
     /// Average daily usage of the computation.
     pub avg_daily_usage: Option<f64>,
-    /// When, epoch ms.
-    pub at: i64,
+    /// When, RFC 3339 UTC.
+    #[schema(format = DateTime, example = "2026-12-01T08:00:00Z")]
+    pub at: String,
     /// Why the calculation gave no thresholds, in words (when the status is not `OK`).
     pub reason: Option<String>,
     /// The method that computed the row: `moving_average` (the seed formula), `moving_average_ss`,
@@ -141,7 +146,7 @@ impl From<cmms_store::thresholds::ThresholdHistoryRow> for ThresholdHistoryRow {
             published: r.published,
             computed: r.computed,
             avg_daily_usage: r.avg_daily_usage,
-            at: r.at,
+            at: rfc3339_utc(r.at),
             reason: r.reason,
             method: r.method,
             demand_class: r.demand_class,
@@ -163,8 +168,9 @@ pub struct AlertRow {
     pub message: String,
     /// `OPEN` or `RESOLVED`.
     pub status: String,
-    /// Raised at, epoch ms.
-    pub created_at: i64,
+    /// Raised at, RFC 3339 UTC.
+    #[schema(format = DateTime, example = "2026-12-01T08:00:00Z")]
+    pub created_at: String,
 }
 
 impl From<cmms_store::inventory::AlertRow> for AlertRow {
@@ -175,7 +181,7 @@ impl From<cmms_store::inventory::AlertRow> for AlertRow {
             subject: r.subject,
             message: r.message,
             status: r.status.as_str().to_owned(),
-            created_at: r.created_at,
+            created_at: rfc3339_utc(r.created_at),
         }
     }
 }
@@ -229,10 +235,12 @@ pub struct ProcurementRow {
     pub status: String,
     /// Why it was raised.
     pub reason: String,
-    /// Raised at, epoch ms.
-    pub created_at: i64,
-    /// Last changed (closed) at, epoch ms.
-    pub updated_at: i64,
+    /// Raised at, RFC 3339 UTC.
+    #[schema(format = DateTime, example = "2026-12-01T08:00:00Z")]
+    pub created_at: String,
+    /// Last changed (closed) at, RFC 3339 UTC.
+    #[schema(format = DateTime, example = "2026-12-01T08:00:00Z")]
+    pub updated_at: String,
 }
 
 impl From<cmms_store::routing::ProcurementRow> for ProcurementRow {
@@ -243,8 +251,8 @@ impl From<cmms_store::routing::ProcurementRow> for ProcurementRow {
             quantity: r.quantity,
             status: r.status.as_str().to_owned(),
             reason: r.reason,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
+            created_at: rfc3339_utc(r.created_at),
+            updated_at: rfc3339_utc(r.updated_at),
         }
     }
 }
@@ -269,10 +277,12 @@ pub struct DeadLetterRow {
     pub request: Option<String>,
     /// Why it was dead-lettered.
     pub reason: String,
-    /// When, epoch ms.
-    pub created_at: i64,
-    /// When it was replayed, epoch ms.
-    pub replayed_at: Option<i64>,
+    /// When, RFC 3339 UTC.
+    #[schema(format = DateTime, example = "2026-12-01T08:00:00Z")]
+    pub created_at: String,
+    /// When it was replayed, RFC 3339 UTC.
+    #[schema(format = DateTime, example = "2026-12-01T08:00:00Z")]
+    pub replayed_at: Option<String>,
 }
 
 impl From<cmms_store::outbox::DeadLetterRow> for DeadLetterRow {
@@ -286,8 +296,8 @@ impl From<cmms_store::outbox::DeadLetterRow> for DeadLetterRow {
             payload: r.payload,
             request: r.request,
             reason: r.reason,
-            created_at: r.created_at,
-            replayed_at: r.replayed_at,
+            created_at: rfc3339_utc(r.created_at),
+            replayed_at: r.replayed_at.map(rfc3339_utc),
         }
     }
 }
@@ -299,8 +309,9 @@ pub struct AttemptRow {
     pub outbox_id: i64,
     /// 1-based attempt number of that row.
     pub attempt: i64,
-    /// When it ended, epoch ms.
-    pub at: i64,
+    /// When it ended, RFC 3339 UTC.
+    #[schema(format = DateTime, example = "2026-12-01T08:00:00Z")]
+    pub at: String,
     /// The HTTP status, when the target answered.
     pub http_status: Option<i64>,
     /// The transport error (timeout, connection), when it did not.
@@ -314,7 +325,7 @@ impl From<cmms_store::publication::AttemptRow> for AttemptRow {
         Self {
             outbox_id: r.outbox_id,
             attempt: r.attempt,
-            at: r.at,
+            at: rfc3339_utc(r.at),
             http_status: r.http_status,
             error: r.error,
             response: r.response,
@@ -333,20 +344,25 @@ pub struct WorkOrderRow {
     pub plan_id: String,
     /// State name (`SCHEDULED`, `RELEASED` …).
     pub state: String,
-    /// Due instant, epoch ms.
-    pub due_at: i64,
-    /// The completion the due date was computed from, epoch ms.
-    pub follows_at: Option<i64>,
-    /// When it was completed, epoch ms.
-    pub completed_at: Option<i64>,
+    /// Due instant, RFC 3339 with the site's offset.
+    #[schema(format = DateTime, example = "2026-12-03T08:00:00+11:00")]
+    pub due_at: String,
+    /// The completion the due date was computed from, RFC 3339 with the site's offset.
+    #[schema(format = DateTime, example = "2026-12-03T08:00:00+11:00")]
+    pub follows_at: Option<String>,
+    /// When it was completed, RFC 3339 with the site's offset.
+    #[schema(format = DateTime, example = "2026-12-03T08:00:00+11:00")]
+    pub completed_at: Option<String>,
     /// The order it follows (completed before it).
     pub previous_id: Option<i64>,
     /// Site time zone of the asset (for showing local times).
     pub timezone: String,
-    /// Created, epoch ms.
-    pub created_at: i64,
-    /// Last changed, epoch ms.
-    pub updated_at: i64,
+    /// Created, RFC 3339 UTC.
+    #[schema(format = DateTime, example = "2026-12-01T08:00:00Z")]
+    pub created_at: String,
+    /// Last changed, RFC 3339 UTC.
+    #[schema(format = DateTime, example = "2026-12-01T08:00:00Z")]
+    pub updated_at: String,
 }
 
 impl From<cmms_store::work_orders::WorkOrderRow> for WorkOrderRow {
@@ -356,13 +372,13 @@ impl From<cmms_store::work_orders::WorkOrderRow> for WorkOrderRow {
             asset_id: r.asset_id,
             plan_id: r.plan_id,
             state: r.state.as_str().to_owned(),
-            due_at: r.due_at,
-            follows_at: r.follows_at,
-            completed_at: r.completed_at,
+            due_at: rfc3339_local(r.due_at, &r.timezone),
+            follows_at: r.follows_at.map(|t| rfc3339_local(t, &r.timezone)),
+            completed_at: r.completed_at.map(|t| rfc3339_local(t, &r.timezone)),
             previous_id: r.previous_id,
             timezone: r.timezone,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
+            created_at: rfc3339_utc(r.created_at),
+            updated_at: rfc3339_utc(r.updated_at),
         }
     }
 }
@@ -394,8 +410,9 @@ pub struct PmIntervalRow {
     pub interval_days: Option<f64>,
     /// Next due date, local time with offset.
     pub next_due_local: Option<String>,
-    /// Next due date, epoch ms.
-    pub next_due_at: Option<i64>,
+    /// Next due date, RFC 3339 UTC (`next_due_local` has it in site time).
+    #[schema(format = DateTime, example = "2026-12-01T08:00:00Z")]
+    pub next_due_at: Option<String>,
     /// Formula version used.
     pub formula_version: i64,
 }
@@ -415,7 +432,7 @@ impl From<cmms_store::reliability::PmIntervalRow> for PmIntervalRow {
             cv: r.cv,
             interval_days: r.interval_days,
             next_due_local: r.next_due_local,
-            next_due_at: r.next_due_at,
+            next_due_at: r.next_due_at.map(rfc3339_utc),
             formula_version: r.formula_version,
         }
     }
@@ -438,12 +455,14 @@ pub struct EventVoidRow {
     pub reason: String,
     /// Who voided it: the API token's name, or `cli:<user>`.
     pub voided_by: String,
-    /// When, epoch ms.
-    pub voided_at: i64,
+    /// When, RFC 3339 UTC.
+    #[schema(format = DateTime, example = "2026-12-01T08:00:00Z")]
+    pub voided_at: String,
     /// Who restored it, once restored.
     pub restored_by: Option<String>,
-    /// When it was restored, epoch ms.
-    pub restored_at: Option<i64>,
+    /// When it was restored, RFC 3339 UTC.
+    #[schema(format = DateTime, example = "2026-12-01T08:00:00Z")]
+    pub restored_at: Option<String>,
     /// Why it was restored.
     pub restore_reason: Option<String>,
 }
@@ -458,9 +477,9 @@ impl From<cmms_store::corrections::EventVoidRow> for EventVoidRow {
             subject: r.subject,
             reason: r.reason,
             voided_by: r.voided_by,
-            voided_at: r.voided_at,
+            voided_at: rfc3339_utc(r.voided_at),
             restored_by: r.restored_by,
-            restored_at: r.restored_at,
+            restored_at: r.restored_at.map(rfc3339_utc),
             restore_reason: r.restore_reason,
         }
     }

@@ -82,7 +82,7 @@ pub async fn list_work_orders(
     };
     let asset = asset.as_ref().map(AssetId::as_str);
     let rows = state.store.work_orders_page(wo_state, asset, after, limit as i64 + 1).await?;
-    Ok(Page::new(convert(rows), limit, uri, |w| page::encode(&[&w.due_at.to_string(), &w.id.to_string()])))
+    Ok(Page::new(rows, limit, uri, |w| page::encode(&[&w.due_at.to_string(), &w.id.to_string()])).map(Into::into))
 }
 
 fn asset_id(raw: &str) -> Result<AssetId, ApiError> {

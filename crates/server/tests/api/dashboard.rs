@@ -1,6 +1,6 @@
 //! The dashboard over HTTP: sign-in with a token, every page, the plots, and an action.
 
-use crate::{App, load_reliability, spawn_app, spawn_app_with, sync_payload};
+use crate::{App, instant_ms, load_reliability, spawn_app, spawn_app_with, sync_payload};
 use cmms_core::auth::Scope;
 use cmms_store::testing::Db;
 use reqwest::{Method, StatusCode, header};
@@ -147,7 +147,7 @@ pub async fn dashboard_shows_site_times_overdue_pms_and_alert_actions(db: Db) {
         .as_array()
         .unwrap()
         .iter()
-        .any(|w| w["state"] != "COMPLETED" && w["state"] != "CANCELLED" && w["due_at"].as_i64().unwrap() < now);
+        .any(|w| w["state"] != "COMPLETED" && w["state"] != "CANCELLED" && instant_ms(&w["due_at"]) < now);
     let (_, html) = page(&app, &read, "/assets").await;
     let row = rows_with(&html, "/assets/CHILLER-01\"")[0];
     assert!(

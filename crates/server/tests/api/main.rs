@@ -114,6 +114,12 @@ impl App {
     }
 }
 
+/// An RFC 3339 instant of a response (docs/contract.md "Timestamps") as epoch milliseconds.
+pub fn instant_ms(v: &Value) -> i64 {
+    let text = v.as_str().unwrap_or_else(|| panic!("an RFC 3339 string, not {v}"));
+    text.parse::<jiff::Timestamp>().unwrap_or_else(|e| panic!("{text}: {e}")).as_millisecond()
+}
+
 /// Asserts an error document with `code`.
 pub fn assert_error(status: StatusCode, body: &Value, want: StatusCode, code: &str) {
     assert_eq!(status, want, "{body}");

@@ -1,6 +1,6 @@
 //! Every endpoint's success and failure paths.
 
-use crate::{App, assert_error, load_reliability, spawn_app, sync_payload};
+use crate::{App, assert_error, instant_ms, load_reliability, spawn_app, sync_payload};
 use cmms_core::auth::Scope;
 use cmms_store::testing::Db;
 use reqwest::{Method, StatusCode};
@@ -349,7 +349,7 @@ pub async fn operate_endpoints_succeed_and_refuse(db: Db) {
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["completed"]["state"], "COMPLETED");
     assert_eq!(r["next"]["state"], "SCHEDULED");
-    assert!(r["next"]["due_at"].as_i64() > r["completed"]["completed_at"].as_i64(), "{r}");
+    assert!(instant_ms(&r["next"]["due_at"]) > instant_ms(&r["completed"]["completed_at"]), "{r}");
     let (s, r) = app.post(&format!("/api/v1/work-orders/{id}/complete"), Scope::Operate, done).await;
     assert_error(s, &r, StatusCode::CONFLICT, "ILLEGAL_TRANSITION");
 
