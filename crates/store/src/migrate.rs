@@ -83,10 +83,10 @@ const MIGRATIONS: &[Migration] = &[
         postgres: include_str!("../migrations/postgres/0011_threshold_method.sql"),
     },
     Migration {
-        version: 13,
+        version: 12,
         description: "part pack size and minimum order quantity",
-        sqlite: include_str!("../migrations/sqlite/0013_part_packs.sql"),
-        postgres: include_str!("../migrations/postgres/0013_part_packs.sql"),
+        sqlite: include_str!("../migrations/sqlite/0012_part_packs.sql"),
+        postgres: include_str!("../migrations/postgres/0012_part_packs.sql"),
     },
 ];
 

@@ -1,4 +1,4 @@
--- Whole units (SQLite). Keep in step with ../postgres/0013_part_packs.sql.
+-- Whole units (SQLite). Keep in step with ../postgres/0012_part_packs.sql.
 --
 -- A part's pack size (order multiple) and minimum order quantity, both optional and > 0 when
 -- given (docs/contract.md#whole-units). Together with the part's unit of measure they decide how

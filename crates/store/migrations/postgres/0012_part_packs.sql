@@ -1,4 +1,4 @@
--- Whole units (PostgreSQL). Keep in step with ../sqlite/0013_part_packs.sql.
+-- Whole units (PostgreSQL). Keep in step with ../sqlite/0012_part_packs.sql.
 --
 -- A part's pack size (order multiple) and minimum order quantity, both optional and > 0 when
 -- given (docs/contract.md#whole-units). A change of either (or of the unit) marks the part for the
