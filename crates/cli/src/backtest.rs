@@ -91,27 +91,27 @@ fn print_table(r: &BacktestReport) {
         if r.backorders { "backorders" } else { "lost sales" },
         if r.whole_units { ", whole units" } else { "" },
     );
-    outln!(
-        "{:<16} {:<16} {:>9} {:>8} {:>10} {:>12} {:>10}",
-        "policy", "class", "fill rate", "CSL", "avg stock", "orders/p-yr", "cost/p-yr"
+    let mut table = crate::out::table(
+        &["policy", "class", "fill rate", "CSL", "avg stock", "orders/p-yr", "cost/p-yr"],
+        &[2, 3, 4, 5, 6],
     );
     for p in &r.policies {
         let rows = std::iter::once(("(all)", &p.summary))
             .chain(p.by_part_class.iter().map(|(k, s)| (k.as_str(), s)))
             .chain(p.by_demand_class.iter().map(|(k, s)| (k.as_str(), s)));
         for (class, s) in rows {
-            outln!(
-                "{:<16} {:<16} {:>8.2}% {:>7.2}% {:>10.3} {:>12.2} {:>10.2}",
-                p.name,
-                class,
-                100.0 * s.fill_rate,
-                100.0 * s.cycle_service_level,
-                s.avg_on_hand,
-                s.orders_per_part_year,
-                s.cost_per_part_year
-            );
+            table.add_row([
+                p.name.clone(),
+                class.to_owned(),
+                format!("{:.2}%", 100.0 * s.fill_rate),
+                format!("{:.2}%", 100.0 * s.cycle_service_level),
+                format!("{:.3}", s.avg_on_hand),
+                format!("{:.2}", s.orders_per_part_year),
+                format!("{:.2}", s.cost_per_part_year),
+            ]);
         }
     }
+    crate::out::print_table(&table);
     if let Some(seed) = r.policies.first().filter(|_| !r.frontier.is_empty()) {
         outln!(
             "frontier against {} (fill rate {:.2}%, avg stock {:.3}):",

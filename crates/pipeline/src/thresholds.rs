@@ -13,7 +13,7 @@
 //! completed before. [`RecomputeScope::All`] recomputes every part.
 
 use crate::formulas::{self, FormulasError};
-use cmms_core::demand::{daily_demand_since, part_policy_thresholds, uses_history};
+use cmms_core::demand::{PartDemand, daily_demand_since, part_policy_thresholds, uses_history};
 use cmms_core::drift::{Baseline, PublishBasis, decide};
 use cmms_core::formula::{FormulaSet, ThresholdParams};
 use cmms_core::ids::{PartClass, SiteId};
@@ -369,7 +369,8 @@ fn part_outcome(
         .ok_or(ThresholdError::ImplausibleConsumption)
         .and_then(|micros| UsageSummary::from_micros(micros, input.has_history))
         .and_then(|usage| {
-            part_policy_thresholds(formulas, &class, &site, input.lead_time_days, usage, &daily, as_of, units)
+            let demand = PartDemand { usage, daily: &daily };
+            part_policy_thresholds(formulas, &class, &site, input.lead_time_days, demand, as_of, units)
         })
         .map(|(params, t)| (params, t, units))
         .map_err(|e| PartIssue { code: e.code(), reason: e.to_string() })

@@ -14,10 +14,10 @@ pub mod normal;
 use crate::formula::{FormulaSet, ThresholdMethod, ThresholdParams};
 use crate::ids::{PartClass, SiteId};
 use crate::quantity::Quantity;
-use crate::units::UnitPolicy;
 use crate::thresholds::{
     Consumption, Limits, ThresholdError, Thresholds, UsageSummary, compute, part_thresholds, round_decimals,
 };
+use crate::units::UnitPolicy;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -534,25 +534,35 @@ pub fn daily_demand_since(
     micros.into_iter().map(|m| Quantity::from_micros(m).get()).collect()
 }
 
+/// What one part consumed, as [`part_policy_thresholds`] takes it: the checked window total (all
+/// the seed formula needs) and the daily history ([`daily_demand`]; empty when no class of the
+/// formulas uses a demand-driven method).
+#[derive(Debug, Clone, Copy)]
+pub struct PartDemand<'d> {
+    /// The window total.
+    pub usage: UsageSummary,
+    /// Units per day, oldest first, ending the day before `as_of`.
+    pub daily: &'d [f64],
+}
+
 /// The thresholds of one part at `as_of` by its class's method — [`part_thresholds`] for the seed
-/// formula, [`policy_thresholds`] on `daily` ([`daily_demand`]) for the others — with the
-/// parameters used; every method's limits end in the part's unit policy
-/// ([`UnitPolicy::whole_limits`]).
+/// formula, [`policy_thresholds`] on the daily history for the others — with the parameters used;
+/// every method's limits end in the part's unit policy ([`UnitPolicy::whole_limits`]).
 pub fn part_policy_thresholds(
     formulas: &FormulaSet,
     class: &PartClass,
     site: &SiteId,
     lead_time_days: f64,
-    usage: UsageSummary,
-    daily: &[f64],
+    demand: PartDemand<'_>,
     as_of: Timestamp,
     units: UnitPolicy,
 ) -> Result<(ThresholdParams, Thresholds), ThresholdError> {
     let params = formulas.params_for(class);
     if params.method == ThresholdMethod::MovingAverage {
-        return part_thresholds(formulas, class, site, lead_time_days, usage, as_of, units);
+        return part_thresholds(formulas, class, site, lead_time_days, demand.usage, as_of, units);
     }
-    policy_thresholds(&params, usage, daily, lead_time_days, as_of, formulas.seasonal_windows_for(class, site))
+    let windows = formulas.seasonal_windows_for(class, site);
+    policy_thresholds(&params, demand.usage, demand.daily, lead_time_days, as_of, windows)
         .map(|t| (params, Thresholds { limits: units.whole_limits(t.limits), ..t }))
 }
 

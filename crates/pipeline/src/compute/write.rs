@@ -5,7 +5,7 @@
 use super::FastMap;
 use super::usage::Usage;
 use crate::import::ImportError;
-use cmms_core::demand::{daily_demand, part_policy_thresholds};
+use cmms_core::demand::{PartDemand, daily_demand, part_policy_thresholds};
 use cmms_core::formula::{FormulaSet, PmMethod};
 use cmms_core::ids::{AssetGroup, SiteId};
 use cmms_core::life::{DecisionParams, LifeSource, UnitInput, lives, renewals_from_log, weibull_cost_decisions};
@@ -76,8 +76,7 @@ pub(super) fn write_thresholds(
                 &part.part_class,
                 &part.site_id,
                 part.lead_time_days,
-                usage,
-                &daily,
+                PartDemand { usage, daily: &daily },
                 as_of,
                 units,
             )
