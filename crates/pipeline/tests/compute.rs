@@ -240,8 +240,12 @@ fn demand_driven_methods_compute_from_the_daily_history() {
     }
     let p = cmms_core::demand::policy(&formulas.params().thresholds, &daily, 14.0, 1.0);
     assert_eq!(row[1], "OK", "{csv}");
-    let r = |v: f64| cmms_core::thresholds::round_decimals(v, 2).to_string();
-    assert_eq!(&row[3..6], [r(p.limits.min), r(p.limits.reorder), r(p.limits.max)], "{csv}");
+    // `EA` is a discrete unit: the two-decimal limits end rounded up to whole units.
+    let r = |v: f64| cmms_core::thresholds::round_decimals(v, 2);
+    let rounded =
+        cmms_core::thresholds::Limits { min: r(p.limits.min), reorder: r(p.limits.reorder), max: r(p.limits.max) };
+    let whole = formulas.unit_policy("EA", None, None).whole_limits(rounded);
+    assert_eq!(&row[3..6], [whole.min, whole.reorder, whole.max].map(|v| v.to_string()), "{csv}");
     assert_eq!(p.why.demand_class, cmms_core::demand::DemandClass::Intermittent);
     // The seed formula gives other numbers on the same files.
     compute_folder(&input, &output, &FormulaSet::defaults(), as_of, window(as_of)).unwrap();
