@@ -128,7 +128,7 @@ async fn follow_up(store: &Store, c: &Correction, as_of: Timestamp, now: i64) ->
 }
 
 fn when(ms: i64) -> String {
-    cmms_core::time::from_epoch_ms(ms).strftime("%Y-%m-%d %H:%M").to_string()
+    cmms_core::time::rfc3339_utc(ms)
 }
 
 fn print_voids(rows: &[EventVoidRow]) {

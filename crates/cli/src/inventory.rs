@@ -190,9 +190,9 @@ pub async fn report(config: &Config, format: OutputFormat) -> anyhow::Result<Exi
     }
     outln!("\nProcurement requests ({} open)", procurement.len());
     if !procurement.is_empty() {
-        let mut table = crate::out::table(&["id", "part", "quantity", "raised (UTC)", "reason"], &[0, 2]);
+        let mut table = crate::out::table(&["id", "part", "quantity", "raised", "reason"], &[0, 2]);
         for r in &procurement {
-            let raised = cmms_core::time::from_epoch_ms(r.created_at).strftime("%Y-%m-%d %H:%M").to_string();
+            let raised = cmms_core::time::rfc3339_utc(r.created_at);
             table.add_row([r.id.to_string(), r.part_id.clone(), r.quantity.to_string(), raised, r.reason.clone()]);
         }
         crate::out::print_table(&table);

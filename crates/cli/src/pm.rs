@@ -4,7 +4,7 @@ use crate::cli::{FormulasAction, OutputFormat, WorkOrdersAction};
 use crate::config::Config;
 pub(crate) use crate::instant;
 use anyhow::Context;
-use cmms_core::time::{SiteTz, from_epoch_ms};
+use cmms_core::time::rfc3339_local;
 use cmms_core::work_order::{WoAction, WoState};
 use cmms_pipeline::formulas;
 use cmms_pipeline::pm::{self, PmServiceError};
@@ -67,14 +67,6 @@ pub fn print_pm_report(intervals: &[cmms_store::reliability::PmIntervalRow]) {
     crate::out::print_table(&table);
 }
 
-fn local(ms: i64, tz: &str) -> String {
-    let ts = from_epoch_ms(ms);
-    match SiteTz::parse(tz) {
-        Ok(z) => ts.to_zoned(z.zone()).strftime("%Y-%m-%d %H:%M %Z").to_string(),
-        Err(_) => ts.to_string(),
-    }
-}
-
 fn print_orders(orders: &[WorkOrderRow]) {
     let mut table = crate::out::table(&["id", "asset", "plan", "state", "due (site time)", "completed"], &[0]);
     for w in orders {
@@ -83,8 +75,8 @@ fn print_orders(orders: &[WorkOrderRow]) {
             w.asset_id.clone(),
             w.plan_id.clone(),
             w.state.to_string(),
-            local(w.due_at, &w.timezone),
-            w.completed_at.map_or(String::new(), |c| local(c, &w.timezone)),
+            rfc3339_local(w.due_at, &w.timezone),
+            w.completed_at.map_or(String::new(), |c| rfc3339_local(c, &w.timezone)),
         ]);
     }
     crate::out::print_table(&table);
@@ -183,14 +175,14 @@ pub async fn formulas(config: &Config, action: FormulasAction) -> anyhow::Result
     match action {
         FormulasAction::List => {
             formulas::active(&store, now).await?;
-            outln!("{:>7}  {:<6} {:<16} {:<25} label", "version", "active", "hash", "stored");
+            outln!("{:>7}  {:<6} {:<16} {:<24} label", "version", "active", "hash", "stored");
             for v in store.formula_versions().await? {
                 outln!(
-                    "{:>7}  {:<6} {:<16} {:<25} {}",
+                    "{:>7}  {:<6} {:<16} {:<24} {}",
                     v.version_id,
                     if v.active { "yes" } else { "" },
                     &v.content_hash[..v.content_hash.len().min(16)],
-                    from_epoch_ms(v.created_at).strftime("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                    cmms_core::time::rfc3339_utc(v.created_at),
                     v.label.unwrap_or_default()
                 );
             }

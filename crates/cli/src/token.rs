@@ -6,7 +6,6 @@
 use crate::cli::{OutputFormat, TokenAction};
 use crate::config::Config;
 use cmms_core::auth::Scope;
-use cmms_core::time::from_epoch_ms;
 use cmms_pipeline::auth;
 use cmms_store::Store;
 use cmms_store::tokens::TokenRow;
@@ -74,7 +73,7 @@ impl From<TokenRow> for TokenJson {
 }
 
 fn utc(ms: Option<i64>) -> String {
-    ms.map_or_else(|| "-".to_owned(), |ms| from_epoch_ms(ms).strftime("%Y-%m-%d %H:%M:%SZ").to_string())
+    ms.map_or_else(|| "-".to_owned(), cmms_core::time::rfc3339_utc)
 }
 
 fn print_tokens(tokens: &[TokenRow]) {
