@@ -204,7 +204,7 @@ class DashboardTest:
         expect(plots[1]["bars"] > 0, f"daily consumption bars: {plots[1]}")
         expect(any("FALLBACK" in r for r in self.rows()), "the threshold history shows the fallback")
         pending = self.d.find("section#pending-approval").text()
-        expect("Computed thresholds waiting for approval" in pending and "30.62" in pending, f"{pending!r}")
+        expect("Computed thresholds waiting for approval" in pending and "25 / 31 / 46" in pending, f"{pending!r}")
         expect(self.d.find_all("form[action='/ui/thresholds/BRG-6204/approve?from=part'] button"), "approve button")
         paused = self.d.find("section#paused").text()
         expect("Scan S-1 at 2026-10-30 08:00 UTC counted 9" in paused, f"the pause and its scan: {paused!r}")
@@ -284,7 +284,7 @@ class DashboardTest:
         # Accept the count of scan S-1: stock becomes 9 and routing for the part resumes.
         self.submit("form[action='/ui/scans/S-1/accept'] button", "S-1")
         expect(len(self.rows()) == 3, f"the scan alert is resolved: {self.rows()}")
-        # Approve the computed thresholds on the part page (reorder 30.62 > 9 on hand): routing
+        # Approve the computed thresholds on the part page (reorder 31 > 9 on hand): routing
         # raises a request; the page shows nothing waiting any more.
         self.open("/parts/BRG-6204", "BRG-6204")
         expect(not self.d.find_all("section#paused"), "accepting the count ended the pause")
@@ -297,7 +297,7 @@ class DashboardTest:
         self.shot("alerts-after-actions")
         self.open("/procurement", "Procurement requests")
         req = self.row_of("BRG-6204")
-        expect("OPEN" in req and "36.93" in req, f"order up to max 45.93 - 9 available: {req!r}")
+        expect("OPEN" in req and "\t37\t" in req, f"order up to max 46 - 9 available (whole bearings): {req!r}")
         self.shot("procurement-after-approve")
         self.open("/work-orders", "Work orders")
         expect("CHILLER-01" in self.d.find("h2#MATERIAL_PENDING + table").text(), "the chiller PM waits for bearings")
