@@ -93,7 +93,13 @@ fn print_table(r: &BacktestReport) {
     );
     outln!(
         "{:<16} {:<16} {:>9} {:>8} {:>10} {:>12} {:>10}",
-        "policy", "class", "fill rate", "CSL", "avg stock", "orders/p-yr", "cost/p-yr"
+        "policy",
+        "class",
+        "fill rate",
+        "CSL",
+        "avg stock",
+        "orders/p-yr",
+        "cost/p-yr"
     );
     for p in &r.policies {
         let rows = std::iter::once(("(all)", &p.summary))

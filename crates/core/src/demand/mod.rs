@@ -14,10 +14,10 @@ pub mod normal;
 use crate::formula::{FormulaSet, ThresholdMethod, ThresholdParams};
 use crate::ids::{PartClass, SiteId};
 use crate::quantity::Quantity;
-use crate::units::UnitPolicy;
 use crate::thresholds::{
     Consumption, Limits, ThresholdError, Thresholds, UsageSummary, compute, part_thresholds, round_decimals,
 };
+use crate::units::UnitPolicy;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 

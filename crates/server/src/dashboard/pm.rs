@@ -9,7 +9,7 @@ use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use cmms_core::reliability::{Basis, FallbackReason};
+use cmms_core::reliability::{Basis, IntervalReason};
 use cmms_core::work_order::{WoAction, WoState as S, transition};
 use cmms_store::codes::PmStatus;
 use cmms_store::reliability::PmIntervalRow;
@@ -355,7 +355,7 @@ pub(super) async fn assets(viewer: Viewer, State(state): State<AppState>) -> Pag
     let rows = rows
         .into_iter()
         .map(|a| AssetLine {
-            basis: format!("{} {}", a.basis.map_or("", Basis::as_str), a.reason.map_or("", FallbackReason::code)),
+            basis: format!("{} {}", a.basis.map_or("", Basis::as_str), a.reason.map_or("", IntervalReason::code)),
             mtbf: num(a.mean_mtbf_hours),
             interval: num(a.interval_days),
             due: NextDue::new(&a, status.get(a.asset_id.as_str()).copied()),
@@ -477,7 +477,7 @@ pub(super) async fn asset(
         flash,
         back: format!("/assets/{}", segment(&asset_id)),
         basis: a.basis.map_or("", Basis::as_str).to_owned(),
-        reason: a.reason.map_or("", FallbackReason::code).to_owned(),
+        reason: a.reason.map_or("", IntervalReason::code).to_owned(),
         mtbf: num(a.mean_mtbf_hours),
         cv: num(a.cv),
         interval: num(a.interval_days),
