@@ -343,7 +343,8 @@ pub struct FormulaVersionRow {
 /// The query of [`PmIntervalRow`] rows, to be completed with `WHERE` / `ORDER BY` on `p` or `a`.
 pub(crate) const PM_INTERVAL: &str = concat!(
     "SELECT p.asset_id, a.asset_group, a.site_id, p.status, p.basis, p.reason, p.n_samples, p.n_discarded, \
-     p.mean_mtbf_hours, p.cv, p.interval_days, p.next_due_local, p.next_due_at, p.formula_version, ",
+     p.mean_mtbf_hours, p.cv, p.interval_days, p.next_due_local, p.next_due_at, p.formula_version, \
+     p.last_completion_at, ",
     life_model_columns!(),
     " FROM pm_intervals p JOIN assets a ON a.asset_id = p.asset_id \
      LEFT JOIN pm_life_models m ON m.asset_id = p.asset_id AND m.component = p.life_component"
@@ -383,6 +384,8 @@ pub struct PmIntervalRow {
     pub next_due_at: Option<i64>,
     /// Formula version used.
     pub formula_version: i64,
+    /// The completion the due date follows, epoch ms.
+    pub last_completion_at: Option<i64>,
     /// Under `weibull_cost`, the decision that sets the interval (all `None` otherwise).
     #[sqlx(flatten)]
     pub life: LifeModelRow,

@@ -392,6 +392,38 @@ pub fn asset_lives(
     lives(&renewals, &downtime, as_of)
 }
 
+/// One step of the Kaplan–Meier estimate: a life's hours, whether it failed, and the estimated
+/// survival just after it.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct KaplanMeierPoint {
+    /// The life's operating hours.
+    pub hours: f64,
+    /// A failure (`false`: a suspension).
+    pub failed: bool,
+    /// `Ŝ(hours)`: the product over failures up to `hours` of `1 − 1/n_at_risk`.
+    pub survival: f64,
+}
+
+/// The Kaplan–Meier (product-limit) estimate of the survival function at every life, in order of
+/// hours (at equal hours, failures before suspensions): the observed lives as a reliability
+/// plot shows them next to the fitted `R(t)`.
+pub fn kaplan_meier(lives: &[Life]) -> Vec<KaplanMeierPoint> {
+    let mut sorted: Vec<Life> = lives.to_vec();
+    sorted.sort_by(|a, b| a.hours.total_cmp(&b.hours).then(b.failed.cmp(&a.failed)));
+    let mut at_risk = sorted.len() as f64;
+    let mut survival = 1.0;
+    sorted
+        .into_iter()
+        .map(|l| {
+            if l.failed {
+                survival *= 1.0 - 1.0 / at_risk;
+            }
+            at_risk -= 1.0;
+            KaplanMeierPoint { hours: l.hours, failed: l.failed, survival }
+        })
+        .collect()
+}
+
 /// Basis of a `weibull_cost` interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
