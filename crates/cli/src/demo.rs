@@ -388,7 +388,8 @@ async fn build(
     outln!("  PM intervals, formula version {}: {} assets — {basis}", intervals.formula_version, intervals.assets);
     let rows = store.pm_intervals().await?;
     for reason in [FallbackReason::HighVariability, FallbackReason::NoValidSamples] {
-        let assets: Vec<&str> = rows.iter().filter(|r| r.reason == Some(reason)).map(|r| r.asset_id.as_str()).collect();
+        let assets: Vec<&str> =
+            rows.iter().filter(|r| r.reason == Some(reason.into())).map(|r| r.asset_id.as_str()).collect();
         if assets.is_empty() {
             continue;
         }

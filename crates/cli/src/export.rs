@@ -206,6 +206,20 @@ struct IntervalExport {
     next_due_at: Option<String>,
     next_due_at_utc: Option<String>,
     formula_version: i64,
+    life_source: Option<String>,
+    failures: Option<i64>,
+    suspensions: Option<i64>,
+    exp_mtbf_hours: Option<f64>,
+    beta: Option<f64>,
+    beta_lower: Option<f64>,
+    beta_upper: Option<f64>,
+    alpha_hours: Option<f64>,
+    mean_life_hours: Option<f64>,
+    b10_hours: Option<f64>,
+    t_star_hours: Option<f64>,
+    seed_interval_days: Option<f64>,
+    cost_rate: Option<f64>,
+    cost_rate_seed: Option<f64>,
 }
 
 async fn intervals(store: &Store) -> anyhow::Result<Vec<IntervalExport>> {
@@ -227,6 +241,20 @@ async fn intervals(store: &Store) -> anyhow::Result<Vec<IntervalExport>> {
             next_due_at: r.next_due_local,
             next_due_at_utc: r.next_due_at.map(utc),
             formula_version: r.formula_version,
+            life_source: r.life.life_source.map(|s| s.as_str().to_owned()),
+            failures: r.life.failures,
+            suspensions: r.life.suspensions,
+            exp_mtbf_hours: r.life.exp_mtbf_hours,
+            beta: r.life.beta,
+            beta_lower: r.life.beta_lower,
+            beta_upper: r.life.beta_upper,
+            alpha_hours: r.life.alpha_hours,
+            mean_life_hours: r.life.mean_life_hours,
+            b10_hours: r.life.b10_hours,
+            t_star_hours: r.life.t_star_hours,
+            seed_interval_days: r.life.seed_interval_days,
+            cost_rate: r.life.cost_rate,
+            cost_rate_seed: r.life.cost_rate_seed,
         })
         .collect())
 }

@@ -65,6 +65,60 @@ pub fn print_pm_report(intervals: &[cmms_store::reliability::PmIntervalRow]) {
         ]);
     }
     crate::out::print_table(&table);
+    print_life_models(intervals);
+}
+
+/// The `weibull_cost` part of the PM report (nothing under `mtbf_fraction`): per asset the fit it
+/// rests on, `T*`, the seed interval and the cost rates, and why no time-based PM where none.
+fn print_life_models(intervals: &[cmms_store::reliability::PmIntervalRow]) {
+    let rows: Vec<_> = intervals.iter().filter(|r| r.life.life_basis.is_some()).collect();
+    if rows.is_empty() {
+        return;
+    }
+    outln!("\nLife models and PM decisions ([pm] method = \"weibull_cost\"; cost rates per 1,000 h)");
+    let mut table = crate::out::table(
+        &[
+            "asset",
+            "lives",
+            "fit",
+            "β [lower, upper]",
+            "α h",
+            "T* h",
+            "interval",
+            "seed",
+            "cost",
+            "seed cost",
+            "saving",
+        ],
+        &[3, 4, 5, 6, 7, 8, 9, 10],
+    );
+    let f = |v: Option<f64>, p: usize| v.map_or("-".to_owned(), |v| format!("{v:.p$}"));
+    for r in &rows {
+        let l = &r.life;
+        let saving = match (l.cost_rate, l.cost_rate_seed) {
+            (Some(c), Some(s)) if s > 0.0 => format!("{:.1} %", (s - c) / s * 100.0),
+            _ => "-".to_owned(),
+        };
+        table.add_row([
+            r.asset_id.clone(),
+            format!("{}F {}S", l.failures.unwrap_or(0), l.suspensions.unwrap_or(0)),
+            l.life_source.map_or("-", |s| s.as_str()).to_owned(),
+            format!("{} [{}, {}]", f(l.beta, 2), f(l.beta_lower, 2), f(l.beta_upper, 2)),
+            f(l.alpha_hours, 0),
+            f(l.t_star_hours, 0),
+            r.interval_days.map_or("none".into(), |d| format!("{d:.2} d")),
+            f(l.seed_interval_days, 2),
+            f(l.cost_rate.map(|c| c * 1000.0), 3),
+            f(l.cost_rate_seed.map(|c| c * 1000.0), 3),
+            saving,
+        ]);
+    }
+    crate::out::print_table(&table);
+    for r in rows.iter().filter(|r| r.life.life_reason.is_some()) {
+        if let Some(why) = r.life.life_reason {
+            outln!("  {}: no time-based PM — {}", r.asset_id, why.words());
+        }
+    }
 }
 
 fn print_orders(orders: &[WorkOrderRow]) {

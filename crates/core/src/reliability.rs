@@ -315,14 +315,30 @@ pub enum Basis {
     Mtbf,
     /// The manufacturer interval (circuit breaker).
     Fallback,
+    /// `[pm] method = "weibull_cost"`: the cost-optimal age `T*` of the fitted Weibull.
+    Weibull,
+    /// `[pm] method = "weibull_cost"`: no time-based PM pays (the manufacturer interval is kept
+    /// only when the registry says so).
+    RunToFailure,
 }
 
 impl Basis {
-    /// `MTBF` or `FALLBACK`.
+    /// `MTBF`, `FALLBACK`, `WEIBULL` or `RUN_TO_FAILURE`.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Mtbf => "MTBF",
             Self::Fallback => "FALLBACK",
+            Self::Weibull => "WEIBULL",
+            Self::RunToFailure => "RUN_TO_FAILURE",
+        }
+    }
+}
+
+impl From<crate::life::CostBasis> for Basis {
+    fn from(b: crate::life::CostBasis) -> Self {
+        match b {
+            crate::life::CostBasis::Weibull => Self::Weibull,
+            crate::life::CostBasis::RunToFailure => Self::RunToFailure,
         }
     }
 }
@@ -330,7 +346,7 @@ impl Basis {
 impl std::str::FromStr for Basis {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        [Self::Mtbf, Self::Fallback]
+        [Self::Mtbf, Self::Fallback, Self::Weibull, Self::RunToFailure]
             .into_iter()
             .find(|b| b.as_str() == s)
             .ok_or_else(|| format!("unknown PM basis {s:?}"))
@@ -364,6 +380,49 @@ impl std::str::FromStr for FallbackReason {
             .into_iter()
             .find(|r| r.code() == s)
             .ok_or_else(|| format!("unknown fallback reason {s:?}"))
+    }
+}
+
+/// Why an interval is not the policy's own: the `mtbf_fraction` fallback, or why `weibull_cost`
+/// recommends no time-based PM.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(untagged)]
+pub enum IntervalReason {
+    /// The manufacturer interval was used (`mtbf_fraction`).
+    Fallback(FallbackReason),
+    /// No time-based PM pays (`weibull_cost`).
+    NoPm(crate::life::NoPmReason),
+}
+
+impl IntervalReason {
+    /// Stable reason code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Fallback(r) => r.code(),
+            Self::NoPm(r) => r.code(),
+        }
+    }
+}
+
+impl From<FallbackReason> for IntervalReason {
+    fn from(r: FallbackReason) -> Self {
+        Self::Fallback(r)
+    }
+}
+
+impl From<crate::life::NoPmReason> for IntervalReason {
+    fn from(r: crate::life::NoPmReason) -> Self {
+        Self::NoPm(r)
+    }
+}
+
+impl std::str::FromStr for IntervalReason {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        s.parse::<FallbackReason>()
+            .map(Self::Fallback)
+            .or_else(|_| s.parse::<crate::life::NoPmReason>().map(Self::NoPm))
+            .map_err(|_| format!("unknown PM interval reason {s:?}"))
     }
 }
 

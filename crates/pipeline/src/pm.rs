@@ -3,15 +3,20 @@
 //! plus the work-order operations (transition, complete) that the CLI and API call.
 
 use crate::formulas::{self, FormulasError};
+use cmms_core::formula::{FormulaSet, PmMethod};
+use cmms_core::ids::AssetGroup;
 use cmms_core::ids::PlanId;
+use cmms_core::life::{
+    CostBasis, DecisionParams, LifeSet, UnitDecision, UnitInput, asset_lives, weibull_cost_decisions,
+};
 use cmms_core::pm::{PmError, next_due};
-use cmms_core::reliability::{MtbfStats, asset_interval, pm_interval};
+use cmms_core::reliability::{Basis, IntervalReason, MtbfStats, PmInterval, asset_interval, pm_interval};
 use cmms_core::time::{SiteTz, TimeError, TimeWindow, from_epoch_ms, to_epoch_ms};
 use cmms_core::work_order::{
     PmWorkOrder, WoAction, WoId, WoState, WorkOrderError, completion, correct_completion, transition,
 };
 use cmms_store::codes::PmStatus;
-use cmms_store::reliability::PmIntervalWrite;
+use cmms_store::reliability::{LifeModelWrite, PmAsset, PmIntervalWrite};
 use cmms_store::work_orders::{CompletionOutcome, CorrectionOutcome, Scheduled, WorkOrderRow};
 use cmms_store::{Store, StoreError, UpsertCounts};
 use jiff::Timestamp;
@@ -115,13 +120,26 @@ pub struct AssetError {
     pub reason: String,
 }
 
+/// One asset after the first pass of [`recompute_intervals`]: its `mtbf_fraction` interval (the
+/// policy's result, or under `weibull_cost` the seed it is compared with), why its own data could
+/// not be used, and under `weibull_cost` its lives.
+struct Prepared<'a> {
+    asset: &'a PmAsset,
+    interval: PmInterval,
+    problem: Option<String>,
+    lives: Option<LifeSet>,
+}
+
 /// Recomputes the MTBF, PM interval and next due date of every asset, stores them, and makes sure
-/// each asset with a due date has its open PM work order.
+/// each asset with a due date has its open PM work order. Under `[pm] method = "weibull_cost"`
+/// the interval is the cost-optimal decision on the asset's lives (or its group's pooled lives),
+/// stored with its fit in `pm_life_models`, by the same core functions as `cmms compute`.
 pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -> Result<IntervalRun, PmServiceError> {
     let span = tracing::info_span!("recompute_intervals", %as_of);
     let _enter = span.enter();
     let (formula_version, formulas) = formulas::active(store, now_ms).await?;
     let params = *formulas.pm();
+    let weibull = params.method == PmMethod::WeibullCost;
     let mut run = IntervalRun { formula_version, ..Default::default() };
     let plan = PlanId::parse(DEFAULT_PLAN).map_err(|e| PmServiceError::Invalid(e.to_string()))?;
     let assets = store.pm_assets().await?;
@@ -133,12 +151,17 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
         .filter(|w| w.plan_id == plan.as_str() && w.state.is_open())
         .map(|w| (w.asset_id, w.due_at))
         .collect();
+    if !weibull {
+        store.clear_life_models().await?;
+    }
+    // First pass: every asset's seed interval and, under weibull_cost, its lives (a decision may
+    // rest on the lives of its whole asset group, so all are read before any is decided).
+    let mut prepared = Vec::with_capacity(assets.len());
     for chunk in assets.chunks(ASSET_CHUNK) {
         let ids: Vec<String> = chunk.iter().map(|a| a.asset_id.clone()).collect();
         let mut histories = store.failure_histories(&ids).await?;
         let mut readings = store.mtbf_readings(&ids).await?;
-        let mut rows = Vec::with_capacity(chunk.len());
-        let mut due = Vec::new();
+        let mut completions = if weibull { store.pm_completions(&ids).await? } else { Default::default() };
         for asset in chunk {
             let events: Vec<cmms_core::reliability::FailureEvent> =
                 histories.remove(&asset.asset_id).unwrap_or_default().into_iter().map(|r| r.event).collect();
@@ -150,10 +173,44 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
                     problem = Some(format!("failure history: {e}"));
                     pm_interval(&MtbfStats::default(), &params, asset.fallback_interval_days)
                 });
+            let lives = if weibull && problem.is_none() {
+                let mut done: Vec<Timestamp> = completions
+                    .remove(&asset.asset_id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .chain(asset.last_completion_at)
+                    .map(from_epoch_ms)
+                    .collect();
+                done.sort_unstable();
+                done.dedup();
+                asset_lives(&events, &done, as_of).map_err(|e| problem = Some(format!("failure history: {e}"))).ok()
+            } else {
+                None
+            };
+            prepared.push(Prepared { asset, interval, problem, lives });
+        }
+    }
+    let decisions = if weibull { decide(&prepared, &formulas).await? } else { vec![None; prepared.len()] };
+    for (chunk, decisions) in prepared.chunks(ASSET_CHUNK).zip(decisions.chunks(ASSET_CHUNK)) {
+        let mut rows = Vec::with_capacity(chunk.len());
+        let mut models = Vec::new();
+        let mut due = Vec::new();
+        for (p, decision) in chunk.iter().zip(decisions) {
+            let (asset, interval) = (p.asset, p.interval);
+            let mut problem = p.problem.clone();
             let stats = interval.stats;
+            // Under weibull_cost the decision sets basis, reason and interval; `None`: no PM.
+            let (basis, reason, interval_days) = match decision {
+                Some((u, _)) => (
+                    Basis::from(u.basis),
+                    u.decision.reason.filter(|_| u.basis == CostBasis::RunToFailure).map(IntervalReason::from),
+                    u.interval_days,
+                ),
+                None => (interval.basis, interval.reason.map(IntervalReason::from), Some(interval.interval_days)),
+            };
             let last = asset.last_completion_at.map(from_epoch_ms);
             let next = match SiteTz::parse(&asset.timezone) {
-                Ok(tz) => Some(next_due(last, interval.interval_days, &tz.zone())),
+                Ok(tz) => interval_days.map(|d| next_due(last, d, &tz.zone())),
                 Err(e) => {
                     problem = Some(format!("site time zone: {e}"));
                     None
@@ -165,14 +222,15 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
                     PmStatus::InvalidInput
                 }
                 (None, Some(Err(e))) => PmStatus::from(e),
-                (None, _) => PmStatus::Ok,
+                (None, None) => PmStatus::NoTimeBasedPm,
+                (None, Some(Ok(_))) => PmStatus::Ok,
             };
             *run.by_status.entry(status.as_str().to_owned()).or_default() += 1;
-            let basis = match interval.reason {
-                Some(r) => format!("{}/{}", interval.basis.as_str(), r.code()),
-                None => interval.basis.as_str().to_owned(),
+            let basis_key = match reason {
+                Some(r) => format!("{}/{}", basis.as_str(), r.code()),
+                None => basis.as_str().to_owned(),
             };
-            *run.by_basis.entry(basis).or_default() += 1;
+            *run.by_basis.entry(basis_key).or_default() += 1;
             run.discarded_samples += stats.n_discarded as u64;
             let (due_ms, due_local) = match &next {
                 Some(Ok(n)) if problem.is_none() => (Some(to_epoch_ms(n.due_utc())), Some(n.local_rfc3339())),
@@ -185,25 +243,41 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
             if let (Some(d), Some(l)) = (due_ms, last) {
                 due.push((asset.asset_id.clone(), d, to_epoch_ms(l)));
             }
+            if let (Some((u, costs)), Some(set)) = (decision, &p.lives) {
+                models.push(LifeModelWrite {
+                    asset_id: asset.asset_id.clone(),
+                    component: String::new(),
+                    formula_version,
+                    decision: *u,
+                    lives: set.lives.len() as i64,
+                    zero_length_dropped: set.zero_length_dropped as i64,
+                    seed_interval_days: interval.interval_days,
+                    costs: *costs,
+                });
+            }
             rows.push(PmIntervalWrite {
                 asset_id: asset.asset_id.clone(),
                 formula_version,
                 status,
-                basis: interval.basis,
-                reason: interval.reason,
+                basis,
+                reason,
                 n_samples: stats.n_samples as i64,
                 n_discarded: stats.n_discarded as i64,
                 n_open_planned: stats.n_open_planned as i64,
                 mean_mtbf_hours: stats.mean_hours,
                 cv: stats.cv,
-                interval_days: interval.interval_days,
+                interval_days,
                 last_completion_at: asset.last_completion_at,
                 next_due_at: due_ms,
                 next_due_local: due_local,
+                life_component: decision.as_ref().map(|_| String::new()),
             });
         }
         run.assets += rows.len() as u64;
         run.rows.add(store.store_pm_intervals(rows, now_ms).await?);
+        if !models.is_empty() {
+            store.store_life_models(models, now_ms).await?;
+        }
         for (asset_id, due_ms, follows_ms) in due {
             if open_due.get(&asset_id) == Some(&due_ms) {
                 continue;
@@ -217,6 +291,58 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
     }
     tracing::info!(assets = run.assets, created = run.work_orders_created, "PM intervals recomputed");
     Ok(run)
+}
+
+/// The `weibull_cost` decision of every prepared asset whose lives could be built (with the
+/// failure and PM cost used), by [`weibull_cost_decisions`] on a blocking thread: own lives, or the
+/// pooled lives of its asset group below `min_failures`.
+async fn decide(
+    prepared: &[Prepared<'_>],
+    formulas: &FormulaSet,
+) -> Result<Vec<Option<(UnitDecision, (f64, f64))>>, PmServiceError> {
+    let pm = *formulas.pm();
+    let mut at = Vec::new();
+    let mut units = Vec::new();
+    for (i, p) in prepared.iter().enumerate() {
+        let Some(set) = &p.lives else { continue };
+        let costs = AssetGroup::parse(&p.asset.asset_group).ok().and_then(|g| formulas.pm_costs_for(&g));
+        at.push(i);
+        units.push((
+            p.asset.asset_group.clone(),
+            set.lives.clone(),
+            p.interval.interval_days,
+            p.asset.fallback_interval_days,
+            costs.map(|c| (c.failure_cost, c.pm_cost)),
+        ));
+    }
+    let decided = tokio::task::spawn_blocking(move || {
+        let inputs: Vec<UnitInput<'_, String>> = units
+            .iter()
+            .map(|(group, lives, seed, fallback, costs)| UnitInput {
+                pool: group,
+                lives,
+                seed_interval_days: *seed,
+                manufacturer_interval_days: *fallback,
+                costs: *costs,
+            })
+            .collect();
+        let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+        let decisions = weibull_cost_decisions(
+            &inputs,
+            &DecisionParams::from_registry(&pm),
+            pm.keep_manufacturer_interval,
+            threads,
+        );
+        // A unit without costs is decided as Cf = Cp (see weibull_cost_decisions).
+        decisions.into_iter().zip(units.iter().map(|u| u.4.unwrap_or((1.0, 1.0)))).collect::<Vec<_>>()
+    })
+    .await
+    .map_err(|e| PmServiceError::Invalid(format!("life model fit: {e}")))?;
+    let mut out = vec![None; prepared.len()];
+    for (i, d) in at.into_iter().zip(decided) {
+        out[i] = Some(d);
+    }
+    Ok(out)
 }
 
 async fn load(store: &Store, id: i64) -> Result<WorkOrderRow, PmServiceError> {

@@ -214,6 +214,8 @@ codes! {
         NotMonotonic => "NOT_MONOTONIC",
         /// The due date is outside the representable range.
         OutOfRange => "OUT_OF_RANGE",
+        /// `weibull_cost` recommends no time-based PM: no interval, no due date.
+        NoTimeBasedPm => "NO_TIME_BASED_PM",
     }
 }
 

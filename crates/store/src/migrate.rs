@@ -88,6 +88,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_part_packs.sql"),
         postgres: include_str!("../migrations/postgres/0012_part_packs.sql"),
     },
+    Migration {
+        version: 13,
+        description: "life models and the cost-optimal PM decision",
+        sqlite: include_str!("../migrations/sqlite/0013_life_models.sql"),
+        postgres: include_str!("../migrations/postgres/0013_life_models.sql"),
+    },
 ];
 
 /// Arbitrary constant identifying cmms-pipeline's migration lock among advisory locks.

@@ -7,7 +7,7 @@ use crate::rows::{ColType, SqlValue, TableSpec, WriteMode};
 use crate::{Store, StoreError};
 use cmms_core::feeds::{FailureRecord, MtbfReadingRecord};
 use cmms_core::ids::{AssetId, EventId};
-use cmms_core::reliability::{Basis, FallbackReason};
+use cmms_core::reliability::{Basis, IntervalReason};
 use cmms_core::reliability::{FailureEvent, MtbfReading};
 use cmms_core::time::{from_epoch_ms, to_epoch_ms};
 use sqlx::{AssertSqlSafe, FromRow};
@@ -72,6 +72,8 @@ impl StoredRecord for MtbfReadingRecord {
 pub struct PmAsset {
     /// The asset.
     pub asset_id: String,
+    /// Its group (the pool of its life model under `weibull_cost`).
+    pub asset_group: String,
     /// Its site's IANA time zone.
     pub timezone: String,
     /// Manufacturer interval, days.
@@ -98,6 +100,7 @@ const PM_INTERVALS: TableSpec = TableSpec {
         ("last_completion_at", ColType::Int),
         ("next_due_at", ColType::Int),
         ("next_due_local", ColType::Text),
+        ("life_component", ColType::Text),
     ],
     key_len: 1,
     stamp: "computed_at",
@@ -116,8 +119,8 @@ pub struct PmIntervalWrite {
     pub status: PmStatus,
     /// Where the interval came from.
     pub basis: Basis,
-    /// Why the fallback was used.
-    pub reason: Option<FallbackReason>,
+    /// Why the fallback was used, or why no time-based PM is recommended.
+    pub reason: Option<IntervalReason>,
     /// Valid samples.
     pub n_samples: i64,
     /// Discarded samples.
@@ -128,14 +131,17 @@ pub struct PmIntervalWrite {
     pub mean_mtbf_hours: Option<f64>,
     /// Coefficient of variation.
     pub cv: Option<f64>,
-    /// Interval, days.
-    pub interval_days: f64,
+    /// Interval, days (`None`: no time-based PM).
+    pub interval_days: Option<f64>,
     /// The completion the due date follows, epoch ms.
     pub last_completion_at: Option<i64>,
     /// Next due date, epoch ms.
     pub next_due_at: Option<i64>,
     /// Next due date, local time with offset.
     pub next_due_local: Option<String>,
+    /// Under `weibull_cost`, the component whose decision sets the interval (`""` = the asset as
+    /// a whole; its row in `pm_life_models`).
+    pub life_component: Option<String>,
 }
 
 impl PmIntervalWrite {
@@ -146,18 +152,176 @@ impl PmIntervalWrite {
             SqlValue::Int(self.formula_version),
             SqlValue::Text(self.status.as_str().to_owned()),
             SqlValue::Text(self.basis.as_str().to_owned()),
-            SqlValue::opt_text(self.reason.map(FallbackReason::code)),
+            SqlValue::opt_text(self.reason.map(IntervalReason::code)),
             SqlValue::Int(self.n_samples),
             SqlValue::Int(self.n_discarded),
             SqlValue::Int(self.n_open_planned),
             SqlValue::opt_real(self.mean_mtbf_hours),
             SqlValue::opt_real(self.cv),
-            SqlValue::Real(self.interval_days),
+            SqlValue::opt_real(self.interval_days),
             SqlValue::opt_int(self.last_completion_at),
             SqlValue::opt_int(self.next_due_at),
             SqlValue::opt_text(self.next_due_local.as_deref()),
+            SqlValue::opt_text(self.life_component.as_deref()),
         ]
     }
+}
+
+/// The `pm_life_models` table: one row per asset and component under `weibull_cost`.
+const PM_LIFE_MODELS: TableSpec = TableSpec {
+    table: "pm_life_models",
+    columns: &[
+        ("asset_id", ColType::Text),
+        ("component", ColType::Text),
+        ("formula_version", ColType::Int),
+        ("basis", ColType::Text),
+        ("reason", ColType::Text),
+        ("life_source", ColType::Text),
+        ("lives", ColType::Int),
+        ("failures", ColType::Int),
+        ("suspensions", ColType::Int),
+        ("zero_length_dropped", ColType::Int),
+        ("exp_mtbf_hours", ColType::Real),
+        ("beta", ColType::Real),
+        ("beta_lower", ColType::Real),
+        ("beta_upper", ColType::Real),
+        ("alpha_hours", ColType::Real),
+        ("mean_life_hours", ColType::Real),
+        ("b10_hours", ColType::Real),
+        ("t_star_hours", ColType::Real),
+        ("seed_interval_days", ColType::Real),
+        ("interval_days", ColType::Real),
+        ("failure_cost", ColType::Real),
+        ("pm_cost", ColType::Real),
+        ("cost_rate", ColType::Real),
+        ("cost_rate_seed", ColType::Real),
+    ],
+    key_len: 2,
+    stamp: "computed_at",
+    mode: WriteMode::Upsert,
+    derived: 0,
+};
+
+/// The columns of a `pm_life_models` row after its key, as the query of [`LifeModelRow`] and the
+/// joined columns of [`PmIntervalRow`] read them (a macro, for `concat!`).
+macro_rules! life_model_columns {
+    () => {
+        "m.component, m.basis AS life_basis, m.reason AS life_reason, m.life_source, \
+     m.lives, m.failures, m.suspensions, m.zero_length_dropped, m.exp_mtbf_hours, m.beta, m.beta_lower, \
+     m.beta_upper, m.alpha_hours, m.mean_life_hours, m.b10_hours, m.t_star_hours, m.seed_interval_days, \
+     m.interval_days AS life_interval_days, m.failure_cost, m.pm_cost, m.cost_rate, m.cost_rate_seed"
+    };
+}
+
+/// One asset's (or asset component's) `weibull_cost` decision, as the PM stage stores it in
+/// `pm_life_models` (docs/contract.md#life-models-and-weibull_cost).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LifeModelWrite {
+    /// The asset.
+    pub asset_id: String,
+    /// The component (`""`: the asset as a whole).
+    pub component: String,
+    /// Formula version used.
+    pub formula_version: i64,
+    /// The decision on the fitted lives.
+    pub decision: cmms_core::life::UnitDecision,
+    /// The unit's own lives (the fit's figures are its pool's when pooled).
+    pub lives: i64,
+    /// Zero-length lives dropped from its own lives.
+    pub zero_length_dropped: i64,
+    /// The `mtbf_fraction` interval it is compared with, days.
+    pub seed_interval_days: f64,
+    /// Failure cost and PM cost used.
+    pub costs: (f64, f64),
+}
+
+impl LifeModelWrite {
+    /// The row in [`PM_LIFE_MODELS`] column order.
+    fn into_row(self) -> Vec<SqlValue> {
+        let u = self.decision;
+        let d = u.decision;
+        let fit = d.weibull;
+        let reason = d.reason.map(cmms_core::life::NoPmReason::code);
+        vec![
+            SqlValue::Text(self.asset_id),
+            SqlValue::Text(self.component),
+            SqlValue::Int(self.formula_version),
+            SqlValue::Text(Basis::from(u.basis).as_str().to_owned()),
+            SqlValue::opt_text(reason),
+            SqlValue::Text(u.source.as_str().to_owned()),
+            SqlValue::Int(self.lives),
+            SqlValue::Int(d.exponential.failures as i64),
+            SqlValue::Int(fit.map_or(0, |f| f.suspensions as i64)),
+            SqlValue::Int(self.zero_length_dropped),
+            SqlValue::opt_real(d.exponential.mtbf_hours),
+            SqlValue::opt_real(fit.map(|f| f.model.shape)),
+            SqlValue::opt_real(fit.map(|f| f.shape_lr.0)),
+            SqlValue::opt_real(fit.map(|f| f.shape_lr.1)),
+            SqlValue::opt_real(fit.map(|f| f.model.scale)),
+            SqlValue::opt_real(fit.map(|f| f.model.mean())),
+            SqlValue::opt_real(fit.map(|f| f.model.b_life(0.1))),
+            SqlValue::opt_real(d.optimal_age_hours),
+            SqlValue::Real(self.seed_interval_days),
+            SqlValue::opt_real(u.interval_days),
+            SqlValue::Real(self.costs.0),
+            SqlValue::Real(self.costs.1),
+            SqlValue::opt_real(d.cost_rate_recommended),
+            SqlValue::opt_real(d.cost_rate_seed),
+        ]
+    }
+}
+
+/// A stored `weibull_cost` decision of one asset or asset component. Every field is optional so
+/// the same columns can be joined onto [`PmIntervalRow`] (absent under `mtbf_fraction`).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, sqlx::FromRow)]
+pub struct LifeModelRow {
+    /// The component (`""`: the asset as a whole).
+    pub component: Option<String>,
+    /// `WEIBULL` or `RUN_TO_FAILURE`.
+    #[sqlx(try_from = "NullableCode")]
+    pub life_basis: Option<Basis>,
+    /// Why no time-based PM ([`cmms_core::life::NoPmReason`] code).
+    #[sqlx(try_from = "NullableCode")]
+    pub life_reason: Option<cmms_core::life::NoPmReason>,
+    /// `OWN` or `POOLED`.
+    #[sqlx(try_from = "NullableCode")]
+    pub life_source: Option<cmms_core::life::LifeSource>,
+    /// The unit's own lives.
+    pub lives: Option<i64>,
+    /// Failures of the lives fitted (the pool's when pooled).
+    pub failures: Option<i64>,
+    /// Suspensions of the lives fitted.
+    pub suspensions: Option<i64>,
+    /// Zero-length lives dropped from the unit's own lives.
+    pub zero_length_dropped: Option<i64>,
+    /// Exponential MTBF with censoring (exposure / failures), hours.
+    pub exp_mtbf_hours: Option<f64>,
+    /// Weibull shape β.
+    pub beta: Option<f64>,
+    /// Lower likelihood-ratio bound on β.
+    pub beta_lower: Option<f64>,
+    /// Upper likelihood-ratio bound on β.
+    pub beta_upper: Option<f64>,
+    /// Weibull scale α (η), hours.
+    pub alpha_hours: Option<f64>,
+    /// Mean life `α·Γ(1+1/β)`, hours.
+    pub mean_life_hours: Option<f64>,
+    /// B10 life, hours.
+    pub b10_hours: Option<f64>,
+    /// Cost-optimal replacement age `T*`, hours (before slack and clamping).
+    pub t_star_hours: Option<f64>,
+    /// The `mtbf_fraction` interval compared with, days.
+    pub seed_interval_days: Option<f64>,
+    /// The unit's recommended interval, days (`None`: no time-based PM).
+    pub life_interval_days: Option<f64>,
+    /// Failure cost used.
+    pub failure_cost: Option<f64>,
+    /// PM cost used.
+    pub pm_cost: Option<f64>,
+    /// Expected cost rate under the recommendation, per hour.
+    pub cost_rate: Option<f64>,
+    /// Expected cost rate under the seed interval, per hour.
+    pub cost_rate_seed: Option<f64>,
 }
 
 /// A stored formula registry version (immutable).
@@ -177,9 +341,14 @@ pub struct FormulaVersionRow {
 }
 
 /// The query of [`PmIntervalRow`] rows, to be completed with `WHERE` / `ORDER BY` on `p` or `a`.
-pub(crate) const PM_INTERVAL: &str = "SELECT p.asset_id, a.asset_group, a.site_id, p.status, p.basis, p.reason, p.n_samples, p.n_discarded, \
-     p.mean_mtbf_hours, p.cv, p.interval_days, p.next_due_local, p.next_due_at, p.formula_version \
-     FROM pm_intervals p JOIN assets a ON a.asset_id = p.asset_id";
+pub(crate) const PM_INTERVAL: &str = concat!(
+    "SELECT p.asset_id, a.asset_group, a.site_id, p.status, p.basis, p.reason, p.n_samples, p.n_discarded, \
+     p.mean_mtbf_hours, p.cv, p.interval_days, p.next_due_local, p.next_due_at, p.formula_version, \
+     p.last_completion_at, ",
+    life_model_columns!(),
+    " FROM pm_intervals p JOIN assets a ON a.asset_id = p.asset_id \
+     LEFT JOIN pm_life_models m ON m.asset_id = p.asset_id AND m.component = p.life_component"
+);
 
 /// A stored PM interval with its asset (for reports and exports).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
@@ -190,15 +359,15 @@ pub struct PmIntervalRow {
     pub asset_group: String,
     /// Its site.
     pub site_id: String,
-    /// `OK`, `NO_LAST_COMPLETION` or `NOT_MONOTONIC`.
+    /// `OK`, `NO_LAST_COMPLETION`, `NOT_MONOTONIC`, `NO_TIME_BASED_PM` …
     #[sqlx(try_from = "String")]
     pub status: PmStatus,
-    /// `MTBF` or `FALLBACK`.
+    /// `MTBF`, `FALLBACK`, `WEIBULL` or `RUN_TO_FAILURE`.
     #[sqlx(try_from = "NullableCode")]
     pub basis: Option<Basis>,
-    /// Fallback reason.
+    /// Fallback reason, or why no time-based PM.
     #[sqlx(try_from = "NullableCode")]
-    pub reason: Option<FallbackReason>,
+    pub reason: Option<IntervalReason>,
     /// Valid samples.
     pub n_samples: i64,
     /// Discarded samples (≤ 0).
@@ -215,6 +384,11 @@ pub struct PmIntervalRow {
     pub next_due_at: Option<i64>,
     /// Formula version used.
     pub formula_version: i64,
+    /// The completion the due date follows, epoch ms.
+    pub last_completion_at: Option<i64>,
+    /// Under `weibull_cost`, the decision that sets the interval (all `None` otherwise).
+    #[sqlx(flatten)]
+    pub life: LifeModelRow,
 }
 
 impl Store {
@@ -279,7 +453,7 @@ impl Store {
     /// Every asset with its site's time zone, ordered by id.
     pub async fn pm_assets(&self) -> Result<Vec<PmAsset>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT a.asset_id, s.timezone, a.fallback_interval_days, a.last_completion_at \
+            "SELECT a.asset_id, a.asset_group, s.timezone, a.fallback_interval_days, a.last_completion_at \
              FROM assets a JOIN sites s ON s.site_id = a.site_id ORDER BY a.asset_id",
         )
         .fetch_all(self.pool())
@@ -354,6 +528,81 @@ impl Store {
     ) -> Result<crate::UpsertCounts, StoreError> {
         let rows = rows.into_iter().map(PmIntervalWrite::into_row).collect();
         Ok(self.upsert_batch(&PM_INTERVALS, rows, now_ms).await?.0)
+    }
+
+    /// Stores `weibull_cost` decisions (an unchanged row is not written) and removes the other
+    /// components' rows of the same assets.
+    pub async fn store_life_models(
+        &self,
+        rows: Vec<LifeModelWrite>,
+        now_ms: i64,
+    ) -> Result<crate::UpsertCounts, StoreError> {
+        let mut keep: HashMap<String, Vec<String>> = HashMap::new();
+        for r in &rows {
+            keep.entry(r.asset_id.clone()).or_default().push(r.component.clone());
+        }
+        let rows = rows.into_iter().map(LifeModelWrite::into_row).collect();
+        let counts = self.upsert_batch(&PM_LIFE_MODELS, rows, now_ms).await?.0;
+        let stale: Vec<(String, String)> = {
+            let ids: Vec<String> = keep.keys().cloned().collect();
+            let mut stale = Vec::new();
+            for chunk in ids.chunks(1000) {
+                let sql = format!(
+                    "SELECT asset_id, component FROM pm_life_models WHERE asset_id IN ({})",
+                    list(self, chunk.len())
+                );
+                let mut q = sqlx::query_as::<_, (String, String)>(AssertSqlSafe(sql));
+                for id in chunk {
+                    q = q.bind(id.as_str());
+                }
+                stale.extend(q.fetch_all(self.pool()).await?.into_iter().filter(|(a, c)| !keep[a].contains(c)));
+            }
+            stale
+        };
+        for (asset_id, component) in stale {
+            sqlx::query("DELETE FROM pm_life_models WHERE asset_id = $1 AND component = $2")
+                .bind(asset_id)
+                .bind(component)
+                .execute(self.writer())
+                .await?;
+        }
+        Ok(counts)
+    }
+
+    /// Removes every stored `weibull_cost` decision (the registry went back to `mtbf_fraction`).
+    pub async fn clear_life_models(&self) -> Result<u64, StoreError> {
+        Ok(sqlx::query("DELETE FROM pm_life_models").execute(self.writer()).await?.rows_affected())
+    }
+
+    /// Every stored `weibull_cost` decision of one asset, by component.
+    pub async fn life_models(&self, asset_id: &str) -> Result<Vec<LifeModelRow>, StoreError> {
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {} FROM pm_life_models m WHERE m.asset_id = $1 ORDER BY m.component",
+            life_model_columns!()
+        )))
+        .bind(asset_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The completion times (epoch ms) of the completed work orders of `asset_ids`, sorted.
+    pub async fn pm_completions(&self, asset_ids: &[String]) -> Result<HashMap<String, Vec<i64>>, StoreError> {
+        let mut out: HashMap<String, Vec<i64>> = HashMap::new();
+        for chunk in asset_ids.chunks(1000) {
+            let sql = format!(
+                "SELECT asset_id, completed_at FROM work_orders WHERE asset_id IN ({}) AND completed_at IS NOT NULL \
+                 ORDER BY asset_id, completed_at",
+                list(self, chunk.len())
+            );
+            let mut q = sqlx::query_as::<_, (String, i64)>(AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(id.as_str());
+            }
+            for (asset_id, at) in q.fetch_all(self.pool()).await? {
+                out.entry(asset_id).or_default().push(at);
+            }
+        }
+        Ok(out)
     }
 
     /// The PM interval in force for an asset: the computed one, else its manufacturer interval.

@@ -157,6 +157,26 @@ pub enum LifeSource {
     Pooled,
 }
 
+impl LifeSource {
+    /// `OWN` or `POOLED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Own => "OWN",
+            Self::Pooled => "POOLED",
+        }
+    }
+}
+
+impl std::str::FromStr for LifeSource {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [Self::Own, Self::Pooled]
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| format!("unknown life source {s:?}"))
+    }
+}
+
 /// The lives each unit (an asset or asset component) is fitted on: its own when it has at least
 /// `min_failures` failures, else the pooled lives of every unit with the same pool key (asset
 /// group and component). Returns, per pool key, the pooled lives, and per unit index its source.
@@ -193,6 +213,24 @@ pub enum NoPmReason {
 }
 
 impl NoPmReason {
+    /// Every reason, in the order the decision checks them.
+    pub const ALL: [Self; 5] =
+        [Self::TooFewFailures, Self::NoFit, Self::FailureNotCostlier, Self::NoWearOut, Self::NoFiniteOptimum];
+
+    /// The reason in words, for people.
+    pub fn words(self) -> &'static str {
+        match self {
+            Self::TooFewFailures => "too few failures to fit a life model, even pooled with the asset group",
+            Self::NoFit => "no Weibull fit exists (every failure is at the longest life)",
+            Self::NoWearOut => {
+                "no wear-out shown (the lower bound of the Weibull shape is at most 1): failures are random \
+                 or early, so replacing by age cannot lower them"
+            }
+            Self::FailureNotCostlier => "a failure costs no more than a planned replacement",
+            Self::NoFiniteOptimum => "the cost rate keeps falling with longer intervals: PM does not pay",
+        }
+    }
+
     /// Stable reason code.
     pub fn code(self) -> &'static str {
         match self {
@@ -202,6 +240,13 @@ impl NoPmReason {
             Self::FailureNotCostlier => "FAILURE_NOT_COSTLIER",
             Self::NoFiniteOptimum => "NO_FINITE_OPTIMUM",
         }
+    }
+}
+
+impl std::str::FromStr for NoPmReason {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Self::ALL.into_iter().find(|r| r.code() == s).ok_or_else(|| format!("unknown no-PM reason {s:?}"))
     }
 }
 
@@ -309,7 +354,9 @@ pub fn pm_decision(lives: &[Life], params: &DecisionParams, seed_interval_days: 
 /// An asset's renewals and planned downtime from its failure log (any order) and its PM
 /// completions: `UNPLANNED` is a failure; `PLANNED_REPLACEMENT` and every PM completion are
 /// replacements; the downtime of `PLANNED` and `PLANNED_REPLACEMENT` events with an end is
-/// subtracted from exposure. `CORRECTIVE` and `SENSOR_RESET` renew nothing. Both outputs sorted.
+/// subtracted from exposure. `CORRECTIVE` and `SENSOR_RESET` renew nothing. Both outputs sorted;
+/// a renewal recorded twice (a `PLANNED_REPLACEMENT` event and the PM completion of the same
+/// instant) is one renewal.
 pub fn renewals_from_log(
     events: &[FailureEvent],
     pm_completions: &[Timestamp],
@@ -324,12 +371,57 @@ pub fn renewals_from_log(
         .chain(pm_completions.iter().map(|&at| Renewal { at, kind: RenewalKind::Replacement }))
         .collect();
     renewals.sort_unstable();
+    renewals.dedup();
     let mut downtime: Vec<(Timestamp, Timestamp)> = events
         .iter()
         .filter_map(|e| e.ended_at.filter(|_| e.event_type.is_planned()).map(|end| (e.started_at, end)))
         .collect();
     downtime.sort_unstable();
     (renewals, downtime)
+}
+
+/// An asset's lives from its failure log (sorted by start, as the store and `compute` hold it) and
+/// its PM completions, up to `as_of`: [`renewals_from_log`] then [`lives`]. `cmms compute` and
+/// the persisted recompute both build lives with it.
+pub fn asset_lives(
+    events: &[FailureEvent],
+    pm_completions: &[Timestamp],
+    as_of: Timestamp,
+) -> Result<LifeSet, LifeError> {
+    let (renewals, downtime) = renewals_from_log(events, pm_completions);
+    lives(&renewals, &downtime, as_of)
+}
+
+/// One step of the Kaplan–Meier estimate: a life's hours, whether it failed, and the estimated
+/// survival just after it.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct KaplanMeierPoint {
+    /// The life's operating hours.
+    pub hours: f64,
+    /// A failure (`false`: a suspension).
+    pub failed: bool,
+    /// `Ŝ(hours)`: the product over failures up to `hours` of `1 − 1/n_at_risk`.
+    pub survival: f64,
+}
+
+/// The Kaplan–Meier (product-limit) estimate of the survival function at every life, in order of
+/// hours (at equal hours, failures before suspensions): the observed lives as a reliability
+/// plot shows them next to the fitted `R(t)`.
+pub fn kaplan_meier(lives: &[Life]) -> Vec<KaplanMeierPoint> {
+    let mut sorted: Vec<Life> = lives.to_vec();
+    sorted.sort_by(|a, b| a.hours.total_cmp(&b.hours).then(b.failed.cmp(&a.failed)));
+    let mut at_risk = sorted.len() as f64;
+    let mut survival = 1.0;
+    sorted
+        .into_iter()
+        .map(|l| {
+            if l.failed {
+                survival *= 1.0 - 1.0 / at_risk;
+            }
+            at_risk -= 1.0;
+            KaplanMeierPoint { hours: l.hours, failed: l.failed, survival }
+        })
+        .collect()
 }
 
 /// Basis of a `weibull_cost` interval.

@@ -234,3 +234,10 @@ fn units_with_few_failures_share_their_pool_fit() {
     let kept = weibull_cost_decisions(&inputs[2..], &p, true, 2);
     assert_eq!(kept[0].interval_days, Some(90.0));
 }
+
+#[test]
+fn kaplan_meier_steps_down_at_failures_only() {
+    let km = kaplan_meier(&[life(30.0, true), life(10.0, true), life(20.0, false), life(40.0, true)]);
+    let steps: Vec<(f64, bool, f64)> = km.iter().map(|p| (p.hours, p.failed, p.survival)).collect();
+    assert_eq!(steps, vec![(10.0, true, 0.75), (20.0, false, 0.75), (30.0, true, 0.375), (40.0, true, 0.0)]);
+}

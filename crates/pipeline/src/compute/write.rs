@@ -8,7 +8,7 @@ use crate::import::ImportError;
 use cmms_core::demand::{PartDemand, daily_demand, part_policy_thresholds};
 use cmms_core::formula::{FormulaSet, PmMethod};
 use cmms_core::ids::{AssetGroup, SiteId};
-use cmms_core::life::{DecisionParams, LifeSource, UnitInput, lives, renewals_from_log, weibull_cost_decisions};
+use cmms_core::life::{DecisionParams, UnitInput, asset_lives, weibull_cost_decisions};
 use cmms_core::mapping::SkuIndex;
 use cmms_core::master::{AssetRecord, PartRecord};
 use cmms_core::pm::next_due;
@@ -159,8 +159,7 @@ fn write_weibull_cost_intervals(
         let rs = readings.remove(id).unwrap_or_default();
         // The events are sorted by start, the only way either can fail.
         let Ok(seed) = asset_interval(&evs, &rs, pm, as_of, asset.fallback_interval_days) else { continue };
-        let (renewals, downtime) = renewals_from_log(&evs, asset.last_completion_at.as_slice());
-        let Ok(set) = lives(&renewals, &downtime, as_of) else { continue };
+        let Ok(set) = asset_lives(&evs, asset.last_completion_at.as_slice(), as_of) else { continue };
         let costs = formulas.pm_costs_for(&asset.asset_group).map(|c| (c.failure_cost, c.pm_cost));
         rows.push((id, asset, seed, set, costs));
     }
@@ -194,10 +193,7 @@ fn write_weibull_cost_intervals(
         };
         let d = &u.decision;
         let fit = d.weibull;
-        let source = match u.source {
-            LifeSource::Own => "OWN",
-            LifeSource::Pooled => "POOLED",
-        };
+        let source = u.source.as_str();
         out.line(format_args!(
             "{id},{status},{},{},{},{},{},{},{local},{utc},{source},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             u.basis.as_str(),

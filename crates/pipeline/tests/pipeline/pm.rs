@@ -1,6 +1,7 @@
 //! Reliability → PM pipeline: failure feed import, interval recompute, PM work orders.
 
 use crate::{issue_at, load_sites, write_temp};
+use cmms_core::life::{LifeSource, NoPmReason};
 use cmms_core::reliability::{Basis, FallbackReason};
 use cmms_core::time::{TimeWindow, parse_timestamp};
 use cmms_core::work_order::WoState;
@@ -116,10 +117,10 @@ pub async fn intervals_use_unplanned_failures_only_and_fall_back(db: Db) {
     assert_eq!(ch.next_due_local.as_deref(), Some("2026-11-17T19:16:30+01:00"));
 
     let empty = get("EMPTY");
-    assert_eq!((empty.basis, empty.reason), (Some(Basis::Fallback), Some(FallbackReason::NoValidSamples)));
+    assert_eq!((empty.basis, empty.reason), (Some(Basis::Fallback), Some(FallbackReason::NoValidSamples.into())));
     assert_eq!(empty.interval_days, Some(45.0));
     let wild = get("WILD");
-    assert_eq!((wild.basis, wild.reason), (Some(Basis::Fallback), Some(FallbackReason::HighVariability)));
+    assert_eq!((wild.basis, wild.reason), (Some(Basis::Fallback), Some(FallbackReason::HighVariability.into())));
     // Naive timestamps are UTC: 09:00Z is 19:00 in Sydney (AEST); 60 days later it is still 19:00
     // local, now under daylight saving (AEDT, +11:00).
     assert_eq!(wild.next_due_local.as_deref(), Some("2026-11-29T19:00:00+11:00"));
@@ -300,4 +301,153 @@ pub async fn formula_change_flows_into_intervals(db: Db) {
     let bad = formulas::load(&db.store, "[pm]\nsafety_factor = 0\n", "bad", NOW).await.unwrap_err();
     assert!(bad.to_string().contains("pm.safety_factor"), "{bad}");
     assert_eq!(db.store.formula_versions().await.unwrap().len(), 2, "a rejected file stores nothing");
+}
+
+/// The `weibull_cost` formulas of the tests: a failure costs five PMs.
+const WEIBULL_COST: &str = "[pm]\nmethod = \"weibull_cost\"\nfailure_cost = 5.0\npm_cost = 1.0\n";
+
+/// Import files for `weibull_cost`: WEAR wears out (40 Weibull(3, 500 h) quantiles, every fourth
+/// a planned replacement), FEW has two failures (pooled with WEAR's group), RAND fails at random
+/// (exponential quantiles). Each record starts with a replacement and ends 10 h before `as_of`.
+fn life_files(as_of: jiff::Timestamp) -> std::path::PathBuf {
+    let dir = write_temp("sites.csv", "site_id,timezone\nNY,America/New_York\n").parent().unwrap().to_path_buf();
+    std::fs::write(
+        dir.join("assets.csv"),
+        "asset_id,asset_group,site_id,fallback_interval_days,last_completion_at\n\
+         WEAR,GEARS,NY,30,2024-05-20T08:00:00-04:00\nFEW,GEARS,NY,30,\nRAND,FANS,NY,45,2024-05-10T08:00:00-04:00\n",
+    )
+    .unwrap();
+    let mut failures = String::from("event_id,asset_id,event_type,started_at,ended_at\n");
+    let mut push = |asset: &str, lives: &[(f64, bool)]| {
+        let total: f64 = lives.iter().map(|l| l.0).sum::<f64>() + 10.0;
+        let mut t = as_of - jiff::SignedDuration::from_secs_f64(total * 3600.0);
+        failures.push_str(&format!("{asset}-0,{asset},PLANNED_REPLACEMENT,{t},\n"));
+        for (i, &(hours, failed)) in lives.iter().enumerate() {
+            t += jiff::SignedDuration::from_secs_f64(hours * 3600.0);
+            let kind = if failed { "UNPLANNED" } else { "PLANNED_REPLACEMENT" };
+            failures.push_str(&format!("{asset}-{},{asset},{kind},{t},\n", i + 1));
+        }
+    };
+    let quantiles = |beta: f64| -> Vec<(f64, bool)> {
+        (1..=40).map(|i| (500.0 * (-(1.0 - (i as f64 - 0.5) / 40.0).ln()).powf(1.0 / beta), i % 4 != 0)).collect()
+    };
+    let mut wear = quantiles(3.0);
+    wear.swap(3, 30);
+    push("WEAR", &wear);
+    push("FEW", &[(480.0, true), (300.0, false), (520.0, true)]);
+    let mut random = quantiles(1.0);
+    random.swap(5, 33);
+    push("RAND", &random);
+    std::fs::write(dir.join("failures.csv"), failures).unwrap();
+    dir
+}
+
+/// `[pm] method = "weibull_cost"` in the persisted recompute: the same decisions, fits, cost
+/// rates and due dates as `cmms compute` on the same files; no PM work order where no
+/// time-based PM pays; back on `mtbf_fraction` the life models are gone and the seed's intervals
+/// are back.
+pub async fn weibull_cost_recompute_matches_compute(db: Db) {
+    let as_of = parse_timestamp("2024-06-01T00:00:00Z").unwrap();
+    let dir = life_files(as_of);
+    for (kind, name) in [(Feed::Sites, "sites.csv"), (Feed::Assets, "assets.csv"), (Feed::Failures, "failures.csv")] {
+        let r =
+            feed::import(&db.store, kind, feed::File { path: &dir.join(name), observer: &mut Quiet }, 1).await.unwrap();
+        assert!(r.is_clean(), "{name}: {:?}", r.issues);
+    }
+    let seed = pm::recompute_intervals(&db.store, as_of, NOW).await.unwrap();
+    let seed_rows = db.store.pm_intervals().await.unwrap();
+    formulas::load(&db.store, WEIBULL_COST, "weibull", NOW).await.unwrap();
+    let run = pm::recompute_intervals(&db.store, as_of, NOW + 1).await.unwrap();
+    assert_eq!(run.by_status.get("NO_TIME_BASED_PM"), Some(&1), "{run:?}");
+    assert_eq!(run.by_basis.get("RUN_TO_FAILURE/NO_WEAR_OUT"), Some(&1), "{run:?}");
+
+    let out = dir.join("out");
+    let formulas = cmms_core::formula::FormulaSet::parse(WEIBULL_COST).unwrap();
+    let window = TimeWindow::events(jiff::Timestamp::now().max(as_of));
+    cmms_pipeline::compute::compute_folder(&dir, &out, &formulas, as_of, window).unwrap();
+    let text = std::fs::read_to_string(out.join("intervals.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let computed: std::collections::BTreeMap<String, std::collections::HashMap<&str, String>> = lines
+        .map(|l| {
+            let row: std::collections::HashMap<&str, String> =
+                header.iter().copied().zip(l.split(',').map(str::to_owned)).collect();
+            (row["asset_id"].clone(), row)
+        })
+        .collect();
+    let stored = db.store.pm_intervals().await.unwrap();
+    assert_eq!(stored.len(), 3);
+    let text = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
+    for r in &stored {
+        let c = &computed[&r.asset_id];
+        let l = &r.life;
+        assert_eq!(r.status.as_str(), c["status"], "{}", r.asset_id);
+        assert_eq!(r.basis.map(|b| b.as_str()), Some(c["basis"].as_str()), "{}", r.asset_id);
+        assert_eq!(r.reason.map_or("", |x| x.code()), c["reason"], "{}", r.asset_id);
+        assert_eq!(text(r.interval_days), c["interval_days"], "{}", r.asset_id);
+        assert_eq!(r.next_due_local.clone().unwrap_or_default(), c["next_due_at"], "{}", r.asset_id);
+        assert_eq!(l.life_source.map(|s| s.as_str()), Some(c["life_source"].as_str()), "{}", r.asset_id);
+        assert_eq!(l.failures.map(|n| n.to_string()).as_ref(), Some(&c["failures"]), "{}", r.asset_id);
+        assert_eq!(l.zero_length_dropped.map(|n| n.to_string()).as_ref(), Some(&c["zero_length_dropped"]));
+        for (value, column) in [
+            (l.exp_mtbf_hours, "exp_mtbf_hours"),
+            (l.beta, "beta"),
+            (l.beta_lower, "beta_lower"),
+            (l.beta_upper, "beta_upper"),
+            (l.alpha_hours, "alpha_hours"),
+            (l.mean_life_hours, "mean_life_hours"),
+            (l.b10_hours, "b10_hours"),
+            (l.t_star_hours, "t_star_hours"),
+            (l.seed_interval_days, "seed_interval_days"),
+            (l.cost_rate, "cost_rate"),
+            (l.cost_rate_seed, "cost_rate_seed"),
+        ] {
+            assert_eq!(text(value), c[column], "{} {column}", r.asset_id);
+        }
+    }
+    let get = |id: &str| stored.iter().find(|r| r.asset_id == id).unwrap();
+    let wear = get("WEAR");
+    assert_eq!(
+        (wear.status.as_str(), wear.basis, wear.life.life_source),
+        ("OK", Some(Basis::Weibull), Some(LifeSource::Own))
+    );
+    assert!(wear.life.cost_rate.unwrap() < wear.life.cost_rate_seed.unwrap());
+    assert_eq!(get("FEW").life.life_source, Some(LifeSource::Pooled));
+    let rand = get("RAND");
+    assert_eq!(
+        (rand.status.as_str(), rand.basis, rand.reason, rand.interval_days, rand.next_due_at),
+        ("NO_TIME_BASED_PM", Some(Basis::RunToFailure), Some(NoPmReason::NoWearOut.into()), None, None)
+    );
+    // The seed's PM of RAND stays open (an operator cancels it); no new one is scheduled.
+    assert_eq!(run.work_orders_created, 0);
+    assert_eq!(db.store.work_orders(None, Some("RAND")).await.unwrap().len(), 1);
+    assert_eq!(db.store.life_models("RAND").await.unwrap().len(), 1);
+
+    // Completed PMs are renewals: the running life ends as a suspension at each. Two completions
+    // in the last life (the imported last completion of 2024-05-20 is superseded by them) make
+    // one life more.
+    let before = db.store.life_models("WEAR").await.unwrap()[0].clone();
+    let window = TimeWindow::new(parse_timestamp("2024-06-01T00:00:00Z").unwrap(), DEFAULT_COMPLETION_TOLERANCE);
+    for (i, done) in ["2024-05-31T08:00:00-04:00", "2024-05-31T09:00:00-04:00"].into_iter().enumerate() {
+        let open = db.store.work_orders(None, Some("WEAR")).await.unwrap();
+        let id = open.iter().find(|w| w.state.is_open()).unwrap().id;
+        let at = NOW + 2 + 3 * i as i64;
+        for action in [WoAction::Release, WoAction::Start] {
+            pm::apply_action(&db.store, id, action, "test", at).await.unwrap();
+        }
+        pm::complete(&db.store, id, parse_timestamp(done).unwrap(), window, "test", at + 1).await.unwrap();
+    }
+    pm::recompute_intervals(&db.store, as_of, NOW + 9).await.unwrap();
+    let after = db.store.life_models("WEAR").await.unwrap()[0].clone();
+    assert_eq!((after.lives, after.failures), (before.lives.map(|n| n + 1), before.failures));
+
+    formulas::load(&db.store, "[pm]\nmethod = \"mtbf_fraction\"\n", "seed", NOW + 5).await.unwrap();
+    pm::recompute_intervals(&db.store, as_of, NOW + 6).await.unwrap();
+    assert!(db.store.life_models("WEAR").await.unwrap().is_empty());
+    let back = db.store.pm_intervals().await.unwrap();
+    let rand_back = back.iter().find(|r| r.asset_id == "RAND").unwrap();
+    let rand_seed = seed_rows.iter().find(|r| r.asset_id == "RAND").unwrap();
+    assert_eq!((rand_back.basis, rand_back.interval_days), (rand_seed.basis, rand_seed.interval_days));
+    assert_eq!(rand_back.life, Default::default());
+    assert_eq!(seed.assets, 3);
 }

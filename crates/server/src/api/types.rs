@@ -392,11 +392,13 @@ pub struct PmIntervalRow {
     pub asset_group: String,
     /// Its site.
     pub site_id: String,
-    /// `OK`, `NO_LAST_COMPLETION` or `NOT_MONOTONIC`.
+    /// `OK`, `NO_LAST_COMPLETION`, `NOT_MONOTONIC`, `OUT_OF_RANGE`, `INVALID_INPUT` or
+    /// `NO_TIME_BASED_PM` (`weibull_cost`: no interval, no due date).
     pub status: String,
-    /// `MTBF` or `FALLBACK`.
+    /// `MTBF` or `FALLBACK` (`mtbf_fraction`), `WEIBULL` or `RUN_TO_FAILURE` (`weibull_cost`).
     pub basis: Option<String>,
-    /// Fallback reason.
+    /// Fallback reason (`NO_VALID_SAMPLES`, `HIGH_VARIABILITY`), or why no time-based PM
+    /// (`TOO_FEW_FAILURES`, `NO_FIT`, `FAILURE_NOT_COSTLIER`, `NO_WEAR_OUT`, `NO_FINITE_OPTIMUM`).
     pub reason: Option<String>,
     /// Valid samples.
     pub n_samples: i64,
@@ -415,6 +417,91 @@ pub struct PmIntervalRow {
     pub next_due_at: Option<String>,
     /// Formula version used.
     pub formula_version: i64,
+    /// Under `[pm] method = "weibull_cost"`: the life model and decision the interval rests on
+    /// (absent under `mtbf_fraction`).
+    pub life: Option<LifeModel>,
+}
+
+/// A `weibull_cost` decision with the life data and fit it rests on
+/// (docs/contract.md#life-models-and-weibull_cost). Fit figures are of the lives fitted: the
+/// asset group's pooled lives when `life_source` is `POOLED`.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct LifeModel {
+    /// The component (`""`: the asset as a whole).
+    pub component: String,
+    /// `WEIBULL` (PM at the cost-optimal age) or `RUN_TO_FAILURE` (no time-based PM pays).
+    pub basis: String,
+    /// Why no time-based PM: `TOO_FEW_FAILURES`, `NO_FIT`, `FAILURE_NOT_COSTLIER`, `NO_WEAR_OUT`
+    /// or `NO_FINITE_OPTIMUM`.
+    pub reason: Option<String>,
+    /// The reason in words.
+    pub reason_text: Option<String>,
+    /// `OWN` (the asset's own lives) or `POOLED` (its asset group's).
+    pub life_source: String,
+    /// The asset's own lives.
+    pub lives: i64,
+    /// Failures among the lives fitted.
+    pub failures: i64,
+    /// Suspensions (right-censored lives) among the lives fitted.
+    pub suspensions: i64,
+    /// Zero-length lives dropped from the asset's own lives.
+    pub zero_length_dropped: i64,
+    /// Exponential MTBF with censoring (exposure / failures), hours.
+    pub exp_mtbf_hours: Option<f64>,
+    /// Weibull shape β.
+    pub beta: Option<f64>,
+    /// Lower likelihood-ratio bound on β (wear-out is shown when it is above 1).
+    pub beta_lower: Option<f64>,
+    /// Upper likelihood-ratio bound on β.
+    pub beta_upper: Option<f64>,
+    /// Weibull scale α (η), hours.
+    pub alpha_hours: Option<f64>,
+    /// Mean life `α·Γ(1+1/β)`, hours.
+    pub mean_life_hours: Option<f64>,
+    /// B10 life (10 % failed), hours.
+    pub b10_hours: Option<f64>,
+    /// Cost-optimal replacement age `T*`, hours (before slack and clamping).
+    pub t_star_hours: Option<f64>,
+    /// The `mtbf_fraction` interval it is compared with, days.
+    pub seed_interval_days: f64,
+    /// Failure cost Cf used.
+    pub failure_cost: f64,
+    /// PM cost Cp used.
+    pub pm_cost: f64,
+    /// Expected cost per hour under the recommendation (run to failure: Cf / mean life).
+    pub cost_rate: Option<f64>,
+    /// Expected cost per hour under the seed interval.
+    pub cost_rate_seed: Option<f64>,
+}
+
+impl LifeModel {
+    /// The stored decision, when there is one.
+    pub fn from_row(l: cmms_store::reliability::LifeModelRow) -> Option<Self> {
+        Some(Self {
+            component: l.component?,
+            basis: l.life_basis?.as_str().to_owned(),
+            reason: l.life_reason.map(|r| r.code().to_owned()),
+            reason_text: l.life_reason.map(|r| r.words().to_owned()),
+            life_source: l.life_source?.as_str().to_owned(),
+            lives: l.lives?,
+            failures: l.failures?,
+            suspensions: l.suspensions?,
+            zero_length_dropped: l.zero_length_dropped?,
+            exp_mtbf_hours: l.exp_mtbf_hours,
+            beta: l.beta,
+            beta_lower: l.beta_lower,
+            beta_upper: l.beta_upper,
+            alpha_hours: l.alpha_hours,
+            mean_life_hours: l.mean_life_hours,
+            b10_hours: l.b10_hours,
+            t_star_hours: l.t_star_hours,
+            seed_interval_days: l.seed_interval_days?,
+            failure_cost: l.failure_cost?,
+            pm_cost: l.pm_cost?,
+            cost_rate: l.cost_rate,
+            cost_rate_seed: l.cost_rate_seed,
+        })
+    }
 }
 
 impl From<cmms_store::reliability::PmIntervalRow> for PmIntervalRow {
@@ -434,6 +521,7 @@ impl From<cmms_store::reliability::PmIntervalRow> for PmIntervalRow {
             next_due_local: r.next_due_local,
             next_due_at: r.next_due_at.map(rfc3339_utc),
             formula_version: r.formula_version,
+            life: LifeModel::from_row(r.life),
         }
     }
 }

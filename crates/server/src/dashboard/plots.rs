@@ -269,6 +269,106 @@ pub fn time_plot(title: &str, y_label: &str, from_ms: i64, to_ms: i64, series: &
     }
 }
 
+/// How an [`XySeries`] is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XyStyle {
+    /// A line through the points.
+    Line,
+    /// Separate markers.
+    Points,
+    /// A vertical line at the first point's x across the whole plot (a marked value such as `T*`).
+    Vertical,
+}
+
+/// One series of an [`xy_plot`]: label, colour, style, and `(x, y)` points in x order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct XySeries {
+    /// Legend label.
+    pub label: String,
+    /// CSS colour.
+    pub color: &'static str,
+    /// How it is drawn.
+    pub style: XyStyle,
+    /// The points.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A plot over `x` in `[0, x_max]` (ticks labelled with `x_unit`) and `y` from 0, drawn with the
+/// same template as [`time_plot`]; points beyond the axes are clipped to them.
+pub fn xy_plot(title: &str, x_unit: &str, y_label: &str, x_max: f64, series: &[XySeries]) -> Plot {
+    let x_max = nice_max(x_max);
+    let y_max = nice_max(
+        series
+            .iter()
+            .filter(|s| s.style != XyStyle::Vertical)
+            .flat_map(|s| s.points.iter().filter(|p| p.0 <= x_max).map(|p| p.1))
+            .filter(|v| v.is_finite())
+            .fold(0.0, f64::max)
+            * 1.05,
+    );
+    let x = |v: f64| LEFT + (v / x_max).clamp(0.0, 1.0) * (W - LEFT - RIGHT);
+    let y = |v: f64| TOP + (1.0 - (v / y_max).clamp(0.0, 1.0)) * (H - TOP - BOTTOM);
+    let f1 = |v: f64| format!("{v:.1}");
+    let drawn: Vec<&XySeries> = series.iter().filter(|s| !s.points.is_empty()).collect();
+    let (legend, legend_rows) = legend_layout(&drawn.iter().map(|s| s.label.as_str()).collect::<Vec<_>>());
+    let y_ticks = (0..=4)
+        .map(|i| {
+            let v = y_max * f64::from(i) / 4.0;
+            YTick { y: f1(y(v)), text_x: LEFT - 4.0, text_y: f1(y(v) + 4.0), label: super::html::num(Some(v)) }
+        })
+        .collect();
+    let x_ticks = (0..=4)
+        .map(|i| {
+            let v = x_max * f64::from(i) / 4.0;
+            XTick { x: f1(x(v)), y: H - 8.0, label: format!("{} {x_unit}", super::html::num(Some(v))) }
+        })
+        .collect();
+    let marks = drawn
+        .iter()
+        .zip(legend)
+        .map(|(s, (lx, row))| {
+            let ly = H + 10.0 + LEGEND_ROW * row as f64;
+            let mut m = SeriesMarks {
+                label: s.label.clone(),
+                color: s.color,
+                before: None,
+                line: None,
+                points: Vec::new(),
+                bars: Vec::new(),
+                level: None,
+                legend: LegendSpot { x: f1(lx), swatch_y: f1(ly - 4.0), text_x: f1(lx + 22.0), text_y: f1(ly + 1.0) },
+            };
+            let finite = s.points.iter().filter(|p| p.0.is_finite() && p.1.is_finite());
+            match s.style {
+                XyStyle::Line => {
+                    let mut d = String::new();
+                    for (k, (px, py)) in finite.filter(|p| p.0 <= x_max).enumerate() {
+                        let _ = write!(d, "{}{:.1},{:.1}", if k == 0 { "M" } else { " L" }, x(*px), y(*py));
+                    }
+                    m.line = Some(d).filter(|d| !d.is_empty());
+                }
+                XyStyle::Points => m.points = finite.map(|(px, py)| (f1(x(*px)), f1(y(*py)))).collect(),
+                XyStyle::Vertical => {
+                    m.line = Some(format!("M{:.1},{TOP:.1} V{:.1}", x(s.points[0].0), H - BOTTOM));
+                }
+            }
+            m
+        })
+        .collect();
+    Plot {
+        title: title.to_owned(),
+        y_label: y_label.to_owned(),
+        width: W,
+        height: H + 6.0 + LEGEND_ROW * legend_rows as f64,
+        left: LEFT,
+        right: W - RIGHT,
+        mid: H / 2.0,
+        y_ticks,
+        x_ticks,
+        series: marks,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -283,6 +383,33 @@ mod tests {
 
     fn markup(plot: Plot) -> String {
         Svg { plot: &plot }.render().expect("a plot renders")
+    }
+
+    #[test]
+    fn an_xy_plot_draws_lines_points_and_marks() {
+        let s = |label: &str, style, points: Vec<(f64, f64)>| XySeries {
+            label: label.into(),
+            color: "#000",
+            style,
+            points,
+        };
+        let svg = markup(xy_plot(
+            "R(t)",
+            "h",
+            "reliability",
+            900.0,
+            &[
+                s("fitted", XyStyle::Line, vec![(0.0, 1.0), (500.0, 0.5), (2000.0, 0.0)]),
+                s("failures", XyStyle::Points, vec![(100.0, 0.9)]),
+                s("T*", XyStyle::Vertical, vec![(250.0, 0.0)]),
+            ],
+        ));
+        assert!(svg.contains("data-series=\"3\""), "{svg}");
+        // x axis to 1,000 h: 500 h is the middle of the plot area, 2,000 h is clipped.
+        let mid = LEFT + (W - LEFT - RIGHT) / 2.0;
+        assert!(svg.contains(&format!(" L{mid:.1},")) && svg.matches(" L").count() == 1, "{svg}");
+        assert!(svg.contains(">1000 h<"), "{svg}");
+        assert!(svg.contains("<circle") && svg.contains(&format!("V{:.1}", H - BOTTOM)), "{svg}");
     }
 
     #[test]

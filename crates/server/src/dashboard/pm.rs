@@ -3,13 +3,13 @@
 //! the PM interval.
 
 use super::html::{local, local_input, local_text, num, overdue, utc};
-use super::plots::{Plot, Series, Style, time_plot};
+use super::plots::{Plot, Series, Style, XySeries, XyStyle, time_plot, xy_plot};
 use super::{Flash, PageResult, Shell, Unknown, Viewer, internal, page, render};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use cmms_core::reliability::{Basis, FallbackReason};
+use cmms_core::reliability::{Basis, IntervalReason};
 use cmms_core::work_order::{WoAction, WoState as S, transition};
 use cmms_store::codes::PmStatus;
 use cmms_store::reliability::PmIntervalRow;
@@ -355,7 +355,7 @@ pub(super) async fn assets(viewer: Viewer, State(state): State<AppState>) -> Pag
     let rows = rows
         .into_iter()
         .map(|a| AssetLine {
-            basis: format!("{} {}", a.basis.map_or("", Basis::as_str), a.reason.map_or("", FallbackReason::code)),
+            basis: format!("{} {}", a.basis.map_or("", Basis::as_str), a.reason.map_or("", IntervalReason::code)),
             mtbf: num(a.mean_mtbf_hours),
             interval: num(a.interval_days),
             due: NextDue::new(&a, status.get(a.asset_id.as_str()).copied()),
@@ -398,8 +398,156 @@ struct AssetPage<'a> {
     interval: String,
     due: NextDue,
     plot: Plot,
+    /// Under `weibull_cost`: the decision, its figures and plots.
+    life: Option<LifeView>,
     orders: Vec<AssetOrder>,
     failures: Vec<FailureLine>,
+}
+
+/// A plot rendered on its own (`templates/plot.html` escapes its labels), for pages with several.
+#[derive(Template)]
+#[template(source = "{% include \"plot.html\" %}", ext = "html")]
+struct PlotSvg<'a> {
+    plot: &'a Plot,
+}
+
+/// The `weibull_cost` decision of an asset for a person: in words, with figures, the fitted
+/// reliability curve against the observed lives, and the cost rate against the interval.
+struct LifeView {
+    /// The decision in words.
+    decision: String,
+    /// Fit and cost figures, label and value.
+    figures: Vec<(&'static str, String)>,
+    /// SVG of `R(t)` with the Kaplan–Meier estimate of the asset's own lives.
+    reliability: String,
+    /// SVG of `C(T)` with `T*`, the recommendation and the seed interval marked.
+    cost: String,
+}
+
+/// The life section of an asset page (`None` under `mtbf_fraction`): own lives from `events` and
+/// `completions` up to `now`, the stored fit (its pool's when pooled) and costs.
+fn life_view(
+    a: &PmIntervalRow,
+    events: &[cmms_core::reliability::FailureEvent],
+    completions: &[jiff::Timestamp],
+    now: jiff::Timestamp,
+) -> Result<Option<LifeView>, askama::Error> {
+    use cmms_core::life::{LifeSource, Weibull, asset_lives, cost_rate, kaplan_meier};
+    let l = &a.life;
+    let (Some(basis), Some(source)) = (l.life_basis, l.life_source) else { return Ok(None) };
+    let own = asset_lives(events, completions, now).map(|s| s.lives).unwrap_or_default();
+    let model = l.beta.zip(l.alpha_hours).map(|(shape, scale)| Weibull { shape, scale });
+    let (cf, cp) = (l.failure_cost.unwrap_or(1.0), l.pm_cost.unwrap_or(1.0));
+    let pooled = if source == LifeSource::Pooled { " (fitted on the pooled lives of its asset group)" } else { "" };
+    let rate = |r: Option<f64>| r.map_or("—".to_owned(), |r| format!("{:.4} per 1,000 h", r * 1000.0));
+    let decision = match (basis, l.life_reason) {
+        (Basis::Weibull, _) => format!(
+            "Wear-out shown{pooled}: replace every {} days (T* = {} h × slack, clamped). Expected cost {} \
+             against {} under the seed interval of {} days.",
+            num(a.interval_days),
+            num(l.t_star_hours),
+            rate(l.cost_rate),
+            rate(l.cost_rate_seed),
+            num(l.seed_interval_days),
+        ),
+        (_, reason) => format!(
+            "No time-based PM{pooled}: {}.{}",
+            reason.map_or("the registry keeps none", |r| r.words()),
+            match a.interval_days {
+                Some(d) => format!(" The manufacturer interval of {} days is kept (registry).", num(Some(d))),
+                None => " Run to failure, or monitor condition.".to_owned(),
+            }
+        ),
+    };
+    let count = |n: Option<i64>| n.map_or("—".to_owned(), |n| n.to_string());
+    let figures = vec![
+        ("lives fitted", format!("{} failures, {} suspensions", count(l.failures), count(l.suspensions))),
+        ("own lives", format!("{} ({} zero-length dropped)", count(l.lives), count(l.zero_length_dropped))),
+        ("Weibull β", format!("{} [{}, {}]", num(l.beta), num(l.beta_lower), num(l.beta_upper))),
+        ("scale α", format!("{} h", num(l.alpha_hours))),
+        ("mean life", format!("{} h (exponential MTBF {} h)", num(l.mean_life_hours), num(l.exp_mtbf_hours))),
+        ("B10 life", format!("{} h", num(l.b10_hours))),
+        ("T*", format!("{} h", num(l.t_star_hours))),
+        ("costs", format!("failure {}, PM {}", num(Some(cf)), num(Some(cp)))),
+    ];
+    let km = kaplan_meier(&own);
+    let longest = km.last().map_or(0.0, |p| p.hours);
+    let t_star = l.t_star_hours;
+    let x_max = [longest, t_star.unwrap_or(0.0) * 2.0, l.seed_interval_days.unwrap_or(0.0) * 24.0 * 1.2]
+        .into_iter()
+        .chain(model.map(|m| m.b_life(0.95)))
+        .fold(1.0, f64::max);
+    let grid: Vec<f64> = (0..=120).map(|i| x_max * f64::from(i) / 120.0).collect();
+    let mut r_series = vec![
+        XySeries {
+            label: "observed (Kaplan–Meier), failures".into(),
+            color: "#e76f51",
+            style: XyStyle::Points,
+            points: km.iter().filter(|p| p.failed).map(|p| (p.hours, p.survival)).collect(),
+        },
+        XySeries {
+            label: "suspensions".into(),
+            color: "#8d99ae",
+            style: XyStyle::Points,
+            points: km.iter().filter(|p| !p.failed).map(|p| (p.hours, p.survival)).collect(),
+        },
+    ];
+    let mut c_series = Vec::new();
+    if let Some(m) = model {
+        r_series.insert(
+            0,
+            XySeries {
+                label: format!("fitted R(t), β {} α {} h", num(Some(m.shape)), num(Some(m.scale))),
+                color: "#264653",
+                style: XyStyle::Line,
+                points: grid.iter().map(|&t| (t, m.reliability(t))).collect(),
+            },
+        );
+        c_series.push(XySeries {
+            label: "cost rate C(T) per 1,000 h".into(),
+            color: "#264653",
+            style: XyStyle::Line,
+            points: grid.iter().skip(1).map(|&t| (t, cost_rate(&m, cp, cf, t) * 1000.0)).collect(),
+        });
+        c_series.push(XySeries {
+            label: "run to failure (Cf / mean life)".into(),
+            color: "#8d99ae",
+            style: XyStyle::Line,
+            points: vec![(0.0, cf / m.mean() * 1000.0), (x_max, cf / m.mean() * 1000.0)],
+        });
+    }
+    let mut marks =
+        vec![("T*", "#e76f51", t_star), ("seed interval", "#f4a261", l.seed_interval_days.map(|d| d * 24.0))];
+    if basis == Basis::Weibull {
+        marks.push(("recommended interval", "#2a9d8f", a.interval_days.map(|d| d * 24.0)));
+    }
+    for (label, color, at) in marks {
+        if let Some(at) = at {
+            c_series.push(XySeries {
+                label: format!("{label} ({} h)", num(Some(at))),
+                color,
+                style: XyStyle::Vertical,
+                points: vec![(at, 0.0)],
+            });
+        }
+    }
+    let svg = |plot: Plot| PlotSvg { plot: &plot }.render();
+    Ok(Some(LifeView {
+        decision,
+        figures,
+        reliability: svg(xy_plot(
+            "fitted reliability R(t) against the observed lives",
+            "h",
+            "reliability",
+            x_max,
+            &r_series,
+        ))?,
+        cost: if c_series.is_empty() {
+            String::new()
+        } else {
+            svg(xy_plot("expected cost rate C(T) of PM every T hours", "h", "cost / 1,000 h", x_max, &c_series))?
+        },
+    }))
 }
 
 pub(super) async fn asset(
@@ -420,6 +568,18 @@ pub(super) async fn asset(
     let due = NextDue::new(&a, timezone.map(|tz| (tz, any_late)));
     let events = state.store.failure_histories(std::slice::from_ref(&asset_id)).await.map_err(internal)?;
     let events = events.get(&asset_id).cloned().unwrap_or_default();
+    let life = {
+        let log: Vec<_> = events.iter().map(|e| e.event).collect();
+        let mut done: Vec<jiff::Timestamp> = orders
+            .iter()
+            .filter_map(|w| w.completed_at)
+            .chain(a.last_completion_at)
+            .map(cmms_core::time::from_epoch_ms)
+            .collect();
+        done.sort_unstable();
+        done.dedup();
+        life_view(&a, &log, &done, cmms_core::time::from_epoch_ms(now)).map_err(internal)?
+    };
     let ms = |t: jiff::Timestamp| t.as_millisecond();
     let unplanned: Vec<i64> = events
         .iter()
@@ -477,13 +637,14 @@ pub(super) async fn asset(
         flash,
         back: format!("/assets/{}", segment(&asset_id)),
         basis: a.basis.map_or("", Basis::as_str).to_owned(),
-        reason: a.reason.map_or("", FallbackReason::code).to_owned(),
+        reason: a.reason.map_or("", IntervalReason::code).to_owned(),
         mtbf: num(a.mean_mtbf_hours),
         cv: num(a.cv),
         interval: num(a.interval_days),
         a,
         due,
         plot,
+        life,
         orders,
         failures,
     }))

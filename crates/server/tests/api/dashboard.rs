@@ -324,3 +324,24 @@ pub async fn dashboard_work_order_actions_follow_the_state_machine_on_a_fixed_cl
     let (_, html) = page(&app, &operate, "/quarantine").await;
     assert!(html.contains("<input name=\"part_id\" placeholder=\"part id\" required>"), "{html}");
 }
+
+/// Under `[pm] method = "weibull_cost"` the asset page says the decision in words and draws the
+/// life plot; the API carries the life model with the reason in words.
+pub async fn dashboard_asset_page_shows_the_life_model(db: Db) {
+    let app = spawn_app(db).await;
+    load_reliability(&app.db).await;
+    let toml = "[pm]\nmethod = \"weibull_cost\"\nfailure_cost = 5.0\npm_cost = 1.0\n";
+    let now = jiff::Timestamp::now();
+    cmms_pipeline::formulas::load(&app.db.store, toml, "weibull", now.as_millisecond()).await.unwrap();
+    cmms_pipeline::pm::recompute_intervals(&app.db.store, now, now.as_millisecond()).await.unwrap();
+    let (_, pm) = app.get("/api/v1/assets/CHILLER-01/pm", Scope::Read).await;
+    let life = &pm["interval"]["life"];
+    assert_eq!((&life["basis"], &life["reason"]), (&json!("RUN_TO_FAILURE"), &json!("TOO_FEW_FAILURES")), "{pm}");
+    assert!(life["reason_text"].as_str().unwrap().contains("too few failures"), "{pm}");
+    assert_eq!(pm["interval"]["status"], "NO_TIME_BASED_PM", "{pm}");
+    let read = sign_in(&app, Scope::Read).await;
+    let (s, html) = page(&app, &read, "/assets/CHILLER-01").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("Life model and PM decision") && html.contains("No time-based PM"), "{html}");
+    assert!(html.contains("fitted reliability R(t) against the observed lives"), "{html}");
+}

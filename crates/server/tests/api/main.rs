@@ -170,6 +170,7 @@ fn main() -> std::process::ExitCode {
         case!(events::a_voided_snapshot_gives_the_stock_back),
         case!(dashboard::dashboard_shows_site_times_overdue_pms_and_alert_actions),
         case!(dashboard::dashboard_work_order_actions_follow_the_state_machine_on_a_fixed_clock),
+        case!(dashboard::dashboard_asset_page_shows_the_life_model),
         case!(session::the_cookie_holds_a_session_id_never_the_token),
         case!(session::sign_out_and_revocation_end_sessions_on_the_server),
         case!(session::sessions_end_after_their_lifetime_or_idle_timeout),
