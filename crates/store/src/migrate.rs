@@ -88,6 +88,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0012_part_packs.sql"),
         postgres: include_str!("../migrations/postgres/0012_part_packs.sql"),
     },
+    Migration {
+        version: 14,
+        description: "saved backtest reports",
+        sqlite: include_str!("../migrations/sqlite/0014_backtest_reports.sql"),
+        postgres: include_str!("../migrations/postgres/0014_backtest_reports.sql"),
+    },
 ];
 
 /// Arbitrary constant identifying cmms-pipeline's migration lock among advisory locks.
