@@ -1,7 +1,9 @@
 //! `cmms backtest`: parse the flags, run the pipeline's replay off the async runtime, print the
-//! per-policy table and the frontier (or the whole report as JSON).
+//! per-policy table and the frontier (or the whole report as JSON), and save the report in the
+//! database for the dashboard (unless `--no-save`).
 
 use crate::cli::{BacktestArgs, OutputFormat};
+use crate::config::{Config, store_name};
 use anyhow::{Context, bail};
 use cmms_core::formula::{FormulaSet, ThresholdMethod};
 use cmms_pipeline::compute::{BacktestReport, BacktestSettings, Review, backtest_folder};
@@ -24,7 +26,7 @@ fn date(text: Option<&str>, flag: &str) -> anyhow::Result<Option<jiff::civil::Da
 }
 
 /// Runs `cmms backtest`.
-pub async fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(config: &Config, args: BacktestArgs) -> anyhow::Result<ExitCode> {
     let formulas = match &args.formulas {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -72,6 +74,18 @@ pub async fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
         OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
         OutputFormat::Table => print_table(&report),
     }
+    if !args.no_save {
+        let store = config.open_store().await?;
+        let now = jiff::Timestamp::now().as_millisecond();
+        let id = store
+            .save_backtest_report(now, &args.input.display().to_string(), &serde_json::to_string(&report)?)
+            .await?;
+        store.close().await;
+        eprintln!(
+            "report saved as backtest {id} in {} (the dashboard's Backtest page shows the latest; --no-save skips this)",
+            store_name(&config.database_url)
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -93,7 +107,13 @@ fn print_table(r: &BacktestReport) {
     );
     outln!(
         "{:<16} {:<16} {:>9} {:>8} {:>10} {:>12} {:>10}",
-        "policy", "class", "fill rate", "CSL", "avg stock", "orders/p-yr", "cost/p-yr"
+        "policy",
+        "class",
+        "fill rate",
+        "CSL",
+        "avg stock",
+        "orders/p-yr",
+        "cost/p-yr"
     );
     for p in &r.policies {
         let rows = std::iter::once(("(all)", &p.summary))

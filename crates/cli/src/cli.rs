@@ -251,6 +251,10 @@ pub struct BacktestArgs {
     /// Skip the frontier search.
     #[arg(long)]
     pub no_frontier: bool,
+    /// Do not save the report in the database (by default it is saved, and the dashboard's
+    /// Backtest page shows the latest saved report).
+    #[arg(long)]
+    pub no_save: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,

@@ -14,10 +14,10 @@ pub mod normal;
 use crate::formula::{FormulaSet, ThresholdMethod, ThresholdParams};
 use crate::ids::{PartClass, SiteId};
 use crate::quantity::Quantity;
-use crate::units::UnitPolicy;
 use crate::thresholds::{
     Consumption, Limits, ThresholdError, Thresholds, UsageSummary, compute, part_thresholds, round_decimals,
 };
+use crate::units::UnitPolicy;
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
@@ -538,6 +538,7 @@ pub fn daily_demand_since(
 /// formula, [`policy_thresholds`] on `daily` ([`daily_demand`]) for the others — with the
 /// parameters used; every method's limits end in the part's unit policy
 /// ([`UnitPolicy::whole_limits`]).
+#[allow(clippy::too_many_arguments)]
 pub fn part_policy_thresholds(
     formulas: &FormulaSet,
     class: &PartClass,

@@ -87,6 +87,22 @@ pub struct FrontierResult {
     pub at_seed_stock: FrontierPoint,
     /// The knob at which it reaches the seed's fill rate, and the stock it needs there.
     pub at_seed_fill_rate: FrontierPoint,
+    /// Every knob value the two searches replayed, ascending: the policy's fill-rate / stock
+    /// curve (what the dashboard plots).
+    pub curve: Vec<CurvePoint>,
+}
+
+/// A replayed point of a policy's curve.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct CurvePoint {
+    /// The knob's value.
+    pub knob_value: f64,
+    /// Fill rate there.
+    pub fill_rate: f64,
+    /// Average stock on hand per part there.
+    pub avg_on_hand: f64,
+    /// Orders per part and year there.
+    pub orders_per_part_year: f64,
 }
 
 /// What `cmms backtest` found.
@@ -267,13 +283,29 @@ pub fn backtest_folder(
         && let Some(seed) = policies.first()
     {
         for spec in specs.iter().skip(1) {
-            let eval = |x: f64| replay(&spec.with_knob(x)).total.summary(&opts);
+            let seen = std::cell::RefCell::new(Vec::new());
+            let eval = |x: f64| {
+                let s = replay(&spec.with_knob(x)).total.summary(&opts);
+                seen.borrow_mut().push(CurvePoint {
+                    knob_value: x,
+                    fill_rate: s.fill_rate,
+                    avg_on_hand: s.avg_on_hand,
+                    orders_per_part_year: s.orders_per_part_year,
+                });
+                s
+            };
             let range = knob_range(spec.knob());
+            let at_seed_stock = match_knob(&eval, range, |s| s.avg_on_hand, seed.summary.avg_on_hand, 12);
+            let at_seed_fill_rate = match_knob(&eval, range, |s| s.fill_rate, seed.summary.fill_rate, 12);
+            let mut curve = seen.into_inner();
+            curve.sort_by(|a, b| a.knob_value.total_cmp(&b.knob_value));
+            curve.dedup_by(|a, b| a.knob_value == b.knob_value);
             frontier.push(FrontierResult {
                 policy: spec.name.clone(),
                 knob: spec.knob(),
-                at_seed_stock: match_knob(&eval, range, |s| s.avg_on_hand, seed.summary.avg_on_hand, 12),
-                at_seed_fill_rate: match_knob(&eval, range, |s| s.fill_rate, seed.summary.fill_rate, 12),
+                at_seed_stock,
+                at_seed_fill_rate,
+                curve,
             });
         }
     }

@@ -17,7 +17,9 @@ mod write;
 
 use crate::import::reader::{join, parse_row, read_file_with};
 use crate::import::{ImportError, Location, RowIssue};
-pub use backtest::{BacktestReport, BacktestSettings, Review, backtest_folder};
+pub use backtest::{
+    BacktestReport, BacktestSettings, CurvePoint, FrontierResult, PolicyResult, Review, backtest_folder,
+};
 use cmms_core::feeds::{ConsumptionRecord, FailureRecord, MtbfReadingRecord};
 use cmms_core::formula::FormulaSet;
 use cmms_core::ids::SiteId;

@@ -269,6 +269,97 @@ pub fn time_plot(title: &str, y_label: &str, from_ms: i64, to_ms: i64, series: &
     }
 }
 
+/// One series of an [`xy_plot`]: label, colour, `(x, y)` points, and whether they are joined
+/// (a curve, drawn in ascending `x`) or left as markers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct XySeries {
+    /// Legend label.
+    pub label: String,
+    /// CSS colour.
+    pub color: &'static str,
+    /// Joined by a line (true) or markers only.
+    pub joined: bool,
+    /// The points.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A round lower bound of an axis whose values reach down to `v` and up to `max`: 0 when `v` is
+/// within the lower half of `[0, max]`, else `v` rounded down to a tenth of `max`'s magnitude.
+fn nice_min(v: f64, max: f64) -> f64 {
+    if !(v.is_finite() && max.is_finite()) || v <= max / 2.0 {
+        return 0.0;
+    }
+    let step = nice_max(max) / 10.0;
+    (v / step).floor() * step
+}
+
+/// A plot of `y` against `x` (both axes numeric; `x` from 0, `y` from a round value under its
+/// smallest point): curves with their markers and lone markers, in the geometry and markup of
+/// [`time_plot`] (`templates/plot.html`). The `x` axis' name goes in the page's caption.
+pub fn xy_plot(title: &str, y_label: &str, series: &[XySeries]) -> Plot {
+    let all = || series.iter().flat_map(|s| s.points.iter().copied()).filter(|(x, y)| x.is_finite() && y.is_finite());
+    let x_max = nice_max(all().map(|p| p.0).fold(0.0, f64::max) * 1.05);
+    let y_top = all().map(|p| p.1).fold(0.0, f64::max);
+    let y_max = nice_max(y_top);
+    let y_min = nice_min(all().map(|p| p.1).fold(f64::INFINITY, f64::min), y_max);
+    let x = |v: f64| LEFT + v / x_max * (W - LEFT - RIGHT);
+    let y = |v: f64| TOP + (1.0 - (v - y_min) / (y_max - y_min).max(f64::MIN_POSITIVE)) * (H - TOP - BOTTOM);
+    let f1 = |v: f64| format!("{v:.1}");
+    let drawn: Vec<&XySeries> = series.iter().filter(|s| !s.points.is_empty()).collect();
+    let (legend, legend_rows) = legend_layout(&drawn.iter().map(|s| s.label.as_str()).collect::<Vec<_>>());
+    let y_ticks = (0..=4)
+        .map(|i| {
+            let v = y_min + (y_max - y_min) * f64::from(i) / 4.0;
+            YTick { y: f1(y(v)), text_x: LEFT - 4.0, text_y: f1(y(v) + 4.0), label: super::html::num(Some(v)) }
+        })
+        .collect();
+    let x_ticks = (0..=4)
+        .map(|i| {
+            let v = x_max * f64::from(i) / 4.0;
+            XTick { x: f1(x(v)), y: H - 8.0, label: super::html::num(Some(v)) }
+        })
+        .collect();
+    let marks = drawn
+        .iter()
+        .zip(legend)
+        .map(|(s, (lx, row))| {
+            let mut pts: Vec<(f64, f64)> =
+                s.points.iter().copied().filter(|(a, b)| a.is_finite() && b.is_finite()).collect();
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let line = (s.joined && pts.len() > 1).then(|| {
+                let mut d = String::new();
+                for (k, (px, py)) in pts.iter().enumerate() {
+                    let _ = write!(d, "{}{:.1},{:.1}", if k == 0 { "M" } else { " L" }, x(*px), y(*py));
+                }
+                d
+            });
+            let ly = H + 10.0 + LEGEND_ROW * row as f64;
+            SeriesMarks {
+                label: s.label.clone(),
+                color: s.color,
+                before: None,
+                line,
+                points: pts.iter().map(|(px, py)| (f1(x(*px)), f1(y(*py)))).collect(),
+                bars: Vec::new(),
+                level: None,
+                legend: LegendSpot { x: f1(lx), swatch_y: f1(ly - 4.0), text_x: f1(lx + 22.0), text_y: f1(ly + 1.0) },
+            }
+        })
+        .collect();
+    Plot {
+        title: title.to_owned(),
+        y_label: y_label.to_owned(),
+        width: W,
+        height: H + 6.0 + LEGEND_ROW * legend_rows as f64,
+        left: LEFT,
+        right: W - RIGHT,
+        mid: H / 2.0,
+        y_ticks,
+        x_ticks,
+        series: marks,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,5 +444,27 @@ mod tests {
         assert_eq!(legend_layout(&[]).1, 0);
         let svg = markup(time_plot("t", "u", 0, 1, &[]));
         assert!(svg.contains(&format!("height=\"{}\"", H + 6.0)), "{svg}");
+    }
+
+    #[test]
+    fn an_xy_plot_joins_curves_in_x_order_and_marks_points() {
+        let curve = XySeries {
+            label: "tsb".into(),
+            color: "#000",
+            joined: true,
+            points: vec![(4.0, 90.0), (2.0, 80.0), (3.0, f64::NAN)],
+        };
+        let seed = XySeries { label: "seed <now>".into(), color: "#f00", joined: false, points: vec![(2.5, 78.0)] };
+        let p = xy_plot("fill rate vs stock", "fill rate (%)", &[curve, seed]);
+        // x from 0 to a round maximum over 4.2; y from 70 (a round value under 78) to 100.
+        assert_eq!(p.x_ticks.last().unwrap().label, "5");
+        assert_eq!((p.y_ticks[0].label.as_str(), p.y_ticks[4].label.as_str()), ("70", "100"));
+        let line = p.series[0].line.as_deref().unwrap();
+        let x2 = LEFT + 2.0 / 5.0 * (W - LEFT - RIGHT);
+        assert!(line.starts_with(&format!("M{x2:.1},")) && line.contains(" L"), "{line}");
+        assert_eq!(p.series[0].points.len(), 2, "the NaN point is left out");
+        assert!(p.series[1].line.is_none() && p.series[1].points.len() == 1);
+        let svg = markup(p);
+        assert!(svg.contains("data-series=\"2\"") && svg.contains("seed &#60;now&#62;"), "{svg}");
     }
 }
