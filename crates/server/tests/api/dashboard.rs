@@ -380,4 +380,16 @@ pub async fn the_backtest_page_shows_the_latest_saved_report(db: Db) {
     assert_eq!(totals.len(), 2, "{html}");
     assert!(totals[0].contains("79.59 %") && totals[1].contains("90.32 %"), "{totals:?}");
     assert!(html.contains("demand class lumpy &#60;x&#62;") && html.contains("part class CARPART"), "{html}");
+    // The same report over the API, its time in RFC 3339.
+    let (s, body) = app.call(Method::GET, "/api/v1/backtest", Some(Scope::Read), None).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!((body["id"].as_i64(), body["source"].as_str()), (Some(id), Some("carparts-import")));
+    assert_eq!(body["created_at"], "1970-01-01T00:00:02Z");
+    assert_eq!(body["report"]["policies"][1]["name"], "tsb");
+}
+
+pub async fn the_backtest_api_answers_404_before_the_first_report(db: Db) {
+    let app = spawn_app(db).await;
+    let (s, body) = app.call(Method::GET, "/api/v1/backtest", Some(Scope::Read), None).await;
+    assert_eq!((s, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("NOT_FOUND")), "{body}");
 }
