@@ -213,9 +213,10 @@ pub enum Command {
 /// `cmms backtest` flags.
 #[derive(Debug, Args)]
 pub struct BacktestArgs {
-    /// Folder holding the import files (sites, parts, sku_map, consumption).
+    /// Folder holding the import files (sites, parts, sku_map, consumption) [default: the stored
+    /// history of the database].
     #[arg(long, value_name = "DIR")]
-    pub input: PathBuf,
+    pub input: Option<PathBuf>,
     /// Formula registry TOML the policies start from [default: built-in defaults].
     #[arg(long, value_name = "FILE")]
     pub formulas: Option<PathBuf>,
