@@ -1,10 +1,14 @@
 //! `cmms backtest`: parse the flags, run the pipeline's replay off the async runtime, print the
-//! per-policy table and the frontier (or the whole report as JSON).
+//! per-policy table and the frontier (or the whole report as JSON), and save the report in the
+//! database for the dashboard (unless `--no-save`).
 
 use crate::cli::{BacktestArgs, OutputFormat};
+use crate::config::{Config, store_name};
 use anyhow::{Context, bail};
 use cmms_core::formula::{FormulaSet, ThresholdMethod};
-use cmms_pipeline::compute::{BacktestReport, BacktestSettings, Review, backtest_folder};
+use cmms_pipeline::compute::{
+    BacktestReport, BacktestSettings, Review, backtest_folder, backtest_parts, stored_history,
+};
 use std::process::ExitCode;
 
 fn method(name: &str) -> anyhow::Result<Option<ThresholdMethod>> {
@@ -24,7 +28,7 @@ fn date(text: Option<&str>, flag: &str) -> anyhow::Result<Option<jiff::civil::Da
 }
 
 /// Runs `cmms backtest`.
-pub async fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
+pub async fn run(config: &Config, args: BacktestArgs) -> anyhow::Result<ExitCode> {
     let formulas = match &args.formulas {
         Some(path) => {
             let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -63,14 +67,40 @@ pub async fn run(args: BacktestArgs) -> anyhow::Result<ExitCode> {
         frontier: !args.no_frontier,
         policies,
     };
-    let window = cmms_core::time::TimeWindow::events(jiff::Timestamp::now());
-    let report = tokio::task::block_in_place(|| backtest_folder(&args.input, &formulas, &settings, window))?;
+    let now = jiff::Timestamp::now();
+    let (report, source) = match &args.input {
+        Some(input) => {
+            let window = cmms_core::time::TimeWindow::events(now);
+            (
+                tokio::task::block_in_place(|| backtest_folder(input, &formulas, &settings, window))?,
+                input.display().to_string(),
+            )
+        }
+        None => {
+            let store = config.open_existing_store().await?;
+            let history = stored_history(&store, now.as_millisecond()).await?;
+            store.close().await;
+            let report = tokio::task::block_in_place(|| {
+                backtest_parts(history, &formulas, &settings, cmms_pipeline::compute::ComputeReport::default())
+            });
+            (report, format!("stored history of {}", store_name(&config.database_url)))
+        }
+    };
     for issue in &report.input.issues {
         eprintln!("{issue}");
     }
     match args.format {
         OutputFormat::Json => outln!("{}", serde_json::to_string_pretty(&report)?),
         OutputFormat::Table => print_table(&report),
+    }
+    if !args.no_save {
+        let store = config.open_store().await?;
+        let id = store.save_backtest_report(now.as_millisecond(), &source, &serde_json::to_string(&report)?).await?;
+        store.close().await;
+        eprintln!(
+            "report saved as backtest {id} in {} (the dashboard's Backtest page shows the latest; --no-save skips this)",
+            store_name(&config.database_url)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

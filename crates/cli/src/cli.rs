@@ -213,9 +213,10 @@ pub enum Command {
 /// `cmms backtest` flags.
 #[derive(Debug, Args)]
 pub struct BacktestArgs {
-    /// Folder holding the import files (sites, parts, sku_map, consumption).
+    /// Folder holding the import files (sites, parts, sku_map, consumption) [default: the stored
+    /// history of the database].
     #[arg(long, value_name = "DIR")]
-    pub input: PathBuf,
+    pub input: Option<PathBuf>,
     /// Formula registry TOML the policies start from [default: built-in defaults].
     #[arg(long, value_name = "FILE")]
     pub formulas: Option<PathBuf>,
@@ -251,6 +252,10 @@ pub struct BacktestArgs {
     /// Skip the frontier search.
     #[arg(long)]
     pub no_frontier: bool,
+    /// Do not save the report in the database (by default it is saved, and the dashboard's
+    /// Backtest page shows the latest saved report).
+    #[arg(long)]
+    pub no_save: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
     pub format: OutputFormat,

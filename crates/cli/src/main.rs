@@ -90,7 +90,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<ExitCode> {
         Command::Compute { input, output, formulas, as_of } => {
             inventory::compute(&input, &output, formulas.as_deref(), as_of.as_deref()).await
         }
-        Command::Backtest(args) => backtest::run(args).await,
+        Command::Backtest(args) => backtest::run(&config, args).await,
         Command::WorkOrders { action } => pm::work_orders(&config, action).await,
         Command::Formulas { action } => pm::formulas(&config, action).await,
         Command::Token { action } => token::run(&config, action).await,

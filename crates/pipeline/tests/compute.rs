@@ -298,6 +298,14 @@ fn backtest_replays_every_policy_without_look_ahead() {
         assert_eq!(p.by_part_class.len(), 1);
     }
     assert_eq!(r.frontier.len(), 4);
+    // Each policy's curve: the knob values both searches replayed, ascending, the matches among them.
+    for f in &r.frontier {
+        assert!(f.curve.len() >= 2 && f.curve.windows(2).all(|w| w[0].knob_value < w[1].knob_value), "{f:?}");
+        for found in [&f.at_seed_stock, &f.at_seed_fill_rate] {
+            let c = f.curve.iter().find(|c| c.knob_value == found.knob_value).expect("the match is on the curve");
+            assert_eq!((c.fill_rate, c.avg_on_hand), (found.summary.fill_rate, found.summary.avg_on_hand));
+        }
+    }
     let _ = std::fs::remove_dir_all(base);
 }
 

@@ -10,6 +10,7 @@
 //! the next execution of the cached statement on PostgreSQL — see `rows::bind`).
 
 pub mod alerts;
+pub mod backtests;
 pub mod codes;
 pub mod corrections;
 pub mod dashboard;

@@ -94,6 +94,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0013_life_models.sql"),
         postgres: include_str!("../migrations/postgres/0013_life_models.sql"),
     },
+    Migration {
+        version: 14,
+        description: "saved backtest reports",
+        sqlite: include_str!("../migrations/sqlite/0014_backtest_reports.sql"),
+        postgres: include_str!("../migrations/postgres/0014_backtest_reports.sql"),
+    },
 ];
 
 /// Arbitrary constant identifying cmms-pipeline's migration lock among advisory locks.

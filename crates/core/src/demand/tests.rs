@@ -111,6 +111,27 @@ fn sba_policy_by_hand() {
 }
 
 #[test]
+fn moving_average_with_safety_stock_by_hand() {
+    // `policy` with `moving_average` is the service-level variant. Two weeks: 7 units (1 a day),
+    // then 14 (2 a day): buckets [7, 14], both in the 90-day window (13 weeks): mean 10.5 a week,
+    // population sd 3.5. Daily 1.5; lead 14 days = 2 periods: μ = 21, σ = 3.5·√2; cycle 95 %:
+    // reorder = μ + 1.6449σ, Q = μ, min = reorder − μ.
+    let daily: Vec<f64> = (0..14).map(|d| if d < 7 { 1.0 } else { 2.0 }).collect();
+    let p = policy(&params(ThresholdMethod::MovingAverage), &daily, 14.0, 1.0);
+    let (mu, sigma) = (21.0, 3.5 * 2f64.sqrt());
+    assert_eq!(p.why.method, PolicyMethod::MovingAverageSs);
+    assert!(
+        close(p.why.forecast_daily, 1.5) && close(p.why.lead_time_demand, mu) && close(p.why.sigma, sigma),
+        "{p:?}"
+    );
+    let reorder = mu + normal::inverse_cdf(0.95) * sigma;
+    assert!(close(p.limits.reorder, reorder) && close(p.limits.max, reorder + mu) && close(p.limits.min, reorder - mu));
+    // A seasonal uplift of 1.2 scales the lead-time demand, not the forecast per day.
+    let up = policy(&params(ThresholdMethod::MovingAverage), &daily, 14.0, 1.2);
+    assert!(close(up.why.forecast_daily, 1.5) && close(up.why.lead_time_demand, 1.2 * mu), "{up:?}");
+}
+
+#[test]
 fn auto_picks_the_method_of_the_class() {
     let smooth: Vec<f64> = (0..70).map(|i| if i % 7 == 0 { 10.0 } else { 1.0 }).collect();
     let lumpy: Vec<f64> = (0..70).map(|i| if i % 21 == 0 { f64::from(i) + 1.0 } else { 0.0 }).collect();

@@ -10,6 +10,7 @@ use cmms_core::demand::backtest::{
 };
 use cmms_core::feeds::ConsumptionRecord;
 use cmms_core::formula::{FormulaSet, ThresholdMethod};
+use cmms_core::ids::PartClass;
 use cmms_core::time::TimeWindow;
 use jiff::civil::Date;
 use jiff::{Timestamp, ToSpan};
@@ -87,6 +88,22 @@ pub struct FrontierResult {
     pub at_seed_stock: FrontierPoint,
     /// The knob at which it reaches the seed's fill rate, and the stock it needs there.
     pub at_seed_fill_rate: FrontierPoint,
+    /// Every knob value the two searches replayed, ascending: the policy's fill-rate / stock
+    /// curve (what the dashboard plots).
+    pub curve: Vec<CurvePoint>,
+}
+
+/// A replayed point of a policy's curve.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct CurvePoint {
+    /// The knob's value.
+    pub knob_value: f64,
+    /// Fill rate there.
+    pub fill_rate: f64,
+    /// Average stock on hand per part there.
+    pub avg_on_hand: f64,
+    /// Orders per part and year there.
+    pub orders_per_part_year: f64,
 }
 
 /// What `cmms backtest` found.
@@ -156,6 +173,18 @@ fn review_days(start: Date, end: i64, review: Review) -> Vec<i64> {
     out
 }
 
+/// One part as the replay reads it: its class, lead time and consumption as `(epoch ms,
+/// micro-units)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HistoryPart {
+    /// The part's class.
+    pub part_class: PartClass,
+    /// Supplier lead time, days.
+    pub lead_time_days: f64,
+    /// Its accepted consumption, in any order.
+    pub events: Vec<(i64, i128)>,
+}
+
 /// Replays every part of the folder `input` under each policy of `settings` built from
 /// `formulas`. Rows with an instant outside `window` are rejected rows, as in `compute`.
 pub fn backtest_folder(
@@ -171,8 +200,74 @@ pub fn backtest_folder(
         usage::consumption_events(input_file::<ConsumptionRecord>(input).as_deref(), cores, &index, &window)?;
     report.add("consumption", tally);
     report.parts = parts.len();
+    let history = parts
+        .iter()
+        .map(|(id, p)| HistoryPart {
+            part_class: p.part_class.clone(),
+            lead_time_days: p.lead_time_days,
+            events: index
+                .position(id)
+                .and_then(|at| events.get(at))
+                .map(|evs| evs.iter().map(|e| (e.at.as_millisecond(), i128::from(e.quantity.micros()))).collect())
+                .unwrap_or_default(),
+        })
+        .collect();
+    Ok(backtest_parts(history, formulas, settings, report))
+}
 
-    let all = events.iter().flatten().map(|e| epoch_day(e.at));
+/// The stored history as the replay reads it: every part of the store with its class, lead time
+/// and every mapped, non-voided consumption event before `as_of_ms`.
+pub async fn stored_history(store: &cmms_store::Store, as_of_ms: i64) -> Result<Vec<HistoryPart>, BacktestError> {
+    let inputs = store.threshold_inputs(as_of_ms, as_of_ms).await?;
+    let mut history = store.consumption_history(i64::MIN, as_of_ms).await?;
+    inputs
+        .into_iter()
+        .map(|p| {
+            let part_class = PartClass::parse(&p.part_class)
+                .map_err(|_| BacktestError::BadClass { part_id: p.part_id.clone(), class: p.part_class.clone() })?;
+            let events = history
+                .remove(&p.part_id)
+                .map(|h| {
+                    h.events
+                        .into_iter()
+                        .map(|(at, q)| {
+                            (at, cmms_core::quantity::Quantity::new(q).map_or(0, |q| i128::from(q.micros())))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok(HistoryPart { part_class, lead_time_days: p.lead_time_days, events })
+        })
+        .collect()
+}
+
+/// Why the stored history could not be replayed.
+#[derive(Debug, thiserror::Error)]
+pub enum BacktestError {
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] cmms_store::StoreError),
+    /// A stored part class is not an identifier (the import refuses such rows).
+    #[error("part {part_id}: stored part class {class:?} is not valid")]
+    BadClass {
+        /// The part.
+        part_id: String,
+        /// Its class.
+        class: String,
+    },
+}
+
+/// Replays `parts` under each policy of `settings` built from `formulas`; `input` is what was
+/// read (rows accepted and rejected), reported as it is. Blocking (all cores).
+pub fn backtest_parts(
+    parts: Vec<HistoryPart>,
+    formulas: &FormulaSet,
+    settings: &BacktestSettings,
+    report: ComputeReport,
+) -> BacktestReport {
+    let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let day = |ms: i64| ms.div_euclid(DAY_SECS * 1000);
+    let all = parts.iter().flat_map(|p| p.events.iter().map(|e| day(e.0)));
     let (first, last) = all.fold((i64::MAX, i64::MIN), |(lo, hi), d| (lo.min(d), hi.max(d)));
     let empty = BacktestReport {
         input: ComputeReport::default(),
@@ -193,7 +288,7 @@ pub fn backtest_folder(
         frontier_ms: 0,
     };
     if first > last {
-        return Ok(BacktestReport { input: report, ..empty });
+        return BacktestReport { input: report, ..empty };
     }
     let end = settings.end.and_then(day_of).unwrap_or(last + 1);
     let start = match settings.start {
@@ -212,23 +307,21 @@ pub fn backtest_folder(
     let origin = first.min(reviews.first().copied().unwrap_or(first));
     let span = usize::try_from(end - origin).unwrap_or(0);
     let sim_parts: Vec<SimPart> = parts
-        .iter()
-        .map(|(id, p)| {
+        .into_iter()
+        .map(|p| {
             let mut daily = vec![0.0; span];
             let mut micros = vec![0i128; span];
-            if let Some(evs) = index.position(id).and_then(|at| events.get(at)) {
-                for e in evs {
-                    let d = epoch_day(e.at) - origin;
-                    if let Some(m) = usize::try_from(d).ok().and_then(|d| micros.get_mut(d)) {
-                        *m += i128::from(e.quantity.micros());
-                    }
+            for &(at, q) in &p.events {
+                let d = day(at) - origin;
+                if let Some(m) = usize::try_from(d).ok().and_then(|d| micros.get_mut(d)) {
+                    *m += q;
                 }
             }
             for (d, m) in daily.iter_mut().zip(&micros) {
                 *d = cmms_core::quantity::Quantity::from_micros(*m).get();
             }
             let first_day = daily.iter().position(|&d| d > 0.0).unwrap_or(span);
-            SimPart { part_class: p.part_class.clone(), lead_time_days: p.lead_time_days, first_day, daily }
+            SimPart { part_class: p.part_class, lead_time_days: p.lead_time_days, first_day, daily }
         })
         .collect();
     let opts = Options {
@@ -267,17 +360,33 @@ pub fn backtest_folder(
         && let Some(seed) = policies.first()
     {
         for spec in specs.iter().skip(1) {
-            let eval = |x: f64| replay(&spec.with_knob(x)).total.summary(&opts);
+            let seen = std::cell::RefCell::new(Vec::new());
+            let eval = |x: f64| {
+                let s = replay(&spec.with_knob(x)).total.summary(&opts);
+                seen.borrow_mut().push(CurvePoint {
+                    knob_value: x,
+                    fill_rate: s.fill_rate,
+                    avg_on_hand: s.avg_on_hand,
+                    orders_per_part_year: s.orders_per_part_year,
+                });
+                s
+            };
             let range = knob_range(spec.knob());
+            let at_seed_stock = match_knob(&eval, range, |s| s.avg_on_hand, seed.summary.avg_on_hand, 12);
+            let at_seed_fill_rate = match_knob(&eval, range, |s| s.fill_rate, seed.summary.fill_rate, 12);
+            let mut curve = seen.into_inner();
+            curve.sort_by(|a, b| a.knob_value.total_cmp(&b.knob_value));
+            curve.dedup_by(|a, b| a.knob_value == b.knob_value);
             frontier.push(FrontierResult {
                 policy: spec.name.clone(),
                 knob: spec.knob(),
-                at_seed_stock: match_knob(&eval, range, |s| s.avg_on_hand, seed.summary.avg_on_hand, 12),
-                at_seed_fill_rate: match_knob(&eval, range, |s| s.fill_rate, seed.summary.fill_rate, 12),
+                at_seed_stock,
+                at_seed_fill_rate,
+                curve,
             });
         }
     }
-    Ok(BacktestReport {
+    BacktestReport {
         input: report,
         first_day: date_of(origin),
         start: reviews.first().and_then(|&d| date_of(d)),
@@ -289,7 +398,7 @@ pub fn backtest_folder(
         replay_ms,
         frontier_ms: started.elapsed().as_millis(),
         ..empty
-    })
+    }
 }
 
 /// One policy over all parts, the parts split over `threads` threads.

@@ -17,7 +17,10 @@ mod write;
 
 use crate::import::reader::{join, parse_row, read_file_with};
 use crate::import::{ImportError, Location, RowIssue};
-pub use backtest::{BacktestReport, BacktestSettings, Review, backtest_folder};
+pub use backtest::{
+    BacktestError, BacktestReport, BacktestSettings, CurvePoint, FrontierResult, HistoryPart, PolicyResult, Review,
+    backtest_folder, backtest_parts, stored_history,
+};
 use cmms_core::feeds::{ConsumptionRecord, FailureRecord, MtbfReadingRecord};
 use cmms_core::formula::FormulaSet;
 use cmms_core::ids::SiteId;

@@ -259,6 +259,34 @@ pub async fn threshold_history(
     Ok(Json(convert(state.store.threshold_history(part.as_str(), 1000).await?)))
 }
 
+/// The latest report `cmms backtest` saved (404 before the first).
+#[utoipa::path(
+    get,
+    path = "/api/v1/backtest",
+    tag = "inventory",
+    responses(
+        (status = 200, description = "The latest saved backtest report", body = super::types::BacktestReport),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 403, description = "Token lacks the read scope", body = ErrorBody),
+        (status = 404, description = "No backtest report saved yet (`NOT_FOUND`)", body = ErrorBody),
+    )
+)]
+pub async fn latest_backtest(
+    _auth: Auth<Read>,
+    State(state): State<AppState>,
+) -> Result<Json<super::types::BacktestReport>, ApiError> {
+    let row = state.store.latest_backtest_report().await?.ok_or_else(|| {
+        ApiError::not_found("NOT_FOUND", "no backtest report saved yet: run `cmms backtest --input FOLDER`")
+    })?;
+    let report = serde_json::from_str(&row.report).map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(super::types::BacktestReport {
+        id: row.id,
+        created_at: cmms_core::time::rfc3339_utc(row.created_at),
+        source: row.source,
+        report,
+    }))
+}
+
 /// Open alerts (drift, scan discrepancies, implausible drops), newest first, one page at a time.
 #[utoipa::path(
     get,

@@ -133,6 +133,7 @@ pub fn routes() -> (axum::Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(inventory::approve_thresholds))
         .routes(routes!(inventory::list_parts))
         .routes(routes!(inventory::threshold_history))
+        .routes(routes!(inventory::latest_backtest))
         .routes(routes!(inventory::list_alerts))
         .routes(routes!(inventory::list_quarantine))
         .routes(routes!(inventory::resolve_quarantine))

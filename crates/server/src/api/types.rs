@@ -155,6 +155,22 @@ impl From<cmms_store::thresholds::ThresholdHistoryRow> for ThresholdHistoryRow {
     }
 }
 
+/// The latest report `cmms backtest` saved.
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct BacktestReport {
+    /// Its id (ascending in the order of saving).
+    pub id: i64,
+    /// When it was saved, RFC 3339 UTC.
+    #[schema(format = DateTime, example = "2026-12-01T08:00:00Z")]
+    pub created_at: String,
+    /// What was replayed (the input folder).
+    pub source: String,
+    /// The report as `cmms backtest --format json` prints it (docs/cli.md#backtest): run
+    /// settings, per policy the figures in total and per part and demand class, the frontier.
+    #[schema(value_type = Object)]
+    pub report: serde_json::Value,
+}
+
 /// An alert for operators.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct AlertRow {

@@ -13,10 +13,11 @@
 //! Pages are askama templates (`crates/server/templates/`, one per page, all extending
 //! `layout.html`), which escape every value they print: handlers load what a page shows and
 //! hand the templates plain values. The handlers live by area: [`inventory`] (overview, parts,
-//! procurement, alerts, quarantine, dead letters), [`pm`] (work orders, calendar, assets) and
-//! [`actions`] (sign-in and every POST).
+//! procurement, alerts, quarantine, dead letters), [`pm`] (work orders, calendar, assets),
+//! [`backtest`] (the latest saved backtest report) and [`actions`] (sign-in and every POST).
 
 mod actions;
+mod backtest;
 pub mod html;
 mod inventory;
 pub mod plots;
@@ -56,6 +57,7 @@ pub fn routes() -> Router<AppState> {
         .route("/dlq", get(inventory::dead_letters))
         .route("/assets", get(pm::assets))
         .route("/assets/{asset_id}", get(pm::asset))
+        .route("/backtest", get(backtest::backtest))
         .route("/ui/quarantine/{id}/resolve", post(actions::resolve_quarantine))
         .route("/ui/thresholds/{part_id}/approve", post(actions::approve))
         .route("/ui/dlq/{id}/replay", post(actions::replay))
@@ -67,7 +69,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// The pages of the navigation bar: (path, label).
-const NAV: [(&str, &str); 9] = [
+const NAV: [(&str, &str); 10] = [
     ("/", "Overview"),
     ("/parts", "Parts"),
     ("/procurement", "Procurement"),
@@ -77,6 +79,7 @@ const NAV: [(&str, &str); 9] = [
     ("/quarantine", "Quarantine"),
     ("/dlq", "Dead letters"),
     ("/assets", "Assets"),
+    ("/backtest", "Backtest"),
 ];
 
 /// What `layout.html` needs of every page: its title, the navigation entry to highlight, and
@@ -97,7 +100,7 @@ impl<'a> Shell<'a> {
     }
 
     /// The navigation bar: (path, label, whether it is this page's).
-    pub fn nav(&self) -> [(&'static str, &'static str, bool); 9] {
+    pub fn nav(&self) -> [(&'static str, &'static str, bool); 10] {
         NAV.map(|(path, label)| (path, label, path == self.active))
     }
 }

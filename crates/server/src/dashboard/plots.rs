@@ -293,34 +293,47 @@ pub struct XySeries {
     pub points: Vec<(f64, f64)>,
 }
 
-/// A plot over `x` in `[0, x_max]` (ticks labelled with `x_unit`) and `y` from 0, drawn with the
-/// same template as [`time_plot`]; points beyond the axes are clipped to them.
+/// A round lower bound of an axis whose values reach down to `v` and up to `max`: 0 when `v` is
+/// within the lower half of `[0, max]`, else `v` rounded down to a tenth of `max`'s magnitude.
+fn nice_min(v: f64, max: f64) -> f64 {
+    if !(v.is_finite() && max.is_finite()) || v <= max / 2.0 {
+        return 0.0;
+    }
+    let step = nice_max(max) / 10.0;
+    (v / step).floor() * step
+}
+
+/// A plot over `x` in `[0, x_max]` (ticks labelled with `x_unit`, none when empty) and `y` from a
+/// round value under its smallest point ([`nice_min`], 0 for most data), drawn with the same
+/// template as [`time_plot`]; points beyond the axes are clipped to them.
 pub fn xy_plot(title: &str, x_unit: &str, y_label: &str, x_max: f64, series: &[XySeries]) -> Plot {
     let x_max = nice_max(x_max);
-    let y_max = nice_max(
+    let ys = || {
         series
             .iter()
             .filter(|s| s.style != XyStyle::Vertical)
             .flat_map(|s| s.points.iter().filter(|p| p.0 <= x_max).map(|p| p.1))
             .filter(|v| v.is_finite())
-            .fold(0.0, f64::max)
-            * 1.05,
-    );
+    };
+    let y_max = nice_max(ys().fold(0.0, f64::max) * 1.05);
+    let y_min = nice_min(ys().fold(f64::INFINITY, f64::min), y_max);
     let x = |v: f64| LEFT + (v / x_max).clamp(0.0, 1.0) * (W - LEFT - RIGHT);
-    let y = |v: f64| TOP + (1.0 - (v / y_max).clamp(0.0, 1.0)) * (H - TOP - BOTTOM);
+    let y = |v: f64| TOP + (1.0 - ((v - y_min) / (y_max - y_min)).clamp(0.0, 1.0)) * (H - TOP - BOTTOM);
     let f1 = |v: f64| format!("{v:.1}");
     let drawn: Vec<&XySeries> = series.iter().filter(|s| !s.points.is_empty()).collect();
     let (legend, legend_rows) = legend_layout(&drawn.iter().map(|s| s.label.as_str()).collect::<Vec<_>>());
     let y_ticks = (0..=4)
         .map(|i| {
-            let v = y_max * f64::from(i) / 4.0;
+            let v = y_min + (y_max - y_min) * f64::from(i) / 4.0;
             YTick { y: f1(y(v)), text_x: LEFT - 4.0, text_y: f1(y(v) + 4.0), label: super::html::num(Some(v)) }
         })
         .collect();
     let x_ticks = (0..=4)
         .map(|i| {
             let v = x_max * f64::from(i) / 4.0;
-            XTick { x: f1(x(v)), y: H - 8.0, label: format!("{} {x_unit}", super::html::num(Some(v))) }
+            let label = super::html::num(Some(v));
+            let label = if x_unit.is_empty() { label } else { format!("{label} {x_unit}") };
+            XTick { x: f1(x(v)), y: H - 8.0, label }
         })
         .collect();
     let marks = drawn
@@ -341,8 +354,10 @@ pub fn xy_plot(title: &str, x_unit: &str, y_label: &str, x_max: f64, series: &[X
             let finite = s.points.iter().filter(|p| p.0.is_finite() && p.1.is_finite());
             match s.style {
                 XyStyle::Line => {
+                    let mut pts: Vec<&(f64, f64)> = finite.filter(|p| p.0 <= x_max).collect();
+                    pts.sort_by(|a, b| a.0.total_cmp(&b.0));
                     let mut d = String::new();
-                    for (k, (px, py)) in finite.filter(|p| p.0 <= x_max).enumerate() {
+                    for (k, (px, py)) in pts.into_iter().enumerate() {
                         let _ = write!(d, "{}{:.1},{:.1}", if k == 0 { "M" } else { " L" }, x(*px), y(*py));
                     }
                     m.line = Some(d).filter(|d| !d.is_empty());
@@ -480,5 +495,27 @@ mod tests {
         assert_eq!(legend_layout(&[]).1, 0);
         let svg = markup(time_plot("t", "u", 0, 1, &[]));
         assert!(svg.contains(&format!("height=\"{}\"", H + 6.0)), "{svg}");
+    }
+
+    #[test]
+    fn an_xy_plot_joins_curves_in_x_order_and_marks_points() {
+        let curve = XySeries {
+            label: "tsb".into(),
+            color: "#000",
+            style: XyStyle::Line,
+            points: vec![(4.0, 90.0), (2.0, 80.0), (3.0, f64::NAN)],
+        };
+        let seed =
+            XySeries { label: "seed <now>".into(), color: "#f00", style: XyStyle::Points, points: vec![(2.5, 78.0)] };
+        let p = xy_plot("fill rate vs stock", "", "fill rate (%)", 4.2, &[curve, seed]);
+        // x from 0 to a round maximum over 4.2; y from 70 (a round value under 78) to 100.
+        assert_eq!(p.x_ticks.last().unwrap().label, "5");
+        assert_eq!((p.y_ticks[0].label.as_str(), p.y_ticks[4].label.as_str()), ("70", "100"));
+        let line = p.series[0].line.as_deref().unwrap();
+        let x2 = LEFT + 2.0 / 5.0 * (W - LEFT - RIGHT);
+        assert!(line.starts_with(&format!("M{x2:.1},")) && line.matches(" L").count() == 1, "NaN left out: {line}");
+        assert!(p.series[1].line.is_none() && p.series[1].points.len() == 1);
+        let svg = markup(p);
+        assert!(svg.contains("data-series=\"2\"") && svg.contains("seed &#60;now&#62;"), "{svg}");
     }
 }

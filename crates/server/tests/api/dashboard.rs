@@ -345,3 +345,72 @@ pub async fn dashboard_asset_page_shows_the_life_model(db: Db) {
     assert!(html.contains("Life model and PM decision") && html.contains("No time-based PM"), "{html}");
     assert!(html.contains("fitted reliability R(t) against the observed lives"), "{html}");
 }
+
+/// A saved report as `cmms backtest --format json` writes it (the fields the page reads).
+fn backtest_report(seed_fill: f64) -> serde_json::Value {
+    let summary = |fill: f64, stock: f64, orders: f64| {
+        json!({"parts": 3, "fill_rate": fill, "cycle_service_level": 0.9, "avg_on_hand": stock,
+               "orders_per_part_year": orders, "cost_per_part_year": 12.5, "demanded": 10.0, "served": 8.0})
+    };
+    let policy = |name: &str, fill: f64, stock: f64| {
+        json!({"name": name, "method": name, "knob": "service_level", "knob_value": 0.95,
+               "summary": summary(fill, stock, 3.0),
+               "by_part_class": {"CARPART": summary(fill, stock, 3.0)},
+               "by_demand_class": {"intermittent": summary(fill, stock, 3.0), "lumpy <x>": summary(fill, stock, 3.0)},
+               "methods": {name: 36}})
+    };
+    let point =
+        |k: f64, fill: f64, stock: f64| json!({"knob_value": k, "summary": summary(fill, stock, 3.2), "reached": true});
+    json!({
+        "parts": 3, "first_day": "1998-01-01", "start": "1999-04-01", "end": "2002-04-01", "reviews": 36,
+        "simulated_days": 1096, "review": "monthly", "backorders": false, "whole_units": true,
+        "holding_cost": 1.0, "ordering_cost": 10.0,
+        "policies": [policy("seed", seed_fill, 2.431), policy("tsb", 0.9032, 3.882)],
+        "frontier": [{"policy": "tsb", "knob": "service_level",
+            "at_seed_stock": point(0.6455, 0.8362, 2.431), "at_seed_fill_rate": point(0.4698, seed_fill, 2.011),
+            "curve": [{"knob_value": 0.05, "fill_rate": 0.5, "avg_on_hand": 1.0, "orders_per_part_year": 2.0},
+                      {"knob_value": 0.4698, "fill_rate": seed_fill, "avg_on_hand": 2.011, "orders_per_part_year": 3.3},
+                      {"knob_value": 0.6455, "fill_rate": 0.8362, "avg_on_hand": 2.431, "orders_per_part_year": 3.39}]}],
+        "replay_ms": 5000, "frontier_ms": 100000
+    })
+}
+
+pub async fn the_backtest_page_shows_the_latest_saved_report(db: Db) {
+    let app = spawn_app(db).await;
+    let read = sign_in(&app, Scope::Read).await;
+    let (s, html) = page(&app, &read, "/backtest").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("No backtest saved yet") && html.contains("href=\"/backtest\" class=\"on\""), "{html}");
+
+    let store = &app.db.store;
+    store.save_backtest_report(1_000, "old-folder", &backtest_report(0.5).to_string()).await.unwrap();
+    let id = store.save_backtest_report(2_000, "carparts-import", &backtest_report(0.7959).to_string()).await.unwrap();
+    let (s, html) = page(&app, &read, "/backtest").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains(&format!("Backtest {id} of <code>carparts-import</code>")), "the latest: {html}");
+    assert!(
+        html.contains("1970-01-01") && html.contains("36 reviews (monthly)") && html.contains("whole units"),
+        "{html}"
+    );
+    // The frontier: a curve for tsb, tsb as configured, the reference marked; and its table.
+    assert!(html.contains("<svg class=\"plot\"") && html.contains("data-series=\"3\""), "{html}");
+    assert!(html.contains("seed (reference)") && html.contains("tsb as configured"), "{html}");
+    assert!(html.contains("fill rate 83.62 % (+4.03 points)") && html.contains("avg stock 2.01 (-17.3 %)"), "{html}");
+    // Per policy and class, labels escaped.
+    let totals = rows_with(&html, "all parts");
+    assert_eq!(totals.len(), 2, "{html}");
+    assert!(totals[0].contains("79.59 %") && totals[1].contains("90.32 %"), "{totals:?}");
+    assert!(html.contains("demand class lumpy &#60;x&#62;") && html.contains("part class CARPART"), "{html}");
+    // The same report over the API, its time in RFC 3339.
+    let (s, body) = app.call(Method::GET, "/api/v1/backtest", Some(Scope::Read), None).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!((body["id"].as_i64(), body["source"].as_str()), (Some(id), Some("carparts-import")));
+    assert_eq!(body["created_at"], "1970-01-01T00:00:02Z");
+    assert_eq!(body["report"]["policies"][1]["name"], "tsb");
+}
+
+pub async fn the_backtest_api_answers_404_before_the_first_report(db: Db) {
+    let app = spawn_app(db).await;
+    let (s, body) = app.call(Method::GET, "/api/v1/backtest", Some(Scope::Read), None).await;
+    assert_eq!((s, body["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("NOT_FOUND")), "{body}");
+}

@@ -44,6 +44,7 @@ fn protected() -> Vec<(Method, &'static str, Scope, Option<Value>)> {
         ),
         (Method::POST, "/api/v1/events/restore", Scope::Operate, Some(json!({"source": "ERP", "event_id": "E-1"}))),
         (Method::GET, "/api/v1/events/voids", Scope::Read, None),
+        (Method::GET, "/api/v1/backtest", Scope::Read, None),
     ]
 }
 

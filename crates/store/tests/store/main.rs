@@ -24,6 +24,17 @@ async fn migrations_are_idempotent(db: Db) {
     again.close().await;
 }
 
+async fn the_latest_backtest_report_is_the_last_saved(db: Db) {
+    let s = &db.store;
+    assert_eq!(s.latest_backtest_report().await.unwrap(), None);
+    let first = s.save_backtest_report(1_000, "folder a", "{\"parts\":1}").await.unwrap();
+    let second = s.save_backtest_report(500, "folder b", "{\"parts\":2}").await.unwrap();
+    assert!(second > first);
+    let latest = s.latest_backtest_report().await.unwrap().unwrap();
+    assert_eq!((latest.id, latest.created_at, latest.source.as_str()), (second, 500, "folder b"));
+    assert_eq!(latest.report, "{\"parts\":2}");
+}
+
 async fn upsert_counts_inserted_updated_unchanged(db: Db) {
     let s = &db.store;
     let sites = vec![
@@ -248,6 +259,7 @@ fn main() -> std::process::ExitCode {
     run_suite(&[
         case!(null_then_value_doubles_share_a_prepared_statement),
         case!(migrations_are_idempotent),
+        case!(the_latest_backtest_report_is_the_last_saved),
         case!(upsert_counts_inserted_updated_unchanged),
         case!(existing_ids_finds_only_known),
         case!(foreign_keys_are_enforced),
