@@ -200,6 +200,7 @@ fn main() -> std::process::ExitCode {
         case!(units::discrete_parts_publish_and_order_whole_packs),
         case!(units::a_new_pack_size_recomputes_the_part_incrementally),
         case!(units::bad_pack_sizes_are_rejected_rows),
+        case!(units::the_stored_history_replays),
         case!(bad_parts_rows_are_reported_and_good_rows_land),
         case!(reimport_changes_nothing),
         case!(json_rows_follow_the_same_rules_with_json_paths),
