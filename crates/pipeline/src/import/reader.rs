@@ -19,7 +19,7 @@ pub const BATCH_ROWS: usize = 5_000;
 /// Rows per batch of an event feed (consumption, snapshots, scans, failures). Larger, because
 /// feed rows land in indexes in random order and each commit rewrites every index page it
 /// touched: fewer, larger transactions write each page once for many rows.
-pub const FEED_BATCH_ROWS: usize = 50_000;
+pub const FEED_BATCH_ROWS: usize = 25_000;
 
 /// The file formats accepted by `cmms import`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
