@@ -8,7 +8,7 @@
 //! Scanned codes carry no source: a code that is exactly a part id names that part; otherwise
 //! rule 2 applies across every source.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 
 /// The result of mapping one SKU.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,13 +39,44 @@ type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 /// An in-memory index of the SKU map, built once per stage run. Parts are held once and named
 /// by their position (dense: `0..len`); the maps are keyed by source first, so a lookup borrows
 /// the caller's text instead of building a key.
+///
+/// Sized for catalogues of hundreds of thousands of SKUs: keys are boxed text and a normal form
+/// names its one part inline (a set only when several parts share it). The index of scanned codes
+/// across sources is built only by [`SkuIndex::new`]; [`SkuIndex::for_sources`] leaves it out.
 #[derive(Debug, Default)]
 pub struct SkuIndex {
     parts: Vec<String>,
     positions: FastMap<String, u32>,
-    exact: FastMap<String, FastMap<String, u32>>,
-    normalised: FastMap<String, FastMap<String, BTreeSet<u32>>>,
-    any_source: FastMap<String, BTreeSet<u32>>,
+    exact: FastMap<String, FastMap<Box<str>, u32>>,
+    normalised: FastMap<String, FastMap<Box<str>, PartSet>>,
+    any_source: FastMap<Box<str>, PartSet>,
+    codes: bool,
+}
+
+/// The distinct parts (positions) a normal form names: usually one.
+#[derive(Debug, Clone)]
+enum PartSet {
+    One(u32),
+    /// Sorted, distinct, at least two.
+    Many(Vec<u32>),
+}
+
+impl PartSet {
+    fn insert(&mut self, at: u32) {
+        match self {
+            PartSet::One(one) if *one == at => {}
+            PartSet::One(one) => {
+                let mut many = vec![*one, at];
+                many.sort_unstable();
+                *self = PartSet::Many(many);
+            }
+            PartSet::Many(many) => {
+                if let Err(i) = many.binary_search(&at) {
+                    many.insert(i, at);
+                }
+            }
+        }
+    }
 }
 
 /// The normal form of a SKU for rule 2.
@@ -57,7 +88,7 @@ pub fn normalise(sku: &str) -> String {
 enum Found<'a> {
     One(u32),
     None,
-    Many(&'a BTreeSet<u32>),
+    Many(&'a [u32]),
 }
 
 impl SkuIndex {
@@ -67,17 +98,40 @@ impl SkuIndex {
         entries: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
         part_ids: impl IntoIterator<Item = &'a str>,
     ) -> Self {
-        let mut ix = SkuIndex::default();
+        let mut ix = SkuIndex { codes: true, ..SkuIndex::default() };
         for part in part_ids {
             ix.intern(part);
         }
         for (source, sku, part) in entries {
-            let at = ix.intern(part);
-            ix.exact.entry(source.to_owned()).or_default().insert(sku.to_owned(), at);
-            ix.normalised.entry(source.to_owned()).or_default().entry(normalise(sku)).or_default().insert(at);
-            ix.any_source.entry(normalise(sku)).or_default().insert(at);
+            ix.add(source, sku, part);
         }
         ix
+    }
+
+    /// An empty index for SKUs of a source only (no part ids, no codes across sources), to be
+    /// filled with [`SkuIndex::add`].
+    pub fn for_sources() -> Self {
+        SkuIndex::default()
+    }
+
+    /// Adds one `(source, external_sku, part_id)` entry of the SKU map (for an index read in
+    /// pages, so that the map's rows are never all held at once besides the index).
+    pub fn add(&mut self, source: &str, sku: &str, part: &str) {
+        let at = self.intern(part);
+        let norm = normalise(sku);
+        if !self.exact.contains_key(source) {
+            self.exact.insert(source.to_owned(), FastMap::default());
+            self.normalised.insert(source.to_owned(), FastMap::default());
+        }
+        if let Some(m) = self.exact.get_mut(source) {
+            m.insert(sku.into(), at);
+        }
+        if self.codes {
+            add_part(&mut self.any_source, &norm, at);
+        }
+        if let Some(m) = self.normalised.get_mut(source) {
+            add_part(m, &norm, at);
+        }
     }
 
     /// Maps a source's SKU.
@@ -125,7 +179,7 @@ impl SkuIndex {
         if let Some(at) = self.position(code) {
             return Mapping::Part(self.parts[at].clone());
         }
-        self.owned(one_of(self.any_source.get(&normalise(code))))
+        self.owned(one_of(self.any_source.get(normalise(code).as_str())))
     }
 
     fn lookup(&self, source: &str, sku: &str) -> Found<'_> {
@@ -144,7 +198,7 @@ impl SkuIndex {
             let key = std::str::from_utf8(key).unwrap_or_default();
             return one_of(normalised.and_then(|m| m.get(key)));
         }
-        one_of(normalised.and_then(|m| m.get(&normalise(sku))))
+        one_of(normalised.and_then(|m| m.get(normalise(sku).as_str())))
     }
 
     fn owned(&self, found: Found<'_>) -> Mapping {
@@ -160,11 +214,20 @@ impl SkuIndex {
     }
 }
 
-fn one_of(parts: Option<&BTreeSet<u32>>) -> Found<'_> {
+fn add_part(map: &mut FastMap<Box<str>, PartSet>, norm: &str, at: u32) {
+    match map.get_mut(norm) {
+        Some(set) => set.insert(at),
+        None => {
+            map.insert(norm.into(), PartSet::One(at));
+        }
+    }
+}
+
+fn one_of(parts: Option<&PartSet>) -> Found<'_> {
     match parts {
         None => Found::None,
-        Some(p) if p.len() == 1 => p.first().map_or(Found::None, |&at| Found::One(at)),
-        Some(p) => Found::Many(p),
+        Some(PartSet::One(at)) => Found::One(*at),
+        Some(PartSet::Many(p)) => Found::Many(p),
     }
 }
 

@@ -88,7 +88,8 @@ pub(crate) async fn import_consumption(
     now_ms: i64,
     observer: &mut dyn crate::import::ImportObserver,
 ) -> Result<crate::import::ImportReport, crate::import::ImportError> {
-    let ix = store.sku_map_index().await?;
+    // Its own index, dropped when the import is done (the cached one would stay for the process).
+    let ix = store.sku_map_index_uncached().await?;
     crate::import::import_file_with::<ConsumptionRecord>(store, path, now_ms, observer, &mut |rec| match ix
         .resolve(rec.source.as_str(), rec.external_sku.as_str())
     {

@@ -266,7 +266,7 @@ const BULK_ROWS: usize = 10_000;
 
 /// The SQLite page cache for a bulk batch, KiB: enough for the index pages that 50,000 random
 /// inserts touch in a table of a few million events.
-const BULK_CACHE_KIB: i64 = 131_072;
+const BULK_CACHE_KIB: i64 = 65_536;
 
 impl Store {
     /// Writes `rows` (each in `spec.columns` order, keys unique within the batch) in one

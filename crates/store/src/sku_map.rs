@@ -60,16 +60,52 @@ impl Store {
         }
         // Read after the generation: a change committed in between raises it again, so the next
         // call loads once more; the index is never older than the generation it is kept under.
-        let entries = self.sku_map_entries().await?;
-        let index = Arc::new(SkuIndex::new(
-            entries.iter().map(|e| (e.source.as_str(), e.external_sku.as_str(), e.part_id.as_str())),
-            std::iter::empty(),
-        ));
+        let index = Arc::new(self.sku_map_index_uncached().await?);
         let mut cache = self.sku_map_cache.lock().unwrap_or_else(PoisonError::into_inner);
         if cache.as_ref().is_none_or(|(at, _)| *at < generation) {
             *cache = Some((generation, index.clone()));
         }
         Ok(index)
+    }
+
+    /// The whole SKU map as an index (as [`Store::sku_map_index`]), read afresh and not kept:
+    /// for a bulk import that needs it once. Read in pages by key, so that besides the index only
+    /// one page of rows is held.
+    pub async fn sku_map_index_uncached(&self) -> Result<SkuIndex, StoreError> {
+        const PAGE: i64 = 20_000;
+        let mut index = SkuIndex::for_sources();
+        let mut after: Option<(String, String)> = None;
+        loop {
+            let page: Vec<(String, String, String)> = match &after {
+                None => {
+                    sqlx::query_as(
+                        "SELECT source, external_sku, part_id FROM sku_map ORDER BY source, external_sku LIMIT $1",
+                    )
+                    .bind(PAGE)
+                    .fetch_all(self.pool())
+                    .await?
+                }
+                Some((source, sku)) => {
+                    sqlx::query_as(
+                        "SELECT source, external_sku, part_id FROM sku_map WHERE (source, external_sku) > ($1, $2) \
+                         ORDER BY source, external_sku LIMIT $3",
+                    )
+                    .bind(source.as_str())
+                    .bind(sku.as_str())
+                    .bind(PAGE)
+                    .fetch_all(self.pool())
+                    .await?
+                }
+            };
+            for (source, sku, part) in &page {
+                index.add(source, sku, part);
+            }
+            let full = page.len() as i64 == PAGE;
+            match page.into_iter().last() {
+                Some((source, sku, _)) if full => after = Some((source, sku)),
+                _ => return Ok(index),
+            }
+        }
     }
 
     /// The whole SKU map (small: one row per mapped SKU).

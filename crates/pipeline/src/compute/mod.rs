@@ -4,10 +4,11 @@
 //!
 //! Same readers, row rules and core functions as the persisted pipeline; what the store does
 //! there (references, first-delivery-wins, SKU mapping) is done here in memory. The two big
-//! feeds (consumption and failures) are read at the same time, each in two passes: every core
-//! parses and checks its own piece of the file into compact rows, then one thread per feed
-//! settles first-delivery-wins in file order and aggregates (per-part usage sums, per-asset
-//! event lists). Blocking: call it off the async runtime.
+//! feeds (consumption and failures) are read one after the other in blocks of a few MiB: every
+//! core parses and checks its own piece of a block into compact rows, then every core settles
+//! first-delivery-wins for its share of the keys and aggregates (per-part usage sums, per-asset
+//! event lists), so memory follows the parts, assets and distinct events, not the file size.
+//! Blocking: call it off the async runtime.
 
 mod backtest;
 mod failures;
@@ -15,7 +16,7 @@ mod settle;
 mod usage;
 mod write;
 
-use crate::import::reader::{join, parse_row, read_file_with};
+use crate::import::reader::{parse_row, read_file_with};
 use crate::import::{ImportError, Location, RowIssue};
 pub use backtest::{
     BacktestError, BacktestReport, BacktestSettings, CurvePoint, FrontierResult, HistoryPart, PolicyResult, Review,
@@ -192,28 +193,25 @@ pub fn compute_folder(
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let (consumption_path, failures_path) =
         (input_file::<ConsumptionRecord>(input), input_file::<FailureRecord>(input));
-    let (consumption, failures) = std::thread::scope(|s| {
-        let c = s.spawn(|| {
-            if cmms_core::demand::uses_history(formulas) {
-                // The demand-driven methods read each part's history, not only the window total.
-                let (tally, events) = usage::consumption_events(consumption_path.as_deref(), cores, &index, window)?;
-                let usage = events
-                    .iter()
-                    .map(|part| {
-                        let mut acc = cmms_core::thresholds::UsageAccumulator::new();
-                        part.iter().for_each(|e| acc.add(&usage_window, e.at, e.quantity));
-                        acc
-                    })
-                    .collect();
-                Ok((tally, usage, Some(events)))
-            } else {
-                usage::consumption_usage(consumption_path.as_deref(), cores, &index, &usage_window, window)
-                    .map(|(tally, usage)| (tally, usage, None))
-            }
-        });
-        let f = s.spawn(|| failures::failure_events(failures_path.as_deref(), cores, &asset_at, window));
-        (join(c), join(f))
-    });
+    // One feed after the other, each on every core: memory holds one feed's keys at a time.
+    let consumption = if cmms_core::demand::uses_history(formulas) {
+        // The demand-driven methods read each part's history, not only the window total.
+        usage::consumption_events(consumption_path.as_deref(), cores, &index, window).map(|(tally, events)| {
+            let usage = events
+                .iter()
+                .map(|part| {
+                    let mut acc = cmms_core::thresholds::UsageAccumulator::new();
+                    part.iter().for_each(|e| acc.add(&usage_window, e.at, e.quantity));
+                    acc
+                })
+                .collect();
+            (tally, usage, Some(events))
+        })
+    } else {
+        usage::consumption_usage(consumption_path.as_deref(), cores, &index, &usage_window, window)
+            .map(|(tally, usage)| (tally, usage, None))
+    };
+    let failures = failures::failure_events(failures_path.as_deref(), cores, &asset_at, window);
     let (consumption, usage, history) = consumption?;
     let (failures, mut events) = failures?;
     tracing::debug!(elapsed = ?started.elapsed(), "feeds read");

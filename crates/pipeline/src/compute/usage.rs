@@ -2,53 +2,38 @@
 //! each accepted event mapped to its part and summed by the core's [`UsageAccumulator`] — the
 //! same window and sum as the store's aggregate in the persisted recompute.
 
-use super::settle::{Keyed, Piece, Tally, key_hash, refused, settle, tally};
-use crate::import::reader::read_file_in_pieces;
+use super::settle::{BLOCK_BYTES, FirstWins, Keyed, Piece, Rejections, Seen, Tally, refused, seen};
+use crate::import::reader::read_file_in_blocks;
 use crate::import::{ImportError, Location, RowIssue};
 use cmms_core::feeds::{ConsumptionRecord, ConsumptionRow};
 use cmms_core::mapping::SkuIndex;
 use cmms_core::master::RawRow;
 use cmms_core::quantity::Quantity;
 use cmms_core::thresholds::{Consumption, UsageAccumulator, UsageWindow};
-use cmms_core::time::TimeWindow;
+use cmms_core::time::{TimeWindow, to_epoch_ms};
 use jiff::Timestamp;
 use std::path::Path;
 
-/// A checked consumption row: `source`, `event_id` and the SKU are back to back in its piece's
-/// text from `start` (key = source and event id).
+/// A checked consumption row (key = source and event id; a re-delivery repeats the SKU, the
+/// quantity and the instant to the millisecond).
 struct ConsumptionAt {
-    hash: u64,
+    seen: Seen,
     at: u64,
-    start: usize,
-    source_len: u8,
-    id_len: u8,
-    sku_len: u32,
     quantity: Quantity,
     consumed_at: Timestamp,
-    part: Option<u32>,
+    /// The part's position in the SKU index, or [`UNMAPPED`].
+    part: u32,
 }
 
-impl ConsumptionAt {
-    fn sku<'t>(&self, text: &'t [u8]) -> &'t [u8] {
-        let from = self.start + usize::from(self.source_len) + usize::from(self.id_len);
-        &text[from..from + self.sku_len as usize]
-    }
-}
+/// The `part` of an event whose SKU does not map to one part.
+const UNMAPPED: u32 = u32::MAX;
 
 impl Keyed for ConsumptionAt {
-    fn hash(&self) -> u64 {
-        self.hash
+    fn seen(&self) -> &Seen {
+        &self.seen
     }
     fn at(&self) -> Location {
         Location::unpack(self.at)
-    }
-    fn key<'t>(&self, text: &'t [u8]) -> &'t [u8] {
-        &text[self.start..self.start + usize::from(self.source_len) + usize::from(self.id_len)]
-    }
-    fn same_content(&self, text: &[u8], other: &Self, other_text: &[u8]) -> bool {
-        self.quantity == other.quantity
-            && self.consumed_at.as_millisecond() == other.consumed_at.as_millisecond()
-            && self.sku(text) == other.sku(other_text)
     }
 }
 
@@ -107,8 +92,9 @@ pub(super) fn consumption_events(
     )
 }
 
-/// The consumption feed read on `cores` threads, first delivery wins, each accepted and mapped
-/// event handed to `add` with its part's position; the threads' accumulators merged by `merge`.
+/// The consumption feed read on `cores` threads, block by block, first delivery wins, each
+/// accepted and mapped event handed to `add` with its part's position; the threads' accumulators
+/// merged by `merge`.
 fn read_consumption<A: Send>(
     path: Option<&Path>,
     cores: usize,
@@ -120,7 +106,6 @@ fn read_consumption<A: Send>(
 ) -> Result<(Tally, A), ImportError> {
     let Some(path) = path else { return Ok((Tally::default(), new_acc())) };
     let started = std::time::Instant::now();
-    let hasher = foldhash::fast::RandomState::default();
     let row = |piece: &mut Piece<ConsumptionAt>, location: Location, raw: Result<&RawRow<'_>, RowIssue>| {
         let checked = raw.and_then(|r| {
             let row = ConsumptionRow::parse(r).and_then(|row| row.check_times(times).map(|()| row));
@@ -130,45 +115,52 @@ fn read_consumption<A: Send>(
             Ok(row) => row,
             Err(issue) => return piece.rejected.push(issue),
         };
-        let part = index.resolve_position(row.source, row.external_sku).map(|at| at as u32);
-        let start = piece.text.len();
-        piece.keep(row.source);
-        piece.keep(row.event_id);
-        piece.keep(row.external_sku);
+        let part = index.resolve_position(row.source, row.external_sku).map_or(UNMAPPED, |at| at as u32);
+        let seen = seen(&[row.source, row.event_id], |h| {
+            // Equal quantities hash alike (0.0 and -0.0 too), as they compare.
+            let q = row.quantity.get();
+            h.write_u64(if q == 0.0 { 0 } else { q.to_bits() });
+            h.write_i64(to_epoch_ms(row.consumed_at));
+            h.write(row.external_sku.as_bytes());
+        });
         piece.push(ConsumptionAt {
-            hash: key_hash(&hasher, &[row.source, row.event_id]),
+            seen,
             at: location.pack(),
-            start,
-            // Ids are at most 64 ASCII characters (checked); a SKU is far below 4 GiB.
-            source_len: row.source.len() as u8,
-            id_len: row.event_id.len() as u8,
-            sku_len: row.external_sku.len() as u32,
             quantity: row.quantity,
             consumed_at: row.consumed_at,
             part,
         });
     };
-    let (mut pieces, _) =
-        read_file_in_pieces::<ConsumptionRecord, _>(path, cores, &|bytes| Piece::new(bytes, 40), &row)?;
-    let refused = refused(&mut pieces);
-    tracing::debug!(elapsed = ?started.elapsed(), pieces = pieces.len(), "consumption read and checked");
-
+    /// Per thread: events accepted, events unmapped, the accumulator.
+    type Acc<A> = (u64, u64, A);
     let new_settled = || (0u64, 0u64, new_acc());
-    let accept = |(accepted, unmapped, acc): &mut (u64, u64, A), r: &ConsumptionAt, _: &[u8]| {
+    let mut first_wins: FirstWins<Acc<A>> = FirstWins::new(cores, &new_settled);
+    let accept = |(accepted, unmapped, acc): &mut Acc<A>, r: &ConsumptionAt, _: &[u8]| {
         *accepted += 1;
         match r.part {
-            Some(part) => add(acc, part as usize, r.consumed_at, r.quantity),
-            None => *unmapped += 1,
+            UNMAPPED => *unmapped += 1,
+            part => add(acc, part as usize, r.consumed_at, r.quantity),
         }
     };
-    let mut settled = settle(&pieces, cores, &new_settled, &accept);
+    let mut rejected = Rejections::default();
+    let mut block = |mut pieces: Vec<Piece<ConsumptionAt>>| {
+        rejected = std::mem::take(&mut rejected).merge(refused(&mut pieces));
+        first_wins.settle(&pieces, &accept);
+    };
+    read_file_in_blocks::<ConsumptionRecord, _>(
+        path,
+        cores,
+        BLOCK_BYTES,
+        &|bytes| Piece::new(bytes, 40),
+        &row,
+        &mut block,
+    )?;
+    let (accepted, unmapped) = first_wins.settled.iter().fold((0, 0), |(a, u), s| (a + s.acc.0, u + s.acc.1));
+    let (tally, accs) = first_wins.finish(rejected, accepted, unmapped);
     let mut total = new_acc();
-    let (mut accepted, mut unmapped) = (0, 0);
-    for s in &mut settled {
-        accepted += s.acc.0;
-        unmapped += s.acc.1;
-        merge(&mut total, std::mem::replace(&mut s.acc.2, new_acc()));
+    for (_, _, acc) in accs {
+        merge(&mut total, acc);
     }
-    tracing::debug!(elapsed = ?started.elapsed(), "consumption deduplicated and summed");
-    Ok((tally(refused, &mut settled, accepted, unmapped), total))
+    tracing::debug!(elapsed = ?started.elapsed(), "consumption read, deduplicated and summed");
+    Ok((tally, total))
 }

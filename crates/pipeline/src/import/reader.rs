@@ -19,7 +19,7 @@ pub const BATCH_ROWS: usize = 5_000;
 /// Rows per batch of an event feed (consumption, snapshots, scans, failures). Larger, because
 /// feed rows land in indexes in random order and each commit rewrites every index page it
 /// touched: fewer, larger transactions write each page once for many rows.
-pub const FEED_BATCH_ROWS: usize = 50_000;
+pub const FEED_BATCH_ROWS: usize = 25_000;
 
 /// The file formats accepted by `cmms import`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -324,6 +324,219 @@ fn read_in_pieces<R: ImportRecord, S: Send>(
         let mut summary = ReadSummary::default();
         whole(&mut summary).map(|s| (s, summary))
     }
+}
+
+/// A block is cut into pieces of at least this size (threads cost more than smaller pieces save).
+const MIN_BLOCK_PIECE_BYTES: usize = if cfg!(test) { 16 } else { 64 * 1024 };
+
+/// What [`read_file_in_blocks`] hands over per block: the sinks of its pieces, in file order.
+pub type BlockSink<'f, S> = dyn FnMut(Vec<S>) + 'f;
+
+/// Reads an import file in blocks of about `block_bytes`, so that memory follows the block, not
+/// the file: each block is cut at line ends into `pieces` pieces read on as many threads (each
+/// piece's rows go, in file order, to its own sink from `new_sink`, given the piece's size in
+/// bytes), and `block` receives the sinks of one block, in file order, before the next is read.
+/// Locations are those of the whole file.
+///
+/// From the first block holding a double quote on (a quoted field may hold a line break, so a
+/// cut at a line end might fall inside a field), and for JSON files, the rest of the file is read
+/// by one reader in one pass, handed over every `block_bytes / 64` rows: the rows and their
+/// locations never depend on the blocks.
+pub fn read_file_in_blocks<R: ImportRecord, S: Send>(
+    path: &Path,
+    pieces: usize,
+    block_bytes: usize,
+    new_sink: &(dyn Fn(usize) -> S + Sync),
+    row: &PieceRow<'_, S>,
+    block: &mut BlockSink<'_, S>,
+) -> Result<ReadSummary, ImportError> {
+    let format = Format::from_path(path)?;
+    let file = File::open(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), cause: source })?;
+    read_in_blocks::<R, S>(path, format, file, pieces, block_bytes, new_sink, row, block)
+}
+
+/// Reads until `buf` holds at least `want` bytes or the input ends; true at the end.
+fn fill(path: &Path, input: &mut impl Read, buf: &mut Vec<u8>, want: usize) -> Result<bool, ImportError> {
+    let io = |source| ImportError::Io { path: path.to_path_buf(), cause: source };
+    while buf.len() < want {
+        let from = buf.len();
+        buf.resize(want, 0);
+        match input.read(&mut buf[from..]) {
+            Ok(0) => {
+                buf.truncate(from);
+                return Ok(true);
+            }
+            Ok(n) => buf.truncate(from + n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => buf.truncate(from),
+            Err(e) => return Err(io(e)),
+        }
+    }
+    Ok(false)
+}
+
+/// [`read_file_in_blocks`] over any input (`path` names it in errors).
+#[allow(clippy::too_many_arguments)]
+fn read_in_blocks<R: ImportRecord, S: Send>(
+    path: &Path,
+    format: Format,
+    mut input: impl Read + Send,
+    pieces: usize,
+    block_bytes: usize,
+    new_sink: &(dyn Fn(usize) -> S + Sync),
+    row: &PieceRow<'_, S>,
+    block: &mut BlockSink<'_, S>,
+) -> Result<ReadSummary, ImportError> {
+    let block_bytes = block_bytes.max(1);
+    let mut summary = ReadSummary::default();
+    let mut buf = Vec::with_capacity(block_bytes + (block_bytes >> 4));
+    let mut eof = fill(path, &mut input, &mut buf, block_bytes)?;
+    if format == Format::Json {
+        let rest = std::io::Cursor::new(buf).chain(input);
+        one_pass::<R, S>(path, format, rest, None, Piece::WHOLE, block_bytes, new_sink, row, block, &mut summary)?;
+        return Ok(summary);
+    }
+    // The header: the first line (one with a double quote makes the whole file be read in one pass).
+    while !eof && !buf.contains(&b'\n') {
+        let want = buf.len() * 2;
+        eof = fill(path, &mut input, &mut buf, want)?;
+    }
+    let delimiter = detect_delimiter(buf.split(|&b| b == b'\n').next().unwrap_or_default());
+    summary.delimiter = Some(delimiter);
+    let first_line = buf.iter().position(|&b| b == b'\n').map_or(buf.len(), |nl| nl + 1);
+    if buf[..first_line].contains(&b'"') {
+        let rest = std::io::Cursor::new(buf).chain(input);
+        one_pass::<R, S>(path, format, rest, None, Piece::WHOLE, block_bytes, new_sink, row, block, &mut summary)?;
+        return Ok(summary);
+    }
+    let header = csv_header::<R, _>(path, &mut csv_reader(&buf[..first_line], true, delimiter), &mut summary)?;
+    let mut start = first_line;
+    // Line ends before the block.
+    let mut lines = buf[..first_line].iter().filter(|&&b| b == b'\n').count() as u64;
+    let mut byte = first_line as u64;
+    loop {
+        // The block: whole lines, up to the last line end read (or the end of the input).
+        let end = match buf[start..].iter().rposition(|&b| b == b'\n') {
+            _ if eof => buf.len(),
+            Some(nl) => start + nl + 1,
+            None => {
+                let want = buf.len() + block_bytes;
+                eof = fill(path, &mut input, &mut buf, want)?;
+                continue;
+            }
+        };
+        let text = &buf[start..end];
+        if text.contains(&b'"') {
+            let rest = std::io::Cursor::new(buf[start..].to_vec()).chain(input);
+            let piece = Piece { byte, line: lines, stop_at: None };
+            return one_pass::<R, S>(
+                path,
+                format,
+                rest,
+                Some((&header, delimiter)),
+                piece,
+                block_bytes,
+                new_sink,
+                row,
+                block,
+                &mut summary,
+            )
+            .map(|()| summary);
+        }
+        if !text.is_empty() {
+            let sinks = read_block::<R, S>(path, text, pieces, lines, byte, &header, delimiter, new_sink, row)?;
+            block(sinks);
+        }
+        lines += text.iter().filter(|&&b| b == b'\n').count() as u64;
+        byte += text.len() as u64;
+        if eof {
+            return Ok(summary);
+        }
+        buf.drain(..end);
+        start = 0;
+        eof = fill(path, &mut input, &mut buf, block_bytes)?;
+    }
+}
+
+/// The rows of one block without double quotes (so every line end ends a record), cut into
+/// `pieces` read on as many threads; `lines` line ends come before it in the file.
+#[allow(clippy::too_many_arguments)]
+fn read_block<R: ImportRecord, S: Send>(
+    path: &Path,
+    text: &[u8],
+    pieces: usize,
+    lines: u64,
+    byte: u64,
+    header: &CsvHeader,
+    delimiter: u8,
+    new_sink: &(dyn Fn(usize) -> S + Sync),
+    row: &PieceRow<'_, S>,
+) -> Result<Vec<S>, ImportError> {
+    let cuts = cut_points(text, if text.len() >= MIN_BLOCK_PIECE_BYTES * pieces { pieces } else { 1 });
+    let read = |from: usize, to: usize, line: u64| -> Result<S, ImportError> {
+        let mut sink = new_sink(to - from);
+        let piece = Piece { byte: byte + from as u64, line, stop_at: None };
+        let mut rdr = csv_reader(&text[from..to], false, delimiter);
+        csv_records::<R, _>(path, &mut rdr, header, piece, &mut |l, r| {
+            row(&mut sink, l, r);
+            true
+        })?;
+        Ok(sink)
+    };
+    let mut starts = Vec::with_capacity(cuts.len());
+    let mut line = lines;
+    for w in cuts.windows(2) {
+        starts.push(line);
+        line += text[w[0]..w[1]].iter().filter(|&&b| b == b'\n').count() as u64;
+    }
+    if cuts.len() <= 2 {
+        return Ok(vec![read(0, text.len(), lines)?]);
+    }
+    let outcomes: Vec<Result<S, ImportError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> =
+            cuts.windows(2).zip(&starts).map(|(w, &line)| scope.spawn(move || read(w[0], w[1], line))).collect();
+        handles.into_iter().map(join).collect()
+    });
+    outcomes.into_iter().collect()
+}
+
+/// The rest of a file read by one reader (`header`: a CSV file's header, already read, and its
+/// delimiter; `None`: the input starts with the header, or is JSON), handed to `block` every
+/// `block_bytes / 64` rows.
+#[allow(clippy::too_many_arguments)]
+fn one_pass<R: ImportRecord, S: Send>(
+    path: &Path,
+    format: Format,
+    input: impl Read,
+    header: Option<(&CsvHeader, u8)>,
+    piece: Piece,
+    block_bytes: usize,
+    new_sink: &(dyn Fn(usize) -> S + Sync),
+    row: &PieceRow<'_, S>,
+    block: &mut BlockSink<'_, S>,
+    summary: &mut ReadSummary,
+) -> Result<(), ImportError> {
+    let rows_per_block = (block_bytes / 64).max(1);
+    let mut sink = new_sink(block_bytes);
+    let mut n = 0;
+    let mut each = |l: Location, r: Result<&RawRow<'_>, RowIssue>| {
+        row(&mut sink, l, r);
+        n += 1;
+        if n >= rows_per_block {
+            block(vec![std::mem::replace(&mut sink, new_sink(block_bytes))]);
+            n = 0;
+        }
+        true
+    };
+    let input = BufReader::with_capacity(256 * 1024, input);
+    match header {
+        Some((header, delimiter)) => {
+            let mut rdr = csv_reader(input, false, delimiter);
+            csv_records::<R, _>(path, &mut rdr, header, piece, &mut each)?;
+        }
+        None => read_rows::<R, _>(path, input, format, None, summary, &mut each)?,
+    }
+    block(vec![sink]);
+    Ok(())
 }
 
 /// `0`, the starts of the lines nearest to each `len / pieces` step, and `len`.
@@ -690,20 +903,39 @@ mod tests {
 
     /// Everything the sinks saw, in the order they come back: each row's place and its values or
     /// its issue.
+    fn note(sink: &mut Vec<String>, location: Location, row: Result<&RawRow<'_>, RowIssue>) {
+        sink.push(match row {
+            Ok(r) => {
+                format!("{location:?} {:?}", ConsumptionRecord::COLUMNS.iter().map(|c| r.text(c)).collect::<Vec<_>>())
+            }
+            Err(issue) => issue.to_string(),
+        })
+    }
+
     fn read(buf: &[u8], pieces: usize) -> Vec<String> {
-        let row = |sink: &mut Vec<String>, location: Location, row: Result<&RawRow<'_>, RowIssue>| {
-            sink.push(match row {
-                Ok(r) => format!(
-                    "{location:?} {:?}",
-                    ConsumptionRecord::COLUMNS.iter().map(|c| r.text(c)).collect::<Vec<_>>()
-                ),
-                Err(issue) => issue.to_string(),
-            })
-        };
         let path = Path::new("consumption.csv");
-        let (sinks, _) = read_in_pieces::<ConsumptionRecord, _>(path, Format::Csv, buf, pieces, &|_| Vec::new(), &row)
+        let (sinks, _) = read_in_pieces::<ConsumptionRecord, _>(path, Format::Csv, buf, pieces, &|_| Vec::new(), &note)
             .expect("a CSV body never fails as a whole");
         sinks.concat()
+    }
+
+    /// Everything the sinks of [`read_in_blocks`] saw, in the order the blocks came.
+    fn read_blocks(buf: &[u8], pieces: usize, block_bytes: usize) -> Vec<String> {
+        let path = Path::new("consumption.csv");
+        let mut all = Vec::new();
+        let mut block = |sinks: Vec<Vec<String>>| all.extend(sinks.into_iter().flatten());
+        read_in_blocks::<ConsumptionRecord, _>(
+            path,
+            Format::Csv,
+            buf,
+            pieces,
+            block_bytes,
+            &|_| Vec::new(),
+            &note,
+            &mut block,
+        )
+        .expect("a CSV body never fails as a whole");
+        all
     }
 
     fn file(rows: &[Vec<String>], crlf: bool) -> Vec<u8> {
@@ -727,6 +959,20 @@ mod tests {
         assert!(one[999].starts_with("Line(1001) "), "{}", one[999]);
         for pieces in 2..=5 {
             assert_eq!(read(&buf, pieces), one, "{pieces} pieces");
+        }
+    }
+
+    #[test]
+    fn blocks_give_the_rows_and_lines_of_one_pass() {
+        let rows: Vec<Vec<String>> = (0..500)
+            .map(|i| vec![format!("E{i}"), "ERP".into(), format!("SKU-{}", i % 7), "1.5".into(), "2024-01-01".into()])
+            .collect();
+        for crlf in [false, true] {
+            let buf = file(&rows, crlf);
+            let one = read(&buf, 1);
+            for (pieces, block_bytes) in [(1, 1), (2, 100), (3, 1000), (2, 7), (4, 1 << 20)] {
+                assert_eq!(read_blocks(&buf, pieces, block_bytes), one, "{pieces} pieces, blocks of {block_bytes}");
+            }
         }
     }
 
@@ -777,6 +1023,21 @@ mod tests {
         ) {
             let buf = file(&rows, crlf);
             prop_assert_eq!(read(&buf, pieces), read(&buf, 1));
+        }
+
+        /// The same files read in blocks of any size give the rows of one pass too.
+        #[test]
+        fn any_block_size_reads_as_one_pass(
+            rows in prop::collection::vec(
+                prop::collection::vec(prop_oneof!["[a-z0-9]{0,4}", "\"[a-z\n,]{0,6}\"", Just(String::new())], 1..7),
+                0..60,
+            ),
+            crlf in any::<bool>(),
+            pieces in 1usize..4,
+            block_bytes in 1usize..300,
+        ) {
+            let buf = file(&rows, crlf);
+            prop_assert_eq!(read_blocks(&buf, pieces, block_bytes), read(&buf, 1));
         }
     }
 }
