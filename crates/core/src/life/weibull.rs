@@ -225,6 +225,27 @@ impl Profile {
 /// Largest shape the bracket search tries before declaring the shape unbounded.
 const MAX_SHAPE: f64 = 1e4;
 
+/// The root above `from` (to 1e-12 relative) of `f`, increasing and convex on `[from, limit]`
+/// with `f(from) < 0`, by Newton from `guess`: from the right of the root Newton stays right of
+/// it, and from the left its first step lands right of it (convexity), so at most one evaluation
+/// beyond `guess` closes the bracket. `None` when no bracket within `limit` is found that way
+/// (the caller then widens one by doubling).
+fn convex_root(f: impl Fn(f64) -> (f64, f64) + Copy, from: f64, guess: f64, limit: f64) -> Option<f64> {
+    if !(guess > from && guess < limit) {
+        return None;
+    }
+    let (d, dd) = f(guess);
+    if d >= 0.0 {
+        return Some(increasing_root(f, from, guess, guess - d / dd, 1e-12));
+    }
+    let next = guess - d / dd;
+    if !(d < 0.0 && dd > 0.0 && next > guess && next < limit) {
+        return None;
+    }
+    let (d1, dd1) = f(next);
+    (d1 >= 0.0).then(|| increasing_root(f, guess, next, next - d1 / dd1, 1e-12))
+}
+
 /// Fits a two-parameter Weibull to right-censored `lives` by maximum likelihood, with bounds at
 /// `confidence`. Errors: a life not finite and > 0, no failure, or no finite shape (every failure
 /// at the longest time).
@@ -261,38 +282,27 @@ pub(crate) fn fit_weibull_with(lives: &[Life], q: &BoundQuantiles) -> Result<Wei
         let a = p.all(b);
         (cut - a.ll, p.r * a.g)
     };
-    let half_width = (q.lr_cut / (p.r * at.dg)).sqrt();
-    let upper = {
-        let guess = beta + half_width;
-        let (d, dd) = if guess.is_finite() && guess < MAX_SHAPE { deficit(guess) } else { (f64::NAN, f64::NAN) };
-        if d >= 0.0 {
-            increasing_root(deficit, beta, guess, guess - d / dd, 1e-12)
-        } else {
-            let mut up = if d < 0.0 { 2.0 * guess } else { beta * 1.5 };
-            while deficit(up).0 < 0.0 && up < MAX_SHAPE {
-                up *= 2.0;
-            }
-            increasing_root(deficit, beta, up, beta + (up - beta) / 2.0, 1e-12)
+    // The quadratic approximation is taken in ln β, where ℓₚ is closer to symmetric.
+    let half_width = (q.lr_cut / (p.r * at.dg)).sqrt() / beta;
+    let upper = convex_root(deficit, beta, beta * half_width.exp(), MAX_SHAPE).unwrap_or_else(|| {
+        let mut up = beta * 1.5;
+        while deficit(up).0 < 0.0 && up < MAX_SHAPE {
+            up *= 2.0;
         }
-    };
+        increasing_root(deficit, beta, up, beta + (up - beta) / 2.0, 1e-12)
+    });
     // Increasing in x = −β.
     let rising = |x: f64| {
         let (d, dd) = deficit(-x);
         (d, -dd)
     };
-    let lower = {
-        let guess = beta - half_width;
-        let (d, dd) = if guess > 1e-8 { deficit(guess) } else { (f64::NAN, f64::NAN) };
-        if d >= 0.0 {
-            -increasing_root(rising, -beta, -guess, -guess + d / dd, 1e-12)
-        } else {
-            let mut down = if d < 0.0 { guess / 2.0 } else { beta / 1.5 };
-            while deficit(down).0 < 0.0 && down > 1e-8 {
-                down /= 2.0;
-            }
-            -increasing_root(rising, -beta, -down, -(down + (beta - down) / 2.0), 1e-12)
+    let lower = -convex_root(rising, -beta, -beta * (-half_width).exp(), -1e-8).unwrap_or_else(|| {
+        let mut down = beta / 1.5;
+        while deficit(down).0 < 0.0 && down > 1e-8 {
+            down /= 2.0;
         }
-    };
+        increasing_root(rising, -beta, -down, -(down + (beta - down) / 2.0), 1e-12)
+    });
 
     // Observed information of (β, α) at the fit (Σ zᵢ = r there), uᵢ = ln(tᵢ/α̂).
     let (mut szu, mut szu2) = (0.0, 0.0);
