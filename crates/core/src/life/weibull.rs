@@ -235,7 +235,10 @@ fn convex_root(f: impl Fn(f64) -> (f64, f64) + Copy, from: f64, guess: f64, limi
         return None;
     }
     let (d, dd) = f(guess);
-    if d >= 0.0 {
+    if d == 0.0 {
+        return Some(guess);
+    }
+    if d > 0.0 {
         return Some(increasing_root(f, from, guess, guess - d / dd, 1e-12));
     }
     let next = guess - d / dd;
@@ -374,6 +377,47 @@ mod tests {
         };
         assert!((drop(lo) - 3.841_458_820_694_124).abs() < 1e-8 && (drop(hi) - 3.841_458_820_694_124).abs() < 1e-8);
         assert!(fit.shape_fisher.0 < fit.model.shape && fit.model.shape < fit.shape_fisher.1);
+    }
+
+    #[test]
+    fn likelihood_ratio_bounds_hit_the_cut_off_for_few_and_many_failures() {
+        // From one failure (a skewed profile) to many, with heavy censoring.
+        let mut state = 7u64;
+        let mut unit = move || {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            ((state >> 11) as f64 + 0.5) / (1u64 << 53) as f64
+        };
+        for (n, shape) in [(3, 0.7), (4, 3.0), (8, 1.2), (40, 0.5), (200, 2.5), (50, 8.0)] {
+            let lives: Vec<Life> = (0..n)
+                .map(|_| {
+                    let t = 100.0 * (-unit().ln()).powf(1.0 / shape);
+                    let pm = 150.0 * unit();
+                    life(t.min(pm), t <= pm)
+                })
+                .collect();
+            let Ok(fit) = fit_weibull(&lives, 0.9) else { continue };
+            let p = Profile::new(&lives).unwrap();
+            let cut = chi_square_quantile(0.9, 1.0);
+            let (lo, hi) = fit.shape_lr;
+            assert!(lo < fit.model.shape && fit.model.shape < hi, "n {n}: {lo} {hi}");
+            for b in [lo, hi] {
+                let drop = 2.0 * (fit.log_likelihood - p.log_likelihood(b));
+                assert!((drop - cut).abs() < 1e-8, "n {n} β {shape}: {drop} at {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn convex_root_closes_the_bracket_from_either_side_or_gives_up() {
+        let f = |x: f64| (x * x - 4.0, 2.0 * x);
+        for guess in [0.5, 1.9, 2.0, 3.0, 50.0] {
+            let root = convex_root(f, 0.0, guess, 100.0).unwrap();
+            assert!((root - 2.0).abs() < 1e-11, "from {guess}: {root}");
+        }
+        // Outside (from, limit), or a first Newton step past the limit: the caller widens.
+        assert_eq!(convex_root(f, 0.0, 150.0, 100.0), None);
+        assert_eq!(convex_root(f, 0.0, f64::NAN, 100.0), None);
+        assert_eq!(convex_root(f, 0.0, 0.01, 100.0), None);
     }
 
     #[test]
