@@ -1,12 +1,16 @@
 //! Times the `weibull_cost` decisions of N assets with L lives each (default 100,000 × 50): the
 //! fitting part of `cmms compute` without the file reading (BENCHMARKS.md, issue 24).
 //! Lives: Weibull shape 0.8, 1.5 or 3 by asset group (scale 1000 h), suspended by a PM at a uniform
-//! age in (0, 2000 h). Usage: cargo run --release -p cmms-core --example life_speed -- [N] [L]
+//! age in (0, 2000 h). Usage: cargo run --release -p cmms-core --example life_speed -- [N] [L] [DUMP]
+//! Prints a checksum of the decisions; with DUMP, writes each unit's interval, fitted shape and
+//! scale and shape bounds to that file (one line per unit) to compare two builds.
 
 use cmms_core::life::{DecisionParams, Life, UnitInput, weibull_cost_decisions};
 
 fn main() {
-    let mut args = std::env::args().skip(1).map(|a| a.parse::<usize>().unwrap_or_else(|_| panic!("not a count: {a}")));
+    let mut args =
+        std::env::args().skip(1).take(2).map(|a| a.parse::<usize>().unwrap_or_else(|_| panic!("not a count: {a}")));
+    let dump = std::env::args().nth(3);
     let n = args.next().unwrap_or(100_000);
     let per = args.next().unwrap_or(50);
     let mut state = 24u64;
@@ -56,6 +60,27 @@ fn main() {
         let out = weibull_cost_decisions(&inputs, &params, false, t);
         let elapsed = started.elapsed();
         let with_pm = out.iter().filter(|d| d.interval_days.is_some()).count();
-        println!("{n} assets x {per} lives, {t} thread(s): {elapsed:.2?} ({with_pm} with a time-based PM)");
+        let days: f64 = out.iter().filter_map(|d| d.interval_days).sum();
+        println!(
+            "{n} assets x {per} lives, {t} thread(s): {elapsed:.2?} ({with_pm} with a time-based PM, {days:.6} interval days in all)"
+        );
+        if let Some(path) = &dump {
+            let lines: Vec<String> = out
+                .iter()
+                .map(|d| {
+                    let w = d.decision.weibull;
+                    format!(
+                        "{:?} {:?} {:?} {:?} {:?} {:?}",
+                        d.interval_days,
+                        w.map(|f| f.model.shape),
+                        w.map(|f| f.model.scale),
+                        w.map(|f| f.shape_lr),
+                        w.map(|f| f.shape_fisher),
+                        d.decision.cost_rate_recommended
+                    )
+                })
+                .collect();
+            std::fs::write(path, lines.join("\n")).unwrap_or_else(|e| panic!("{path}: {e}"));
+        }
     }
 }

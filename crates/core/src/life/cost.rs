@@ -9,7 +9,7 @@
 //! `C(T*) = (Cf − Cp)·h(T*)`. For `β ≤ 1` the hazard does not rise, `C` decreases towards
 //! `Cf / MTTF` and no finite `T*` exists.
 
-use super::special::{gamma_p, increasing_root};
+use super::special::{gamma_p, gamma_p_at, increasing_root, ln_gamma};
 use super::weibull::Weibull;
 
 /// `∫₀ᵀ R(t) dt`, hours.
@@ -43,20 +43,32 @@ pub fn optimal_replacement_age(w: &Weibull, cp: f64, cf: f64) -> Option<f64> {
     }
     let k = cp / (cf - cp);
     let (beta, alpha) = (w.shape, w.scale);
+    // Constant along the solve: the mean life and ln Γ(1/β) of `integrated_reliability`.
+    let (mean, shape_inv) = (w.mean(), 1.0 / beta);
+    let ln_gamma_a = ln_gamma(shape_inv);
+    // One exp per evaluation for every power of t/α: (t/α)^(β−2), then ·(t/α) twice.
     let phi = |t: f64| {
-        let m = integrated_reliability(w, t);
-        let h = w.hazard(t);
-        let dh = beta * (beta - 1.0) / (alpha * alpha) * (t / alpha).powf(beta - 2.0);
-        (h * m - (1.0 - w.reliability(t)) - k, dh * m)
+        let ratio = t / alpha;
+        let pow2 = ((beta - 2.0) * ratio.ln()).exp();
+        let pow1 = pow2 * ratio;
+        let x = pow1 * ratio;
+        let m = mean * gamma_p_at(shape_inv, ln_gamma_a, x);
+        let h = beta / alpha * pow1;
+        let dh = beta * (beta - 1.0) / (alpha * alpha) * pow2;
+        (h * m - (1.0 - (-x).exp()) - k, dh * m)
     };
-    let mut hi = alpha;
-    while phi(hi).0 < 0.0 {
+    let (mut lo, mut hi) = (0.0, alpha);
+    let mut at_hi = phi(hi);
+    while at_hi.0 < 0.0 {
+        lo = hi;
         hi *= 2.0;
         if hi > MAX_T_IN_SCALES * alpha {
             return None;
         }
+        at_hi = phi(hi);
     }
-    Some(increasing_root(phi, 0.0, hi, 0.5 * hi, 1e-14))
+    // Newton from the bracket end where φ ≥ 0 (the solve falls back to bisection if it leaves).
+    Some(increasing_root(phi, lo, hi, hi - at_hi.0 / at_hi.1, 1e-14))
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@ use crate::formula::PmParams;
 use crate::reliability::{FailureEvent, FailureEventType};
 use jiff::Timestamp;
 use std::collections::BTreeMap;
+use weibull::{BoundQuantiles, fit_exponential_with, fit_weibull_with};
 
 /// Nanoseconds per hour.
 const NANOS_PER_HOUR: f64 = 3_600_000_000_000.0;
@@ -309,7 +310,17 @@ pub struct PmDecision {
 /// the reason (checked in the order: too few failures, no fit, `Cf ≤ Cp`, no wear-out, no finite
 /// optimum). Cost rates are under the fitted Weibull.
 pub fn pm_decision(lives: &[Life], params: &DecisionParams, seed_interval_days: Option<f64>) -> PmDecision {
-    let exponential = fit_exponential(lives, params.confidence);
+    pm_decision_with(lives, params, seed_interval_days, &BoundQuantiles::new(params.confidence, 0))
+}
+
+/// [`pm_decision`] with the bounds' quantiles at `params.confidence` computed beforehand.
+fn pm_decision_with(
+    lives: &[Life],
+    params: &DecisionParams,
+    seed_interval_days: Option<f64>,
+    q: &BoundQuantiles,
+) -> PmDecision {
+    let exponential = fit_exponential_with(lives, q);
     let mut d = PmDecision {
         exponential,
         weibull: None,
@@ -324,7 +335,7 @@ pub fn pm_decision(lives: &[Life], params: &DecisionParams, seed_interval_days: 
         d.reason = Some(NoPmReason::TooFewFailures);
         return d;
     }
-    let Ok(fit) = fit_weibull(lives, params.confidence) else {
+    let Ok(fit) = fit_weibull_with(lives, q) else {
         d.reason = Some(NoPmReason::NoFit);
         return d;
     };
@@ -489,17 +500,19 @@ pub fn weibull_cost_decisions<K: Ord + Clone + Sync>(
     let (pools, sources) = pool_by_group(&keyed, params.min_failures);
     let costs = |u: &UnitInput<'_, K>| u.costs.unwrap_or((1.0, 1.0));
     let with_costs = |(cf, cp): (f64, f64)| DecisionParams { failure_cost: cf, pm_cost: cp, ..*params };
+    let most_failures = units.iter().map(|u| u.lives.iter().filter(|l| l.failed).count()).max().unwrap_or(0);
+    let q = BoundQuantiles::new(params.confidence, most_failures);
     let mut pooled: BTreeMap<(K, u64, u64), PmDecision> = BTreeMap::new();
     for (u, _) in units.iter().zip(&sources).filter(|(_, s)| **s == LifeSource::Pooled) {
         let (cf, cp) = costs(u);
         pooled
             .entry((u.pool.clone(), cf.to_bits(), cp.to_bits()))
-            .or_insert_with(|| pm_decision(&pools[u.pool], &with_costs((cf, cp)), None));
+            .or_insert_with(|| pm_decision_with(&pools[u.pool], &with_costs((cf, cp)), None, &q));
     }
     let decide = |u: &UnitInput<'_, K>, source: LifeSource| {
         let (cf, cp) = costs(u);
         let mut decision = match source {
-            LifeSource::Own => pm_decision(u.lives, &with_costs((cf, cp)), None),
+            LifeSource::Own => pm_decision_with(u.lives, &with_costs((cf, cp)), None, &q),
             LifeSource::Pooled => pooled[&(u.pool.clone(), cf.to_bits(), cp.to_bits())],
         };
         decision.cost_rate_seed = decision.weibull.map(|f| cost_rate(&f.model, cp, cf, u.seed_interval_days * 24.0));

@@ -66,6 +66,21 @@ pub fn gamma_p(a: f64, x: f64) -> f64 {
     if x < a + 1.0 { gamma_p_series(a, x) } else { 1.0 - gamma_q_fraction(a, x) }
 }
 
+/// [`gamma_p`] with `ln Γ(a)` supplied by a caller that evaluates many `x` at one `a`.
+pub(crate) fn gamma_p_at(a: f64, ln_gamma_a: f64, x: f64) -> f64 {
+    if a.is_nan() || x.is_nan() || a <= 0.0 || x < 0.0 {
+        return f64::NAN;
+    }
+    if x == 0.0 {
+        return 0.0;
+    }
+    if x.is_infinite() {
+        return 1.0;
+    }
+    let prefactor = (a * x.ln() - x - ln_gamma_a).exp();
+    if x < a + 1.0 { series_sum(a, x) * prefactor } else { 1.0 - prefactor * fraction(a, x) }
+}
+
 /// Regularised upper incomplete gamma `Q(a, x) = 1 − P(a, x)`.
 pub fn gamma_q(a: f64, x: f64) -> f64 {
     if a.is_nan() || x.is_nan() || a <= 0.0 || x < 0.0 {
@@ -81,6 +96,11 @@ pub fn gamma_q(a: f64, x: f64) -> f64 {
 }
 
 fn gamma_p_series(a: f64, x: f64) -> f64 {
+    series_sum(a, x) * prefactor_ln(a, x).exp()
+}
+
+/// `P(a, x) / prefactor`: the power series.
+fn series_sum(a: f64, x: f64) -> f64 {
     let mut ap = a;
     let mut term = 1.0 / a;
     let mut sum = term;
@@ -92,10 +112,15 @@ fn gamma_p_series(a: f64, x: f64) -> f64 {
             break;
         }
     }
-    sum * prefactor_ln(a, x).exp()
+    sum
 }
 
 fn gamma_q_fraction(a: f64, x: f64) -> f64 {
+    prefactor_ln(a, x).exp() * fraction(a, x)
+}
+
+/// `Q(a, x) / prefactor`: Lentz's continued fraction.
+fn fraction(a: f64, x: f64) -> f64 {
     let mut b = x + 1.0 - a;
     let mut c = 1.0 / TINY;
     let mut d = 1.0 / b;
@@ -118,7 +143,7 @@ fn gamma_q_fraction(a: f64, x: f64) -> f64 {
             break;
         }
     }
-    prefactor_ln(a, x).exp() * h
+    h
 }
 
 /// The root of `f` on `[lo, hi]`, where `f` is increasing with `f(lo) ≤ 0 ≤ f(hi)`; `f` returns

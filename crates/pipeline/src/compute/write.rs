@@ -153,16 +153,34 @@ fn write_weibull_cost_intervals(
 ) -> Result<(), ImportError> {
     let started = std::time::Instant::now();
     let pm = formulas.pm();
-    let mut rows = Vec::with_capacity(assets.len());
-    for ((id, asset), evs) in assets.iter().zip(events) {
-        let evs = std::mem::take(evs);
-        let rs = readings.remove(id).unwrap_or_default();
-        // The events are sorted by start, the only way either can fail.
-        let Ok(seed) = asset_interval(&evs, &rs, pm, as_of, asset.fallback_interval_days) else { continue };
-        let Ok(set) = asset_lives(&evs, asset.last_completion_at.as_slice(), as_of) else { continue };
-        let costs = formulas.pm_costs_for(&asset.asset_group).map(|c| (c.failure_cost, c.pm_cost));
-        rows.push((id, asset, seed, set, costs));
-    }
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let work: Vec<_> = assets
+        .iter()
+        .zip(events)
+        .map(|((id, asset), evs)| (id, asset, std::mem::take(evs), readings.remove(id).unwrap_or_default()))
+        .collect();
+    // The seed intervals and lives, per asset and pure, on the same threads as the fits.
+    let chunk = work.len().div_ceil(threads.max(1)).max(1);
+    let rows: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = work
+            .chunks(chunk)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .filter_map(|(id, asset, evs, rs)| {
+                            // The events are sorted by start, the only way either can fail.
+                            let seed = asset_interval(evs, rs, pm, as_of, asset.fallback_interval_days).ok()?;
+                            let set = asset_lives(evs, asset.last_completion_at.as_slice(), as_of).ok()?;
+                            let costs = formulas.pm_costs_for(&asset.asset_group).map(|c| (c.failure_cost, c.pm_cost));
+                            Some((*id, *asset, seed, set, costs))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    });
+    drop(work);
     let inputs: Vec<UnitInput<'_, AssetGroup>> = rows
         .iter()
         .map(|(_, asset, seed, set, costs)| UnitInput {
@@ -173,7 +191,6 @@ fn write_weibull_cost_intervals(
             costs: *costs,
         })
         .collect();
-    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let decisions =
         weibull_cost_decisions(&inputs, &DecisionParams::from_registry(pm), pm.keep_manufacturer_interval, threads);
     tracing::debug!(elapsed = ?started.elapsed(), assets = rows.len(), "weibull_cost decisions");
