@@ -47,56 +47,42 @@ pub fn gamma(x: f64) -> f64 {
     ln_gamma(x).exp()
 }
 
-/// `ln(x^a e^(−x) / Γ(a))`, the common prefactor of `P` and `Q`.
-fn prefactor_ln(a: f64, x: f64) -> f64 {
-    a * x.ln() - x - ln_gamma(a)
+/// `P(a, x)` and `Q(a, x)` for `a > 0`, `x ≥ 0` with `ln Γ(a)` given: the branch accurate at `x`
+/// (the series below `a + 1`, the continued fraction above) times the common prefactor
+/// `x^a e^(−x) / Γ(a)`, the other as its complement.
+fn gamma_pq(a: f64, ln_gamma_a: f64, x: f64) -> (f64, f64) {
+    if a.is_nan() || x.is_nan() || a <= 0.0 || x < 0.0 {
+        return (f64::NAN, f64::NAN);
+    }
+    if x == 0.0 {
+        return (0.0, 1.0);
+    }
+    if x.is_infinite() {
+        return (1.0, 0.0);
+    }
+    let prefactor = (a * x.ln() - x - ln_gamma_a).exp();
+    if x < a + 1.0 {
+        let p = series_sum(a, x) * prefactor;
+        (p, 1.0 - p)
+    } else {
+        let q = prefactor * fraction(a, x);
+        (1.0 - q, q)
+    }
 }
 
 /// Regularised lower incomplete gamma `P(a, x) = γ(a, x) / Γ(a)` for `a > 0`, `x ≥ 0`.
 pub fn gamma_p(a: f64, x: f64) -> f64 {
-    if a.is_nan() || x.is_nan() || a <= 0.0 || x < 0.0 {
-        return f64::NAN;
-    }
-    if x == 0.0 {
-        return 0.0;
-    }
-    if x.is_infinite() {
-        return 1.0;
-    }
-    if x < a + 1.0 { gamma_p_series(a, x) } else { 1.0 - gamma_q_fraction(a, x) }
+    gamma_pq(a, ln_gamma(a), x).0
 }
 
 /// [`gamma_p`] with `ln Γ(a)` supplied by a caller that evaluates many `x` at one `a`.
 pub(crate) fn gamma_p_at(a: f64, ln_gamma_a: f64, x: f64) -> f64 {
-    if a.is_nan() || x.is_nan() || a <= 0.0 || x < 0.0 {
-        return f64::NAN;
-    }
-    if x == 0.0 {
-        return 0.0;
-    }
-    if x.is_infinite() {
-        return 1.0;
-    }
-    let prefactor = (a * x.ln() - x - ln_gamma_a).exp();
-    if x < a + 1.0 { series_sum(a, x) * prefactor } else { 1.0 - prefactor * fraction(a, x) }
+    gamma_pq(a, ln_gamma_a, x).0
 }
 
 /// Regularised upper incomplete gamma `Q(a, x) = 1 − P(a, x)`.
 pub fn gamma_q(a: f64, x: f64) -> f64 {
-    if a.is_nan() || x.is_nan() || a <= 0.0 || x < 0.0 {
-        return f64::NAN;
-    }
-    if x == 0.0 {
-        return 1.0;
-    }
-    if x.is_infinite() {
-        return 0.0;
-    }
-    if x < a + 1.0 { 1.0 - gamma_p_series(a, x) } else { gamma_q_fraction(a, x) }
-}
-
-fn gamma_p_series(a: f64, x: f64) -> f64 {
-    series_sum(a, x) * prefactor_ln(a, x).exp()
+    gamma_pq(a, ln_gamma(a), x).1
 }
 
 /// `P(a, x) / prefactor`: the power series.
@@ -113,10 +99,6 @@ fn series_sum(a: f64, x: f64) -> f64 {
         }
     }
     sum
-}
-
-fn gamma_q_fraction(a: f64, x: f64) -> f64 {
-    prefactor_ln(a, x).exp() * fraction(a, x)
 }
 
 /// `Q(a, x) / prefactor`: Lentz's continued fraction.

@@ -176,6 +176,30 @@ pub struct LegendSpot {
 }
 
 /// A time plot over `[from_ms, to_ms]` with a y axis from 0; `title` names it for screen readers.
+/// The plot of [`time_plot`] and [`xy_plot`] around its ticks and series: the fixed geometry,
+/// tall enough for `legend_rows` rows of legend.
+fn framed(
+    title: &str,
+    y_label: &str,
+    legend_rows: usize,
+    y_ticks: Vec<YTick>,
+    x_ticks: Vec<XTick>,
+    series: Vec<SeriesMarks>,
+) -> Plot {
+    Plot {
+        title: title.to_owned(),
+        y_label: y_label.to_owned(),
+        width: W,
+        height: H + 6.0 + LEGEND_ROW * legend_rows as f64,
+        left: LEFT,
+        right: W - RIGHT,
+        mid: H / 2.0,
+        y_ticks,
+        x_ticks,
+        series,
+    }
+}
+
 /// Series without points are not drawn (the `<svg>`'s `data-series` counts the drawn ones).
 pub fn time_plot(title: &str, y_label: &str, from_ms: i64, to_ms: i64, series: &[Series]) -> Plot {
     let span = (to_ms - from_ms).max(1) as f64;
@@ -255,18 +279,7 @@ pub fn time_plot(title: &str, y_label: &str, from_ms: i64, to_ms: i64, series: &
             m
         })
         .collect();
-    Plot {
-        title: title.to_owned(),
-        y_label: y_label.to_owned(),
-        width: W,
-        height: H + 6.0 + LEGEND_ROW * legend_rows as f64,
-        left: LEFT,
-        right: W - RIGHT,
-        mid: H / 2.0,
-        y_ticks,
-        x_ticks,
-        series: marks,
-    }
+    framed(title, y_label, legend_rows, y_ticks, x_ticks, marks)
 }
 
 /// How an [`XySeries`] is drawn.
@@ -370,18 +383,7 @@ pub fn xy_plot(title: &str, x_unit: &str, y_label: &str, x_max: f64, series: &[X
             m
         })
         .collect();
-    Plot {
-        title: title.to_owned(),
-        y_label: y_label.to_owned(),
-        width: W,
-        height: H + 6.0 + LEGEND_ROW * legend_rows as f64,
-        left: LEFT,
-        right: W - RIGHT,
-        mid: H / 2.0,
-        y_ticks,
-        x_ticks,
-        series: marks,
-    }
+    framed(title, y_label, legend_rows, y_ticks, x_ticks, marks)
 }
 
 #[cfg(test)]
