@@ -9,7 +9,10 @@ Mapping (docs/real-data.md describes the data set and its source):
 - one site, AZURE-PDM, time zone UTC: the source timestamps carry no zone, and cmms reads a
   timestamp without an offset as UTC anyway;
 - an asset per machine (default) or per machine component (--level component), grouped by
-  model (or component);
+  model (or component); or (--level machine-components) an asset per machine whose events name
+  their component in the `component` column (COMP1 ...), all machines in one group (PDM-FLEET), so
+  that `[pm] method = "weibull_cost"` fits each component pooled across the fleet, as the
+  component level does;
 - failures -> UNPLANNED (no end time: the data has no repair durations). At machine level,
   components failing at the same hour are one failure of the machine;
 - maintenance rows that are not the repair of a failure -> PLANNED (no end time either, so
@@ -20,9 +23,11 @@ Mapping (docs/real-data.md describes the data set and its source):
   out, since an error names no component;
 - the manufacturer interval is not in the data: --fallback-days (default 90) is used for
   every asset, and applies only where MTBF cannot be used;
-- the last PM completion of an asset is its last PLANNED maintenance.
+- the last PM completion of an asset is its last PLANNED maintenance (left empty at
+  machine-components level: a PM completion renews every component of a machine, while the
+  data's maintenance renews one component, which its PLANNED_REPLACEMENT event already says).
 
-Usage: python3 examples/azure-pdm/convert.py DATA_DIR [--out DIR] [--level machine|component]
+Usage: python3 examples/azure-pdm/convert.py DATA_DIR [--out DIR] [--level machine|component|machine-components]
        [--fallback-days N] [--replacements]
 """
 
@@ -85,7 +90,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("data", metavar="DATA_DIR", help="folder with PdM_machines/failures/maint/errors.csv")
     ap.add_argument("--out", default="azure-pdm-import", help="folder to write the import files into")
-    ap.add_argument("--level", choices=["machine", "component"], default="machine")
+    ap.add_argument("--level", choices=["machine", "component", "machine-components"], default="machine")
     ap.add_argument("--fallback-days", type=float, default=90.0)
     ap.add_argument("--replacements", action="store_true", help="planned maintenance as PLANNED_REPLACEMENT")
     args = ap.parse_args()
@@ -99,38 +104,48 @@ def main():
     errors = read(os.path.join(args.data, "PdM_errors.csv"))
     comps = sorted({r["comp"] for r in maint} | {r["failure"] for r in failures})
 
+    tagged = args.level == "machine-components"
+    per_machine = args.level != "component"
+
     def asset(machine, comp):
         m = "M%03d" % int(machine)
-        return m if args.level == "machine" else "%s-%s" % (m, comp.upper())
+        return m if per_machine else "%s-%s" % (m, comp.upper())
+
+    def component(comp):
+        return comp.upper() if tagged else ""
 
     failed = {(r["machineID"], r["failure"], r["datetime"]) for r in failures}
-    events = []  # (asset, type, started_at, event_id)
+    events = []  # (asset, type, started_at, event_id, component)
     seen_failure = set()
     for r in failures:
         a = asset(r["machineID"], r["failure"])
-        key = (a, r["datetime"])
+        key = (a, r["datetime"], component(r["failure"]))
         if key in seen_failure:  # machine level: several components at the same hour
             continue
         seen_failure.add(key)
         suffix = "" if args.level == "machine" else "-" + r["failure"]
-        events.append((a, "UNPLANNED", r["datetime"], "F-%s-%s%s" % (a, compact(r["datetime"]), suffix)))
+        event_id = "F-%s-%s%s" % (a, compact(r["datetime"]), suffix)
+        events.append((a, "UNPLANNED", r["datetime"], event_id, component(r["failure"])))
     last_pm = {}
     planned_seen = set()
     for r in maint:
         if (r["machineID"], r["comp"], r["datetime"]) in failed:
             continue  # the replacement that repaired a failure, not planned work
         a = asset(r["machineID"], r["comp"])
-        key = (a, r["datetime"])
+        key = (a, r["datetime"], component(r["comp"]))
         if key in planned_seen:
             continue
         planned_seen.add(key)
         suffix = "" if args.level == "machine" else "-" + r["comp"]
         planned = "PLANNED_REPLACEMENT" if args.replacements else "PLANNED"
-        events.append((a, planned, r["datetime"], "P-%s-%s%s" % (a, compact(r["datetime"]), suffix)))
-        last_pm[a] = max(last_pm.get(a, ""), r["datetime"])
-    for r in errors if args.level == "machine" else []:
+        event_id = "P-%s-%s%s" % (a, compact(r["datetime"]), suffix)
+        events.append((a, planned, r["datetime"], event_id, component(r["comp"])))
+        if not tagged:
+            last_pm[a] = max(last_pm.get(a, ""), r["datetime"])
+    for r in errors if per_machine else []:
         a = asset(r["machineID"], "")
-        events.append((a, "SENSOR_RESET", r["datetime"], "E-%s-%s-%s" % (a, compact(r["datetime"]), r["errorID"])))
+        event_id = "E-%s-%s-%s" % (a, compact(r["datetime"]), r["errorID"])
+        events.append((a, "SENSOR_RESET", r["datetime"], event_id, ""))
     events.sort(key=lambda e: (e[2], e[0], e[1]))
 
     os.makedirs(args.out, exist_ok=True)
@@ -140,7 +155,9 @@ def main():
         w.writerow([SITE, "UTC"])
     assets = []
     for m in machines:
-        if args.level == "machine":
+        if tagged:
+            assets.append((asset(m["machineID"], ""), "PDM-FLEET"))
+        elif per_machine:
             assets.append((asset(m["machineID"], ""), m["model"].upper()))
         else:
             assets.extend((asset(m["machineID"], c), c.upper()) for c in comps)
@@ -152,9 +169,9 @@ def main():
             w.writerow([a, group, SITE, "%g" % args.fallback_days, iso(last) if last else ""])
     with open(os.path.join(args.out, "failures.csv"), "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["event_id", "asset_id", "event_type", "started_at", "ended_at"])
-        for a, kind, started, event_id in events:
-            w.writerow([event_id, a, kind, iso(started), ""])
+        w.writerow(["event_id", "asset_id", "event_type", "started_at", "ended_at"] + (["component"] if tagged else []))
+        for a, kind, started, event_id, comp in events:
+            w.writerow([event_id, a, kind, iso(started), ""] + ([comp] if tagged else []))
 
     counts = defaultdict(int)
     for e in events:

@@ -79,6 +79,7 @@ fn print_life_models(intervals: &[cmms_store::reliability::PmIntervalRow]) {
     let mut table = crate::out::table(
         &[
             "asset",
+            "component",
             "lives",
             "fit",
             "β [lower, upper]",
@@ -90,7 +91,7 @@ fn print_life_models(intervals: &[cmms_store::reliability::PmIntervalRow]) {
             "seed cost",
             "saving",
         ],
-        &[3, 4, 5, 6, 7, 8, 9, 10],
+        &[4, 5, 6, 7, 8, 9, 10, 11],
     );
     let f = |v: Option<f64>, p: usize| v.map_or("-".to_owned(), |v| format!("{v:.p$}"));
     for r in &rows {
@@ -101,6 +102,7 @@ fn print_life_models(intervals: &[cmms_store::reliability::PmIntervalRow]) {
         };
         table.add_row([
             r.asset_id.clone(),
+            l.component.as_deref().filter(|c| !c.is_empty()).unwrap_or("-").to_owned(),
             format!("{}F {}S", l.failures.unwrap_or(0), l.suspensions.unwrap_or(0)),
             l.life_source.map_or("-", |s| s.as_str()).to_owned(),
             format!("{} [{}, {}]", f(l.beta, 2), f(l.beta_lower, 2), f(l.beta_upper, 2)),
@@ -116,7 +118,10 @@ fn print_life_models(intervals: &[cmms_store::reliability::PmIntervalRow]) {
     crate::out::print_table(&table);
     for r in rows.iter().filter(|r| r.life.life_reason.is_some()) {
         if let Some(why) = r.life.life_reason {
-            outln!("  {}: no time-based PM — {}", r.asset_id, why.words());
+            match r.life.component.as_deref().filter(|c| !c.is_empty()) {
+                Some(c) => outln!("  {} ({c}): no time-based PM — {}", r.asset_id, why.words()),
+                None => outln!("  {}: no time-based PM — {}", r.asset_id, why.words()),
+            }
         }
     }
 }

@@ -34,7 +34,7 @@ fn main() {
                 .collect()
         })
         .collect();
-    let inputs: Vec<UnitInput<'_, &str>> = lives
+    let inputs: Vec<UnitInput<'_, &&str>> = lives
         .iter()
         .enumerate()
         .map(|(i, l)| UnitInput {

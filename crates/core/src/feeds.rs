@@ -1,7 +1,7 @@
 //! Import records of the feeds: stock snapshots, consumption and scans (inventory), failure-log
 //! events and MTBF readings (reliability), parsed at the boundary into domain types.
 
-use crate::ids::{AssetId, EventId, ExternalSku, SourceId};
+use crate::ids::{AssetId, ComponentId, EventId, ExternalSku, IdError, SourceId};
 use crate::master::{FieldError, ImportRecord, RawRow, check_time};
 use crate::quantity::{Quantity, QuantityError, parse_finite};
 use crate::reliability::{FailureEvent, FailureEventType, MtbfReading};
@@ -164,6 +164,8 @@ pub struct FailureRecord {
     pub event_id: EventId,
     /// The asset it happened to.
     pub asset_id: AssetId,
+    /// The component of the asset it was about (`None`: the asset as a whole).
+    pub component: Option<ComponentId>,
     /// The event.
     pub event: FailureEvent,
 }
@@ -181,6 +183,13 @@ pub struct FailureRow<'a> {
     pub started_at: Timestamp,
     /// When it ended, if known (never before `started_at`).
     pub ended_at: Option<Timestamp>,
+    /// The component it was about (a valid [`ComponentId`]; `None`: the asset as a whole).
+    pub component: Option<&'a str>,
+}
+
+/// An optional component: empty means none.
+fn parse_component(s: &str) -> Result<Option<&str>, IdError> {
+    if s.is_empty() { Ok(None) } else { ComponentId::check(s).map(Some) }
 }
 
 impl<'a> FailureRow<'a> {
@@ -196,7 +205,8 @@ impl<'a> FailureRow<'a> {
             return Err(FieldError::new("ended_at", format!("is before started_at ({end} < {started_at})")));
         }
         let asset_id = row.parse("asset_id", AssetId::check)?;
-        Ok(Self { event_id, asset_id, event_type, started_at, ended_at })
+        let component = row.parse("component", parse_component)?;
+        Ok(Self { event_id, asset_id, event_type, started_at, ended_at, component })
     }
 
     /// The event as the reliability calculation takes it.
@@ -217,13 +227,15 @@ fn check_event_times(window: &TimeWindow, event: &FailureEvent) -> Result<(), Fi
 
 impl ImportRecord for FailureRecord {
     const KIND: &'static str = "failures";
-    const COLUMNS: &'static [&'static str] = &["event_id", "asset_id", "event_type", "started_at", "ended_at"];
-    const OPTIONAL: &'static [&'static str] = &["ended_at"];
+    const COLUMNS: &'static [&'static str] =
+        &["event_id", "asset_id", "event_type", "started_at", "ended_at", "component"];
+    const OPTIONAL: &'static [&'static str] = &["ended_at", "component"];
     fn parse(row: &RawRow<'_>) -> Result<Self, FieldError> {
         let r = FailureRow::parse(row)?;
         Ok(Self {
             event_id: EventId::from_checked(r.event_id),
             asset_id: AssetId::from_checked(r.asset_id),
+            component: r.component.map(ComponentId::from_checked),
             event: r.event(),
         })
     }
@@ -297,13 +309,20 @@ mod tests {
 
     #[test]
     fn failure_rows() {
-        let ok = parse::<FailureRecord>(&["E1", "A1", "unplanned", "2025-01-01 03:00:00", ""]).unwrap();
+        let ok = parse::<FailureRecord>(&["E1", "A1", "unplanned", "2025-01-01 03:00:00", "", ""]).unwrap();
         assert_eq!(ok.event.event_type, FailureEventType::Unplanned);
-        let e = parse::<FailureRecord>(&["E1", "A1", "BROKEN", "2025-01-01", ""]).unwrap_err();
+        assert_eq!(ok.component, None);
+        let e = parse::<FailureRecord>(&["E1", "A1", "BROKEN", "2025-01-01", "", ""]).unwrap_err();
         assert_eq!(e.field, "event_type");
         assert!(e.reason.contains("known: UNPLANNED, CORRECTIVE, PLANNED, SENSOR_RESET"), "{e}");
-        let e = parse::<FailureRecord>(&["E1", "A1", "PLANNED", "2025-01-02", "2025-01-01"]).unwrap_err();
+        let e = parse::<FailureRecord>(&["E1", "A1", "PLANNED", "2025-01-02", "2025-01-01", ""]).unwrap_err();
         assert_eq!(e.field, "ended_at");
+        let part = parse::<FailureRecord>(&["E1", "A1", "UNPLANNED", "2025-01-01", "", "BEARING-DE"]).unwrap();
+        assert_eq!(part.component.as_ref().map(ComponentId::as_str), Some("BEARING-DE"));
+        for bad in [" BEARING", "..", &"X".repeat(65), "A\u{7}B"] {
+            let e = parse::<FailureRecord>(&["E1", "A1", "UNPLANNED", "2025-01-01", "", bad]).unwrap_err();
+            assert_eq!(e.field, "component", "{bad:?}");
+        }
     }
 
     #[test]
@@ -317,7 +336,7 @@ mod tests {
         assert_eq!(old.check_times(&w).unwrap_err().field, "observed_at");
         let scan = parse::<ScanRecord>(&["S1", "GUN-7", "X", "3", "2062-01-01"]).unwrap();
         assert_eq!(scan.check_times(&w).unwrap_err().field, "scanned_at");
-        let ended = parse::<FailureRecord>(&["E1", "A1", "PLANNED", "2026-01-01", "9000-01-01"]).unwrap();
+        let ended = parse::<FailureRecord>(&["E1", "A1", "PLANNED", "2026-01-01", "9000-01-01", ""]).unwrap();
         assert_eq!(ended.check_times(&w).unwrap_err().field, "ended_at");
         let reading = parse::<MtbfReadingRecord>(&["A1", "10", "1969-07-20"]).unwrap();
         assert_eq!(reading.check_times(&w).unwrap_err().field, "observed_at");

@@ -135,6 +135,11 @@ id_type!(
     /// A group of similar assets (e.g. `HVAC-CHILLERS`).
     AssetGroup
 );
+id_type!(
+    /// A part of an asset that fails and is replaced on its own (`BEARING-DE`, `comp1`), as a
+    /// failure log names it; life models are built per asset and component.
+    ComponentId
+);
 
 /// An external SKU as a source system spells it. Unlike internal ids it may carry surrounding
 /// blanks and any case (mapping normalises it), but never control characters.

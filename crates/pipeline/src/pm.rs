@@ -7,10 +7,11 @@ use cmms_core::formula::{FormulaSet, PmMethod};
 use cmms_core::ids::AssetGroup;
 use cmms_core::ids::PlanId;
 use cmms_core::life::{
-    CostBasis, DecisionParams, LifeSet, UnitDecision, UnitInput, asset_lives, weibull_cost_decisions,
+    CostBasis, DecisionParams, LifeSet, UnitDecision, UnitInput, component_keys, deciding_unit, unit_lives,
+    weibull_cost_decisions,
 };
 use cmms_core::pm::{PmError, next_due};
-use cmms_core::reliability::{Basis, IntervalReason, MtbfStats, PmInterval, asset_interval, pm_interval};
+use cmms_core::reliability::{Basis, FailureEvent, IntervalReason, MtbfStats, PmInterval, asset_interval, pm_interval};
 use cmms_core::time::{SiteTz, TimeError, TimeWindow, from_epoch_ms, to_epoch_ms};
 use cmms_core::work_order::{
     PmWorkOrder, WoAction, WoId, WoState, WorkOrderError, completion, correct_completion, transition,
@@ -122,13 +123,17 @@ pub struct AssetError {
 
 /// One asset after the first pass of [`recompute_intervals`]: its `mtbf_fraction` interval (the
 /// policy's result, or under `weibull_cost` the seed it is compared with), why its own data could
-/// not be used, and under `weibull_cost` its lives.
+/// not be used, and under `weibull_cost` the lives of each of its units (component name, `""` for
+/// the asset as a whole).
 struct Prepared<'a> {
     asset: &'a PmAsset,
     interval: PmInterval,
     problem: Option<String>,
-    lives: Option<LifeSet>,
+    units: Vec<(String, LifeSet)>,
 }
+
+/// One unit's `weibull_cost` decision with the failure and PM cost it was decided on.
+type Decided = (UnitDecision, (f64, f64));
 
 /// Recomputes the MTBF, PM interval and next due date of every asset, stores them, and makes sure
 /// each asset with a due date has its open PM work order. Under `[pm] method = "weibull_cost"`
@@ -163,8 +168,10 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
         let mut readings = store.mtbf_readings(&ids).await?;
         let mut completions = if weibull { store.pm_completions(&ids).await? } else { Default::default() };
         for asset in chunk {
-            let events: Vec<cmms_core::reliability::FailureEvent> =
-                histories.remove(&asset.asset_id).unwrap_or_default().into_iter().map(|r| r.event).collect();
+            let history = histories.remove(&asset.asset_id).unwrap_or_default();
+            let (keys, names) = component_keys(history.iter().map(|r| r.component.as_ref().map(|c| c.as_str())));
+            let names: Vec<String> = names.into_iter().map(str::to_owned).collect();
+            let events: Vec<FailureEvent> = history.into_iter().map(|r| r.event).collect();
             let readings = readings.remove(&asset.asset_id).unwrap_or_default();
             // A problem of one asset's own data is that asset's status; the others go on.
             let mut problem = None;
@@ -173,7 +180,7 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
                     problem = Some(format!("failure history: {e}"));
                     pm_interval(&MtbfStats::default(), &params, asset.fallback_interval_days)
                 });
-            let lives = if weibull && problem.is_none() {
+            let units = if weibull && problem.is_none() {
                 let mut done: Vec<Timestamp> = completions
                     .remove(&asset.asset_id)
                     .unwrap_or_default()
@@ -183,20 +190,29 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
                     .collect();
                 done.sort_unstable();
                 done.dedup();
-                asset_lives(&events, &done, as_of).map_err(|e| problem = Some(format!("failure history: {e}"))).ok()
+                match unit_lives(&events, &keys, &done, as_of) {
+                    Ok(units) => units.into_iter().map(|(k, set)| (names[k as usize].clone(), set)).collect(),
+                    Err(e) => {
+                        problem = Some(format!("failure history: {e}"));
+                        Vec::new()
+                    }
+                }
             } else {
-                None
+                Vec::new()
             };
-            prepared.push(Prepared { asset, interval, problem, lives });
+            prepared.push(Prepared { asset, interval, problem, units });
         }
     }
-    let decisions = if weibull { decide(&prepared, &formulas).await? } else { vec![None; prepared.len()] };
+    let decisions = if weibull { decide(&prepared, &formulas).await? } else { vec![Vec::new(); prepared.len()] };
     for (chunk, decisions) in prepared.chunks(ASSET_CHUNK).zip(decisions.chunks(ASSET_CHUNK)) {
         let mut rows = Vec::with_capacity(chunk.len());
         let mut models = Vec::new();
         let mut due = Vec::new();
-        for (p, decision) in chunk.iter().zip(decisions) {
+        for (p, decided) in chunk.iter().zip(decisions) {
             let (asset, interval) = (p.asset, p.interval);
+            // Under weibull_cost the unit with the shortest recommended interval decides.
+            let decider = deciding_unit(&decided.iter().map(|d| d.0).collect::<Vec<_>>());
+            let decision = decider.map(|i| &decided[i]);
             let mut problem = p.problem.clone();
             let stats = interval.stats;
             // Under weibull_cost the decision sets basis, reason and interval; `None`: no PM.
@@ -243,10 +259,10 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
             if let (Some(d), Some(l)) = (due_ms, last) {
                 due.push((asset.asset_id.clone(), d, to_epoch_ms(l)));
             }
-            if let (Some((u, costs)), Some(set)) = (decision, &p.lives) {
+            for ((component, set), (u, costs)) in p.units.iter().zip(decided) {
                 models.push(LifeModelWrite {
                     asset_id: asset.asset_id.clone(),
-                    component: String::new(),
+                    component: component.clone(),
                     formula_version,
                     decision: *u,
                     lives: set.lives.len() as i64,
@@ -270,7 +286,7 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
                 last_completion_at: asset.last_completion_at,
                 next_due_at: due_ms,
                 next_due_local: due_local,
-                life_component: decision.as_ref().map(|_| String::new()),
+                life_component: decider.map(|i| p.units[i].0.clone()),
             });
         }
         run.assets += rows.len() as u64;
@@ -293,33 +309,29 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
     Ok(run)
 }
 
-/// The `weibull_cost` decision of every prepared asset whose lives could be built (with the
-/// failure and PM cost used), by [`weibull_cost_decisions`] on a blocking thread: own lives, or the
-/// pooled lives of its asset group below `min_failures`.
-async fn decide(
-    prepared: &[Prepared<'_>],
-    formulas: &FormulaSet,
-) -> Result<Vec<Option<(UnitDecision, (f64, f64))>>, PmServiceError> {
+/// The `weibull_cost` decision of every unit of every prepared asset (in the order of its
+/// `units`), with the failure and PM cost used, by [`weibull_cost_decisions`] on a blocking
+/// thread: own lives, or below `min_failures` the pooled lives of its asset group and component.
+async fn decide(prepared: &[Prepared<'_>], formulas: &FormulaSet) -> Result<Vec<Vec<Decided>>, PmServiceError> {
     let pm = *formulas.pm();
-    let mut at = Vec::new();
     let mut units = Vec::new();
-    for (i, p) in prepared.iter().enumerate() {
-        let Some(set) = &p.lives else { continue };
+    for p in prepared {
         let costs = AssetGroup::parse(&p.asset.asset_group).ok().and_then(|g| formulas.pm_costs_for(&g));
-        at.push(i);
-        units.push((
-            p.asset.asset_group.clone(),
-            set.lives.clone(),
-            p.interval.interval_days,
-            p.asset.fallback_interval_days,
-            costs.map(|c| (c.failure_cost, c.pm_cost)),
-        ));
+        for (component, set) in &p.units {
+            units.push((
+                (p.asset.asset_group.clone(), component.clone()),
+                set.lives.clone(),
+                p.interval.interval_days,
+                p.asset.fallback_interval_days,
+                costs.map(|c| (c.failure_cost, c.pm_cost)),
+            ));
+        }
     }
     let decided = tokio::task::spawn_blocking(move || {
-        let inputs: Vec<UnitInput<'_, String>> = units
+        let inputs: Vec<UnitInput<'_, &(String, String)>> = units
             .iter()
-            .map(|(group, lives, seed, fallback, costs)| UnitInput {
-                pool: group,
+            .map(|(pool, lives, seed, fallback, costs)| UnitInput {
+                pool,
                 lives,
                 seed_interval_days: *seed,
                 manufacturer_interval_days: *fallback,
@@ -338,11 +350,8 @@ async fn decide(
     })
     .await
     .map_err(|e| PmServiceError::Invalid(format!("life model fit: {e}")))?;
-    let mut out = vec![None; prepared.len()];
-    for (i, d) in at.into_iter().zip(decided) {
-        out[i] = Some(d);
-    }
-    Ok(out)
+    let mut decided = decided.into_iter();
+    Ok(prepared.iter().map(|p| decided.by_ref().take(p.units.len()).collect()).collect())
 }
 
 async fn load(store: &Store, id: i64) -> Result<WorkOrderRow, PmServiceError> {

@@ -6,7 +6,7 @@ use crate::master::{Reference, StoredRecord};
 use crate::rows::{ColType, SqlValue, TableSpec, WriteMode};
 use crate::{Store, StoreError};
 use cmms_core::feeds::{FailureRecord, MtbfReadingRecord};
-use cmms_core::ids::{AssetId, EventId};
+use cmms_core::ids::{AssetId, ComponentId, EventId};
 use cmms_core::reliability::{Basis, IntervalReason};
 use cmms_core::reliability::{FailureEvent, MtbfReading};
 use cmms_core::time::{from_epoch_ms, to_epoch_ms};
@@ -26,6 +26,7 @@ impl StoredRecord for FailureRecord {
             ("event_type", ColType::Text),
             ("started_at", ColType::Int),
             ("ended_at", ColType::Int),
+            ("component", ColType::Text),
         ],
         key_len: 1,
         stamp: "received_at",
@@ -39,6 +40,7 @@ impl StoredRecord for FailureRecord {
             SqlValue::Text(self.event.event_type.as_str().to_owned()),
             SqlValue::Int(to_epoch_ms(self.event.started_at)),
             SqlValue::opt_int(self.event.ended_at.map(to_epoch_ms)),
+            SqlValue::opt_text(self.component.as_ref().map(ComponentId::as_str)),
         ]
     }
     fn references(&self) -> Vec<Reference<'_>> {
@@ -468,7 +470,7 @@ impl Store {
         let mut out: HashMap<String, Vec<FailureRecord>> = HashMap::new();
         for chunk in asset_ids.chunks(1000) {
             let sql = format!(
-                "SELECT asset_id, event_id, event_type, started_at, ended_at FROM failure_events \
+                "SELECT asset_id, event_id, event_type, started_at, ended_at, component FROM failure_events \
                  WHERE asset_id IN ({}) AND voided = 0 ORDER BY asset_id, started_at, event_id",
                 list(self, chunk.len())
             );
@@ -480,7 +482,7 @@ impl Store {
                 q = q.bind(id.as_str());
             }
             for row in q.fetch_all(self.pool()).await? {
-                let (asset_id, event_id, event_type, started_at, ended_at) = FailureRow::from_row(&row)?;
+                let (asset_id, event_id, event_type, started_at, ended_at, component) = FailureRow::from_row(&row)?;
                 let event = FailureEvent {
                     event_type: event_type.parse().map_err(|e| StoreError::invalid("failure_events.event_type", e))?,
                     started_at: from_epoch_ms(started_at),
@@ -491,6 +493,10 @@ impl Store {
                         .map_err(|e| StoreError::invalid("failure_events.event_id", e))?,
                     asset_id: AssetId::parse(&asset_id)
                         .map_err(|e| StoreError::invalid("failure_events.asset_id", e))?,
+                    component: component
+                        .map(|c| ComponentId::parse(&c))
+                        .transpose()
+                        .map_err(|e| StoreError::invalid("failure_events.component", e))?,
                     event,
                 };
                 out.entry(asset_id).or_default().push(record);
@@ -624,7 +630,7 @@ impl Store {
 }
 
 /// A stored failure-log event: asset, event id, event type code, started at, ended at (epoch ms).
-type FailureRow = (String, String, String, i64, Option<i64>);
+type FailureRow = (String, String, String, i64, Option<i64>, Option<String>);
 
 /// A stored MTBF reading.
 #[derive(sqlx::FromRow)]

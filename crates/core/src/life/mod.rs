@@ -1,7 +1,8 @@
 //! Censoring-aware life models and the cost-optimal PM decision (docs/contract.md#life-models).
 //!
-//! - [`lives`]: an asset's lives from its renewals (failures and replacements) and the end of the
-//!   record, planned downtime subtracted from exposure;
+//! - [`lives`]: a unit's lives from its renewals (failures and replacements) and the end of the
+//!   record, planned downtime subtracted from exposure; [`unit_lives`]: every unit of an asset
+//!   (the asset as a whole, or each component its failure log names) from that log;
 //! - [`fit_exponential`] and [`fit_weibull`] (submodule `weibull`): the fits with their bounds;
 //! - [`cost_rate`] and [`optimal_replacement_age`] (submodule `cost`): age replacement;
 //! - [`pool_by_group`] and [`pm_decision`]: which lives a decision rests on, and the decision.
@@ -49,6 +50,14 @@ pub enum LifeError {
     /// Renewals were not sorted by time (a caller defect).
     #[error("renewals must be sorted by time")]
     NotSorted,
+    /// Component keys given, but not one per event (a caller defect).
+    #[error("{components} component keys for {events} events")]
+    ComponentsMismatch {
+        /// Events given.
+        events: usize,
+        /// Component keys given.
+        components: usize,
+    },
 }
 
 /// What ends one life and starts the next.
@@ -362,21 +371,83 @@ fn pm_decision_with(
     d
 }
 
-/// An asset's renewals and planned downtime from its failure log (any order) and its PM
-/// completions: `UNPLANNED` is a failure; `PLANNED_REPLACEMENT` and every PM completion are
-/// replacements; the downtime of `PLANNED` and `PLANNED_REPLACEMENT` events with an end is
-/// subtracted from exposure. `CORRECTIVE` and `SENSOR_RESET` renew nothing. Both outputs sorted;
-/// a renewal recorded twice (a `PLANNED_REPLACEMENT` event and the PM completion of the same
-/// instant) is one renewal.
+/// The component an event is about, as the caller numbers the component names of its log;
+/// [`WHOLE_ASSET`] for an event that names none.
+pub type ComponentKey = u32;
+
+/// The [`ComponentKey`] of an event about the asset as a whole (no `component`).
+pub const WHOLE_ASSET: ComponentKey = 0;
+
+/// Numbers the components of a failure log's events for [`unit_lives`] (`None`: the asset as a
+/// whole): one key per event and the names by key (`""`, the asset as a whole, first), or no keys
+/// at all when no event names a component.
+pub fn component_keys<'a>(components: impl IntoIterator<Item = Option<&'a str>>) -> (Vec<ComponentKey>, Vec<&'a str>) {
+    let mut names = vec![""];
+    let mut keys: Vec<ComponentKey> = components
+        .into_iter()
+        .map(|c| {
+            let name = c.unwrap_or("");
+            let at = names.iter().position(|n| *n == name).unwrap_or_else(|| {
+                names.push(name);
+                names.len() - 1
+            });
+            at as ComponentKey
+        })
+        .collect();
+    if names.len() == 1 {
+        keys = Vec::new();
+    }
+    (keys, names)
+}
+
+/// The units one asset's lives are built for, sorted: the component of each `UNPLANNED` event
+/// ([`WHOLE_ASSET`] for one that names none) and of each `PLANNED_REPLACEMENT` that names one; the
+/// asset as a whole when there is none of either. `components` is empty (every event is about
+/// the asset as a whole) or holds one key per event.
+pub fn units_of(events: &[FailureEvent], components: &[ComponentKey]) -> Vec<ComponentKey> {
+    let component = |i: usize| components.get(i).copied().unwrap_or(WHOLE_ASSET);
+    let mut units: Vec<ComponentKey> = events
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| match e.event_type {
+            FailureEventType::Unplanned => Some(component(i)),
+            FailureEventType::PlannedReplacement if component(i) != WHOLE_ASSET => Some(component(i)),
+            _ => None,
+        })
+        .collect();
+    units.sort_unstable();
+    units.dedup();
+    if units.is_empty() {
+        units.push(WHOLE_ASSET);
+    }
+    units
+}
+
+/// One unit's renewals and the asset's planned downtime from its failure log (any order) and its
+/// PM completions: an `UNPLANNED` event of `unit` is a failure; a `PLANNED_REPLACEMENT` of `unit`
+/// or of the asset as a whole, and every PM completion, is a replacement; the downtime of every
+/// `PLANNED` and `PLANNED_REPLACEMENT` event with an end is subtracted from exposure (the asset
+/// stands still, whichever part is worked on). Failures of other components, `CORRECTIVE` and
+/// `SENSOR_RESET` renew nothing. Both outputs sorted; a renewal recorded twice (a
+/// `PLANNED_REPLACEMENT` event and the PM completion of the same instant) is one renewal.
+/// `components` is empty or holds one key per event ([`unit_lives`] checks it).
 pub fn renewals_from_log(
     events: &[FailureEvent],
+    components: &[ComponentKey],
+    unit: ComponentKey,
     pm_completions: &[Timestamp],
 ) -> (Vec<Renewal>, Vec<(Timestamp, Timestamp)>) {
+    let component = |i: usize| components.get(i).copied().unwrap_or(WHOLE_ASSET);
     let mut renewals: Vec<Renewal> = events
         .iter()
-        .filter_map(|e| match e.event_type {
-            FailureEventType::Unplanned => Some(Renewal { at: e.started_at, kind: RenewalKind::Failure }),
-            FailureEventType::PlannedReplacement => Some(Renewal { at: e.started_at, kind: RenewalKind::Replacement }),
+        .enumerate()
+        .filter_map(|(i, e)| match e.event_type {
+            FailureEventType::Unplanned if component(i) == unit => {
+                Some(Renewal { at: e.started_at, kind: RenewalKind::Failure })
+            }
+            FailureEventType::PlannedReplacement if component(i) == unit || component(i) == WHOLE_ASSET => {
+                Some(Renewal { at: e.started_at, kind: RenewalKind::Replacement })
+            }
             _ => None,
         })
         .chain(pm_completions.iter().map(|&at| Renewal { at, kind: RenewalKind::Replacement }))
@@ -391,16 +462,47 @@ pub fn renewals_from_log(
     (renewals, downtime)
 }
 
-/// An asset's lives from its failure log (sorted by start, as the store and `compute` hold it) and
-/// its PM completions, up to `as_of`: [`renewals_from_log`] then [`lives`]. `cmms compute` and
-/// the persisted recompute both build lives with it.
-pub fn asset_lives(
+/// The lives of every unit of one asset ([`units_of`]), in key order, from its failure log and
+/// its PM completions up to `as_of`: [`renewals_from_log`] then [`lives`] per unit. `cmms compute`,
+/// the persisted recompute and the dashboard all build lives with it. `components` is empty
+/// (every event is about the asset as a whole) or holds one key per event.
+pub fn unit_lives(
     events: &[FailureEvent],
+    components: &[ComponentKey],
     pm_completions: &[Timestamp],
     as_of: Timestamp,
-) -> Result<LifeSet, LifeError> {
-    let (renewals, downtime) = renewals_from_log(events, pm_completions);
-    lives(&renewals, &downtime, as_of)
+) -> Result<Vec<(ComponentKey, LifeSet)>, LifeError> {
+    if !components.is_empty() && components.len() != events.len() {
+        return Err(LifeError::ComponentsMismatch { events: events.len(), components: components.len() });
+    }
+    units_of(events, components)
+        .into_iter()
+        .map(|unit| {
+            let (renewals, downtime) = renewals_from_log(events, components, unit, pm_completions);
+            lives(&renewals, &downtime, as_of).map(|set| (unit, set))
+        })
+        .collect()
+}
+
+/// The unit whose decision sets the asset's interval, by index into `units`: of those with a
+/// `WEIBULL` interval the shortest (ties: the first); else the one with the most failures (ties:
+/// the first), whose reason the asset carries. `None` for no units.
+pub fn deciding_unit(units: &[UnitDecision]) -> Option<usize> {
+    let weibull = units
+        .iter()
+        .enumerate()
+        .filter(|(_, u)| u.basis == CostBasis::Weibull)
+        .filter_map(|(i, u)| u.interval_days.map(|d| (i, d)))
+        .min_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+    weibull.map(|(i, _)| i).or_else(|| {
+        units
+            .iter()
+            .enumerate()
+            .max_by(|a, b| {
+                a.1.decision.exponential.failures.cmp(&b.1.decision.exponential.failures).then(b.0.cmp(&a.0))
+            })
+            .map(|(i, _)| i)
+    })
 }
 
 /// One step of the Kaplan–Meier estimate: a life's hours, whether it failed, and the estimated
@@ -455,12 +557,12 @@ impl CostBasis {
     }
 }
 
-/// One asset's input to [`weibull_cost_decisions`].
+/// One unit's input to [`weibull_cost_decisions`]: an asset as a whole, or one of its components.
 #[derive(Debug, Clone, Copy)]
 pub struct UnitInput<'a, K> {
-    /// Pool key (asset group, and component when the lives are a component's).
-    pub pool: &'a K,
-    /// The asset's own lives.
+    /// Pool key (asset group and component).
+    pub pool: K,
+    /// The unit's own lives.
     pub lives: &'a [Life],
     /// The `mtbf_fraction` interval (or the manufacturer's fallback), days: the comparison.
     pub seed_interval_days: f64,
@@ -470,7 +572,7 @@ pub struct UnitInput<'a, K> {
     pub costs: Option<(f64, f64)>,
 }
 
-/// One asset's `weibull_cost` outcome.
+/// One unit's `weibull_cost` outcome.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct UnitDecision {
     /// Whose lives were fitted.
@@ -507,7 +609,7 @@ pub fn weibull_cost_decisions<K: Ord + Clone + Sync>(
         let (cf, cp) = costs(u);
         pooled
             .entry((u.pool.clone(), cf.to_bits(), cp.to_bits()))
-            .or_insert_with(|| pm_decision_with(&pools[u.pool], &with_costs((cf, cp)), None, &q));
+            .or_insert_with(|| pm_decision_with(&pools[&u.pool], &with_costs((cf, cp)), None, &q));
     }
     let decide = |u: &UnitInput<'_, K>, source: LifeSource| {
         let (cf, cp) = costs(u);

@@ -183,11 +183,83 @@ fn renewals_come_from_failures_flagged_replacements_and_completions() {
         ev(SensorReset, 260, None),
         ev(Corrective, 270, Some(280)),
     ];
-    let (renewals, downtime) = renewals_from_log(&events, &[at_hour(0), at_hour(400)]);
+    let (renewals, downtime) = renewals_from_log(&events, &[], WHOLE_ASSET, &[at_hour(0), at_hour(400)]);
     assert_eq!(renewals, vec![replacement(0), failure(100), replacement(250), replacement(400)]);
     assert_eq!(downtime, vec![(at_hour(150), at_hour(160)), (at_hour(250), at_hour(255))]);
     let set = lives(&renewals, &downtime, at_hour(500)).unwrap();
     assert_eq!(set.lives, vec![life(100.0, true), life(140.0, false), life(145.0, false), life(100.0, false)]);
+}
+
+#[test]
+fn components_have_their_own_lives_renewed_by_whole_asset_replacements() {
+    use crate::reliability::{FailureEvent, FailureEventType::*};
+    let ev = |event_type, s: i64, e: Option<i64>| FailureEvent {
+        event_type,
+        started_at: at_hour(s),
+        ended_at: e.map(at_hour),
+    };
+    // Keys: 0 the asset as a whole, 1 bearing, 2 seal.
+    let events = [
+        ev(Unplanned, 100, None),               // bearing fails
+        ev(Unplanned, 150, None),               // seal fails
+        ev(Planned, 200, Some(210)),            // downtime of the whole asset, no renewal
+        ev(PlannedReplacement, 300, None),      // seal replaced
+        ev(Unplanned, 350, None),               // bearing fails
+        ev(PlannedReplacement, 400, Some(402)), // overhaul of the whole asset
+        ev(Corrective, 450, None),              // renews nothing
+    ];
+    let (components, names) =
+        component_keys([Some("bearing"), Some("seal"), None, Some("seal"), Some("bearing"), None, Some("bearing")]);
+    assert_eq!(components, vec![1, 2, 0, 2, 1, 0, 1]);
+    assert_eq!(names, vec!["", "bearing", "seal"]);
+    assert_eq!(component_keys([None, None]), (vec![], vec![""]));
+    assert_eq!(units_of(&events, &components), vec![1, 2]);
+    let units = unit_lives(&events, &components, &[at_hour(500)], at_hour(600)).unwrap();
+    let bearing = &units[0];
+    assert_eq!(bearing.0, 1);
+    // 100 → 350 failure (10 h down), 350 → 400 suspension, 400 → 500 (2 h down), 500 → 600.
+    assert_eq!(bearing.1.lives, vec![life(240.0, true), life(50.0, false), life(98.0, false), life(100.0, false)]);
+    let seal = &units[1];
+    assert_eq!(seal.0, 2);
+    // 150 → 300 replaced (10 h down), 300 → 400, 400 → 500 (2 h down), 500 → 600.
+    assert_eq!(seal.1.lives, vec![life(140.0, false), life(100.0, false), life(98.0, false), life(100.0, false)]);
+    // Without keys every event is about the asset as a whole, exactly as before components.
+    let whole = unit_lives(&events, &[], &[at_hour(500)], at_hour(600)).unwrap();
+    assert_eq!(whole.len(), 1);
+    assert_eq!(whole[0].0, WHOLE_ASSET);
+    let (renewals, downtime) = renewals_from_log(&events, &[], WHOLE_ASSET, &[at_hour(500)]);
+    assert_eq!(whole[0].1, lives(&renewals, &downtime, at_hour(600)).unwrap());
+    assert_eq!(whole[0].1.lives.iter().filter(|l| l.failed).count(), 2, "the first failure starts the first life");
+    // An untagged failure beside tagged ones is a unit of its own; a log without renewals has one.
+    assert_eq!(units_of(&events, &[1, 0, 0, 2, 1, 0, 1]), vec![0, 1, 2]);
+    assert_eq!(units_of(&events[2..3], &[2]), vec![WHOLE_ASSET]);
+    assert_eq!(
+        unit_lives(&events, &[1, 2], &[], at_hour(600)),
+        Err(LifeError::ComponentsMismatch { events: 7, components: 2 })
+    );
+}
+
+#[test]
+fn the_shortest_weibull_interval_decides_else_the_most_failures() {
+    let params = params(1.0, 5.0);
+    let wearing = wearing_lives();
+    let decide = |lives: &[Life]| {
+        let decision = pm_decision(lives, &params, Some(90.0));
+        let interval_days = decision.interval_days;
+        let basis = if interval_days.is_some() { CostBasis::Weibull } else { CostBasis::RunToFailure };
+        UnitDecision { source: LifeSource::Own, decision, basis, interval_days }
+    };
+    let random: Vec<Life> = (1..=30).map(|i| life(-1000.0 * (1.0 - (f64::from(i) - 0.5) / 30.0).ln(), true)).collect();
+    let few = vec![life(500.0, true)];
+    let (w, r, f) = (decide(&wearing), decide(&random), decide(&few));
+    assert_eq!(w.basis, CostBasis::Weibull);
+    assert_eq!(r.basis, CostBasis::RunToFailure);
+    let mut shorter = w;
+    shorter.interval_days = w.interval_days.map(|d| d / 2.0);
+    assert_eq!(deciding_unit(&[r, w, shorter, f]), Some(2));
+    assert_eq!(deciding_unit(&[f, r]), Some(1));
+    assert_eq!(deciding_unit(&[f, f]), Some(0));
+    assert_eq!(deciding_unit(&[]), None);
 }
 
 #[test]

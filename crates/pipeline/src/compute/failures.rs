@@ -8,18 +8,21 @@ use super::settle::{BLOCK_BYTES, FirstWins, Keyed, Piece, Rejections, Seen, Tall
 use crate::import::reader::{join, read_file_in_blocks};
 use crate::import::{ImportError, Location, RowIssue};
 use cmms_core::feeds::{FailureRecord, FailureRow};
+use cmms_core::life::{ComponentKey, component_keys};
 use cmms_core::master::RawRow;
 use cmms_core::reliability::{FailureEvent, FailureEventType};
 use cmms_core::time::{TimeWindow, from_epoch_ms, to_epoch_ms};
 use std::path::Path;
 
 /// A checked failure-log row of a known asset (`assets[asset]`); its event id is
-/// `text[start..start + id_len]` of its piece.
+/// `text[start..start + id_len]` of its piece, its component (if any) the `component_len` bytes
+/// after it.
 struct FailureAt {
     seen: Seen,
     at: u64,
     start: u32,
     id_len: u8,
+    component_len: u8,
     asset: u32,
     event: Compact,
 }
@@ -63,12 +66,14 @@ impl Keyed for FailureAt {
     }
 }
 
-/// An accepted event of one settling thread; its id is `ids[id_at..id_at + id_len]`.
+/// An accepted event of one settling thread; its id is `ids[id_at..id_at + id_len]`, its
+/// component the `component_len` bytes after it.
 struct Accepted {
     event: Compact,
     id_at: u64,
     asset: u32,
     id_len: u8,
+    component_len: u8,
 }
 
 /// What one settling thread accepted: the events and their ids.
@@ -82,17 +87,37 @@ impl Kept {
     fn id(&self, e: &Accepted) -> &[u8] {
         &self.ids[e.id_at as usize..e.id_at as usize + usize::from(e.id_len)]
     }
+
+    /// The event's component (`None`: the asset as a whole).
+    fn component(&self, e: &Accepted) -> Option<&str> {
+        let from = e.id_at as usize + usize::from(e.id_len);
+        let text = &self.ids[from..from + usize::from(e.component_len)];
+        // Components are checked identifiers (ASCII) when kept, so the text is always UTF-8.
+        std::str::from_utf8(text).ok().filter(|c| !c.is_empty())
+    }
 }
 
-/// Reads the failure feed: per asset (by position in `assets`), its events sorted by start (then
-/// event id), as the MTBF calculation takes them.
+/// One asset's failure log as `compute` keeps it: the events sorted by start (then event id),
+/// and when any names a component, the key of each event's component and the names of the keys
+/// (`""`, the asset as a whole, first), as [`cmms_core::life::unit_lives`] takes them.
+#[derive(Debug, Clone, Default)]
+pub(super) struct AssetLog {
+    /// The events, sorted by start.
+    pub(super) events: Vec<FailureEvent>,
+    /// One component key per event, or none when no event names a component.
+    pub(super) components: Vec<ComponentKey>,
+    /// The component names by key.
+    pub(super) names: Vec<Box<str>>,
+}
+
+/// Reads the failure feed: per asset (by position in `assets`), its log.
 pub(super) fn failure_events(
     path: Option<&Path>,
     cores: usize,
     assets: &FastMap<&str, u32>,
     window: &TimeWindow,
-) -> Result<(Tally, Vec<Vec<FailureEvent>>), ImportError> {
-    let Some(path) = path else { return Ok((Tally::default(), vec![Vec::new(); assets.len()])) };
+) -> Result<(Tally, Vec<AssetLog>), ImportError> {
+    let Some(path) = path else { return Ok((Tally::default(), vec![AssetLog::default(); assets.len()])) };
     let started = std::time::Instant::now();
     let row = |piece: &mut Piece<FailureAt>, location: Location, raw: Result<&RawRow<'_>, RowIssue>| {
         let checked = raw.and_then(|r| {
@@ -107,21 +132,39 @@ pub(super) fn failure_events(
             return piece.rejected.push(RowIssue::field(location, "asset_id", "unknown asset"));
         };
         let event = Compact::of(&row.event());
+        let component = row.component.unwrap_or("");
         let seen = seen(&[row.event_id], |h| {
             h.write_u32(asset);
             h.write_u8(event.event_type as u8);
             h.write_i64(event.started_ms);
             h.write_i64(event.ended_ms);
+            h.write(component.as_bytes());
         });
         // Piece texts stay far below 4 GiB (a block is 16 MiB); ids are at most 64 bytes.
         let start = piece.keep(row.event_id) as u32;
-        piece.push(FailureAt { seen, at: location.pack(), start, id_len: row.event_id.len() as u8, asset, event });
+        piece.keep(component);
+        piece.push(FailureAt {
+            seen,
+            at: location.pack(),
+            start,
+            id_len: row.event_id.len() as u8,
+            component_len: component.len() as u8,
+            asset,
+            event,
+        });
     };
     let mut first_wins: FirstWins<Kept> = FirstWins::new(cores, &Kept::default);
     let accept = |kept: &mut Kept, r: &FailureAt, text: &[u8]| {
-        let id = &text[r.start as usize..r.start as usize + usize::from(r.id_len)];
-        kept.events.push(Accepted { event: r.event, id_at: kept.ids.len() as u64, asset: r.asset, id_len: r.id_len });
-        kept.ids.extend_from_slice(id);
+        let id_and_component =
+            &text[r.start as usize..r.start as usize + usize::from(r.id_len) + usize::from(r.component_len)];
+        kept.events.push(Accepted {
+            event: r.event,
+            id_at: kept.ids.len() as u64,
+            asset: r.asset,
+            id_len: r.id_len,
+            component_len: r.component_len,
+        });
+        kept.ids.extend_from_slice(id_and_component);
     };
     let mut rejected = Rejections::default();
     let mut block = |mut pieces: Vec<Piece<FailureAt>>| {
@@ -145,7 +188,7 @@ pub(super) fn failure_events(
 }
 
 /// Per asset, the events `kept` by the settling threads, sorted by start, then event id.
-fn by_asset(kept: &[Kept], assets: usize, cores: usize) -> Vec<Vec<FailureEvent>> {
+fn by_asset(kept: &[Kept], assets: usize, cores: usize) -> Vec<AssetLog> {
     // Each accepted event by (thread, index), grouped by asset: counts, then offsets.
     let mut start = vec![0usize; assets + 1];
     for e in kept.iter().flat_map(|k| &k.events) {
@@ -163,7 +206,7 @@ fn by_asset(kept: &[Kept], assets: usize, cores: usize) -> Vec<Vec<FailureEvent>
             *at += 1;
         }
     }
-    let mut events: Vec<Vec<FailureEvent>> = vec![Vec::new(); assets];
+    let mut events: Vec<AssetLog> = vec![AssetLog::default(); assets];
     let chunk = assets.div_ceil(cores.max(1)).max(1);
     std::thread::scope(|s| {
         let mut rest: &mut [(u32, u32)] = &mut refs;
@@ -181,7 +224,15 @@ fn by_asset(kept: &[Kept], assets: usize, cores: usize) -> Vec<Vec<FailureEvent>
                         let ((kx, ex), (ky, ey)) = (get(x), get(y));
                         ex.event.started_ms.cmp(&ey.event.started_ms).then_with(|| kx.id(ex).cmp(ky.id(ey)))
                     });
-                    *out = log.iter().map(|r| get(r).1.event.event()).collect();
+                    out.events = log.iter().map(|r| get(r).1.event.event()).collect();
+                    if log.iter().any(|r| get(r).1.component_len > 0) {
+                        let (components, names) = component_keys(log.iter().map(|r| {
+                            let (k, e) = get(r);
+                            k.component(e)
+                        }));
+                        out.components = components;
+                        out.names = names.into_iter().map(Box::from).collect();
+                    }
                 }
             }));
         }

@@ -3,16 +3,17 @@
 //! ([`part_policy_thresholds`], [`asset_interval`], [`next_due`]).
 
 use super::FastMap;
+use super::failures::AssetLog;
 use super::usage::Usage;
 use crate::import::ImportError;
 use cmms_core::demand::{PartDemand, daily_demand, part_policy_thresholds};
 use cmms_core::formula::{FormulaSet, PmMethod};
 use cmms_core::ids::{AssetGroup, SiteId};
-use cmms_core::life::{DecisionParams, UnitInput, asset_lives, weibull_cost_decisions};
+use cmms_core::life::{DecisionParams, LifeSet, UnitInput, deciding_unit, unit_lives, weibull_cost_decisions};
 use cmms_core::mapping::SkuIndex;
 use cmms_core::master::{AssetRecord, PartRecord};
 use cmms_core::pm::next_due;
-use cmms_core::reliability::{FailureEvent, MtbfReading, asset_interval};
+use cmms_core::reliability::{MtbfReading, asset_interval};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use std::collections::{BTreeMap, HashMap};
@@ -93,26 +94,26 @@ pub(super) fn write_thresholds(
 }
 
 /// Writes `path` (`intervals.csv`): per asset, its MTBF statistics, PM interval and next due
-/// date in its site's zone and in UTC (or the code of why there is none). `events` are per asset
+/// date in its site's zone and in UTC (or the code of why there is none). `logs` are per asset
 /// in the order of `assets`, sorted by start; both they and `readings` are taken.
 pub(super) fn write_intervals(
     path: &Path,
     assets: &BTreeMap<String, AssetRecord>,
-    events: &mut [Vec<FailureEvent>],
+    logs: &mut [AssetLog],
     readings: &mut HashMap<String, Vec<MtbfReading>>,
     sites: &FastMap<SiteId, TimeZone>,
     formulas: &FormulaSet,
     as_of: Timestamp,
 ) -> Result<(), ImportError> {
     if formulas.pm().method == PmMethod::WeibullCost {
-        return write_weibull_cost_intervals(path, assets, events, readings, sites, formulas, as_of);
+        return write_weibull_cost_intervals(path, assets, logs, readings, sites, formulas, as_of);
     }
     let mut out = Out::create(path)?;
     out.line(format_args!(
         "asset_id,status,basis,reason,n_samples,mean_mtbf_hours,cv,interval_days,next_due_at,next_due_at_utc"
     ))?;
-    for ((id, asset), evs) in assets.iter().zip(events) {
-        let evs = std::mem::take(evs);
+    for ((id, asset), log) in assets.iter().zip(logs) {
+        let evs = std::mem::take(&mut log.events);
         let rs = readings.remove(id).unwrap_or_default();
         // The events are sorted by start, the only way this can fail.
         let Ok(interval) = asset_interval(&evs, &rs, formulas.pm(), as_of, asset.fallback_interval_days) else {
@@ -140,12 +141,15 @@ pub(super) fn write_intervals(
 
 /// `intervals.csv` under `[pm] method = "weibull_cost"`: the `mtbf_fraction` columns (the basis
 /// `WEIBULL` or `RUN_TO_FAILURE`, the reason a [`cmms_core::life::NoPmReason`] code, status
-/// `NO_TIME_BASED_PM` where no interval is scheduled), then the life data, the fit, `T*` and the
-/// cost rates under the recommendation and under the seed (`mtbf_fraction`) interval.
+/// `NO_TIME_BASED_PM` where no interval is scheduled), then the deciding unit's component, its
+/// life data, fit, `T*` and the cost rates under the recommendation and under the seed
+/// (`mtbf_fraction`) interval. Each unit of an asset (the asset as a whole, or each component its
+/// log names) is decided, pooled per asset group and component; the shortest recommended
+/// interval decides ([`deciding_unit`]).
 fn write_weibull_cost_intervals(
     path: &Path,
     assets: &BTreeMap<String, AssetRecord>,
-    events: &mut [Vec<FailureEvent>],
+    logs: &mut [AssetLog],
     readings: &mut HashMap<String, Vec<MtbfReading>>,
     sites: &FastMap<SiteId, TimeZone>,
     formulas: &FormulaSet,
@@ -156,8 +160,8 @@ fn write_weibull_cost_intervals(
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let work: Vec<_> = assets
         .iter()
-        .zip(events)
-        .map(|((id, asset), evs)| (id, asset, std::mem::take(evs), readings.remove(id).unwrap_or_default()))
+        .zip(logs)
+        .map(|((id, asset), log)| (id, asset, std::mem::take(log), readings.remove(id).unwrap_or_default()))
         .collect();
     // The seed intervals and lives, per asset and pure, on the same threads as the fits.
     let chunk = work.len().div_ceil(threads.max(1)).max(1);
@@ -167,12 +171,17 @@ fn write_weibull_cost_intervals(
             .map(|part| {
                 scope.spawn(move || {
                     part.iter()
-                        .filter_map(|(id, asset, evs, rs)| {
+                        .filter_map(|(id, asset, log, rs)| {
                             // The events are sorted by start, the only way either can fail.
-                            let seed = asset_interval(evs, rs, pm, as_of, asset.fallback_interval_days).ok()?;
-                            let set = asset_lives(evs, asset.last_completion_at.as_slice(), as_of).ok()?;
+                            let seed = asset_interval(&log.events, rs, pm, as_of, asset.fallback_interval_days).ok()?;
+                            let completions = asset.last_completion_at.as_slice();
+                            let units = unit_lives(&log.events, &log.components, completions, as_of).ok()?;
+                            let units: Vec<(Box<str>, LifeSet)> = units
+                                .into_iter()
+                                .map(|(k, set)| (log.names.get(k as usize).cloned().unwrap_or_default(), set))
+                                .collect();
                             let costs = formulas.pm_costs_for(&asset.asset_group).map(|c| (c.failure_cost, c.pm_cost));
-                            Some((*id, *asset, seed, set, costs))
+                            Some((*id, *asset, seed, units, costs))
                         })
                         .collect::<Vec<_>>()
                 })
@@ -181,27 +190,36 @@ fn write_weibull_cost_intervals(
         handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
     });
     drop(work);
-    let inputs: Vec<UnitInput<'_, AssetGroup>> = rows
+    let inputs: Vec<UnitInput<'_, (&AssetGroup, &str)>> = rows
         .iter()
-        .map(|(_, asset, seed, set, costs)| UnitInput {
-            pool: &asset.asset_group,
-            lives: &set.lives,
-            seed_interval_days: seed.interval_days,
-            manufacturer_interval_days: asset.fallback_interval_days,
-            costs: *costs,
+        .flat_map(|(_, asset, seed, units, costs)| {
+            units.iter().map(move |(component, set)| UnitInput {
+                pool: (&asset.asset_group, &**component),
+                lives: &set.lives,
+                seed_interval_days: seed.interval_days,
+                manufacturer_interval_days: asset.fallback_interval_days,
+                costs: *costs,
+            })
         })
         .collect();
     let decisions =
         weibull_cost_decisions(&inputs, &DecisionParams::from_registry(pm), pm.keep_manufacturer_interval, threads);
+    drop(inputs);
     tracing::debug!(elapsed = ?started.elapsed(), assets = rows.len(), "weibull_cost decisions");
     let mut out = Out::create(path)?;
     out.line(format_args!(
         "asset_id,status,basis,reason,n_samples,mean_mtbf_hours,cv,interval_days,next_due_at,next_due_at_utc,\
-         life_source,failures,suspensions,zero_length_dropped,exp_mtbf_hours,beta,beta_lower,beta_upper,alpha_hours,\
-         mean_life_hours,b10_hours,t_star_hours,seed_interval_days,cost_rate,cost_rate_seed"
+         life_component,life_source,failures,suspensions,zero_length_dropped,exp_mtbf_hours,beta,beta_lower,\
+         beta_upper,alpha_hours,mean_life_hours,b10_hours,t_star_hours,seed_interval_days,cost_rate,cost_rate_seed"
     ))?;
     let opt = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
-    for ((id, asset, seed, set, _), u) in rows.iter().zip(&decisions) {
+    let mut decided = decisions.as_slice();
+    for (id, asset, seed, units, _) in &rows {
+        let (mine, rest) = decided.split_at(units.len());
+        decided = rest;
+        // unit_lives gives at least one unit per asset.
+        let Some(at) = deciding_unit(mine) else { continue };
+        let (u, (component, set)) = (&mine[at], &units[at]);
         let zone = &sites[&asset.site_id];
         let (status, local, utc) = match u.interval_days.map(|d| next_due(asset.last_completion_at, d, zone)) {
             None => ("NO_TIME_BASED_PM", String::new(), String::new()),
@@ -212,7 +230,7 @@ fn write_weibull_cost_intervals(
         let fit = d.weibull;
         let source = u.source.as_str();
         out.line(format_args!(
-            "{id},{status},{},{},{},{},{},{},{local},{utc},{source},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{id},{status},{},{},{},{},{},{},{local},{utc},{component},{source},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             u.basis.as_str(),
             d.reason.map_or("", |r| r.code()),
             seed.stats.n_samples,

@@ -218,6 +218,7 @@ fn main() -> std::process::ExitCode {
         case!(import_rows_dated_outside_the_plausible_window_are_rejected),
         case!(pm::formula_change_flows_into_intervals),
         case!(pm::weibull_cost_recompute_matches_compute),
+        case!(pm::weibull_cost_decides_per_component),
         case!(hardening::implausible_quantities_are_refused_at_every_entry_point),
         case!(hardening::one_bad_part_never_stops_the_others),
         case!(hardening::compute_and_recompute_agree_on_generated_feeds),

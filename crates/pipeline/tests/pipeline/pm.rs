@@ -11,6 +11,7 @@ use cmms_pipeline::formulas;
 use cmms_pipeline::import::Quiet;
 use cmms_pipeline::pm::{self, PmServiceError};
 use cmms_store::UpsertCounts;
+use cmms_store::reliability::PmIntervalRow;
 use cmms_store::testing::Db;
 
 const NOW: i64 = 1_790_000_000_000;
@@ -361,50 +362,9 @@ pub async fn weibull_cost_recompute_matches_compute(db: Db) {
     assert_eq!(run.by_status.get("NO_TIME_BASED_PM"), Some(&1), "{run:?}");
     assert_eq!(run.by_basis.get("RUN_TO_FAILURE/NO_WEAR_OUT"), Some(&1), "{run:?}");
 
-    let out = dir.join("out");
-    let formulas = cmms_core::formula::FormulaSet::parse(WEIBULL_COST).unwrap();
-    let window = TimeWindow::events(jiff::Timestamp::now().max(as_of));
-    cmms_pipeline::compute::compute_folder(&dir, &out, &formulas, as_of, window).unwrap();
-    let text = std::fs::read_to_string(out.join("intervals.csv")).unwrap();
-    let mut lines = text.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let computed: std::collections::BTreeMap<String, std::collections::HashMap<&str, String>> = lines
-        .map(|l| {
-            let row: std::collections::HashMap<&str, String> =
-                header.iter().copied().zip(l.split(',').map(str::to_owned)).collect();
-            (row["asset_id"].clone(), row)
-        })
-        .collect();
     let stored = db.store.pm_intervals().await.unwrap();
     assert_eq!(stored.len(), 3);
-    let text = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
-    for r in &stored {
-        let c = &computed[&r.asset_id];
-        let l = &r.life;
-        assert_eq!(r.status.as_str(), c["status"], "{}", r.asset_id);
-        assert_eq!(r.basis.map(|b| b.as_str()), Some(c["basis"].as_str()), "{}", r.asset_id);
-        assert_eq!(r.reason.map_or("", |x| x.code()), c["reason"], "{}", r.asset_id);
-        assert_eq!(text(r.interval_days), c["interval_days"], "{}", r.asset_id);
-        assert_eq!(r.next_due_local.clone().unwrap_or_default(), c["next_due_at"], "{}", r.asset_id);
-        assert_eq!(l.life_source.map(|s| s.as_str()), Some(c["life_source"].as_str()), "{}", r.asset_id);
-        assert_eq!(l.failures.map(|n| n.to_string()).as_ref(), Some(&c["failures"]), "{}", r.asset_id);
-        assert_eq!(l.zero_length_dropped.map(|n| n.to_string()).as_ref(), Some(&c["zero_length_dropped"]));
-        for (value, column) in [
-            (l.exp_mtbf_hours, "exp_mtbf_hours"),
-            (l.beta, "beta"),
-            (l.beta_lower, "beta_lower"),
-            (l.beta_upper, "beta_upper"),
-            (l.alpha_hours, "alpha_hours"),
-            (l.mean_life_hours, "mean_life_hours"),
-            (l.b10_hours, "b10_hours"),
-            (l.t_star_hours, "t_star_hours"),
-            (l.seed_interval_days, "seed_interval_days"),
-            (l.cost_rate, "cost_rate"),
-            (l.cost_rate_seed, "cost_rate_seed"),
-        ] {
-            assert_eq!(text(value), c[column], "{} {column}", r.asset_id);
-        }
-    }
+    assert_compute_agrees(&dir, as_of, &stored);
     let get = |id: &str| stored.iter().find(|r| r.asset_id == id).unwrap();
     let wear = get("WEAR");
     assert_eq!(
@@ -450,4 +410,137 @@ pub async fn weibull_cost_recompute_matches_compute(db: Db) {
     assert_eq!((rand_back.basis, rand_back.interval_days), (rand_seed.basis, rand_seed.interval_days));
     assert_eq!(rand_back.life, Default::default());
     assert_eq!(seed.assets, 3);
+}
+
+/// `cmms compute` on the import files in `dir` gives, per asset, the status, decision, fit and
+/// cost rates that the persisted recompute stored (`stored`).
+fn assert_compute_agrees(dir: &std::path::Path, as_of: jiff::Timestamp, stored: &[PmIntervalRow]) {
+    let out = dir.join("out");
+    let formulas = cmms_core::formula::FormulaSet::parse(WEIBULL_COST).unwrap();
+    let window = TimeWindow::events(jiff::Timestamp::now().max(as_of));
+    cmms_pipeline::compute::compute_folder(dir, &out, &formulas, as_of, window).unwrap();
+    let text = std::fs::read_to_string(out.join("intervals.csv")).unwrap();
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let computed: std::collections::BTreeMap<String, std::collections::HashMap<&str, String>> = lines
+        .map(|l| {
+            let row: std::collections::HashMap<&str, String> =
+                header.iter().copied().zip(l.split(',').map(str::to_owned)).collect();
+            (row["asset_id"].clone(), row)
+        })
+        .collect();
+    assert_eq!(computed.len(), stored.len());
+    let text = |v: Option<f64>| v.map_or(String::new(), |x| x.to_string());
+    for r in stored {
+        let c = &computed[&r.asset_id];
+        let l = &r.life;
+        assert_eq!(r.status.as_str(), c["status"], "{}", r.asset_id);
+        assert_eq!(r.basis.map(|b| b.as_str()), Some(c["basis"].as_str()), "{}", r.asset_id);
+        assert_eq!(r.reason.map_or("", |x| x.code()), c["reason"], "{}", r.asset_id);
+        assert_eq!(text(r.interval_days), c["interval_days"], "{}", r.asset_id);
+        assert_eq!(r.next_due_local.clone().unwrap_or_default(), c["next_due_at"], "{}", r.asset_id);
+        assert_eq!(l.component.as_deref(), Some(c["life_component"].as_str()), "{}", r.asset_id);
+        assert_eq!(l.life_source.map(|s| s.as_str()), Some(c["life_source"].as_str()), "{}", r.asset_id);
+        assert_eq!(l.failures.map(|n| n.to_string()).as_ref(), Some(&c["failures"]), "{}", r.asset_id);
+        assert_eq!(l.zero_length_dropped.map(|n| n.to_string()).as_ref(), Some(&c["zero_length_dropped"]));
+        for (value, column) in [
+            (l.exp_mtbf_hours, "exp_mtbf_hours"),
+            (l.beta, "beta"),
+            (l.beta_lower, "beta_lower"),
+            (l.beta_upper, "beta_upper"),
+            (l.alpha_hours, "alpha_hours"),
+            (l.mean_life_hours, "mean_life_hours"),
+            (l.b10_hours, "b10_hours"),
+            (l.t_star_hours, "t_star_hours"),
+            (l.seed_interval_days, "seed_interval_days"),
+            (l.cost_rate, "cost_rate"),
+            (l.cost_rate_seed, "cost_rate_seed"),
+        ] {
+            assert_eq!(text(value), c[column], "{} {column}", r.asset_id);
+        }
+    }
+}
+
+/// Failure events that name a component (`component` column): each component of an asset is a
+/// unit with lives of its own (renewed by its own failures and replacements, by replacements of
+/// the whole asset and by PM completions, not by the other components' failures), pooled with the
+/// same component of the asset group; the shortest recommended interval sets the asset's. MIX's
+/// BEARING units equal SOLO's whole-asset lives (the same renewals in a log of its own); its FAN
+/// fails at random, so it gets no PM, and the bearing decides.
+pub async fn weibull_cost_decides_per_component(db: Db) {
+    let as_of = parse_timestamp("2024-06-01T00:00:00Z").unwrap();
+    let dir = write_temp("sites.csv", "site_id,timezone\nNY,America/New_York\n").parent().unwrap().to_path_buf();
+    std::fs::write(
+        dir.join("assets.csv"),
+        "asset_id,asset_group,site_id,fallback_interval_days,last_completion_at\n\
+         MIX,PUMPS,NY,30,\nSOLO,SOLOS,NY,30,\n",
+    )
+    .unwrap();
+    let quantiles = |beta: f64, scale: f64| -> Vec<(f64, bool)> {
+        (1..=40).map(|i| (scale * (-(1.0 - (i as f64 - 0.5) / 40.0).ln()).powf(1.0 / beta), i % 4 != 0)).collect()
+    };
+    let mut bearing = quantiles(3.0, 500.0);
+    bearing.swap(3, 30);
+    let mut fan = quantiles(1.0, 480.0);
+    fan.swap(5, 33);
+    let total = |lives: &[(f64, bool)]| lives.iter().map(|l| l.0).sum::<f64>();
+    let start = as_of - jiff::SignedDuration::from_secs_f64((total(&bearing).max(total(&fan)) + 10.0) * 3600.0);
+    let mut failures = String::from("event_id,asset_id,event_type,started_at,ended_at,component\n");
+    // One overhaul of the whole asset starts every unit's first life.
+    failures.push_str(&format!("MIX-0,MIX,PLANNED_REPLACEMENT,{start},,\nSOLO-0,SOLO,PLANNED_REPLACEMENT,{start},,\n"));
+    let mut push = |asset: &str, component: &str, lives: &[(f64, bool)]| {
+        let mut t = start;
+        for (i, &(hours, failed)) in lives.iter().enumerate() {
+            t += jiff::SignedDuration::from_secs_f64(hours * 3600.0);
+            let kind = if failed { "UNPLANNED" } else { "PLANNED_REPLACEMENT" };
+            failures.push_str(&format!("{asset}-{component}-{i},{asset},{kind},{t},,{component}\n"));
+        }
+    };
+    push("MIX", "BEARING", &bearing);
+    push("MIX", "FAN", &fan);
+    push("SOLO", "", &bearing);
+    std::fs::write(dir.join("failures.csv"), failures).unwrap();
+    for (kind, name) in [(Feed::Sites, "sites.csv"), (Feed::Assets, "assets.csv"), (Feed::Failures, "failures.csv")] {
+        let r =
+            feed::import(&db.store, kind, feed::File { path: &dir.join(name), observer: &mut Quiet }, 1).await.unwrap();
+        assert!(r.is_clean(), "{name}: {:?}", r.issues);
+    }
+    formulas::load(&db.store, WEIBULL_COST, "weibull", NOW).await.unwrap();
+    pm::recompute_intervals(&db.store, as_of, NOW + 1).await.unwrap();
+
+    let units = db.store.life_models("MIX").await.unwrap();
+    let names: Vec<_> = units.iter().map(|m| m.component.clone().unwrap()).collect();
+    assert_eq!(names, ["BEARING", "FAN"]);
+    let (bearing_model, fan_model) = (&units[0], &units[1]);
+    let solo = &db.store.life_models("SOLO").await.unwrap()[0];
+    assert_eq!(solo.component.as_deref(), Some(""));
+    for (a, b) in [
+        (bearing_model.beta, solo.beta),
+        (bearing_model.alpha_hours, solo.alpha_hours),
+        (bearing_model.t_star_hours, solo.t_star_hours),
+    ] {
+        assert_eq!(a, b, "the bearing's lives are SOLO's");
+    }
+    assert_eq!((bearing_model.lives, bearing_model.failures), (solo.lives, solo.failures));
+    assert_eq!(bearing_model.life_basis, Some(Basis::Weibull));
+    assert_eq!((fan_model.life_basis, fan_model.life_reason), (Some(Basis::RunToFailure), Some(NoPmReason::NoWearOut)));
+    let stored = db.store.pm_intervals().await.unwrap();
+    let mix = stored.iter().find(|r| r.asset_id == "MIX").unwrap();
+    assert_eq!((mix.basis, mix.life.component.as_deref()), (Some(Basis::Weibull), Some("BEARING")));
+    assert_eq!(mix.interval_days, bearing_model.life_interval_days);
+    // MTBF still counts every unplanned failure of the asset, whatever its component.
+    let solo_row = stored.iter().find(|r| r.asset_id == "SOLO").unwrap();
+    assert!(mix.n_samples > solo_row.n_samples, "{} vs {}", mix.n_samples, solo_row.n_samples);
+    assert_compute_agrees(&dir, as_of, &stored);
+
+    // A re-delivery naming another component is a conflict, not a silent change.
+    let log = std::fs::read_to_string(dir.join("failures.csv")).unwrap();
+    let first_bearing = log.lines().find(|l| l.starts_with("MIX-BEARING-0,")).unwrap().replace(",BEARING", ",FAN");
+    let again = write_temp(
+        "failures.csv",
+        &format!("event_id,asset_id,event_type,started_at,ended_at,component\n{first_bearing}\n"),
+    );
+    let r =
+        feed::import(&db.store, Feed::Failures, feed::File { path: &again, observer: &mut Quiet }, 1).await.unwrap();
+    assert_eq!(r.issues.len(), 1, "{:?}", r.issues);
 }

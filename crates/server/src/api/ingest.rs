@@ -50,7 +50,7 @@ impl<'de> serde::Deserialize<'de> for PushableFeed {
 /// Feeds and their fields (as in the import files): `inventory` (source, sequence_id,
 /// external_sku, on_hand, observed_at), `consumption` (event_id, source, external_sku, quantity,
 /// consumed_at), `scans` (scan_id, scanner_id, code, counted_qty, scanned_at), `failures`
-/// (event_id, asset_id, event_type, started_at, ended_at), `mtbf_readings` (asset_id, mtbf_hours,
+/// (event_id, asset_id, event_type, started_at, ended_at, component), `mtbf_readings` (asset_id, mtbf_hours,
 /// observed_at). Unknown fields reject the record, and so does an instant outside
 /// 1970-01-01 … now + 1 day or with an offset beyond ±18:00. Answers 200 with a result per record, or 422
 /// when every record was rejected (the per-record results in `details.results`).

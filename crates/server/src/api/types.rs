@@ -433,8 +433,8 @@ pub struct PmIntervalRow {
     pub next_due_at: Option<String>,
     /// Formula version used.
     pub formula_version: i64,
-    /// Under `[pm] method = "weibull_cost"`: the life model and decision the interval rests on
-    /// (absent under `mtbf_fraction`).
+    /// Under `[pm] method = "weibull_cost"`: the life model and decision the interval rests on,
+    /// of the deciding unit when the failure log names components (absent under `mtbf_fraction`).
     pub life: Option<LifeModel>,
 }
 
@@ -443,7 +443,7 @@ pub struct PmIntervalRow {
 /// asset group's pooled lives when `life_source` is `POOLED`.
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
 pub struct LifeModel {
-    /// The component (`""`: the asset as a whole).
+    /// The component whose decision sets the interval (`""`: the asset as a whole).
     pub component: String,
     /// `WEIBULL` (PM at the cost-optimal age) or `RUN_TO_FAILURE` (no time-based PM pays).
     pub basis: String,

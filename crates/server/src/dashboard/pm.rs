@@ -379,6 +379,7 @@ struct AssetOrder {
 struct FailureLine {
     id: String,
     kind: String,
+    component: String,
     started: String,
     ended: String,
 }
@@ -422,27 +423,77 @@ struct LifeView {
     reliability: String,
     /// SVG of `C(T)` with `T*`, the recommendation and the seed interval marked.
     cost: String,
+    /// Every unit of the asset (the asset as a whole, or each component its log names) with its
+    /// own decision; shown when the log names components.
+    units: Vec<UnitLine>,
 }
 
-/// The life section of an asset page (`None` under `mtbf_fraction`): own lives from `events` and
-/// `completions` up to `now`, the stored fit (its pool's when pooled) and costs.
+/// One unit's stored `weibull_cost` decision, for the asset page's component table.
+struct UnitLine {
+    component: String,
+    deciding: bool,
+    decision: String,
+    source: String,
+    failures: String,
+    beta: String,
+    t_star: String,
+    interval: String,
+}
+
+impl UnitLine {
+    fn new(m: &cmms_store::reliability::LifeModelRow, deciding: &str) -> Self {
+        let component = m.component.clone().unwrap_or_default();
+        let decision = match (m.life_basis, m.life_reason) {
+            (Some(b), Some(r)) => format!("{}/{}", b.as_str(), r.code()),
+            (Some(b), None) => b.as_str().to_owned(),
+            (None, _) => "—".to_owned(),
+        };
+        Self {
+            deciding: component == deciding,
+            component: if component.is_empty() { "(the asset as a whole)".to_owned() } else { component },
+            decision,
+            source: m.life_source.map_or("—", |s| s.as_str()).to_owned(),
+            failures: m.failures.map_or("—".to_owned(), |n| n.to_string()),
+            beta: format!("{} [{}, {}]", num(m.beta), num(m.beta_lower), num(m.beta_upper)),
+            t_star: num(m.t_star_hours),
+            interval: num(m.life_interval_days),
+        }
+    }
+}
+
+/// The life section of an asset page (`None` under `mtbf_fraction`): the deciding unit's own
+/// lives from `records` and `completions` up to `now`, its stored fit (its pool's when pooled)
+/// and costs, and the decisions of every unit (`models`).
 fn life_view(
     a: &PmIntervalRow,
-    events: &[cmms_core::reliability::FailureEvent],
+    records: &[cmms_core::feeds::FailureRecord],
     completions: &[jiff::Timestamp],
+    models: &[cmms_store::reliability::LifeModelRow],
     now: jiff::Timestamp,
 ) -> Result<Option<LifeView>, askama::Error> {
-    use cmms_core::life::{LifeSource, Weibull, asset_lives, cost_rate, kaplan_meier};
+    use cmms_core::life::{LifeSource, Weibull, component_keys, cost_rate, kaplan_meier, unit_lives};
     let l = &a.life;
     let (Some(basis), Some(source)) = (l.life_basis, l.life_source) else { return Ok(None) };
-    let own = asset_lives(events, completions, now).map(|s| s.lives).unwrap_or_default();
+    let component = l.component.as_deref().unwrap_or("");
+    let (keys, names) = component_keys(records.iter().map(|r| r.component.as_ref().map(|c| c.as_str())));
+    let events: Vec<_> = records.iter().map(|r| r.event).collect();
+    let own = unit_lives(&events, &keys, completions, now)
+        .ok()
+        .and_then(|units| units.into_iter().find(|(k, _)| names[*k as usize] == component))
+        .map(|(_, set)| set.lives)
+        .unwrap_or_default();
     let model = l.beta.zip(l.alpha_hours).map(|(shape, scale)| Weibull { shape, scale });
     let (cf, cp) = (l.failure_cost.unwrap_or(1.0), l.pm_cost.unwrap_or(1.0));
-    let pooled = if source == LifeSource::Pooled { " (fitted on the pooled lives of its asset group)" } else { "" };
+    let pooled = match (source, component) {
+        (LifeSource::Pooled, "") => " (fitted on the pooled lives of its asset group)".to_owned(),
+        (LifeSource::Pooled, c) => format!(" (fitted on the pooled lives of component {c} in its asset group)"),
+        (LifeSource::Own, _) => String::new(),
+    };
+    let deciding = if component.is_empty() { String::new() } else { format!("Component {component} decides. ") };
     let rate = |r: Option<f64>| r.map_or("—".to_owned(), |r| format!("{:.4} per 1,000 h", r * 1000.0));
     let decision = match (basis, l.life_reason) {
         (Basis::Weibull, _) => format!(
-            "Wear-out shown{pooled}: replace every {} days (T* = {} h × slack, clamped). Expected cost {} \
+            "{deciding}Wear-out shown{pooled}: replace every {} days (T* = {} h × slack, clamped). Expected cost {} \
              against {} under the seed interval of {} days.",
             num(a.interval_days),
             num(l.t_star_hours),
@@ -451,7 +502,7 @@ fn life_view(
             num(l.seed_interval_days),
         ),
         (_, reason) => format!(
-            "No time-based PM{pooled}: {}.{}",
+            "{deciding}No time-based PM{pooled}: {}.{}",
             reason.map_or("the registry keeps none", |r| r.words()),
             match a.interval_days {
                 Some(d) => format!(" The manufacturer interval of {} days is kept (registry).", num(Some(d))),
@@ -547,6 +598,11 @@ fn life_view(
         } else {
             svg(xy_plot("expected cost rate C(T) of PM every T hours", "h", "cost / 1,000 h", x_max, &c_series))?
         },
+        units: if models.iter().any(|m| m.component.as_deref().is_some_and(|c| !c.is_empty())) {
+            models.iter().map(|m| UnitLine::new(m, component)).collect()
+        } else {
+            Vec::new()
+        },
     }))
 }
 
@@ -569,7 +625,11 @@ pub(super) async fn asset(
     let events = state.store.failure_histories(std::slice::from_ref(&asset_id)).await.map_err(internal)?;
     let events = events.get(&asset_id).cloned().unwrap_or_default();
     let life = {
-        let log: Vec<_> = events.iter().map(|e| e.event).collect();
+        let models = if a.life.life_basis.is_some() {
+            state.store.life_models(&asset_id).await.map_err(internal)?
+        } else {
+            Vec::new()
+        };
         let mut done: Vec<jiff::Timestamp> = orders
             .iter()
             .filter_map(|w| w.completed_at)
@@ -578,7 +638,7 @@ pub(super) async fn asset(
             .collect();
         done.sort_unstable();
         done.dedup();
-        life_view(&a, &log, &done, cmms_core::time::from_epoch_ms(now)).map_err(internal)?
+        life_view(&a, &events, &done, &models, cmms_core::time::from_epoch_ms(now)).map_err(internal)?
     };
     let ms = |t: jiff::Timestamp| t.as_millisecond();
     let unplanned: Vec<i64> = events
@@ -618,6 +678,7 @@ pub(super) async fn asset(
         .map(|e| FailureLine {
             id: e.event_id.as_str().to_owned(),
             kind: e.event.event_type.as_str().to_owned(),
+            component: e.component.as_ref().map_or_else(String::new, |c| c.as_str().to_owned()),
             started: utc(ms(e.event.started_at)),
             ended: e.event.ended_at.map(|t| utc(ms(t))).unwrap_or_default(),
         })

@@ -344,6 +344,26 @@ pub async fn dashboard_asset_page_shows_the_life_model(db: Db) {
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("Life model and PM decision") && html.contains("No time-based PM"), "{html}");
     assert!(html.contains("fitted reliability R(t) against the observed lives"), "{html}");
+    assert!(!html.contains("<h3>Components</h3>"), "no component named: no component table");
+
+    // Failures that name a component: each component is a unit of its own, shown in a table; the
+    // untagged failures stay the asset as a whole's, which has the most and so decides.
+    let tagged = json!([
+        {"event_id": "F-C1", "asset_id": "CHILLER-01", "event_type": "UNPLANNED", "started_at": "2026-10-01T04:00:00Z", "component": "COMPRESSOR"},
+        {"event_id": "F-C2", "asset_id": "CHILLER-01", "event_type": "PLANNED_REPLACEMENT", "started_at": "2026-10-05T04:00:00Z", "component": "FAN"},
+    ]);
+    let (s, r) = app.post("/api/v1/ingest/failures", Scope::Ingest, tagged).await;
+    assert_eq!((s, r["accepted"].as_u64()), (StatusCode::OK, Some(2)), "{r}");
+    cmms_pipeline::pm::recompute_intervals(&app.db.store, now, now.as_millisecond() + 1).await.unwrap();
+    let units: Vec<_> =
+        app.db.store.life_models("CHILLER-01").await.unwrap().into_iter().map(|m| m.component.unwrap()).collect();
+    assert_eq!(units, ["", "COMPRESSOR", "FAN"]);
+    let (_, pm) = app.get("/api/v1/assets/CHILLER-01/pm", Scope::Read).await;
+    assert_eq!(pm["interval"]["life"]["component"], "", "{pm}");
+    let (_, html) = page(&app, &read, "/assets/CHILLER-01").await;
+    assert!(html.contains("<h3>Components</h3>") && html.contains("<td>COMPRESSOR</td>"), "{html}");
+    assert!(html.contains("(the asset as a whole) <span class=\"badge\">decides</span>"), "{html}");
+    assert!(html.contains("<td>PLANNED_REPLACEMENT</td><td>FAN</td>"), "{html}");
 }
 
 /// A saved report as `cmms backtest --format json` writes it (the fields the page reads).

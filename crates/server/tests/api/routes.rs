@@ -233,12 +233,19 @@ pub async fn ingestion_answers_record_by_record(db: Db) {
         {"event_id": "F-900", "asset_id": "CHILLER-01", "event_type": "UNPLANNED", "started_at": "2026-11-01T04:00:00Z", "ended_at": ""},
         {"event_id": "F-901", "asset_id": "NO-SUCH-ASSET", "event_type": "UNPLANNED", "started_at": "2026-11-01T04:00:00Z"},
         {"event_id": "F-902", "asset_id": "CHILLER-01", "event_type": "EXPLODED", "started_at": "2026-11-01T04:00:00Z"},
+        {"event_id": "F-903", "asset_id": "CHILLER-01", "event_type": "UNPLANNED", "started_at": "2026-11-01T05:00:00Z", "component": "COMPRESSOR"},
+        {"event_id": "F-904", "asset_id": "CHILLER-01", "event_type": "UNPLANNED", "started_at": "2026-11-01T05:00:00Z", "component": "fan blade"},
     ]);
     let (s, r) = app.post("/api/v1/ingest/failures", Scope::Ingest, failures).await;
     assert_eq!(s, StatusCode::OK, "{r}");
     assert_eq!(r["results"][0]["status"], "accepted", "{r}");
     assert_eq!(r["results"][1]["code"], "UNKNOWN_REFERENCE");
     assert!(r["results"][2]["reason"].as_str().unwrap().contains("event_type"), "{r}");
+    assert_eq!(r["results"][3]["status"], "accepted", "{r}");
+    assert!(r["results"][4]["reason"].as_str().unwrap().contains("component"), "{r}");
+    let log = app.db.store.failure_histories(&["CHILLER-01".to_owned()]).await.unwrap();
+    let tagged: Vec<_> = log["CHILLER-01"].iter().filter_map(|r| r.component.as_ref().map(|c| c.as_str())).collect();
+    assert_eq!(tagged, ["COMPRESSOR"]);
     let reading = json!({"asset_id": "PUMP-P3", "mtbf_hours": 120.5, "observed_at": "2026-11-02T00:00:00Z"});
     let (s, r) = app.post("/api/v1/ingest/mtbf_readings", Scope::Ingest, reading.clone()).await;
     assert_eq!((s, r["accepted"].as_u64()), (StatusCode::OK, Some(1)), "{r}");

@@ -121,7 +121,7 @@ pub async fn voided_failure_events_leave_the_history(db: Db) {
     let s = &db.store;
     let asset = record::<AssetRecord>(&["A-1", "PUMPS", "S1", "90", ""]).to_row();
     s.upsert_batch(&AssetRecord::SPEC, vec![asset], 1).await.unwrap();
-    let f = |id: &str, at: &str| record::<FailureRecord>(&[id, "A-1", "UNPLANNED", at, ""]).to_row();
+    let f = |id: &str, at: &str| record::<FailureRecord>(&[id, "A-1", "UNPLANNED", at, "", ""]).to_row();
     let rows = vec![f("F-1", "2026-01-01T00:00:00Z"), f("F-2", "2026-02-01T00:00:00Z")];
     s.write_rows(&FailureRecord::SPEC, rows, 1).await.unwrap();
     let ids = |h: std::collections::HashMap<String, Vec<FailureRecord>>| -> Vec<String> {
