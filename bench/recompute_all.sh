@@ -11,7 +11,8 @@
 # SQLite store ($WORK/store.db, untimed: several minutes), then `cmms recompute --all --as-of
 # 2025-06-01T00:00:00Z` runs $RUNS times under /usr/bin/time (the first run stores every
 # threshold and interval; the later ones find them unchanged but compute every part and asset
-# again, which is what `--all` promises). Prints each run's wall time, CPU (user + sys) and peak
+# again, which is what `--all` promises; exit 4, some parts or assets not computable from their own
+# data, is expected on generated data). Prints each run's wall time, CPU (user + sys) and peak
 # memory, and the store's row counts.
 #
 # Settings: WORK (/tmp/cmms-recompute-all), RUNS (3), BIN (a prebuilt cmms; default: build this
@@ -55,7 +56,7 @@ fi
 for i in $(seq 1 "$RUNS"); do
   /usr/bin/time -f "%e %U %S %M" -o "$WORK/time.txt" \
     "$bin" --database-url "$store" --log warn recompute --all --as-of "$AS_OF" > "$WORK/recompute-$i.log" 2>&1 \
-    || { echo "recompute_all: run $i failed; see $WORK/recompute-$i.log" >&2; exit 1; }
+    || [[ $? == 4 ]] || { echo "recompute_all: run $i failed; see $WORK/recompute-$i.log" >&2; exit 1; }
   read -r wall user sys kib < <(tail -1 "$WORK/time.txt")
   printf 'recompute --all run %d: wall %s s, CPU %.2f s, peak %s KB\n' "$i" "$wall" "$(echo "$user + $sys" | bc)" "$kib"
 done
