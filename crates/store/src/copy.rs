@@ -1,9 +1,7 @@
-//! First-delivery-wins writes on PostgreSQL through `COPY … FROM STDIN`. A batch of feed events is
-//! first copied straight into its table (inside a savepoint: the usual case, every key new, costs
-//! what the engine's own bulk load costs). When a key exists, that fails with a unique violation;
-//! the batch is then streamed into a temporary staging table and moved into its table by one
-//! set-based `INSERT … SELECT … ON CONFLICT DO NOTHING`, which also returns the stored rows of
-//! the keys that were not inserted, for judging (same delivery or conflict).
+//! First-delivery-wins writes on PostgreSQL through `COPY … FROM STDIN`: a batch of feed events is
+//! streamed into a temporary staging table, then moved into its table by one set-based
+//! `INSERT … SELECT … ON CONFLICT DO NOTHING`, which also returns the stored rows of the keys
+//! that were not inserted, for judging (same delivery or conflict).
 //!
 //! Same outcomes as the multi-row `INSERT` path in [`crate::rows`]: repeats inside the batch are
 //! judged against their first copy; a key stored before is `Unchanged` when every delivered
@@ -13,8 +11,8 @@
 
 use crate::StoreError;
 use crate::rows::{ColType, RowOutcome, SqlValue, TableSpec, first_copies, same_content};
-use sqlx::postgres::{PgConnection, PgPool, PgRow};
-use sqlx::{Acquire, AssertSqlSafe, Postgres, Row, Transaction};
+use sqlx::postgres::{PgPool, PgRow};
+use sqlx::{AssertSqlSafe, Row};
 
 /// Bytes of COPY data sent per message.
 const SEND_BYTES: usize = 1 << 20;
@@ -71,91 +69,6 @@ fn decode(row: &PgRow, i: usize, ty: ColType) -> Result<SqlValue, sqlx::Error> {
     })
 }
 
-/// What each COPY line carries besides the row: its position in the batch (staging), or the write
-/// stamp (straight into the table).
-#[derive(Clone, Copy)]
-enum Line {
-    Ord,
-    Stamp(i64),
-}
-
-/// Streams the rows `chosen` through the `COPY … FROM STDIN` statement `copy`; the rows written.
-async fn stream(
-    conn: &mut PgConnection,
-    copy: &str,
-    rows: &[Vec<SqlValue>],
-    chosen: &[usize],
-    line: Line,
-) -> Result<u64, sqlx::Error> {
-    use std::io::Write;
-    let mut copy = conn.copy_in_raw(copy).await?;
-    let mut buf = Vec::with_capacity(SEND_BYTES + 4096);
-    let sent = async {
-        for &i in chosen {
-            if let Line::Ord = line {
-                let _ = write!(buf, "{i}\t");
-            }
-            for (c, v) in rows[i].iter().enumerate() {
-                if c > 0 {
-                    buf.push(b'\t');
-                }
-                push_value(&mut buf, v);
-            }
-            if let Line::Stamp(stamp) = line {
-                let _ = write!(buf, "\t{stamp}");
-            }
-            buf.push(b'\n');
-            if buf.len() >= SEND_BYTES {
-                copy.send(std::mem::take(&mut buf)).await?;
-                buf.reserve(SEND_BYTES + 4096);
-            }
-        }
-        if !buf.is_empty() {
-            copy.send(std::mem::take(&mut buf)).await?;
-        }
-        Ok::<(), sqlx::Error>(())
-    }
-    .await;
-    match sent {
-        Ok(()) => copy.finish().await,
-        Err(e) => {
-            copy.abort(e.to_string()).await?;
-            Err(e)
-        }
-    }
-}
-
-/// The usual case, every key new: the rows go straight into the table with `COPY` (as the engine's
-/// own bulk load does), inside a savepoint. A key stored before (or by another writer meanwhile)
-/// fails the `COPY` with a unique violation: the savepoint is rolled back and false returned, for
-/// the staging path to judge the rows one by one.
-async fn copy_straight(
-    tx: &mut Transaction<'_, Postgres>,
-    spec: &TableSpec,
-    rows: &[Vec<SqlValue>],
-    pending: &[usize],
-    now_ms: i64,
-) -> Result<bool, StoreError> {
-    let cols: Vec<&str> = spec.columns.iter().map(|(c, _)| *c).collect();
-    let copy = format!("COPY {} ({}, {}) FROM STDIN", spec.table, cols.join(", "), spec.stamp);
-    let mut attempt = tx.begin().await?;
-    match stream(&mut attempt, &copy, rows, pending, Line::Stamp(now_ms)).await {
-        Ok(n) if usize::try_from(n).is_ok_and(|n| n == pending.len()) => {
-            attempt.commit().await?;
-            Ok(true)
-        }
-        Ok(_) => {
-            attempt.rollback().await?;
-            Ok(false)
-        }
-        Err(sqlx::Error::Database(e)) if e.kind() == sqlx::error::ErrorKind::UniqueViolation => {
-            attempt.rollback().await?;
-            Ok(false)
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Writes `rows` of a first-wins table (see the module documentation) in one transaction on
 /// `bulk`; the outcome of each row, in order.
 pub(crate) async fn first_wins(
@@ -176,14 +89,39 @@ pub(crate) async fn first_wins(
     let on = |a: &str, b: &str| keys.iter().map(|k| format!("{a}.{k} = {b}.{k}")).collect::<Vec<_>>().join(" AND ");
 
     let mut tx = bulk.begin().await?;
-    if copy_straight(&mut tx, spec, rows, &pending, now_ms).await? {
-        tx.commit().await?;
-        return Ok(outcomes);
-    }
     let create = format!("CREATE TEMP TABLE {stage} (ord BIGINT NOT NULL, {}) ON COMMIT DROP", typed.join(", "));
     sqlx::query(AssertSqlSafe(create)).execute(&mut *tx).await?;
-    let copy = format!("COPY {stage} (ord, {}) FROM STDIN", cols.join(", "));
-    stream(&mut tx, &copy, rows, &pending, Line::Ord).await?;
+    let mut copy = tx.copy_in_raw(&format!("COPY {stage} (ord, {}) FROM STDIN", cols.join(", "))).await?;
+    let mut buf = Vec::with_capacity(SEND_BYTES + 4096);
+    let sent = async {
+        for &i in &pending {
+            use std::io::Write;
+            let _ = write!(buf, "{i}");
+            for v in &rows[i] {
+                buf.push(b'\t');
+                push_value(&mut buf, v);
+            }
+            buf.push(b'\n');
+            if buf.len() >= SEND_BYTES {
+                copy.send(std::mem::take(&mut buf)).await?;
+                buf.reserve(SEND_BYTES + 4096);
+            }
+        }
+        if !buf.is_empty() {
+            copy.send(std::mem::take(&mut buf)).await?;
+        }
+        Ok::<(), sqlx::Error>(())
+    }
+    .await;
+    match sent {
+        Ok(()) => {
+            copy.finish().await?;
+        }
+        Err(e) => {
+            copy.abort(e.to_string()).await?;
+            return Err(e.into());
+        }
+    }
 
     // The statement's snapshot predates its own insert: a row found by the join was stored
     // before; a key neither inserted nor found was stored meanwhile by another writer.
