@@ -66,10 +66,11 @@ pub async fn run(
     let report = feed::import(&store, kind, feed::File { path: file, observer: &mut observer }, now).await;
     observer.bar.finish_and_clear();
     let report = report?;
-    // Staged feeds pass the validation and mapping gate right after, then routing over every part:
-    // the gate may have applied snapshots or paused and released parts anywhere, not only for the
-    // SKUs of this file.
-    let cycled = if kind.is_staged() { Some(cycle(&store, clock, now, CycleScope::Route).await?) } else { None };
+    // Staged feeds pass the validation and mapping gate right after, then routing of the parts
+    // whose stock or pause the gate changed: it may have applied snapshots or paused and released
+    // parts anywhere, not only for the SKUs of this file, and nothing else of a feed reaches
+    // routing's inputs.
+    let cycled = if kind.is_staged() { Some(cycle(&store, clock, now, CycleScope::RouteTouched).await?) } else { None };
     let (gate, routed) = match cycled {
         Some(c) => (Some(c.gate), c.routing),
         None => (None, None),

@@ -9,6 +9,7 @@
 //! rule 2 applies across every source.
 
 use std::collections::HashMap;
+use std::hash::BuildHasher;
 
 /// The result of mapping one SKU.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +47,9 @@ type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 #[derive(Debug, Default)]
 pub struct SkuIndex {
     parts: Vec<String>,
-    positions: FastMap<String, u32>,
+    /// Positions into `parts`, hashed by the part id they name (no second copy of each id).
+    positions: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
     exact: FastMap<String, FastMap<Box<str>, u32>>,
     normalised: FastMap<String, FastMap<Box<str>, PartSet>>,
     any_source: FastMap<Box<str>, PartSet>,
@@ -150,16 +153,19 @@ impl SkuIndex {
 
     /// The position of a part id among the index's parts.
     pub fn position(&self, part: &str) -> Option<usize> {
-        self.positions.get(part).map(|&at| at as usize)
+        let hash = self.hasher.hash_one(part);
+        self.positions.find(hash, |&at| self.parts[at as usize] == part).map(|&at| at as usize)
     }
 
     fn intern(&mut self, part: &str) -> u32 {
-        if let Some(&at) = self.positions.get(part) {
+        let hash = self.hasher.hash_one(part);
+        if let Some(&at) = self.positions.find(hash, |&at| self.parts[at as usize] == part) {
             return at;
         }
         let at = self.parts.len() as u32;
         self.parts.push(part.to_owned());
-        self.positions.insert(part.to_owned(), at);
+        let (parts, hasher) = (&self.parts, &self.hasher);
+        self.positions.insert_unique(hash, at, |&at| hasher.hash_one(parts[at as usize].as_str()));
         at
     }
 

@@ -17,9 +17,14 @@ pub enum CycleScope {
     /// The validation and mapping gate only: one file of a batch whose routing runs at the end
     /// (`cmms demo` reports the gate file by file).
     Gate,
-    /// The gate, then routing of every part: after a feed import, and the server's periodic
-    /// reconciliation (it repairs what event-driven routing missed).
+    /// The gate, then routing of every part: the server's periodic reconciliation (it repairs
+    /// what event-driven routing missed).
     Route,
+    /// The gate, then routing of the parts whose stock or pause it changed ([`GateRun::touched`]):
+    /// after a feed import. Feed records reach routing's inputs (stock, pauses) only through the
+    /// gate — consumption counts in thresholds, not in stock — so the parts the gate left alone
+    /// have nothing new to route.
+    RouteTouched,
     /// The gate, thresholds of these parts, PM intervals of every asset, then routing of every
     /// part (`cmms recompute`, the end of `cmms demo`).
     Recompute(RecomputeScope),
@@ -62,8 +67,13 @@ pub async fn cycle(store: &Store, as_of: Timestamp, now_ms: i64, scope: CycleSco
         report.thresholds = Some(thresholds::recompute_thresholds_in(store, as_of, now_ms, parts).await?);
         report.intervals = Some(pm::recompute_intervals(store, as_of, now_ms).await?);
     }
-    if scope != CycleScope::Gate {
-        report.routing = Some(routing::route(store, RouteScope::All, now_ms).await?);
+    let routes = match scope {
+        CycleScope::Gate => None,
+        CycleScope::RouteTouched => Some(RouteScope::Parts(report.gate.touched.iter().cloned().collect())),
+        CycleScope::Route | CycleScope::Recompute(_) => Some(RouteScope::All),
+    };
+    if let Some(routes) = routes {
+        report.routing = Some(routing::route(store, routes, now_ms).await?);
     }
     Ok(report)
 }

@@ -20,7 +20,7 @@ use cmms_core::time::from_epoch_ms;
 use cmms_store::codes::{AlertKind, OpenStatus, ScanVerdict, SnapshotStatus};
 use cmms_store::inventory::{StagedScan, StagedSnapshot};
 use cmms_store::{Store, StoreError};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The quarantine "source" of scanned codes (scans carry no source system).
 pub const SCAN_SOURCE: &str = "SCAN";
@@ -74,6 +74,10 @@ pub struct GateRun {
     pub scans_discrepant: u64,
     /// Parts whose pause a matching count released.
     pub parts_released: u64,
+    /// Parts whose stock or routing pause this run changed: the only routing inputs the gate (and
+    /// so a feed import) changes. Not reported; routing after an import looks at these.
+    #[serde(skip)]
+    pub touched: BTreeSet<String>,
 }
 
 /// Serialises the validation stage within a process: two concurrent runs would otherwise judge the
@@ -240,7 +244,10 @@ async fn gate_snapshot(
     let lookback_ms = i64::from(gate.drop_lookback_days) * 86_400_000;
     let recent = store.consumption_between(part, snap.observed_at - lookback_ms, snap.observed_at).await?;
     match check_plausibility(snap.on_hand, previous, Quantity::new(recent).unwrap_or(Quantity::ZERO), gate) {
-        Plausibility::Apply(_) if store.apply_snapshot(snap, part, now_ms).await? => run.snapshots_applied += 1,
+        Plausibility::Apply(_) if store.apply_snapshot(snap, part, now_ms).await? => {
+            run.snapshots_applied += 1;
+            run.touched.insert(part.to_owned());
+        }
         Plausibility::Apply(_) => {
             // Another process applied this one or a newer one meanwhile (its verdict stays).
             let why = "a newer snapshot was applied meanwhile";
@@ -327,10 +334,12 @@ async fn reconcile_one(
     }
     match (state.is_paused(), next.state.is_paused()) {
         (_, true) => {
-            store.set_pause(part, Some(&format!("SCAN_DISCREPANCY: scan {}", scan.scan_id)), None, now_ms).await?
+            store.set_pause(part, Some(&format!("SCAN_DISCREPANCY: scan {}", scan.scan_id)), None, now_ms).await?;
+            run.touched.insert(part.to_owned());
         }
         (true, false) => {
             store.set_pause(part, None, next.set_stock_to, now_ms).await?;
+            run.touched.insert(part.to_owned());
             store.resolve_alert(ALERT_SCAN, part, now_ms).await?;
             run.parts_released += 1;
         }

@@ -12,6 +12,7 @@
 pub mod alerts;
 pub mod backtests;
 pub mod codes;
+mod copy;
 pub mod corrections;
 pub mod dashboard;
 pub mod demand;
@@ -149,6 +150,9 @@ pub struct Store {
     publication: std::sync::Arc<[publication::PublicationRoute]>,
     /// The SKU map as an index, with the generation it was read at (see [`Store::sku_map_index`]).
     sku_map_cache: inventory::SkuMapCache,
+    /// PostgreSQL only: native connections (opened on first use) for `COPY`, which the `Any`
+    /// driver does not offer; feed events are written through them (see `copy`).
+    bulk: Option<sqlx::PgPool>,
 }
 
 /// The default embedded database: `./cmms.db`.
@@ -191,6 +195,9 @@ pub fn redact(url: &str) -> String {
         _ => url.to_owned(),
     }
 }
+
+/// Native PostgreSQL connections for `COPY` writes, at most.
+const BULK_CONNECTIONS: u32 = 8;
 
 /// Connections of the SQLite read pool.
 const SQLITE_READERS: u32 = 4;
@@ -316,7 +323,13 @@ impl Store {
                     .await
                     .map_err(connect_error)?;
                 let health = health_options().connect_lazy(&driver_url).map_err(connect_error)?;
-                Store::with_pools(pool.clone(), pool, backend).with_health_pool(health)
+                let bulk = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(BULK_CONNECTIONS)
+                    .min_connections(0)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect_lazy(&driver_url)
+                    .map_err(connect_error)?;
+                Store { bulk: Some(bulk), ..Store::with_pools(pool.clone(), pool, backend).with_health_pool(health) }
             }
             // An in-memory database exists once per connection: one connection does everything.
             Backend::Sqlite if driver_url.contains(":memory:") => {
@@ -339,7 +352,15 @@ impl Store {
     /// A store over these pools (the same pool twice where one pool does everything).
     pub(crate) fn with_pools(writer: AnyPool, pool: AnyPool, backend: Backend) -> Store {
         let health = pool.clone();
-        Store { pool, writer, health, backend, publication: Vec::new().into(), sku_map_cache: Default::default() }
+        Store {
+            pool,
+            writer,
+            health,
+            backend,
+            publication: Vec::new().into(),
+            sku_map_cache: Default::default(),
+            bulk: None,
+        }
     }
 
     /// The same store with a dedicated pool for [`Store::health_version`].
@@ -360,6 +381,11 @@ impl Store {
     /// The writer connection (SQLite) or the pool (PostgreSQL), for single-statement writes.
     pub(crate) fn writer(&self) -> &AnyPool {
         &self.writer
+    }
+
+    /// The native PostgreSQL pool for `COPY` writes (`None` on SQLite).
+    pub(crate) fn bulk(&self) -> Option<&sqlx::PgPool> {
+        self.bulk.as_ref()
     }
 
     /// Starts a write transaction on the writer: `BEGIN IMMEDIATE` on SQLite (the write lock is
@@ -395,6 +421,9 @@ impl Store {
         self.pool.close().await;
         self.writer.close().await;
         self.health.close().await;
+        if let Some(bulk) = &self.bulk {
+            bulk.close().await;
+        }
     }
 }
 

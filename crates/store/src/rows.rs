@@ -167,6 +167,16 @@ pub(crate) fn bind(q: Query<'_, Any, AnyArguments>, v: SqlValue) -> Query<'_, An
     }
 }
 
+/// [`bind`] without taking the value (the driver copies text into its arguments either way).
+fn bind_ref<'q>(q: Query<'q, Any, AnyArguments>, v: &'q SqlValue) -> Query<'q, Any, AnyArguments> {
+    match v {
+        SqlValue::Text(s) => q.bind(s.as_str()),
+        SqlValue::Int(i) => q.bind(*i),
+        SqlValue::Real(f) => q.bind(*f),
+        SqlValue::Null(ty) => bind(q, SqlValue::Null(*ty)),
+    }
+}
+
 /// Binds optional doubles in order (see [`bind`]).
 pub fn bind_opt_f64s<'q>(mut q: Query<'q, Any, AnyArguments>, vals: &[Option<f64>]) -> Query<'q, Any, AnyArguments> {
     for v in vals {
@@ -252,14 +262,67 @@ fn bind_rows<'q>(
 }
 
 /// Equal delivered content: every column but the trailing derived ones, compared exactly.
-fn same_content(spec: &TableSpec, old: &[SqlValue], new: &[SqlValue]) -> bool {
+pub(crate) fn same_content(spec: &TableSpec, old: &[SqlValue], new: &[SqlValue]) -> bool {
     let n = spec.columns.len() - spec.derived;
     old.len() == new.len() && old[..n].iter().zip(&new[..n]).all(|(a, b)| a.same(b))
 }
 
+/// A row's key columns, hashed and compared where they are (no key `String` per row); doubles bit
+/// for bit, as [`SqlValue::same`].
+struct KeyRef<'a>(&'a [SqlValue]);
+
+impl std::hash::Hash for KeyRef<'_> {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        for v in self.0 {
+            match v {
+                SqlValue::Text(s) => (0u8, s.as_str()).hash(h),
+                SqlValue::Int(i) => (1u8, *i).hash(h),
+                SqlValue::Real(f) => (2u8, f.to_bits()).hash(h),
+                SqlValue::Null(_) => 3u8.hash(h),
+            }
+        }
+    }
+}
+
+impl PartialEq for KeyRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.len() == other.0.len() && self.0.iter().zip(other.0).all(|(a, b)| a.same(b))
+    }
+}
+
+impl Eq for KeyRef<'_> {}
+
 fn key_of(spec: &TableSpec, row: &[SqlValue]) -> String {
     row[..spec.key_len].iter().map(SqlValue::key_text).collect::<Vec<_>>().join("\u{1f}")
 }
+
+/// Repeats of a key inside `rows`: the first copy is to be written; later ones are judged against
+/// it here (a statement cannot see its own earlier rows): `Unchanged` when equal, `Conflict`
+/// otherwise. Returns the indices of the first copies, in order.
+pub(crate) fn first_copies(spec: &TableSpec, rows: &[Vec<SqlValue>], outcomes: &mut [RowOutcome]) -> Vec<usize> {
+    let mut first_of: HashMap<KeyRef<'_>, usize> = HashMap::with_capacity(rows.len());
+    let mut pending = Vec::with_capacity(rows.len());
+    for (i, row) in rows.iter().enumerate() {
+        match first_of.entry(KeyRef(&row[..spec.key_len])) {
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(i);
+                pending.push(i);
+            }
+            std::collections::hash_map::Entry::Occupied(o) if same_content(spec, &rows[*o.get()], row) => {
+                outcomes[i] = RowOutcome::Unchanged;
+            }
+            std::collections::hash_map::Entry::Occupied(_) => outcomes[i] = RowOutcome::Conflict,
+        }
+    }
+    pending
+}
+
+/// Rows per `INSERT` statement of a first-wins (feed) batch. SQLite keeps a statement journal in
+/// memory (`temp_store = MEMORY`) holding a copy of every page the statement first touches: with
+/// random-order index inserts about three pages per row, so 1,000 rows held some 50 MB of it at
+/// the peak of a consumption import. The total copying is the same for smaller statements (each
+/// row touches its own pages either way); only the peak shrinks.
+const FIRST_WINS_ROWS_PER_STATEMENT: usize = 250;
 
 /// Batches of at least this many rows get [`BULK_CACHE_KIB`] of SQLite page cache.
 const BULK_ROWS: usize = 10_000;
@@ -297,10 +360,17 @@ impl Store {
         if rows.is_empty() {
             return Ok(outcomes);
         }
+        if let (WriteMode::FirstWins, Some(bulk)) = (spec.mode, self.bulk()) {
+            return crate::copy::first_wins(bulk, spec, &rows, now_ms).await;
+        }
         // Statements stay under SQLite's 32,766 bound parameters and at most 1,000 keys per
         // lookup; the transaction spans the whole batch, because with random-order index
         // inserts each commit rewrites the touched index pages into the WAL.
-        let per_statement = (30_000 / (spec.columns.len() + 1)).clamp(1, 1000);
+        let most = match spec.mode {
+            WriteMode::Upsert => 1000,
+            WriteMode::FirstWins => FIRST_WINS_ROWS_PER_STATEMENT,
+        };
+        let per_statement = (30_000 / (spec.columns.len() + 1)).clamp(1, most);
         let mut conn = self.writer().acquire().await?;
         // A large batch on SQLite touches many index pages: with the default 2 MB page cache the
         // dirty pages spill to the WAL mid-transaction and are written again at commit. A larger
@@ -398,23 +468,8 @@ impl Store {
         now_ms: i64,
         optimistic: bool,
     ) -> Result<(Vec<RowOutcome>, bool), StoreError> {
-        // Repeats of a key inside this chunk: the first copy is written, later ones compared
-        // with it here (the statement below cannot see its own earlier rows).
         let mut outcomes = vec![RowOutcome::Inserted; rows.len()];
-        let mut first_of: HashMap<String, usize> = HashMap::with_capacity(rows.len());
-        let mut pending = Vec::with_capacity(rows.len());
-        for (i, row) in rows.iter().enumerate() {
-            match first_of.entry(key_of(spec, row)) {
-                std::collections::hash_map::Entry::Vacant(v) => {
-                    v.insert(i);
-                    pending.push(i);
-                }
-                std::collections::hash_map::Entry::Occupied(o) if same_content(spec, &rows[*o.get()], row) => {
-                    outcomes[i] = RowOutcome::Unchanged;
-                }
-                std::collections::hash_map::Entry::Occupied(_) => outcomes[i] = RowOutcome::Conflict,
-            }
-        }
+        let mut pending = first_copies(spec, &rows, &mut outcomes);
         let mut repeats = false;
         if !optimistic {
             let before = self.judge_stored(tx, spec, &rows, &pending, &mut outcomes).await?;
@@ -482,8 +537,14 @@ impl Store {
         }
         let (plain, _) = self.insert_sql(spec, chosen.len(), "DO NOTHING", false);
         let mut attempt = sqlx::Connection::begin(&mut **tx).await?;
-        let values = chosen.iter().map(|&i| rows[i].clone()).collect();
-        let written = bind_rows(sqlx::query(AssertSqlSafe(plain)), values, now_ms).execute(&mut *attempt).await?;
+        let mut q = sqlx::query(AssertSqlSafe(plain));
+        for &i in chosen {
+            for v in &rows[i] {
+                q = bind_ref(q, v);
+            }
+            q = q.bind(now_ms);
+        }
+        let written = q.execute(&mut *attempt).await?;
         if usize::try_from(written.rows_affected()).is_ok_and(|n| n == chosen.len()) {
             attempt.commit().await?;
             return Ok(true);

@@ -71,7 +71,20 @@ impl Store {
     /// The whole SKU map as an index (as [`Store::sku_map_index`]), read afresh and not kept:
     /// for a bulk import that needs it once. Read in pages by key, so that besides the index only
     /// one page of rows is held.
+    ///
+    /// All pages are read on one connection; on SQLite its page cache (up to 32 MiB of SKU-map
+    /// pages, which the import does not read again) is released afterwards. Spread over the read
+    /// pool, the pages filled every reader's cache and stayed there for the whole import.
     pub async fn sku_map_index_uncached(&self) -> Result<SkuIndex, StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        let index = self.read_sku_index(&mut conn).await;
+        if self.backend() == crate::Backend::Sqlite {
+            sqlx::query("PRAGMA shrink_memory").execute(&mut *conn).await?;
+        }
+        index
+    }
+
+    async fn read_sku_index(&self, conn: &mut sqlx::AnyConnection) -> Result<SkuIndex, StoreError> {
         const PAGE: i64 = 20_000;
         let mut index = SkuIndex::for_sources();
         let mut after: Option<(String, String)> = None;
@@ -82,7 +95,7 @@ impl Store {
                         "SELECT source, external_sku, part_id FROM sku_map ORDER BY source, external_sku LIMIT $1",
                     )
                     .bind(PAGE)
-                    .fetch_all(self.pool())
+                    .fetch_all(&mut *conn)
                     .await?
                 }
                 Some((source, sku)) => {
@@ -93,7 +106,7 @@ impl Store {
                     .bind(source.as_str())
                     .bind(sku.as_str())
                     .bind(PAGE)
-                    .fetch_all(self.pool())
+                    .fetch_all(&mut *conn)
                     .await?
                 }
             };

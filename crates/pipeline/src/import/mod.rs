@@ -352,7 +352,7 @@ async fn write_batch<R: ImportRecord + StoredRecord>(
 
     let mut rows = Vec::with_capacity(batch.len());
     let mut locations = Vec::with_capacity(batch.len());
-    let mut keys = Vec::with_capacity(batch.len());
+    let mut recs = Vec::with_capacity(batch.len());
     let mut reject = |issue: RowIssue, report: &mut ImportReport| {
         observer.rejected(&issue);
         report.rejected += 1;
@@ -381,34 +381,39 @@ async fn write_batch<R: ImportRecord + StoredRecord>(
             reject(issue, report);
             continue;
         }
-        let key = rec.key().replace('\u{1f}', "/");
-        let row = rec.to_row_mapped(derive(&rec).as_deref());
         // Master data: a second row for a key in one file is rejected (it would overwrite the
         // first). Feeds need no memory here: the store keeps the first delivery and reports
         // identical copies as duplicates and differing ones as conflicts.
         if R::SPEC.mode == WriteMode::Upsert {
             let fp = fingerprint(&rec.key());
             if let Some(first) = seen.get(&fp) {
+                let key = shown_key(&rec);
                 let reason = format!("duplicate {key_names} {key:?}: first given at {}", at(&Location::unpack(*first)));
                 reject(RowIssue::row(location, reason), report);
                 continue;
             }
             seen.insert(fp, location.pack());
         }
-        rows.push(row);
+        rows.push(rec.to_row_mapped(derive(&rec).as_deref()));
         locations.push(location);
-        keys.push(key);
+        // Kept (moved, not copied) to name a conflict's key; most rows never need it.
+        recs.push(rec);
     }
     let (counts, conflicts) = store.upsert_batch(&R::SPEC, rows, now_ms).await?;
     report.counts.add(counts);
     for i in conflicts {
         let reason = format!(
             "DUPLICATE_CONFLICT: {key_names} {:?} was delivered before with other values (the first delivery wins)",
-            keys[i]
+            shown_key(&recs[i])
         );
         reject(RowIssue::row(locations[i].clone(), reason), report);
     }
     Ok(())
+}
+
+/// A record's key as reports show it: its columns joined by `/`.
+fn shown_key<R: ImportRecord>(rec: &R) -> String {
+    rec.key().replace('\u{1f}', "/")
 }
 
 fn at(location: &Location) -> String {

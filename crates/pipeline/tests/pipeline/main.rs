@@ -242,5 +242,6 @@ fn main() -> std::process::ExitCode {
         case!(routing::only_open_scheduled_or_released_pms_are_held),
         case!(routing::concurrent_runs_raise_one_request_and_move_each_pm_once),
         case!(routing::the_cycle_runs_the_stages_of_its_scope),
+        case!(routing::the_import_cycle_routes_the_parts_the_gate_changed),
     ])
 }

@@ -251,3 +251,22 @@ pub async fn the_cycle_runs_the_stages_of_its_scope(db: Db) {
     assert_eq!(routing.requests_raised, 0, "the open request stands");
     assert_eq!(requests(&db, "OPEN").await.len(), 1);
 }
+
+/// After a feed import, routing looks at the parts whose stock or pause the gate changed (a
+/// snapshot's part here), not at every part; with nothing staged it routes no part at all.
+pub async fn the_import_cycle_routes_the_parts_the_gate_changed(db: Db) {
+    plant(&db).await;
+    let csv = format!("{SNAP_HEAD}ERP,2,100-BRG,10,2026-10-02\n");
+    assert!(import::<SnapshotRecord>(&db, "s.csv", &csv).await.is_clean());
+    let as_of = parse_timestamp(AS_OF).unwrap();
+
+    let routed = cycle(&db.store, as_of, NOW + 1, CycleScope::RouteTouched).await.unwrap();
+    assert_eq!(routed.gate.touched.iter().collect::<Vec<_>>(), ["BRG"]);
+    let run = routed.routing.unwrap();
+    assert_eq!((run.requests_raised, run.orders_held), (1, 1), "BRG is short; CH-1 needs it: {run:?}");
+    assert_eq!(pm_state(&db, "CH-1").await, "MATERIAL_PENDING");
+
+    let again = cycle(&db.store, as_of, NOW + 2, CycleScope::RouteTouched).await.unwrap();
+    assert!(again.gate.touched.is_empty());
+    assert_eq!(again.routing.map(|r| r.parts), Some(0), "nothing staged, nothing routed");
+}
