@@ -115,10 +115,19 @@ def numbers(s):
     return v.where(np.isfinite(v)) + 0.0  # -0.0 -> 0.0
 
 
+# The latest plausible input instant (docs/contract.md#timestamps: 1970-01-01 ... now + 24 h, "now"
+# the later of the clock and --as-of), microseconds; set by main() once --as-of is read.
+LATEST_US = None
+
+
 def instants(s):
-    """int64 microseconds since the epoch; NO_TIME where the text is not a timestamp."""
+    """int64 microseconds since the epoch; NO_TIME where the text is not a timestamp or the
+    instant lies outside the plausible window."""
     t = pd.to_datetime(s.str.strip(), format="ISO8601", utc=True, errors="coerce").dt.as_unit("us")
-    return t.astype("int64").where(t.notna(), NO_TIME).astype("int64")
+    v = t.astype("int64").where(t.notna(), NO_TIME).astype("int64")
+    if LATEST_US is not None:
+        v = v.where((v == NO_TIME) | ((v >= 0) & (v <= LATEST_US)), NO_TIME)
+    return v
 
 
 def count_rejected(kind, mask_ok, reasons):
@@ -492,6 +501,9 @@ def main(argv=None):
     if as_of.tzinfo is None:
         as_of = as_of.tz_localize("UTC")
     as_of_us = (as_of - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(microseconds=1)
+    global LATEST_US
+    now_us = (pd.Timestamp.now(tz="UTC") - pd.Timestamp(0, tz="UTC")) // pd.Timedelta(microseconds=1)
+    LATEST_US = max(now_us, as_of_us) + 24 * 3600 * 1_000_000
 
     sites = load_sites(args.input)
     parts = load_parts(args.input, sites)

@@ -145,8 +145,14 @@ def number(s):
     return v + 0.0  # -0.0 -> 0.0
 
 
+# The plausible window of input instants (docs/contract.md#timestamps): 1970-01-01 ... now + 24 h,
+# "now" the later of the clock and --as-of; set by main() once --as-of is read.
+WINDOW = None
+
+
 def timestamp(s):
-    """An instant as an aware datetime; naive text is UTC, a bare date is midnight UTC."""
+    """An instant as an aware datetime; naive text is UTC, a bare date is midnight UTC; outside the
+    plausible window (once set) the row is rejected."""
     t = s.strip()
     if not t:
         raise Invalid("BAD_TIMESTAMP")
@@ -160,6 +166,8 @@ def timestamp(s):
         dt.astimezone(UTC)
     except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00 is before year 1 in UTC
         raise Invalid("BAD_TIMESTAMP") from None
+    if WINDOW is not None and not (WINDOW[0] <= dt <= WINDOW[1]):
+        raise Invalid("TIMESTAMP_OUT_OF_RANGE")
     return dt
 
 
@@ -517,6 +525,8 @@ def main(argv=None):
         as_of = timestamp(args.as_of) if args.as_of else datetime.now(UTC)
     except Invalid:
         ap.error(f"--as-of: not a timestamp: {args.as_of!r}")
+    global WINDOW
+    WINDOW = (EPOCH, max(datetime.now(UTC), as_of) + timedelta(hours=24))
     as_of_us = micros(as_of)
 
     sites = load_sites(args.input)
