@@ -29,25 +29,13 @@ DIRTY="${DIRTY:-0}"
 AS_OF="2025-06-01T00:00:00Z"
 mkdir -p "$WORK"
 
-if [[ -n "${BIN:-}" ]]; then
-  bin="$BIN"
-else
-  (cd "$repo" && cargo build --release -q -p cmms-cli)
-  bin="${CARGO_TARGET_DIR:-$repo/target}/release/cmms"
-fi
+# shellcheck source=bench/common.sh
+source "$here/common.sh"
+bin="$(cmms_binary)"
 if [[ ! -x "$PANDAS_PY" ]]; then
   echo "compute_vs_reference: no pandas environment at $PANDAS_PY (see bench/reference/README.md)" >&2
   exit 2
 fi
-
-# shape_args SHAPE: the generator's size arguments of a named shape.
-shape_args() {
-  case "$1" in
-    suite) echo "--parts 20000 --assets 5000" ;;
-    many) echo "--parts 300000 --assets 100000" ;;
-    *) echo "compute_vs_reference: unknown shape $1 (suite, many)" >&2; exit 2 ;;
-  esac
-}
 
 # run NAME CMD...: runs CMD under /usr/bin/time; records "NAME wall_s max_rss_kib" in $times.
 run() {
@@ -129,15 +117,7 @@ status=0
 for shape in $SHAPES; do
   variant=$([[ "$DIRTY" == 1 ]] && echo dirty || echo clean)
   data="$WORK/data-$shape-$variant"
-  if [[ ! -f "$data/.complete" ]]; then
-    echo "compute_vs_reference: generating $data (about 650 MB)"
-    rm -rf "$data"
-    # shellcheck disable=SC2046
-    python3 "$here/gen/generate.py" --out "$data" $(shape_args "$shape") \
-      --consumption-events 6000000 --failure-events 5000000 --seed 42 --as-of "$AS_OF" \
-      $([[ "$DIRTY" == 1 ]] || echo --clean) >/dev/null
-    touch "$data/.complete"
-  fi
+  generate_shape "$data" "$shape" "$([[ "$DIRTY" == 1 ]] || echo --clean)" || exit 2
   compare_shape "$shape-$variant" "$data" || status=1
 done
 exit $status

@@ -41,21 +41,13 @@ AS_OF="2025-06-01T00:00:00Z"
 CACHE_KIB="${CACHE_KIB:-65536}"
 mkdir -p "$WORK"
 
-if [[ -n "${BIN:-}" ]]; then
-  bin="$BIN"
-else
-  (cd "$repo" && cargo build --release -q -p cmms-cli)
-  bin="${CARGO_TARGET_DIR:-$repo/target}/release/cmms"
-fi
+# shellcheck source=bench/common.sh
+source "$here/common.sh"
+bin="$(cmms_binary)"
 command -v sqlite3 > /dev/null || { echo "import_vs_engine: needs the sqlite3 shell (apt-get install sqlite3)" >&2; exit 2; }
 
 data="${1:-$WORK/data-many-clean}"
-if [[ ! -f "$data/consumption.csv" ]]; then
-  echo "import_vs_engine: generating $data (about 650 MB)"
-  rm -rf "$data"
-  python3 "$here/gen/generate.py" --out "$data" --parts 300000 --assets 100000 \
-    --consumption-events 6000000 --failure-events 5000000 --seed 42 --as-of "$AS_OF" --clean > /dev/null
-fi
+[[ -n "${1:-}" ]] || generate_shape "$data" many --clean
 input="$WORK/consumption.csv"
 head -n "$((ROWS + 1))" "$data/consumption.csv" > "$input"
 results="$WORK/results.txt"

@@ -27,20 +27,12 @@ KEEP="${KEEP:-1}"
 AS_OF="2025-06-01T00:00:00Z"
 mkdir -p "$WORK"
 
-if [[ -n "${BIN:-}" ]]; then
-  bin="$BIN"
-else
-  (cd "$repo" && cargo build --release -q -p cmms-cli)
-  bin="${CARGO_TARGET_DIR:-$repo/target}/release/cmms"
-fi
+# shellcheck source=bench/common.sh
+source "$here/common.sh"
+bin="$(cmms_binary)"
 
 data="${1:-$WORK/data-many-clean}"
-if [[ ! -f "$data/consumption.csv" ]]; then
-  echo "recompute_all: generating $data (about 650 MB)"
-  rm -rf "$data"
-  python3 "$here/gen/generate.py" --out "$data" --parts 300000 --assets 100000 \
-    --consumption-events 6000000 --failure-events 5000000 --seed 42 --as-of "$AS_OF" --clean > /dev/null
-fi
+[[ -n "${1:-}" ]] || generate_shape "$data" many --clean
 
 store="$WORK/store.db"
 if [[ "$KEEP" != 1 || ! -f "$WORK/.imported" ]]; then
