@@ -164,14 +164,18 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
     let mut prepared = Vec::with_capacity(assets.len());
     for chunk in assets.chunks(ASSET_CHUNK) {
         let ids: Vec<String> = chunk.iter().map(|a| a.asset_id.clone()).collect();
-        let mut histories = store.failure_histories(&ids).await?;
+        let mut logs = store.failure_logs(&ids).await?.into_iter();
         let mut readings = store.mtbf_readings(&ids).await?;
         let mut completions = if weibull { store.pm_completions(&ids).await? } else { Default::default() };
         for asset in chunk {
-            let history = histories.remove(&asset.asset_id).unwrap_or_default();
-            let (keys, names) = component_keys(history.iter().map(|r| r.component.as_ref().map(|c| c.as_str())));
-            let names: Vec<String> = names.into_iter().map(str::to_owned).collect();
-            let events: Vec<FailureEvent> = history.into_iter().map(|r| r.event).collect();
+            let history = logs.next().unwrap_or_default();
+            let (keys, names) = if history.iter().any(|e| e.component.is_some()) {
+                let (keys, names) = component_keys(history.iter().map(|e| e.component.as_ref().map(|c| c.as_str())));
+                (keys, names.into_iter().map(str::to_owned).collect())
+            } else {
+                (Vec::new(), vec![String::new()])
+            };
+            let events: Vec<FailureEvent> = history.into_iter().map(|e| e.event).collect();
             let readings = readings.remove(&asset.asset_id).unwrap_or_default();
             // A problem of one asset's own data is that asset's status; the others go on.
             let mut problem = None;

@@ -8,7 +8,7 @@ use crate::{Store, StoreError};
 use cmms_core::feeds::{FailureRecord, MtbfReadingRecord};
 use cmms_core::ids::{AssetId, ComponentId, EventId};
 use cmms_core::reliability::{Basis, IntervalReason};
-use cmms_core::reliability::{FailureEvent, MtbfReading};
+use cmms_core::reliability::{FailureEvent, FailureEventType, MtbfReading};
 use cmms_core::time::{from_epoch_ms, to_epoch_ms};
 use sqlx::{AssertSqlSafe, FromRow};
 use std::collections::HashMap;
@@ -505,6 +505,52 @@ impl Store {
         Ok(out)
     }
 
+    /// The failure logs of `asset_ids` as the PM calculation reads them: per asset (by position
+    /// in `asset_ids`) its events sorted by start (then event id), each with its component. The
+    /// hot read of `recompute` (every failure event of every asset): rows carry no text but a
+    /// component, so reading millions of events allocates almost nothing per event.
+    pub async fn failure_logs(&self, asset_ids: &[String]) -> Result<Vec<Vec<LoggedEvent>>, StoreError> {
+        let mut out: Vec<Vec<LoggedEvent>> = vec![Vec::new(); asset_ids.len()];
+        let kinds: String =
+            FailureEventType::ALL.iter().enumerate().map(|(i, k)| format!(" WHEN '{}' THEN {i}", k.as_str())).collect();
+        for (c, chunk) in asset_ids.chunks(1000).enumerate() {
+            // Each id with its position: the rows name their asset by number, not by text.
+            let values: Vec<String> = (0..chunk.len())
+                .map(|i| format!("({}, {})", crate::rows::placeholder(self.backend(), i + 1), c * 1000 + i))
+                .collect();
+            let sql = format!(
+                "SELECT CAST(v.column2 AS BIGINT), CAST(CASE f.event_type{kinds} ELSE -1 END AS BIGINT), \
+                 f.started_at, f.ended_at, f.component \
+                 FROM failure_events f JOIN (VALUES {}) v ON v.column1 = f.asset_id \
+                 WHERE f.voided = 0 ORDER BY v.column2, f.started_at, f.event_id",
+                values.join(", ")
+            );
+            let mut q = sqlx::query_as::<_, LogRow>(AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(id.as_str());
+            }
+            for (at, kind, started_at, ended_at, component) in q.fetch_all(self.pool()).await? {
+                let event_type = usize::try_from(kind)
+                    .ok()
+                    .and_then(|k| FailureEventType::ALL.get(k).copied())
+                    .ok_or_else(|| StoreError::invalid("failure_events.event_type", format!("unknown code {kind}")))?;
+                let component = component
+                    .map(|c| ComponentId::parse(&c))
+                    .transpose()
+                    .map_err(|e| StoreError::invalid("failure_events.component", e))?;
+                let event = FailureEvent {
+                    event_type,
+                    started_at: from_epoch_ms(started_at),
+                    ended_at: ended_at.map(from_epoch_ms),
+                };
+                let log = usize::try_from(at).ok().and_then(|a| out.get_mut(a));
+                log.ok_or_else(|| StoreError::invalid("failure log position", at))?
+                    .push(LoggedEvent { event, component });
+            }
+        }
+        Ok(out)
+    }
+
     /// The MTBF readings of `asset_ids`.
     pub async fn mtbf_readings(&self, asset_ids: &[String]) -> Result<HashMap<String, Vec<MtbfReading>>, StoreError> {
         let mut out: HashMap<String, Vec<MtbfReading>> = HashMap::new();
@@ -631,6 +677,19 @@ impl Store {
 
 /// A stored failure-log event: asset, event id, event type code, started at, ended at (epoch ms).
 type FailureRow = (String, String, String, i64, Option<i64>, Option<String>);
+
+/// A row of [`Store::failure_logs`]: the asset's position, the event type's index in
+/// [`FailureEventType::ALL`], start, end and component.
+type LogRow = (i64, i64, i64, Option<i64>, Option<String>);
+
+/// One event of a failure log as [`Store::failure_logs`] reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedEvent {
+    /// The event.
+    pub event: FailureEvent,
+    /// The component it was about (`None`: the asset as a whole).
+    pub component: Option<ComponentId>,
+}
 
 /// A stored MTBF reading.
 #[derive(sqlx::FromRow)]
