@@ -5,6 +5,9 @@ use cmms_core::time::TimeWindow;
 use cmms_core::time::parse_timestamp;
 use cmms_pipeline::compute::compute_folder;
 
+#[path = "common/lives.rs"]
+mod lives;
+
 /// The window `cmms compute` uses: a day past the later of the clock and `as_of`.
 fn window(as_of: jiff::Timestamp) -> TimeWindow {
     TimeWindow::events(jiff::Timestamp::now().max(as_of))
@@ -321,30 +324,7 @@ fn weibull_cost_decides_per_asset_with_pooling() {
         "asset_id,asset_group,site_id,fallback_interval_days,last_completion_at\n\
          WEAR,GEARS,NY,30,\nFEW,GEARS,NY,30,\nRAND,FANS,NY,45,\n",
     );
-    let mut failures = String::from("event_id,asset_id,event_type,started_at,ended_at\n");
-    // Each asset's record ends 10 h after its last renewal.
-    let mut push = |asset: &str, lives: &[(f64, bool)]| {
-        let total: f64 = lives.iter().map(|l| l.0).sum::<f64>() + 10.0;
-        let mut t = as_of - jiff::SignedDuration::from_secs_f64(total * 3600.0);
-        failures.push_str(&format!("{asset}-0,{asset},PLANNED_REPLACEMENT,{t},\n"));
-        for (i, &(hours, failed)) in lives.iter().enumerate() {
-            t += jiff::SignedDuration::from_secs_f64(hours * 3600.0);
-            let kind = if failed { "UNPLANNED" } else { "PLANNED_REPLACEMENT" };
-            failures.push_str(&format!("{asset}-{},{asset},{kind},{t},\n", i + 1));
-        }
-    };
-    // Quantiles of Weibull(β = 3, 500 h), every fourth suspended; of an exponential (β = 1, 500 h).
-    let quantiles = |beta: f64| -> Vec<(f64, bool)> {
-        (1..=40).map(|i| (500.0 * (-(1.0 - (i as f64 - 0.5) / 40.0).ln()).powf(1.0 / beta), i % 4 != 0)).collect()
-    };
-    let mut wear = quantiles(3.0);
-    wear.swap(3, 30);
-    push("WEAR", &wear);
-    push("FEW", &[(480.0, true), (300.0, false), (520.0, true)]);
-    let mut random = quantiles(1.0);
-    random.swap(5, 33);
-    push("RAND", &random);
-    write(&input, "failures.csv", &failures);
+    write(&input, "failures.csv", &lives::wear_few_rand(as_of));
     let formulas = FormulaSet::parse("[pm]\nmethod = \"weibull_cost\"\nfailure_cost = 5.0\npm_cost = 1.0\n").unwrap();
     compute_folder(&input, &output, &formulas, as_of, window(as_of)).unwrap();
     let text = std::fs::read_to_string(output.join("intervals.csv")).unwrap();

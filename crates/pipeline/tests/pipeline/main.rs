@@ -4,6 +4,8 @@ mod auth;
 mod corrections;
 mod hardening;
 mod inventory;
+#[path = "../common/lives.rs"]
+mod lives;
 mod pm;
 mod routing;
 mod units;

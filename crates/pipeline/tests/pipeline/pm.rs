@@ -1,6 +1,6 @@
 //! Reliability → PM pipeline: failure feed import, interval recompute, PM work orders.
 
-use crate::{issue_at, load_sites, write_temp};
+use crate::{issue_at, lives, load_sites, write_temp};
 use cmms_core::life::{LifeSource, NoPmReason};
 use cmms_core::reliability::{Basis, FallbackReason};
 use cmms_core::time::{TimeWindow, parse_timestamp};
@@ -307,9 +307,8 @@ pub async fn formula_change_flows_into_intervals(db: Db) {
 /// The `weibull_cost` formulas of the tests: a failure costs five PMs.
 const WEIBULL_COST: &str = "[pm]\nmethod = \"weibull_cost\"\nfailure_cost = 5.0\npm_cost = 1.0\n";
 
-/// Import files for `weibull_cost`: WEAR wears out (40 Weibull(3, 500 h) quantiles, every fourth
-/// a planned replacement), FEW has two failures (pooled with WEAR's group), RAND fails at random
-/// (exponential quantiles). Each record starts with a replacement and ends 10 h before `as_of`.
+/// Import files for `weibull_cost`: sites, assets (WEAR and FEW in one group, RAND in another)
+/// and the failure log of [`lives::wear_few_rand`].
 fn life_files(as_of: jiff::Timestamp) -> std::path::PathBuf {
     let dir = write_temp("sites.csv", "site_id,timezone\nNY,America/New_York\n").parent().unwrap().to_path_buf();
     std::fs::write(
@@ -318,28 +317,7 @@ fn life_files(as_of: jiff::Timestamp) -> std::path::PathBuf {
          WEAR,GEARS,NY,30,2024-05-20T08:00:00-04:00\nFEW,GEARS,NY,30,\nRAND,FANS,NY,45,2024-05-10T08:00:00-04:00\n",
     )
     .unwrap();
-    let mut failures = String::from("event_id,asset_id,event_type,started_at,ended_at\n");
-    let mut push = |asset: &str, lives: &[(f64, bool)]| {
-        let total: f64 = lives.iter().map(|l| l.0).sum::<f64>() + 10.0;
-        let mut t = as_of - jiff::SignedDuration::from_secs_f64(total * 3600.0);
-        failures.push_str(&format!("{asset}-0,{asset},PLANNED_REPLACEMENT,{t},\n"));
-        for (i, &(hours, failed)) in lives.iter().enumerate() {
-            t += jiff::SignedDuration::from_secs_f64(hours * 3600.0);
-            let kind = if failed { "UNPLANNED" } else { "PLANNED_REPLACEMENT" };
-            failures.push_str(&format!("{asset}-{},{asset},{kind},{t},\n", i + 1));
-        }
-    };
-    let quantiles = |beta: f64| -> Vec<(f64, bool)> {
-        (1..=40).map(|i| (500.0 * (-(1.0 - (i as f64 - 0.5) / 40.0).ln()).powf(1.0 / beta), i % 4 != 0)).collect()
-    };
-    let mut wear = quantiles(3.0);
-    wear.swap(3, 30);
-    push("WEAR", &wear);
-    push("FEW", &[(480.0, true), (300.0, false), (520.0, true)]);
-    let mut random = quantiles(1.0);
-    random.swap(5, 33);
-    push("RAND", &random);
-    std::fs::write(dir.join("failures.csv"), failures).unwrap();
+    std::fs::write(dir.join("failures.csv"), lives::wear_few_rand(as_of)).unwrap();
     dir
 }
 
@@ -476,29 +454,21 @@ pub async fn weibull_cost_decides_per_component(db: Db) {
          MIX,PUMPS,NY,30,\nSOLO,SOLOS,NY,30,\n",
     )
     .unwrap();
-    let quantiles = |beta: f64, scale: f64| -> Vec<(f64, bool)> {
-        (1..=40).map(|i| (scale * (-(1.0 - (i as f64 - 0.5) / 40.0).ln()).powf(1.0 / beta), i % 4 != 0)).collect()
-    };
-    let mut bearing = quantiles(3.0, 500.0);
+    let mut bearing = lives::quantile_lives(3.0, 500.0);
     bearing.swap(3, 30);
-    let mut fan = quantiles(1.0, 480.0);
+    let mut fan = lives::quantile_lives(1.0, 480.0);
     fan.swap(5, 33);
-    let total = |lives: &[(f64, bool)]| lives.iter().map(|l| l.0).sum::<f64>();
-    let start = as_of - jiff::SignedDuration::from_secs_f64((total(&bearing).max(total(&fan)) + 10.0) * 3600.0);
-    let mut failures = String::from("event_id,asset_id,event_type,started_at,ended_at,component\n");
+    let longest = lives::total_hours(&bearing).max(lives::total_hours(&fan));
+    let start = as_of - jiff::SignedDuration::from_secs_f64((longest + 10.0) * 3600.0);
     // One overhaul of the whole asset starts every unit's first life.
-    failures.push_str(&format!("MIX-0,MIX,PLANNED_REPLACEMENT,{start},,\nSOLO-0,SOLO,PLANNED_REPLACEMENT,{start},,\n"));
-    let mut push = |asset: &str, component: &str, lives: &[(f64, bool)]| {
-        let mut t = start;
-        for (i, &(hours, failed)) in lives.iter().enumerate() {
-            t += jiff::SignedDuration::from_secs_f64(hours * 3600.0);
-            let kind = if failed { "UNPLANNED" } else { "PLANNED_REPLACEMENT" };
-            failures.push_str(&format!("{asset}-{component}-{i},{asset},{kind},{t},,{component}\n"));
-        }
-    };
-    push("MIX", "BEARING", &bearing);
-    push("MIX", "FAN", &fan);
-    push("SOLO", "", &bearing);
+    let failures = [
+        lives::FAILURES_HEADER.to_owned(),
+        format!("MIX-0,MIX,PLANNED_REPLACEMENT,{start},,\nSOLO-0,SOLO,PLANNED_REPLACEMENT,{start},,\n"),
+        lives::renewal_rows("MIX", "BEARING", start, &bearing),
+        lives::renewal_rows("MIX", "FAN", start, &fan),
+        lives::renewal_rows("SOLO", "", start, &bearing),
+    ]
+    .concat();
     std::fs::write(dir.join("failures.csv"), failures).unwrap();
     for (kind, name) in [(Feed::Sites, "sites.csv"), (Feed::Assets, "assets.csv"), (Feed::Failures, "failures.csv")] {
         let r =
@@ -535,11 +505,8 @@ pub async fn weibull_cost_decides_per_component(db: Db) {
 
     // A re-delivery naming another component is a conflict, not a silent change.
     let log = std::fs::read_to_string(dir.join("failures.csv")).unwrap();
-    let first_bearing = log.lines().find(|l| l.starts_with("MIX-BEARING-0,")).unwrap().replace(",BEARING", ",FAN");
-    let again = write_temp(
-        "failures.csv",
-        &format!("event_id,asset_id,event_type,started_at,ended_at,component\n{first_bearing}\n"),
-    );
+    let first_bearing = log.lines().find(|l| l.starts_with("MIX-BEARING-1,")).unwrap().replace(",BEARING", ",FAN");
+    let again = write_temp("failures.csv", &format!("{}{first_bearing}\n", lives::FAILURES_HEADER));
     let r =
         feed::import(&db.store, Feed::Failures, feed::File { path: &again, observer: &mut Quiet }, 1).await.unwrap();
     assert_eq!(r.issues.len(), 1, "{:?}", r.issues);
