@@ -169,12 +169,8 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
         let mut completions = if weibull { store.pm_completions(&ids).await? } else { Default::default() };
         for asset in chunk {
             let history = logs.next().unwrap_or_default();
-            let (keys, names) = if history.iter().any(|e| e.component.is_some()) {
-                let (keys, names) = component_keys(history.iter().map(|e| e.component.as_ref().map(|c| c.as_str())));
-                (keys, names.into_iter().map(str::to_owned).collect())
-            } else {
-                (Vec::new(), vec![String::new()])
-            };
+            let (keys, names) = component_keys(history.iter().map(|e| e.component.as_ref().map(|c| c.as_str())));
+            let names: Vec<String> = names.into_iter().map(str::to_owned).collect();
             let events: Vec<FailureEvent> = history.into_iter().map(|e| e.event).collect();
             let readings = readings.remove(&asset.asset_id).unwrap_or_default();
             // A problem of one asset's own data is that asset's status; the others go on.

@@ -380,22 +380,24 @@ pub const WHOLE_ASSET: ComponentKey = 0;
 
 /// Numbers the components of a failure log's events for [`unit_lives`] (`None`: the asset as a
 /// whole): one key per event and the names by key (`""`, the asset as a whole, first), or no keys
-/// at all when no event names a component.
+/// at all when no event names a component (then nothing is allocated for them).
 pub fn component_keys<'a>(components: impl IntoIterator<Item = Option<&'a str>>) -> (Vec<ComponentKey>, Vec<&'a str>) {
     let mut names = vec![""];
-    let mut keys: Vec<ComponentKey> = components
-        .into_iter()
-        .map(|c| {
-            let name = c.unwrap_or("");
-            let at = names.iter().position(|n| *n == name).unwrap_or_else(|| {
-                names.push(name);
-                names.len() - 1
-            });
-            at as ComponentKey
-        })
-        .collect();
-    if names.len() == 1 {
-        keys = Vec::new();
+    let mut keys: Vec<ComponentKey> = Vec::new();
+    for (i, c) in components.into_iter().enumerate() {
+        let Some(name) = c.filter(|n| !n.is_empty()) else {
+            if !keys.is_empty() {
+                keys.push(WHOLE_ASSET);
+            }
+            continue;
+        };
+        // At the first named component the events before it get the asset's key (after it, a no-op).
+        keys.resize(i, WHOLE_ASSET);
+        let at = names.iter().position(|n| *n == name).unwrap_or_else(|| {
+            names.push(name);
+            names.len() - 1
+        });
+        keys.push(at as ComponentKey);
     }
     (keys, names)
 }

@@ -213,6 +213,7 @@ fn components_have_their_own_lives_renewed_by_whole_asset_replacements() {
     assert_eq!(components, vec![1, 2, 0, 2, 1, 0, 1]);
     assert_eq!(names, vec!["", "bearing", "seal"]);
     assert_eq!(component_keys([None, None]), (vec![], vec![""]));
+    assert_eq!(component_keys([None, Some("seal"), None, Some("")]), (vec![0, 1, 0, 0], vec!["", "seal"]));
     assert_eq!(units_of(&events, &components), vec![1, 2]);
     let units = unit_lives(&events, &components, &[at_hour(500)], at_hour(600)).unwrap();
     let bearing = &units[0];

@@ -225,11 +225,11 @@ fn by_asset(kept: &[Kept], assets: usize, cores: usize) -> Vec<AssetLog> {
                         ex.event.started_ms.cmp(&ey.event.started_ms).then_with(|| kx.id(ex).cmp(ky.id(ey)))
                     });
                     out.events = log.iter().map(|r| get(r).1.event.event()).collect();
-                    if log.iter().any(|r| get(r).1.component_len > 0) {
-                        let (components, names) = component_keys(log.iter().map(|r| {
-                            let (k, e) = get(r);
-                            k.component(e)
-                        }));
+                    let (components, names) = component_keys(log.iter().map(|r| {
+                        let (k, e) = get(r);
+                        k.component(e)
+                    }));
+                    if !components.is_empty() {
                         out.components = components;
                         out.names = names.into_iter().map(Box::from).collect();
                     }
