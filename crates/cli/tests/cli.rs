@@ -2,6 +2,9 @@
 //! `serve` health and shutdown.
 
 mod common;
+#[path = "../../pipeline/tests/common/lives.rs"]
+#[allow(dead_code, reason = "the fixture's WEAR/FEW/RAND log is the pipeline tests'")]
+mod lives;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -145,6 +148,58 @@ fn recompute_routes_and_report_lists_open_procurement_requests() {
     assert!(thresholds.lines().any(|l| l.starts_with("BRG-6204,")), "{thresholds}");
     let intervals = run(&["export", "intervals"]);
     assert!(intervals.starts_with("asset_id,asset_group,site_id,status,basis,reason,n_samples,"), "{intervals}");
+}
+
+/// `[pm] method = "weibull_cost"` on a failure log that names components (a bearing that wears out,
+/// a fan that fails at random): `cmms report` shows the life-model table with the deciding
+/// component, `cmms export intervals` its `life_component`, basis and `T*`.
+#[test]
+fn weibull_cost_report_and_export_name_the_deciding_component() {
+    let dir = workdir("weibull");
+    let as_of: jiff::Timestamp = "2024-06-01T00:00:00Z".parse().unwrap();
+    let mut bearing = lives::quantile_lives(3.0, 500.0);
+    bearing.swap(3, 30);
+    let mut fan = lives::quantile_lives(1.0, 480.0);
+    fan.swap(5, 33);
+    let longest = lives::total_hours(&bearing).max(lives::total_hours(&fan));
+    let start = as_of - jiff::SignedDuration::from_secs_f64((longest + 10.0) * 3600.0);
+    let failures = [
+        lives::FAILURES_HEADER.to_owned(),
+        format!("MIX-0,MIX,PLANNED_REPLACEMENT,{start},,\n"),
+        lives::renewal_rows("MIX", "BEARING", start, &bearing),
+        lives::renewal_rows("MIX", "FAN", start, &fan),
+    ]
+    .concat();
+    let files = [
+        ("sites.csv", "site_id,timezone\nNY,America/New_York\n".to_owned()),
+        (
+            "assets.csv",
+            "asset_id,asset_group,site_id,fallback_interval_days,last_completion_at\nMIX,PUMPS,NY,30,\n".to_owned(),
+        ),
+        ("failures.csv", failures),
+        ("weibull.toml", "[pm]\nmethod = \"weibull_cost\"\nfailure_cost = 5.0\npm_cost = 1.0\n".to_owned()),
+    ];
+    for (name, text) in &files {
+        std::fs::write(dir.join(name), text).unwrap();
+    }
+    let run = |args: &[&str]| {
+        let out = cmms(&dir).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for kind in ["sites", "assets", "failures"] {
+        run(&["import", kind, &format!("{kind}.csv")]);
+    }
+    run(&["formulas", "load", "weibull.toml"]);
+    run(&["recompute", "--as-of", "2024-06-01T00:00:00Z"]);
+    let report = run(&["report"]);
+    assert!(report.contains("Life models and PM decisions"), "{report}");
+    let mix = report.lines().rev().find(|l| l.trim_start().starts_with("MIX ")).unwrap();
+    assert!(mix.contains("BEARING") && mix.contains("OWN"), "{report}");
+    let exported: serde_json::Value = serde_json::from_str(&run(&["export", "intervals", "--format", "json"])).unwrap();
+    let row = &exported[0];
+    assert_eq!((&row["life_component"], &row["basis"]), (&serde_json::json!("BEARING"), &serde_json::json!("WEIBULL")));
+    assert!(row["t_star_hours"].as_f64().unwrap() > 0.0, "{row}");
 }
 
 /// `cmms events void` takes absurd consumption out of a part's thresholds (recomputing at once),
