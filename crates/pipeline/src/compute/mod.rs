@@ -135,24 +135,16 @@ fn read_parts(
         }
         Err(e) => report.reject("parts", &e),
     })?;
-    let mut map: FastMap<(String, String), String> = FastMap::default();
+    // The index is the duplicate check too: the first entry of a (source, external_sku) wins.
+    let mut index = SkuIndex::new(std::iter::empty(), parts.keys().map(String::as_str));
     each::<SkuMapRecord>(input, window, |loc, r| match r {
-        Ok(m) if !parts.contains_key(m.part_id.as_str()) => {
+        Ok(m) if index.position(m.part_id.as_str()).is_none() => {
             report.reject("sku_map", &RowIssue::field(loc, "part_id", "unknown part"))
         }
-        Ok(m) => match map.entry((m.source.to_string(), m.external_sku.as_str().to_owned())) {
-            Entry::Vacant(v) => {
-                report.accept("sku_map");
-                v.insert(m.part_id.to_string());
-            }
-            Entry::Occupied(_) => report.reject("sku_map", &RowIssue::row(loc, "duplicate source, external_sku")),
-        },
+        Ok(m) if index.add(m.source.as_str(), m.external_sku.as_str(), m.part_id.as_str()) => report.accept("sku_map"),
+        Ok(_) => report.reject("sku_map", &RowIssue::row(loc, "duplicate source, external_sku")),
         Err(e) => report.reject("sku_map", &e),
     })?;
-    let index = SkuIndex::new(
-        map.iter().map(|((s, k), p)| (s.as_str(), k.as_str(), p.as_str())),
-        parts.keys().map(String::as_str),
-    );
     Ok((sites, parts, index))
 }
 
