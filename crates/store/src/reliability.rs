@@ -507,8 +507,10 @@ impl Store {
 
     /// The failure logs of `asset_ids` as the PM calculation reads them: per asset (by position
     /// in `asset_ids`) its events sorted by start (then event id), each with its component. The
-    /// hot read of `recompute` (every failure event of every asset): rows carry no text but a
-    /// component, so reading millions of events allocates almost nothing per event.
+    /// hot read of `recompute` (every failure event of every asset): the database packs each
+    /// asset's log into one text (`code,started_at,ended_at,component` per event, `;` between
+    /// events), so the driver hands over one row per asset instead of one per event — per-row
+    /// overhead of the driver was most of the PM stage's time.
     pub async fn failure_logs(&self, asset_ids: &[String]) -> Result<Vec<Vec<LoggedEvent>>, StoreError> {
         let mut out: Vec<Vec<LoggedEvent>> = vec![Vec::new(); asset_ids.len()];
         let kinds: String =
@@ -518,34 +520,23 @@ impl Store {
             let values: Vec<String> = (0..chunk.len())
                 .map(|i| format!("({}, {})", crate::rows::placeholder(self.backend(), i + 1), c * 1000 + i))
                 .collect();
+            // string_agg with ORDER BY: SQLite 3.44+ and PostgreSQL alike.
             let sql = format!(
-                "SELECT CAST(v.column2 AS BIGINT), CAST(CASE f.event_type{kinds} ELSE -1 END AS BIGINT), \
-                 f.started_at, f.ended_at, f.component \
+                "SELECT CAST(v.column2 AS BIGINT), count(*), string_agg((CASE f.event_type{kinds} ELSE -1 END) || ',' || \
+                 f.started_at || ',' || coalesce(f.ended_at || '', '') || ',' || coalesce(f.component, ''), ';' \
+                 ORDER BY f.started_at, f.event_id) \
                  FROM failure_events f JOIN (VALUES {}) v ON v.column1 = f.asset_id \
-                 WHERE f.voided = 0 ORDER BY v.column2, f.started_at, f.event_id",
+                 WHERE f.voided = 0 GROUP BY v.column2",
                 values.join(", ")
             );
-            let mut q = sqlx::query_as::<_, LogRow>(AssertSqlSafe(sql));
+            let mut q = sqlx::query_as::<_, (i64, i64, String)>(AssertSqlSafe(sql));
             for id in chunk {
                 q = q.bind(id.as_str());
             }
-            for (at, kind, started_at, ended_at, component) in q.fetch_all(self.pool()).await? {
-                let event_type = usize::try_from(kind)
-                    .ok()
-                    .and_then(|k| FailureEventType::ALL.get(k).copied())
-                    .ok_or_else(|| StoreError::invalid("failure_events.event_type", format!("unknown code {kind}")))?;
-                let component = component
-                    .map(|c| ComponentId::parse(&c))
-                    .transpose()
-                    .map_err(|e| StoreError::invalid("failure_events.component", e))?;
-                let event = FailureEvent {
-                    event_type,
-                    started_at: from_epoch_ms(started_at),
-                    ended_at: ended_at.map(from_epoch_ms),
-                };
+            for (at, count, packed) in q.fetch_all(self.pool()).await? {
                 let log = usize::try_from(at).ok().and_then(|a| out.get_mut(a));
-                log.ok_or_else(|| StoreError::invalid("failure log position", at))?
-                    .push(LoggedEvent { event, component });
+                let log = log.ok_or_else(|| StoreError::invalid("failure log position", at))?;
+                *log = unpack_log(&packed, count)?;
             }
         }
         Ok(out)
@@ -680,7 +671,43 @@ type FailureRow = (String, String, String, i64, Option<i64>, Option<String>);
 
 /// A row of [`Store::failure_logs`]: the asset's position, the event type's index in
 /// [`FailureEventType::ALL`], start, end and component.
-type LogRow = (i64, i64, i64, Option<i64>, Option<String>);
+
+/// One asset's failure log from the text [`Store::failure_logs`] has the database pack: `count`
+/// events of `code,started_at,ended_at,component`, separated by `;` (a component is an
+/// identifier, which holds neither separator; a stored value that does is refused).
+fn unpack_log(packed: &str, count: i64) -> Result<Vec<LoggedEvent>, StoreError> {
+    let bad = |what: &str| StoreError::invalid("failure_events", format!("{what} in a packed failure log"));
+    let mut log = Vec::with_capacity(usize::try_from(count).unwrap_or(0));
+    for record in packed.split(';') {
+        let mut fields = record.split(',');
+        let (Some(kind), Some(started_at), Some(ended_at), Some(component), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            return Err(bad("an event without exactly four fields"));
+        };
+        let event_type = kind
+            .parse::<usize>()
+            .ok()
+            .and_then(|k| FailureEventType::ALL.get(k).copied())
+            .ok_or_else(|| StoreError::invalid("failure_events.event_type", format!("unknown code {kind}")))?;
+        let instant = |s: &str| s.parse::<i64>().map_err(|_| bad("an instant that is not a number"));
+        let event = FailureEvent {
+            event_type,
+            started_at: from_epoch_ms(instant(started_at)?),
+            ended_at: if ended_at.is_empty() { None } else { Some(from_epoch_ms(instant(ended_at)?)) },
+        };
+        let component = if component.is_empty() {
+            None
+        } else {
+            Some(ComponentId::parse(component).map_err(|e| StoreError::invalid("failure_events.component", e))?)
+        };
+        log.push(LoggedEvent { event, component });
+    }
+    if log.len() as i64 != count {
+        return Err(bad("another number of events than the log holds"));
+    }
+    Ok(log)
+}
 
 /// One event of a failure log as [`Store::failure_logs`] reads it.
 #[derive(Debug, Clone, PartialEq)]
@@ -702,4 +729,32 @@ struct MtbfRow {
 /// `$1, $2, …` (PostgreSQL) or `?, ?, …` (SQLite) for an IN list.
 pub(crate) fn list(store: &Store, n: usize) -> String {
     crate::rows::placeholders(store.backend(), n, 1, 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packed_logs_unpack_to_their_events_and_refuse_what_does_not_fit() {
+        let log = unpack_log("0,1000,2000,bearing;1,3000,,", 2).unwrap();
+        assert_eq!(log.len(), 2);
+        assert_eq!(log[0].event.event_type, FailureEventType::ALL[0]);
+        assert_eq!(log[0].event.ended_at, Some(from_epoch_ms(2000)));
+        assert_eq!(log[0].component.as_ref().map(|c| c.as_str()), Some("bearing"));
+        assert_eq!(
+            (log[1].event.started_at, log[1].event.ended_at, &log[1].component),
+            (from_epoch_ms(3000), None, &None)
+        );
+        for (packed, count) in [
+            ("0,1000,2000,bearing", 2),
+            ("0,1000,2000", 1),
+            ("0,1000,2000,a,b", 1),
+            ("9,1000,,", 1),
+            ("0,x,,", 1),
+            ("0,1000,,bad id!", 1),
+        ] {
+            assert!(unpack_log(packed, count).is_err(), "{packed}");
+        }
+    }
 }
