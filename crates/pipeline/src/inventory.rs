@@ -19,6 +19,7 @@ use cmms_core::quantity::Quantity;
 use cmms_core::time::from_epoch_ms;
 use cmms_store::codes::{AlertKind, OpenStatus, ScanVerdict, SnapshotStatus};
 use cmms_store::inventory::{StagedScan, StagedSnapshot};
+use cmms_store::sku_map::QuarantineHold;
 use cmms_store::{Store, StoreError};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -186,15 +187,17 @@ pub async fn process(store: &Store, now_ms: i64) -> Result<GateRun, InventoryErr
             }
         }
     }
+    let mut holds = Vec::with_capacity(held.len());
     for ((source, sku), (mapping, n)) in held {
         let candidates = match &mapping {
             Mapping::Ambiguous(parts) => Some(parts.join(",")),
             _ => None,
         };
         let reason = mapping.code().unwrap_or("UNMAPPED");
-        store.quarantine_hold(&source, &sku, reason, candidates.as_deref(), n, now_ms).await?;
         run.quarantined.insert(format!("{source}/{sku} ({reason})"), n);
+        holds.push(QuarantineHold { source, external_sku: sku, reason, candidates, held_count: n });
     }
+    store.quarantine_hold(&holds, now_ms).await?;
     for (outcome, n) in [
         ("applied", run.snapshots_applied),
         ("stale", run.snapshots_stale),

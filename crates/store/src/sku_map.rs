@@ -210,30 +210,36 @@ impl Store {
         Ok(())
     }
 
-    /// Opens (or refreshes) the quarantine entry of a SKU that cannot be mapped.
-    pub async fn quarantine_hold(
-        &self,
-        source: &str,
-        sku: &str,
-        reason: &str,
-        candidates: Option<&str>,
-        held_count: i64,
-        now_ms: i64,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO quarantine (source, external_sku, reason, candidates, held_count, status, first_seen, last_seen) \
-             VALUES ($1, $2, $3, $4, $5, 'OPEN', $6, $6) \
-             ON CONFLICT (source, external_sku) WHERE status = 'OPEN' DO UPDATE SET reason = excluded.reason, \
-             candidates = excluded.candidates, held_count = excluded.held_count, last_seen = excluded.last_seen",
-        )
-        .bind(source)
-        .bind(sku)
-        .bind(reason)
-        .bind(candidates)
-        .bind(held_count)
-        .bind(now_ms)
-        .execute(self.writer())
-        .await?;
+    /// Holds SKUs in quarantine (or refreshes their open entries): `(source, external_sku,
+    /// reason, candidates, held_count)` each, a few thousand per write transaction — a recompute
+    /// over a large feed holds tens of thousands of SKUs, and one commit per SKU took seconds.
+    /// Each entry is a refresh on its own, so a failure part-way loses nothing.
+    pub async fn quarantine_hold(&self, held: &[QuarantineHold], now_ms: i64) -> Result<(), StoreError> {
+        for chunk in held.chunks(5000) {
+            self.quarantine_hold_in_one(chunk, now_ms).await?;
+        }
+        Ok(())
+    }
+
+    async fn quarantine_hold_in_one(&self, held: &[QuarantineHold], now_ms: i64) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        for h in held {
+            sqlx::query(
+                "INSERT INTO quarantine (source, external_sku, reason, candidates, held_count, status, first_seen, last_seen) \
+                 VALUES ($1, $2, $3, $4, $5, 'OPEN', $6, $6) \
+                 ON CONFLICT (source, external_sku) WHERE status = 'OPEN' DO UPDATE SET reason = excluded.reason, \
+                 candidates = excluded.candidates, held_count = excluded.held_count, last_seen = excluded.last_seen",
+            )
+            .bind(h.source.as_str())
+            .bind(h.external_sku.as_str())
+            .bind(h.reason)
+            .bind(h.candidates.as_deref())
+            .bind(h.held_count)
+            .bind(now_ms)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 
@@ -283,4 +289,19 @@ impl Store {
         .fetch_all(self.pool())
         .await?)
     }
+}
+
+/// A SKU to hold in quarantine (see [`Store::quarantine_hold`]).
+#[derive(Debug, Clone)]
+pub struct QuarantineHold {
+    /// The feed's source.
+    pub source: String,
+    /// The SKU as delivered.
+    pub external_sku: String,
+    /// `UNMAPPED` or `AMBIGUOUS`.
+    pub reason: &'static str,
+    /// The parts an ambiguous SKU could name, comma-separated.
+    pub candidates: Option<String>,
+    /// How many records are held.
+    pub held_count: i64,
 }
