@@ -25,8 +25,19 @@ pub fn print_gate(g: &GateRun) {
         g.scans_discrepant,
         g.parts_released
     );
-    for (sku, n) in &g.quarantined {
+    // The SKUs holding the most records first; a large feed can hold tens of thousands.
+    const SHOWN: usize = 20;
+    let mut held: Vec<(&String, &i64)> = g.quarantined.iter().collect();
+    held.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
+    for (sku, n) in held.iter().take(SHOWN) {
         outln!("  quarantined {sku}: {n} record(s) held (see `cmms quarantine list`)");
+    }
+    if let Some(rest) = held.get(SHOWN..).filter(|rest| !rest.is_empty()) {
+        outln!(
+            "  … and {} more SKU(s) holding {} record(s) (`cmms quarantine list` shows them all)",
+            rest.len(),
+            rest.iter().map(|(_, n)| **n).sum::<i64>()
+        );
     }
 }
 

@@ -85,6 +85,35 @@ fn recompute_completes_with_part_errors_and_exit_code_4() {
     assert!(brg["status_reason"].as_str().unwrap().contains("part class"), "{brg}");
 }
 
+/// A feed with many unmappable SKUs does not flood the recompute's output: the 20 holding the
+/// most records are named, the rest summed up.
+#[test]
+fn recompute_names_the_quarantined_skus_holding_most_and_sums_up_the_rest() {
+    let dir = workdir("quarantine-summary");
+    let site = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/site");
+    for kind in ["sites", "parts", "sku_map"] {
+        let out = cmms(&dir).args(["import", kind]).arg(site.join(format!("{kind}.csv"))).output().unwrap();
+        assert!(out.status.success(), "{kind}: {out:?}");
+    }
+    // SKU X-01 holds 1 record, X-02 2 … X-25 25 (325 records in all).
+    let mut csv = String::from("event_id,source,external_sku,quantity,consumed_at\n");
+    for sku in 1..=25 {
+        for n in 0..sku {
+            csv.push_str(&format!("E-{sku}-{n},ERP,X-{sku:02},1,2026-08-01T09:00:00Z\n"));
+        }
+    }
+    std::fs::write(dir.join("unmapped.csv"), csv).unwrap();
+    let out = cmms(&dir).args(["import", "consumption", "unmapped.csv"]).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let out = cmms(&dir).args(["recompute", "--as-of", "2026-10-31T00:00:00Z"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let named: Vec<&str> = stdout.lines().filter(|l| l.starts_with("  quarantined ")).collect();
+    assert_eq!(named.len(), 20, "{stdout}");
+    assert!(named[0].contains("ERP/X-25 (UNMAPPED): 25 record(s) held"), "{stdout}");
+    assert!(named[19].contains("ERP/X-06 (UNMAPPED): 6 record(s) held"), "{stdout}");
+    assert!(stdout.contains("  … and 5 more SKU(s) holding 15 record(s)"), "X-01..X-05: {stdout}");
+}
+
 #[test]
 fn recompute_routes_and_report_lists_open_procurement_requests() {
     let dir = workdir("routing");
