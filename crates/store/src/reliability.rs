@@ -669,9 +669,6 @@ impl Store {
 /// A stored failure-log event: asset, event id, event type code, started at, ended at (epoch ms).
 type FailureRow = (String, String, String, i64, Option<i64>, Option<String>);
 
-/// A row of [`Store::failure_logs`]: the asset's position, the event type's index in
-/// [`FailureEventType::ALL`], start, end and component.
-
 /// One asset's failure log from the text [`Store::failure_logs`] has the database pack: `count`
 /// events of `code,started_at,ended_at,component`, separated by `;` (a component is an
 /// identifier, which holds neither separator; a stored value that does is refused).
