@@ -510,33 +510,80 @@ impl Store {
     /// hot read of `recompute` (every failure event of every asset): the database packs each
     /// asset's log into one text (`code,started_at,ended_at,component` per event, `;` between
     /// events), so the driver hands over one row per asset instead of one per event — per-row
-    /// overhead of the driver was most of the PM stage's time.
+    /// overhead of the driver was most of the PM stage's time. A log of more than
+    /// [`PACKED_EVENTS_MAX`] events is read row by row (a packed text has a size limit).
     pub async fn failure_logs(&self, asset_ids: &[String]) -> Result<Vec<Vec<LoggedEvent>>, StoreError> {
+        self.failure_logs_packing_at_most(asset_ids, PACKED_EVENTS_MAX).await
+    }
+
+    /// [`Store::failure_logs`], packing only logs of at most `max_packed` events (tests compare
+    /// both ways of reading).
+    #[doc(hidden)]
+    pub async fn failure_logs_packing_at_most(
+        &self,
+        asset_ids: &[String],
+        max_packed: i64,
+    ) -> Result<Vec<Vec<LoggedEvent>>, StoreError> {
         let mut out: Vec<Vec<LoggedEvent>> = vec![Vec::new(); asset_ids.len()];
         let kinds: String =
             FailureEventType::ALL.iter().enumerate().map(|(i, k)| format!(" WHEN '{}' THEN {i}", k.as_str())).collect();
         for (c, chunk) in asset_ids.chunks(1000).enumerate() {
-            // Each id with its position: the rows name their asset by number, not by text.
-            let values: Vec<String> = (0..chunk.len())
-                .map(|i| format!("({}, {})", crate::rows::placeholder(self.backend(), i + 1), c * 1000 + i))
-                .collect();
-            // string_agg with ORDER BY: SQLite 3.44+ and PostgreSQL alike.
+            // Counted from the index alone (voided events included: an upper bound).
             let sql = format!(
-                "SELECT CAST(v.column2 AS BIGINT), count(*), string_agg((CASE f.event_type{kinds} ELSE -1 END) || ',' || \
-                 f.started_at || ',' || coalesce(f.ended_at || '', '') || ',' || coalesce(f.component, ''), ';' \
-                 ORDER BY f.started_at, f.event_id) \
-                 FROM failure_events f JOIN (VALUES {}) v ON v.column1 = f.asset_id \
-                 WHERE f.voided = 0 GROUP BY v.column2",
-                values.join(", ")
+                "SELECT asset_id, count(*) FROM failure_events WHERE asset_id IN ({}) GROUP BY asset_id",
+                list(self, chunk.len())
             );
-            let mut q = sqlx::query_as::<_, (i64, i64, String)>(AssertSqlSafe(sql));
+            let mut q = sqlx::query_as::<_, (String, i64)>(AssertSqlSafe(sql));
             for id in chunk {
                 q = q.bind(id.as_str());
             }
-            for (at, count, packed) in q.fetch_all(self.pool()).await? {
-                let log = usize::try_from(at).ok().and_then(|a| out.get_mut(a));
-                let log = log.ok_or_else(|| StoreError::invalid("failure log position", at))?;
-                *log = unpack_log(&packed, count)?;
+            let long: std::collections::HashSet<String> =
+                q.fetch_all(self.pool()).await?.into_iter().filter(|(_, n)| *n > max_packed).map(|(a, _)| a).collect();
+            // Each id with its position: the rows name their asset by number, not by text.
+            let packed: Vec<(usize, &String)> = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, id)| (c * 1000 + i, id))
+                .filter(|(_, id)| !long.contains(*id))
+                .collect();
+            if !packed.is_empty() {
+                let values: Vec<String> = (0..packed.len())
+                    .map(|i| format!("({}, {})", crate::rows::placeholder(self.backend(), i + 1), packed[i].0))
+                    .collect();
+                // string_agg with ORDER BY: SQLite 3.44+ and PostgreSQL alike.
+                let sql = format!(
+                    "SELECT CAST(v.column2 AS BIGINT), count(*), string_agg((CASE f.event_type{kinds} ELSE -1 END) || ',' || \
+                     f.started_at || ',' || coalesce(f.ended_at || '', '') || ',' || coalesce(f.component, ''), ';' \
+                     ORDER BY f.started_at, f.event_id) \
+                     FROM failure_events f JOIN (VALUES {}) v ON v.column1 = f.asset_id \
+                     WHERE f.voided = 0 GROUP BY v.column2",
+                    values.join(", ")
+                );
+                let mut q = sqlx::query_as::<_, (i64, i64, String)>(AssertSqlSafe(sql));
+                for (_, id) in &packed {
+                    q = q.bind(id.as_str());
+                }
+                for (at, count, packed) in q.fetch_all(self.pool()).await? {
+                    let log = usize::try_from(at).ok().and_then(|a| out.get_mut(a));
+                    let log = log.ok_or_else(|| StoreError::invalid("failure log position", at))?;
+                    *log = unpack_log(&packed, count)?;
+                }
+            }
+            for (i, id) in chunk.iter().enumerate().filter(|(_, id)| long.contains(*id)) {
+                let sql = format!(
+                    "SELECT CAST(CASE event_type{kinds} ELSE -1 END AS BIGINT), started_at, ended_at, component \
+                     FROM failure_events WHERE asset_id = $1 AND voided = 0 ORDER BY started_at, event_id"
+                );
+                let rows = sqlx::query_as::<_, (i64, i64, Option<i64>, Option<String>)>(AssertSqlSafe(sql))
+                    .bind(id.as_str())
+                    .fetch_all(self.pool())
+                    .await?;
+                out[c * 1000 + i] = rows
+                    .into_iter()
+                    .map(|(kind, started_at, ended_at, component)| {
+                        logged_event(kind, started_at, ended_at, component.as_deref().filter(|c| !c.is_empty()))
+                    })
+                    .collect::<Result<_, _>>()?;
             }
         }
         Ok(out)
@@ -682,28 +729,41 @@ fn unpack_log(packed: &str, count: i64) -> Result<Vec<LoggedEvent>, StoreError> 
         else {
             return Err(bad("an event without exactly four fields"));
         };
-        let event_type = kind
-            .parse::<usize>()
-            .ok()
-            .and_then(|k| FailureEventType::ALL.get(k).copied())
-            .ok_or_else(|| StoreError::invalid("failure_events.event_type", format!("unknown code {kind}")))?;
         let instant = |s: &str| s.parse::<i64>().map_err(|_| bad("an instant that is not a number"));
-        let event = FailureEvent {
-            event_type,
-            started_at: from_epoch_ms(instant(started_at)?),
-            ended_at: if ended_at.is_empty() { None } else { Some(from_epoch_ms(instant(ended_at)?)) },
-        };
-        let component = if component.is_empty() {
-            None
-        } else {
-            Some(ComponentId::parse(component).map_err(|e| StoreError::invalid("failure_events.component", e))?)
-        };
-        log.push(LoggedEvent { event, component });
+        let ended_at = if ended_at.is_empty() { None } else { Some(instant(ended_at)?) };
+        let component = Some(component).filter(|c| !c.is_empty());
+        let kind = kind.parse::<i64>().map_err(|_| bad("an event type code that is not a number"))?;
+        log.push(logged_event(kind, instant(started_at)?, ended_at, component)?);
     }
     if log.len() as i64 != count {
         return Err(bad("another number of events than the log holds"));
     }
     Ok(log)
+}
+
+/// Events per asset above which [`Store::failure_logs`] reads the log row by row: SQLite refuses
+/// a text over 1 GB, and a packed event takes about 25 bytes.
+pub const PACKED_EVENTS_MAX: i64 = 1_000_000;
+
+/// One event of a stored failure log: the event type's index in [`FailureEventType::ALL`], start
+/// and end (epoch ms), and the component (`None`: the asset as a whole).
+fn logged_event(
+    kind: i64,
+    started_at: i64,
+    ended_at: Option<i64>,
+    component: Option<&str>,
+) -> Result<LoggedEvent, StoreError> {
+    let event_type = usize::try_from(kind)
+        .ok()
+        .and_then(|k| FailureEventType::ALL.get(k).copied())
+        .ok_or_else(|| StoreError::invalid("failure_events.event_type", format!("unknown code {kind}")))?;
+    let event =
+        FailureEvent { event_type, started_at: from_epoch_ms(started_at), ended_at: ended_at.map(from_epoch_ms) };
+    let component = component
+        .map(ComponentId::parse)
+        .transpose()
+        .map_err(|e| StoreError::invalid("failure_events.component", e))?;
+    Ok(LoggedEvent { event, component })
 }
 
 /// One event of a failure log as [`Store::failure_logs`] reads it.

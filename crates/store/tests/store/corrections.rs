@@ -188,3 +188,36 @@ pub async fn voiding_the_applied_snapshot_falls_back(db: Db) {
     assert_eq!(s.stock("P-1").await.unwrap(), None);
     assert_eq!(s.last_sequence("WMS", "BOX 1/2").await.unwrap(), None);
 }
+
+/// An asset's failure log reads the same whether the database packs it into one text or it is
+/// read row by row (the way of logs too long to pack): order by start then event id, open ends,
+/// components, voided events left out, assets without events empty.
+pub async fn failure_logs_read_alike_packed_and_row_by_row(db: Db) {
+    master(&db).await;
+    let s = &db.store;
+    let assets = ["A-1", "A-2", "A-3"].map(|a| record::<AssetRecord>(&[a, "PUMPS", "S1", "90", ""]).to_row());
+    s.upsert_batch(&AssetRecord::SPEC, assets.to_vec(), 1).await.unwrap();
+    let f = |id: &str, asset: &str, kind: &str, start: &str, end: &str, component: &str| {
+        record::<FailureRecord>(&[id, asset, kind, start, end, component]).to_row()
+    };
+    let rows = vec![
+        f("F-3", "A-1", "UNPLANNED", "2026-02-01T00:00:00Z", "2026-02-01T04:00:00Z", "bearing"),
+        f("F-1", "A-1", "PLANNED", "2026-01-01T00:00:00Z", "", ""),
+        f("F-2", "A-1", "CORRECTIVE", "2026-02-01T00:00:00Z", "2026-02-02T00:00:00Z", ""),
+        f("F-9", "A-1", "UNPLANNED", "2026-03-01T00:00:00Z", "", "fan"),
+        f("F-5", "A-3", "UNPLANNED", "2026-01-05T00:00:00Z", "", ""),
+    ];
+    s.write_rows(&FailureRecord::SPEC, rows, 1).await.unwrap();
+    s.void_event(&key(VoidFeed::Failures, "A-1", "F-9"), "duplicate", "ops", 2).await.unwrap();
+    let ids: Vec<String> = ["A-1", "A-2", "A-3", "A-404"].map(str::to_owned).to_vec();
+    let packed = s.failure_logs(&ids).await.unwrap();
+    let row_by_row = s.failure_logs_packing_at_most(&ids, 1).await.unwrap();
+    assert_eq!(packed, row_by_row);
+    assert_eq!(packed.iter().map(Vec::len).collect::<Vec<_>>(), [3, 0, 1, 0]);
+    let a1: Vec<(String, Option<&str>)> = packed[0]
+        .iter()
+        .map(|e| (format!("{:?}", e.event.event_type), e.component.as_ref().map(|c| c.as_str())))
+        .collect();
+    assert_eq!(a1.iter().map(|(_, c)| *c).collect::<Vec<_>>(), [None, None, Some("bearing")], "F-1, F-2, F-3: {a1:?}");
+    assert_eq!(packed[0][0].event.ended_at, None, "an open planned downtime stays open");
+}

@@ -269,6 +269,7 @@ fn main() -> std::process::ExitCode {
         case!(first_wins_judges_every_chunk_of_a_large_batch),
         case!(corrections::voided_consumption_counts_nowhere_but_in_deduplication),
         case!(corrections::voided_failure_events_leave_the_history),
+        case!(corrections::failure_logs_read_alike_packed_and_row_by_row),
         case!(corrections::voiding_the_applied_snapshot_falls_back),
         case!(dashboard::pages_read_one_row_and_only_open_orders),
     ])
