@@ -186,12 +186,7 @@ fn recompute_routes_and_report_lists_open_procurement_requests() {
 fn weibull_cost_report_and_export_name_the_deciding_component() {
     let dir = workdir("weibull");
     let as_of: jiff::Timestamp = "2024-06-01T00:00:00Z".parse().unwrap();
-    let mut bearing = lives::quantile_lives(3.0, 500.0);
-    bearing.swap(3, 30);
-    let mut fan = lives::quantile_lives(1.0, 480.0);
-    fan.swap(5, 33);
-    let longest = lives::total_hours(&bearing).max(lives::total_hours(&fan));
-    let start = as_of - jiff::SignedDuration::from_secs_f64((longest + 10.0) * 3600.0);
+    let (bearing, fan, start) = lives::bearing_and_fan(as_of);
     let failures = [
         lives::FAILURES_HEADER.to_owned(),
         format!("MIX-0,MIX,PLANNED_REPLACEMENT,{start},,\n"),

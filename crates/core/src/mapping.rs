@@ -146,9 +146,10 @@ impl SkuIndex {
         true
     }
 
-    /// Enters part `at` under a key of a rule's table: an exact key names it, a normal form adds
-    /// it to the parts it names. Returns where a new key's text was
-    /// stored (`reuse`, or a new copy), `None` when the key was there already.
+    /// Enters part `at` under a key of a rule's table: a new key names it, a normal form already
+    /// there adds it to the parts it names (an exact key already there keeps its first part).
+    /// Returns where a new key's text was stored (`reuse`, or a new copy), `None` when the key
+    /// was there already.
     fn upsert(&mut self, rule: Rule, source: Option<u32>, key: &str, reuse: Option<Span>, at: u32) -> Option<Span> {
         let hash = key_hash(&self.hasher, source, key.as_bytes());
         let (text, many, hasher) = (&mut self.text, &mut self.many, &self.hasher);
@@ -159,8 +160,9 @@ impl SkuIndex {
         };
         if let Some(e) = table.find_mut(hash, |e| same(text, e, source, key.as_bytes())) {
             if rule == Rule::Exact {
-                e.value = at;
-            } else if e.value & MANY != 0 {
+                return None;
+            }
+            if e.value & MANY != 0 {
                 let set = &mut many[(e.value & !MANY) as usize];
                 if let Err(i) = set.binary_search(&at) {
                     set.insert(i, at);

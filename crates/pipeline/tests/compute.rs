@@ -6,6 +6,7 @@ use cmms_core::time::parse_timestamp;
 use cmms_pipeline::compute::compute_folder;
 
 #[path = "common/lives.rs"]
+#[allow(dead_code, reason = "the component fixture is the pipeline and CLI tests'")]
 mod lives;
 
 /// The window `cmms compute` uses: a day past the later of the clock and `as_of`.

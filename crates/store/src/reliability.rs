@@ -527,6 +527,10 @@ impl Store {
         let mut out: Vec<Vec<LoggedEvent>> = vec![Vec::new(); asset_ids.len()];
         let kinds: String =
             FailureEventType::ALL.iter().enumerate().map(|(i, k)| format!(" WHEN '{}' THEN {i}", k.as_str())).collect();
+        let one_log = format!(
+            "SELECT CAST(CASE event_type{kinds} ELSE -1 END AS BIGINT), started_at, ended_at, component \
+             FROM failure_events WHERE asset_id = $1 AND voided = 0 ORDER BY started_at, event_id"
+        );
         for (c, chunk) in asset_ids.chunks(1000).enumerate() {
             // Counted from the index alone (voided events included: an upper bound).
             let sql = format!(
@@ -563,18 +567,14 @@ impl Store {
                 for (_, id) in &packed {
                     q = q.bind(id.as_str());
                 }
-                for (at, count, packed) in q.fetch_all(self.pool()).await? {
+                for (at, count, text) in q.fetch_all(self.pool()).await? {
                     let log = usize::try_from(at).ok().and_then(|a| out.get_mut(a));
                     let log = log.ok_or_else(|| StoreError::invalid("failure log position", at))?;
-                    *log = unpack_log(&packed, count)?;
+                    *log = unpack_log(&text, count)?;
                 }
             }
             for (i, id) in chunk.iter().enumerate().filter(|(_, id)| long.contains(*id)) {
-                let sql = format!(
-                    "SELECT CAST(CASE event_type{kinds} ELSE -1 END AS BIGINT), started_at, ended_at, component \
-                     FROM failure_events WHERE asset_id = $1 AND voided = 0 ORDER BY started_at, event_id"
-                );
-                let rows = sqlx::query_as::<_, (i64, i64, Option<i64>, Option<String>)>(AssertSqlSafe(sql))
+                let rows = sqlx::query_as::<_, (i64, i64, Option<i64>, Option<String>)>(AssertSqlSafe(one_log.clone()))
                     .bind(id.as_str())
                     .fetch_all(self.pool())
                     .await?;

@@ -454,12 +454,7 @@ pub async fn weibull_cost_decides_per_component(db: Db) {
          MIX,PUMPS,NY,30,\nSOLO,SOLOS,NY,30,\n",
     )
     .unwrap();
-    let mut bearing = lives::quantile_lives(3.0, 500.0);
-    bearing.swap(3, 30);
-    let mut fan = lives::quantile_lives(1.0, 480.0);
-    fan.swap(5, 33);
-    let longest = lives::total_hours(&bearing).max(lives::total_hours(&fan));
-    let start = as_of - jiff::SignedDuration::from_secs_f64((longest + 10.0) * 3600.0);
+    let (bearing, fan, start) = lives::bearing_and_fan(as_of);
     // One overhaul of the whole asset starts every unit's first life.
     let failures = [
         lives::FAILURES_HEADER.to_owned(),
