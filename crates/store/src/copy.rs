@@ -5,9 +5,11 @@
 //!
 //! Same outcomes as the multi-row `INSERT` path in [`crate::rows`]: repeats inside the batch are
 //! judged against their first copy; a key stored before is `Unchanged` when every delivered
-//! column is equal (doubles bit for bit) and `Conflict` otherwise; a key that another writer
-//! stored while this one ran (not inserted, not visible to the statement) is a `Conflict`, never
-//! counted as inserted. Bound parameters are not involved, so one statement takes a whole batch.
+//! column is equal (doubles bit for bit) and `Conflict` otherwise. A key that another writer
+//! stored while this one ran (not inserted, not visible to the statement's snapshot) is read
+//! again once that writer committed and judged the same way, so two senders delivering the same
+//! event at once both hear "delivered before with the same content". Bound parameters are not
+//! involved, so one statement takes a whole batch.
 
 use crate::StoreError;
 use crate::rows::{ColType, RowOutcome, SqlValue, TableSpec, first_copies, same_content};
@@ -141,23 +143,44 @@ pub(crate) async fn first_wins(
         anti = on("i", "s"),
     );
     let not_inserted = sqlx::query(AssertSqlSafe(sql)).bind(now_ms).fetch_all(&mut *tx).await?;
+    let mut meanwhile = Vec::new();
     for r in &not_inserted {
-        let i = usize::try_from(r.try_get::<i64, _>(0)?).map_err(|e| StoreError::invalid("staging ord", e))?;
-        let found: bool = r.try_get(1)?;
-        let old = if found {
-            let vals: Result<Vec<SqlValue>, sqlx::Error> =
-                spec.columns.iter().enumerate().map(|(c, (_, ty))| decode(r, c + 2, *ty)).collect();
-            Some(vals?)
+        let i = staged_index(r)?;
+        if r.try_get::<bool, _>(1)? {
+            outcomes[i] = judge(spec, r, 2, &rows[i])?;
         } else {
-            None
-        };
-        outcomes[i] = match old {
-            Some(old) if same_content(spec, &old, &rows[i]) => RowOutcome::Unchanged,
-            _ => RowOutcome::Conflict,
-        };
+            // Until read again below; a key still not found then was removed since, and is
+            // never counted as inserted.
+            outcomes[i] = RowOutcome::Conflict;
+            meanwhile.push(i as i64);
+        }
+    }
+    if !meanwhile.is_empty() {
+        // ON CONFLICT waited for the other writer's commit, so a new statement sees its rows.
+        let sql = format!(
+            "SELECT s.ord, {stored} FROM {stage} s JOIN {table} t ON {join} WHERE s.ord = ANY($1)",
+            table = spec.table,
+            join = on("t", "s"),
+        );
+        for r in sqlx::query(AssertSqlSafe(sql)).bind(&meanwhile).fetch_all(&mut *tx).await? {
+            let i = staged_index(&r)?;
+            outcomes[i] = judge(spec, &r, 1, &rows[i])?;
+        }
     }
     tx.commit().await?;
     Ok(outcomes)
+}
+
+/// The batch index a staging row was sent with (its first column).
+fn staged_index(r: &PgRow) -> Result<usize, StoreError> {
+    usize::try_from(r.try_get::<i64, _>(0)?).map_err(|e| StoreError::invalid("staging ord", e))
+}
+
+/// Judges a delivered row against the stored one read from `r`'s columns from `first` on.
+fn judge(spec: &TableSpec, r: &PgRow, first: usize, delivered: &[SqlValue]) -> Result<RowOutcome, StoreError> {
+    let stored: Vec<SqlValue> =
+        spec.columns.iter().enumerate().map(|(c, (_, ty))| decode(r, c + first, *ty)).collect::<Result<_, _>>()?;
+    Ok(if same_content(spec, &stored, delivered) { RowOutcome::Unchanged } else { RowOutcome::Conflict })
 }
 
 #[cfg(test)]

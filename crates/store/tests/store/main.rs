@@ -255,6 +255,68 @@ async fn first_wins_judges_every_chunk_of_a_large_batch(db: Db) {
     assert_eq!(s.count_rows("consumption").await.unwrap(), 2_600);
 }
 
+/// Two senders delivering the same event at once: the one whose insert waited for the other's
+/// commit judges the row that commit stored — the same content is a repeat, not a conflict.
+/// On PostgreSQL the first writer holds its transaction open until the second waits on its key;
+/// on SQLite writers take the lock in turn, so the second simply finds the first's rows.
+async fn a_copy_stored_meanwhile_by_another_writer_is_judged_by_content(db: Db) {
+    use cmms_core::feeds::ConsumptionRecord;
+    use cmms_store::{Backend, RowOutcome, SqlValue};
+    let s = &db.store;
+    let row = |event: &str, qty: f64| {
+        vec![
+            SqlValue::Text("ERP".into()),
+            SqlValue::Text(event.into()),
+            SqlValue::Text("SKU-1".into()),
+            SqlValue::Real(qty),
+            SqlValue::Int(1_700_000_000_000),
+            SqlValue::Null(cmms_store::rows::ColType::Text),
+        ]
+    };
+    let batch = vec![row("E-1", 1.0), row("E-2", 5.0), row("E-3", 1.0)];
+    let want = vec![RowOutcome::Unchanged, RowOutcome::Conflict, RowOutcome::Inserted];
+    if s.backend() == Backend::Sqlite {
+        s.write_rows(&ConsumptionRecord::SPEC, vec![row("E-1", 1.0), row("E-2", 2.0)], 1).await.unwrap();
+        assert_eq!(s.write_rows(&ConsumptionRecord::SPEC, batch, 2).await.unwrap(), want);
+        return;
+    }
+    use sqlx::Connection;
+    let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let mut first = conn.begin().await.unwrap();
+    let first_pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut *first).await.unwrap();
+    sqlx::query(
+        "INSERT INTO consumption (source, event_id, external_sku, quantity, consumed_at, received_at) \
+         VALUES ('ERP', 'E-1', 'SKU-1', 1.0, 1700000000000, 1), ('ERP', 'E-2', 'SKU-1', 2.0, 1700000000000, 1)",
+    )
+    .execute(&mut *first)
+    .await
+    .unwrap();
+    let second = {
+        let s = s.clone();
+        tokio::spawn(async move { s.write_rows(&ConsumptionRecord::SPEC, batch, 2).await })
+    };
+    // Watched from a third connection: a transaction sees one snapshot of pg_stat_activity.
+    let mut watch = sqlx::PgConnection::connect(&db.url).await.unwrap();
+    let mut waited = false;
+    for _ in 0..200 {
+        let waiting: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))")
+                .bind(first_pid)
+                .fetch_one(&mut watch)
+                .await
+                .unwrap();
+        if waiting > 0 {
+            waited = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(waited, "the second writer waits for the first one's keys");
+    first.commit().await.unwrap();
+    assert_eq!(second.await.unwrap().unwrap(), want);
+    assert_eq!(s.count_rows("consumption").await.unwrap(), 3);
+}
+
 fn main() -> std::process::ExitCode {
     run_suite(&[
         case!(null_then_value_doubles_share_a_prepared_statement),
@@ -267,6 +329,7 @@ fn main() -> std::process::ExitCode {
         case!(a_threshold_batch_is_judged_in_arrival_order),
         case!(the_sku_index_follows_every_change_of_the_map),
         case!(first_wins_judges_every_chunk_of_a_large_batch),
+        case!(a_copy_stored_meanwhile_by_another_writer_is_judged_by_content),
         case!(corrections::voided_consumption_counts_nowhere_but_in_deduplication),
         case!(corrections::voided_failure_events_leave_the_history),
         case!(corrections::failure_logs_read_alike_packed_and_row_by_row),
