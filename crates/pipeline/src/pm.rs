@@ -149,13 +149,7 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
     let plan = PlanId::parse(DEFAULT_PLAN).map_err(|e| PmServiceError::Invalid(e.to_string()))?;
     let assets = store.pm_assets().await?;
     // The open PM of each asset, so unchanged schedules cost no write transaction.
-    let open_due: std::collections::HashMap<String, i64> = store
-        .work_orders(None, None)
-        .await?
-        .into_iter()
-        .filter(|w| w.plan_id == plan.as_str() && w.state.is_open())
-        .map(|w| (w.asset_id, w.due_at))
-        .collect();
+    let open_due = store.open_due_dates(plan.as_str()).await?;
     if !weibull {
         store.clear_life_models().await?;
     }

@@ -199,8 +199,7 @@ pub async fn recompute_thresholds_in(
     let errors: BTreeMap<String, (String, Option<String>)> =
         store.threshold_errors().await?.into_iter().map(|e| (e.part_id, (e.code, e.reason))).collect();
     // Alerts are written only when their state changes, not once per part and run.
-    let open_drift: std::collections::HashSet<String> =
-        store.open_alerts().await?.into_iter().filter(|a| a.kind == ALERT_DRIFT).map(|a| a.subject).collect();
+    let open_drift = store.open_alert_subjects(ALERT_DRIFT).await?;
     let mut changes = Vec::new();
     for input in &inputs {
         run.parts += 1;

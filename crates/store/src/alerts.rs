@@ -63,6 +63,17 @@ impl Store {
         self.open_alerts_page(None, i64::MAX).await
     }
 
+    /// The subjects of the open alerts of one kind (read from the index of open alerts alone: a
+    /// recompute compares every part with them, and there may be hundreds of thousands).
+    pub async fn open_alert_subjects(&self, kind: AlertKind) -> Result<std::collections::HashSet<String>, StoreError> {
+        let subjects: Vec<String> =
+            sqlx::query_scalar("SELECT subject FROM alerts WHERE status = 'OPEN' AND kind = $1")
+                .bind(kind.as_str())
+                .fetch_all(self.pool())
+                .await?;
+        Ok(subjects.into_iter().collect())
+    }
+
     /// At most `limit` open alerts older (smaller id) than `before_id`, newest first.
     pub async fn open_alerts_page(&self, before_id: Option<i64>, limit: i64) -> Result<Vec<AlertRow>, StoreError> {
         Ok(sqlx::query_as(

@@ -157,6 +157,18 @@ impl Store {
             .await?)
     }
 
+    /// The due date (epoch ms) of each asset's open work order of `plan_id`, by asset: what a PM
+    /// recompute compares its new due dates with.
+    pub async fn open_due_dates(&self, plan_id: &str) -> Result<std::collections::HashMap<String, i64>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT asset_id, due_at FROM work_orders WHERE plan_id = $1 AND state NOT IN ('COMPLETED', 'CANCELLED')",
+        )
+        .bind(plan_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().collect())
+    }
+
     /// Makes sure the asset and plan have an open PM due at `due_at`: creates one if none is open,
     /// moves the due date of an open one not yet released, and leaves a released one alone.
     pub async fn schedule_pm(

@@ -49,6 +49,18 @@ pub async fn pages_read_one_row_and_only_open_orders(db: Db) {
         assert!(s.transition_work_order(done, from, to, "test", 2).await.unwrap());
     }
 
+    let due = s.open_due_dates("PM").await.unwrap();
+    assert_eq!(due, [("A1".to_owned(), 100), ("A2".to_owned(), 300)].into(), "open orders of the plan only");
+    assert_eq!(s.open_due_dates("OTHER").await.unwrap(), Default::default(), "a cancelled order is not open");
+
+    use cmms_store::codes::AlertKind;
+    for (kind, subject) in [(AlertKind::Drift, "P-1"), (AlertKind::Drift, "P-2"), (AlertKind::ScanDiscrepancy, "P-3")] {
+        s.raise_alert(kind, subject, "why", None, 1).await.unwrap();
+    }
+    s.resolve_alert(AlertKind::Drift, "P-2", 2).await.unwrap();
+    assert_eq!(s.open_alert_subjects(AlertKind::Drift).await.unwrap(), ["P-1".to_owned()].into());
+    assert_eq!(s.open_alert_subjects(AlertKind::ScanDiscrepancy).await.unwrap(), ["P-3".to_owned()].into());
+
     let calendar = s.pm_calendar().await.unwrap();
     let got: Vec<_> =
         calendar.iter().map(|e| (e.asset_id.as_str(), e.site_id.as_str(), e.timezone.as_str(), e.due_at)).collect();
