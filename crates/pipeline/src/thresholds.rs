@@ -21,6 +21,7 @@ use cmms_core::quantity::Quantity;
 use cmms_core::thresholds::{Consumption, Limits, ThresholdError, Thresholds, UsageSummary, UsageWindow};
 use cmms_core::time::to_epoch_ms;
 use cmms_core::units::UnitPolicy;
+use cmms_store::alerts::AlertUpdate;
 use cmms_store::codes::{AlertKind, ThresholdBasis};
 use cmms_store::demand::PartHistory;
 use cmms_store::thresholds::{Announcement, CurrentThreshold, ThresholdChange, ThresholdInput, ThresholdWatermark};
@@ -115,8 +116,13 @@ fn announcements(changes: &[ThresholdChange]) -> Vec<Announcement> {
 }
 
 /// Stores a batch of changes with their announcements.
-async fn store_changes(store: &Store, changes: &[ThresholdChange], now_ms: i64) -> Result<(), StoreError> {
-    store.store_threshold_changes(changes, &announcements(changes), now_ms).await
+async fn store_changes(
+    store: &Store,
+    changes: &[ThresholdChange],
+    alerts: &[AlertUpdate],
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    store.store_threshold_changes(changes, &announcements(changes), alerts, now_ms).await
 }
 
 /// Recomputes the thresholds of the parts whose inputs changed ([`RecomputeScope::Changed`]) at
@@ -201,7 +207,16 @@ pub async fn recompute_thresholds_in(
     // Alerts are written only when their state changes, not once per part and run.
     let open_drift = store.open_alert_subjects(ALERT_DRIFT).await?;
     let mut changes = Vec::new();
+    // Drift alerts raised or resolved, written with the changes.
+    let mut alerts = Vec::new();
     for input in &inputs {
+        // Flushed before each part, so parts that only change an alert flush too.
+        if changes.len() >= 5000 || alerts.len() >= 5000 {
+            run.changed += changes.len() as u64;
+            store_changes(store, &changes, &alerts, now_ms).await?;
+            changes.clear();
+            alerts.clear();
+        }
         run.parts += 1;
         let previous = current.get(&input.part_id);
         let part_history = history.as_ref().map(|h| h.get(&input.part_id).unwrap_or(&NO_HISTORY));
@@ -270,9 +285,9 @@ pub async fn recompute_thresholds_in(
                         triple(&decision.published),
                         input.part_id
                     );
-                    store.raise_alert(ALERT_DRIFT, &input.part_id, &msg, None, now_ms).await?;
+                    alerts.push(AlertUpdate::Raise { kind: ALERT_DRIFT, subject: input.part_id.clone(), message: msg });
                 } else if !on_fallback && open_drift.contains(&input.part_id) {
-                    store.resolve_alert(ALERT_DRIFT, &input.part_id, now_ms).await?;
+                    alerts.push(AlertUpdate::Resolve { kind: ALERT_DRIFT, subject: input.part_id.clone() });
                 }
                 if unchanged {
                     continue;
@@ -294,14 +309,9 @@ pub async fn recompute_thresholds_in(
             }
         };
         changes.push(change);
-        if changes.len() >= 5000 {
-            run.changed += changes.len() as u64;
-            store_changes(store, &changes, now_ms).await?;
-            changes.clear();
-        }
     }
     run.changed += changes.len() as u64;
-    store_changes(store, &changes, now_ms).await?;
+    store_changes(store, &changes, &alerts, now_ms).await?;
     store.finish_threshold_recompute(&covered, now_ms).await?;
     tracing::info!(
         parts = run.parts,

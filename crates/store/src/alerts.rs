@@ -23,6 +23,62 @@ pub struct AlertRow {
     pub created_at: i64,
 }
 
+/// Raises an alert, or refreshes the open one of the same kind and subject.
+const RAISE: &str = "INSERT INTO alerts (kind, subject, message, details, status, created_at) VALUES ($1, $2, $3, $4, 'OPEN', $5) \
+     ON CONFLICT (kind, subject) WHERE status = 'OPEN' DO UPDATE SET message = excluded.message, details = excluded.details";
+
+/// Resolves the open alert of a kind and subject, if any.
+const RESOLVE: &str =
+    "UPDATE alerts SET status = 'RESOLVED', resolved_at = $1 WHERE kind = $2 AND subject = $3 AND status = 'OPEN'";
+
+/// A change to the open alert of one kind and subject, written together with other changes
+/// (see [`Store::store_threshold_changes`]).
+#[derive(Debug, Clone, PartialEq)]
+pub enum AlertUpdate {
+    /// Raise the alert, or refresh the open one's message.
+    Raise {
+        /// Its kind.
+        kind: AlertKind,
+        /// What it is about (a part id).
+        subject: String,
+        /// In words.
+        message: String,
+    },
+    /// Resolve the open alert, if any.
+    Resolve {
+        /// Its kind.
+        kind: AlertKind,
+        /// What it is about.
+        subject: String,
+    },
+}
+
+/// Applies `updates` in order inside the caller's transaction.
+pub(crate) async fn apply_alert_updates(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    updates: &[AlertUpdate],
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    for u in updates {
+        match u {
+            AlertUpdate::Raise { kind, subject, message } => {
+                sqlx::query(RAISE)
+                    .bind(kind.as_str())
+                    .bind(subject.as_str())
+                    .bind(message.as_str())
+                    .bind(None::<&str>)
+                    .bind(now_ms)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            AlertUpdate::Resolve { kind, subject } => {
+                sqlx::query(RESOLVE).bind(now_ms).bind(kind.as_str()).bind(subject.as_str()).execute(&mut **tx).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
 impl Store {
     /// Raises an alert, or refreshes the open one of the same kind and subject.
     pub async fn raise_alert(
@@ -33,28 +89,20 @@ impl Store {
         details: Option<&str>,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO alerts (kind, subject, message, details, status, created_at) VALUES ($1, $2, $3, $4, 'OPEN', $5) \
-             ON CONFLICT (kind, subject) WHERE status = 'OPEN' DO UPDATE SET message = excluded.message, details = excluded.details",
-        )
-        .bind(kind.as_str())
-        .bind(subject)
-        .bind(message)
-        .bind(details)
-        .bind(now_ms)
-        .execute(self.writer())
-        .await?;
+        sqlx::query(RAISE)
+            .bind(kind.as_str())
+            .bind(subject)
+            .bind(message)
+            .bind(details)
+            .bind(now_ms)
+            .execute(self.writer())
+            .await?;
         Ok(())
     }
 
     /// Resolves the open alert of a kind and subject, if any.
     pub async fn resolve_alert(&self, kind: AlertKind, subject: &str, now_ms: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE alerts SET status = 'RESOLVED', resolved_at = $1 WHERE kind = $2 AND subject = $3 AND status = 'OPEN'")
-            .bind(now_ms)
-            .bind(kind.as_str())
-            .bind(subject)
-            .execute(self.writer())
-            .await?;
+        sqlx::query(RESOLVE).bind(now_ms).bind(kind.as_str()).bind(subject).execute(self.writer()).await?;
         Ok(())
     }
 

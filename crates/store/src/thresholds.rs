@@ -411,14 +411,18 @@ impl Store {
     /// transaction for the whole slice, written with multi-row statements (a history insert
     /// returning the ids, then one upsert of the thresholds in force), so the cost per change is a
     /// few bound values rather than two round trips. A part may appear more than once; its
-    /// changes apply in slice order.
+    /// changes apply in slice order. The drift `alerts` raised or resolved for these and other
+    /// parts of the same run go in the same transaction (one commit per alert was most of a first
+    /// recompute's time when many parts drift).
     pub async fn store_threshold_changes(
         &self,
         changes: &[ThresholdChange],
         announce: &[Announcement],
+        alerts: &[crate::alerts::AlertUpdate],
         now_ms: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
+        crate::alerts::apply_alert_updates(&mut tx, alerts, now_ms).await?;
         // Runs of changes with distinct parts, at most 1,000 each (17 values per history row stay
         // under both backends' bound-parameter limits); the returned ids are matched by part.
         let mut start = 0;

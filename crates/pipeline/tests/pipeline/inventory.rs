@@ -103,7 +103,23 @@ pub async fn drift_falls_back_until_approved(db: Db) {
     let later =
         recompute_thresholds(&db.store, parse_timestamp("2026-11-15T00:00:00Z").unwrap(), NOW + 2).await.unwrap();
     assert!(later.changed >= 1);
-    assert_eq!(db.store.current_thresholds().await.unwrap()["FLT"].basis, ThresholdBasis::Fallback);
+    let cur = db.store.current_thresholds().await.unwrap();
+    assert_eq!(cur["FLT"].basis, ThresholdBasis::Fallback);
+    let drifting = |alerts: Vec<cmms_store::alerts::AlertRow>| -> Vec<String> {
+        alerts.into_iter().filter(|a| a.kind == AlertKind::Drift).map(|a| a.subject).collect()
+    };
+    assert_eq!(drifting(db.store.open_alerts().await.unwrap()), ["FLT"], "raised again");
+    // The baseline moves to what is computed now: no drift, the recompute resolves the alert.
+    let [min, reorder, max] = cur["FLT"].computed.unwrap();
+    let parts = format!(
+        "part_id,description,unit,site_id,part_class,lead_time_days,baseline_min,baseline_reorder,baseline_max\n\
+         FLT,Filter,KG,PLANT-A,FILTER,10,{min},{reorder},{max}\n"
+    );
+    assert!(import::<PartRecord>(&db, "parts-2.csv", &parts).await.is_clean());
+    let as_of = parse_timestamp("2026-11-15T00:00:00Z").unwrap();
+    recompute_thresholds_in(&db.store, as_of, NOW + 3, RecomputeScope::All).await.unwrap();
+    assert_eq!(db.store.current_thresholds().await.unwrap()["FLT"].basis, ThresholdBasis::Computed);
+    assert!(drifting(db.store.open_alerts().await.unwrap()).is_empty(), "resolved with the change");
 }
 
 pub async fn quarantine_holds_until_resolved(db: Db) {
