@@ -18,7 +18,7 @@ use cmms_core::work_order::{
 };
 use cmms_store::codes::PmStatus;
 use cmms_store::reliability::{LifeModelWrite, PmAsset, PmIntervalWrite};
-use cmms_store::work_orders::{CompletionOutcome, CorrectionOutcome, Scheduled, WorkOrderRow};
+use cmms_store::work_orders::{CompletionOutcome, CorrectionOutcome, PmDue, Scheduled, WorkOrderRow};
 use cmms_store::{Store, StoreError, UpsertCounts};
 use jiff::Timestamp;
 use std::collections::BTreeMap;
@@ -288,11 +288,18 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
         if !models.is_empty() {
             store.store_life_models(models, now_ms).await?;
         }
-        for (asset_id, due_ms, follows_ms) in due {
-            if open_due.get(&asset_id) == Some(&due_ms) {
-                continue;
-            }
-            match store.schedule_pm(&asset_id, plan.as_str(), due_ms, Some(follows_ms), now_ms).await? {
+        let moved: Vec<PmDue<'_>> = due
+            .iter()
+            .filter(|(asset_id, due_ms, _)| open_due.get(asset_id) != Some(due_ms))
+            .map(|(asset_id, due_at, follows_at)| PmDue {
+                asset_id,
+                plan_id: plan.as_str(),
+                due_at: *due_at,
+                follows_at: Some(*follows_at),
+            })
+            .collect();
+        for outcome in store.schedule_pms(&moved, now_ms).await? {
+            match outcome {
                 Scheduled::Created(_) => run.work_orders_created += 1,
                 Scheduled::Rescheduled(_) => run.work_orders_rescheduled += 1,
                 Scheduled::Unchanged(_) => {}

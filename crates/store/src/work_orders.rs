@@ -180,66 +180,24 @@ impl Store {
         now_ms: i64,
     ) -> Result<Scheduled, StoreError> {
         let mut tx = self.begin_write().await?;
-        let open: Option<OrderState> = sqlx::query_as(
-            "SELECT id, state, due_at FROM work_orders WHERE asset_id = $1 AND plan_id = $2 \
-             AND state NOT IN ('COMPLETED', 'CANCELLED')",
-        )
-        .bind(asset_id)
-        .bind(plan_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let outcome = match open {
-            None => {
-                // The partial unique index turns a concurrent double creation into a no-op here.
-                let id: Option<i64> = sqlx::query_scalar(
-                    "INSERT INTO work_orders (asset_id, plan_id, state, due_at, follows_at, created_at, updated_at) \
-                     VALUES ($1, $2, 'SCHEDULED', $3, $4, $5, $5) ON CONFLICT DO NOTHING RETURNING id",
-                )
-                .bind(asset_id)
-                .bind(plan_id)
-                .bind(due_at)
-                .bind(follows_at)
-                .bind(now_ms)
-                .fetch_optional(&mut *tx)
-                .await?;
-                match id {
-                    Some(id) => {
-                        record_event(
-                            &mut tx,
-                            id,
-                            None,
-                            WoState::Scheduled,
-                            "scheduled from the PM interval",
-                            OPERATOR,
-                            now_ms,
-                        )
-                        .await?;
-                        Scheduled::Created(id)
-                    }
-                    None => {
-                        tx.rollback().await?;
-                        return Box::pin(self.schedule_pm(asset_id, plan_id, due_at, follows_at, now_ms)).await;
-                    }
-                }
-            }
-            Some(OrderState { id, due_at: due, .. }) if due == due_at => Scheduled::Unchanged(id),
-            Some(OrderState { id, state, .. }) if not_released(state) => {
-                let sql = format!(
-                    "UPDATE work_orders SET due_at = $1, follows_at = $2, updated_at = $3 WHERE id = $4 AND state IN {NOT_RELEASED}"
-                );
-                sqlx::query(AssertSqlSafe(sql))
-                    .bind(due_at)
-                    .bind(follows_at)
-                    .bind(now_ms)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-                Scheduled::Rescheduled(id)
-            }
-            Some(OrderState { id, .. }) => Scheduled::Unchanged(id),
-        };
+        let outcome = schedule_in(&mut tx, &PmDue { asset_id, plan_id, due_at, follows_at }, now_ms).await?;
         tx.commit().await?;
         Ok(outcome)
+    }
+
+    /// [`Store::schedule_pm`] for many assets in one transaction (a recompute schedules every
+    /// asset whose due date moved; one commit each was most of a first recompute's PM stage).
+    pub async fn schedule_pms(&self, due: &[PmDue<'_>], now_ms: i64) -> Result<Vec<Scheduled>, StoreError> {
+        let mut outcomes = Vec::with_capacity(due.len());
+        if due.is_empty() {
+            return Ok(outcomes);
+        }
+        let mut tx = self.begin_write().await?;
+        for d in due {
+            outcomes.push(schedule_in(&mut tx, d, now_ms).await?);
+        }
+        tx.commit().await?;
+        Ok(outcomes)
     }
 
     /// Moves an order from `from` to `to` if it is still in `from`; false when another change
@@ -429,6 +387,73 @@ impl Store {
         .await?;
         tx.commit().await?;
         Ok(CorrectionOutcome::Corrected { next })
+    }
+}
+
+/// One PM to schedule: the asset, the plan, the due date and the completion it follows (epoch ms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PmDue<'a> {
+    /// The asset.
+    pub asset_id: &'a str,
+    /// The maintenance plan.
+    pub plan_id: &'a str,
+    /// When the PM is due.
+    pub due_at: i64,
+    /// The completion the due date was computed from, if any.
+    pub follows_at: Option<i64>,
+}
+
+/// [`Store::schedule_pm`] inside the caller's transaction.
+async fn schedule_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    d: &PmDue<'_>,
+    now_ms: i64,
+) -> Result<Scheduled, StoreError> {
+    loop {
+        let open: Option<OrderState> = sqlx::query_as(
+            "SELECT id, state, due_at FROM work_orders WHERE asset_id = $1 AND plan_id = $2 \
+             AND state NOT IN ('COMPLETED', 'CANCELLED')",
+        )
+        .bind(d.asset_id)
+        .bind(d.plan_id)
+        .fetch_optional(&mut **tx)
+        .await?;
+        return Ok(match open {
+            None => {
+                // The partial unique index turns a concurrent double creation into a no-op here;
+                // the order the other writer created is then read again (a new statement sees it).
+                let id: Option<i64> = sqlx::query_scalar(
+                    "INSERT INTO work_orders (asset_id, plan_id, state, due_at, follows_at, created_at, updated_at) \
+                     VALUES ($1, $2, 'SCHEDULED', $3, $4, $5, $5) ON CONFLICT DO NOTHING RETURNING id",
+                )
+                .bind(d.asset_id)
+                .bind(d.plan_id)
+                .bind(d.due_at)
+                .bind(d.follows_at)
+                .bind(now_ms)
+                .fetch_optional(&mut **tx)
+                .await?;
+                let Some(id) = id else { continue };
+                record_event(tx, id, None, WoState::Scheduled, "scheduled from the PM interval", OPERATOR, now_ms)
+                    .await?;
+                Scheduled::Created(id)
+            }
+            Some(OrderState { id, due_at: due, .. }) if due == d.due_at => Scheduled::Unchanged(id),
+            Some(OrderState { id, state, .. }) if not_released(state) => {
+                let sql = format!(
+                    "UPDATE work_orders SET due_at = $1, follows_at = $2, updated_at = $3 WHERE id = $4 AND state IN {NOT_RELEASED}"
+                );
+                sqlx::query(AssertSqlSafe(sql))
+                    .bind(d.due_at)
+                    .bind(d.follows_at)
+                    .bind(now_ms)
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+                Scheduled::Rescheduled(id)
+            }
+            Some(OrderState { id, .. }) => Scheduled::Unchanged(id),
+        });
     }
 }
 

@@ -317,6 +317,29 @@ async fn a_copy_stored_meanwhile_by_another_writer_is_judged_by_content(db: Db) 
     assert_eq!(s.count_rows("consumption").await.unwrap(), 3);
 }
 
+/// A batch of PMs schedules each asset as one call would: new orders for assets without one,
+/// a moved due date for an order not yet released, a released order left alone.
+async fn pms_are_scheduled_in_one_batch(db: Db) {
+    use cmms_core::master::AssetRecord;
+    use cmms_core::work_order::WoState;
+    use cmms_store::work_orders::{PmDue, Scheduled};
+    let s = &db.store;
+    s.upsert_batch(&SiteRecord::SPEC, vec![record::<SiteRecord>(&["S1", "UTC"]).to_row()], 1).await.unwrap();
+    let assets = ["A1", "A2", "A3"].map(|a| record::<AssetRecord>(&[a, "PUMPS", "S1", "90", ""]).to_row());
+    s.upsert_batch(&AssetRecord::SPEC, assets.to_vec(), 1).await.unwrap();
+    let Scheduled::Created(a2) = s.schedule_pm("A2", "PM", 100, None, 1).await.unwrap() else { panic!("created") };
+    let Scheduled::Created(a3) = s.schedule_pm("A3", "PM", 100, None, 1).await.unwrap() else { panic!("created") };
+    assert!(s.transition_work_order(a3, WoState::Scheduled, WoState::Released, "test", 2).await.unwrap());
+    let due = |asset_id, due_at| PmDue { asset_id, plan_id: "PM", due_at, follows_at: Some(50) };
+    let got = s.schedule_pms(&[due("A1", 200), due("A2", 300), due("A3", 400)], 3).await.unwrap();
+    let Scheduled::Created(a1) = got[0] else { panic!("A1 gets an order: {got:?}") };
+    assert_eq!(got[1..], [Scheduled::Rescheduled(a2), Scheduled::Unchanged(a3)]);
+    let again = s.schedule_pms(&[due("A1", 200)], 4).await.unwrap();
+    assert_eq!(again, [Scheduled::Unchanged(a1)]);
+    let open = s.open_due_dates("PM").await.unwrap();
+    assert_eq!(open, [("A1".to_owned(), 200), ("A2".to_owned(), 300), ("A3".to_owned(), 100)].into());
+}
+
 fn main() -> std::process::ExitCode {
     run_suite(&[
         case!(null_then_value_doubles_share_a_prepared_statement),
@@ -330,6 +353,7 @@ fn main() -> std::process::ExitCode {
         case!(the_sku_index_follows_every_change_of_the_map),
         case!(first_wins_judges_every_chunk_of_a_large_batch),
         case!(a_copy_stored_meanwhile_by_another_writer_is_judged_by_content),
+        case!(pms_are_scheduled_in_one_batch),
         case!(corrections::voided_consumption_counts_nowhere_but_in_deduplication),
         case!(corrections::voided_failure_events_leave_the_history),
         case!(corrections::failure_logs_read_alike_packed_and_row_by_row),
