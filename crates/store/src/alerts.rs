@@ -3,6 +3,7 @@
 
 use crate::codes::{AlertKind, OpenStatus};
 use crate::{Store, StoreError};
+use sqlx::AssertSqlSafe;
 
 /// An alert for operators.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, sqlx::FromRow)]
@@ -53,30 +54,89 @@ pub enum AlertUpdate {
     },
 }
 
-/// Applies `updates` in order inside the caller's transaction.
+/// Applies `updates` in order inside the caller's transaction: runs of raises (or of resolves of
+/// one kind) with distinct subjects, at most 1,000 each, are one statement (a statement per alert
+/// cost a round trip to the database each: most of a first recompute's thresholds stage).
 pub(crate) async fn apply_alert_updates(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: crate::Backend,
     updates: &[AlertUpdate],
     now_ms: i64,
 ) -> Result<(), StoreError> {
-    for u in updates {
-        match u {
-            AlertUpdate::Raise { kind, subject, message } => {
-                sqlx::query(RAISE)
-                    .bind(kind.as_str())
-                    .bind(subject.as_str())
-                    .bind(message.as_str())
-                    .bind(None::<&str>)
-                    .bind(now_ms)
-                    .execute(&mut **tx)
-                    .await?;
+    use crate::rows::placeholder;
+    let mut start = 0;
+    while start < updates.len() {
+        let mut seen = std::collections::HashSet::new();
+        let mut end = start;
+        while end < updates.len()
+            && end - start < 1000
+            && same_run(&updates[start], &updates[end])
+            && seen.insert(updates[end].key())
+        {
+            end += 1;
+        }
+        let run = &updates[start..end];
+        match &run[0] {
+            AlertUpdate::Raise { .. } => {
+                let rows: Vec<String> = (0..run.len())
+                    .map(|r| {
+                        let p = |i: usize| placeholder(backend, 4 * r + i);
+                        format!("({}, {}, {}, NULL, 'OPEN', {})", p(1), p(2), p(3), p(4))
+                    })
+                    .collect();
+                let sql = format!(
+                    "INSERT INTO alerts (kind, subject, message, details, status, created_at) VALUES {} \
+                     ON CONFLICT (kind, subject) WHERE status = 'OPEN' DO UPDATE SET message = excluded.message, \
+                     details = excluded.details",
+                    rows.join(", ")
+                );
+                let mut q = sqlx::query(AssertSqlSafe(sql));
+                for u in run {
+                    if let AlertUpdate::Raise { kind, subject, message } = u {
+                        q = q.bind(kind.as_str()).bind(subject.as_str()).bind(message.as_str()).bind(now_ms);
+                    }
+                }
+                q.execute(&mut **tx).await?;
             }
-            AlertUpdate::Resolve { kind, subject } => {
-                sqlx::query(RESOLVE).bind(now_ms).bind(kind.as_str()).bind(subject.as_str()).execute(&mut **tx).await?;
+            AlertUpdate::Resolve { kind, .. } => {
+                let list: Vec<String> = (0..run.len()).map(|i| placeholder(backend, i + 3)).collect();
+                let sql = format!(
+                    "UPDATE alerts SET status = 'RESOLVED', resolved_at = {} WHERE status = 'OPEN' AND kind = {} \
+                     AND subject IN ({})",
+                    placeholder(backend, 1),
+                    placeholder(backend, 2),
+                    list.join(", ")
+                );
+                let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now_ms).bind(kind.as_str());
+                for u in run {
+                    q = q.bind(u.key().1);
+                }
+                q.execute(&mut **tx).await?;
+            }
+        }
+        start = end;
+    }
+    Ok(())
+}
+
+/// Whether `u` may join the statement of the run that `first` starts.
+fn same_run(first: &AlertUpdate, u: &AlertUpdate) -> bool {
+    match (first, u) {
+        (AlertUpdate::Raise { .. }, AlertUpdate::Raise { .. }) => true,
+        (AlertUpdate::Resolve { kind: a, .. }, AlertUpdate::Resolve { kind: b, .. }) => a == b,
+        _ => false,
+    }
+}
+
+impl AlertUpdate {
+    /// The alert's kind and subject.
+    fn key(&self) -> (&'static str, &str) {
+        match self {
+            AlertUpdate::Raise { kind, subject, .. } | AlertUpdate::Resolve { kind, subject } => {
+                (kind.as_str(), subject.as_str())
             }
         }
     }
-    Ok(())
 }
 
 impl Store {

@@ -422,7 +422,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin_write().await?;
-        crate::alerts::apply_alert_updates(&mut tx, alerts, now_ms).await?;
+        crate::alerts::apply_alert_updates(&mut tx, self.backend(), alerts, now_ms).await?;
         // Runs of changes with distinct parts, at most 1,000 each (17 values per history row stay
         // under both backends' bound-parameter limits); the returned ids are matched by part.
         let mut start = 0;

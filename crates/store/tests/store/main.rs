@@ -340,6 +340,38 @@ async fn pms_are_scheduled_in_one_batch(db: Db) {
     assert_eq!(open, [("A1".to_owned(), 200), ("A2".to_owned(), 300), ("A3".to_owned(), 100)].into());
 }
 
+/// Alert updates written with threshold changes apply in order, however they group into
+/// statements: a repeated subject refreshes the message, a resolve after a raise resolves, a
+/// resolve names one kind only.
+async fn alert_updates_apply_in_order(db: Db) {
+    use cmms_store::alerts::AlertUpdate;
+    use cmms_store::codes::AlertKind::{Drift, ScanDiscrepancy};
+    let s = &db.store;
+    let raise = |kind, subject: &str, message: &str| AlertUpdate::Raise {
+        kind,
+        subject: subject.to_owned(),
+        message: message.to_owned(),
+    };
+    let resolve = |kind, subject: &str| AlertUpdate::Resolve { kind, subject: subject.to_owned() };
+    let mut updates = vec![raise(Drift, "P-1", "first"), raise(Drift, "P-2", "x"), raise(Drift, "P-1", "second")];
+    updates.extend([resolve(Drift, "P-2"), raise(ScanDiscrepancy, "P-3", "count"), resolve(Drift, "P-3")]);
+    // More than one statement's worth of raises, then all but one of them resolved.
+    updates.extend((0..1500).map(|i| raise(Drift, &format!("Q-{i}"), "bulk")));
+    updates.extend((1..1500).map(|i| resolve(Drift, &format!("Q-{i}"))));
+    s.store_threshold_changes(&[], &[], &updates, 1).await.unwrap();
+    let mut open: Vec<(String, String, String)> = s
+        .open_alerts()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| (a.kind.as_str().to_owned(), a.subject, a.message))
+        .collect();
+    open.sort();
+    let want = [("DRIFT", "P-1", "second"), ("DRIFT", "Q-0", "bulk"), ("SCAN_DISCREPANCY", "P-3", "count")]
+        .map(|(k, s, m)| (k.to_owned(), s.to_owned(), m.to_owned()));
+    assert_eq!(open, want);
+}
+
 fn main() -> std::process::ExitCode {
     run_suite(&[
         case!(null_then_value_doubles_share_a_prepared_statement),
@@ -354,6 +386,7 @@ fn main() -> std::process::ExitCode {
         case!(first_wins_judges_every_chunk_of_a_large_batch),
         case!(a_copy_stored_meanwhile_by_another_writer_is_judged_by_content),
         case!(pms_are_scheduled_in_one_batch),
+        case!(alert_updates_apply_in_order),
         case!(corrections::voided_consumption_counts_nowhere_but_in_deduplication),
         case!(corrections::voided_failure_events_leave_the_history),
         case!(corrections::failure_logs_read_alike_packed_and_row_by_row),
