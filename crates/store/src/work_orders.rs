@@ -185,19 +185,93 @@ impl Store {
         Ok(outcome)
     }
 
-    /// [`Store::schedule_pm`] for many assets in one transaction (a recompute schedules every
-    /// asset whose due date moved; one commit each was most of a first recompute's PM stage).
+    /// [`Store::schedule_pm`] for many assets in one transaction, outcomes in order (a recompute
+    /// schedules every asset whose due date moved; one commit each was most of a first
+    /// recompute's PM stage). The new orders of assets without an open one, at most 1,000 per
+    /// statement, are created with one insert and one event insert; the other items (an open
+    /// order exists, an asset named again, an order created meanwhile by another writer) go
+    /// through the one-asset logic, in order.
     pub async fn schedule_pms(&self, due: &[PmDue<'_>], now_ms: i64) -> Result<Vec<Scheduled>, StoreError> {
-        let mut outcomes = Vec::with_capacity(due.len());
+        let mut outcomes: Vec<Option<Scheduled>> = vec![None; due.len()];
         if due.is_empty() {
-            return Ok(outcomes);
+            return Ok(Vec::new());
         }
         let mut tx = self.begin_write().await?;
-        for d in due {
-            outcomes.push(schedule_in(&mut tx, d, now_ms).await?);
+        let mut chunk_start = 0;
+        for chunk in due.chunks(1000) {
+            self.create_new_pms(&mut tx, chunk, &mut outcomes[chunk_start..chunk_start + chunk.len()], now_ms).await?;
+            chunk_start += chunk.len();
+        }
+        let mut done = Vec::with_capacity(due.len());
+        for (d, outcome) in due.iter().zip(outcomes) {
+            done.push(match outcome {
+                Some(o) => o,
+                None => schedule_in(&mut tx, d, now_ms).await?,
+            });
         }
         tx.commit().await?;
-        Ok(outcomes)
+        Ok(done)
+    }
+
+    /// Creates, with one insert and one event insert, the orders of the items of `chunk` whose
+    /// asset has no open order of the plan and is named for the first time; sets their outcomes.
+    async fn create_new_pms(
+        &self,
+        tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+        chunk: &[PmDue<'_>],
+        outcomes: &mut [Option<Scheduled>],
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        use crate::rows::{placeholder, placeholders};
+        let b = self.backend();
+        // The open orders of the chunk's assets, from the partial index of open orders.
+        let sql = format!(
+            "SELECT asset_id, plan_id FROM work_orders WHERE asset_id IN ({}) \
+             AND state NOT IN ('COMPLETED', 'CANCELLED')",
+            placeholders(b, chunk.len(), 1, 0)
+        );
+        let mut q = sqlx::query_as::<_, (String, String)>(AssertSqlSafe(sql));
+        for d in chunk {
+            q = q.bind(d.asset_id);
+        }
+        let open: std::collections::HashSet<(String, String)> = q.fetch_all(&mut **tx).await?.into_iter().collect();
+        let mut seen = std::collections::HashSet::new();
+        let new: Vec<usize> = (0..chunk.len())
+            .filter(|&i| {
+                let key = (chunk[i].asset_id.to_owned(), chunk[i].plan_id.to_owned());
+                !open.contains(&key) && seen.insert(key)
+            })
+            .collect();
+        if new.is_empty() {
+            return Ok(());
+        }
+        // Placeholders in the order of the text: SQLite's `?` are numbered by position.
+        let rows: Vec<String> = (0..new.len())
+            .map(|r| {
+                let p = |i: usize| placeholder(b, 6 * r + i);
+                format!("({}, {}, 'SCHEDULED', {}, {}, {}, {})", p(1), p(2), p(3), p(4), p(5), p(6))
+            })
+            .collect();
+        let sql = format!(
+            "INSERT INTO work_orders (asset_id, plan_id, state, due_at, follows_at, created_at, updated_at) \
+             VALUES {} ON CONFLICT DO NOTHING RETURNING id, asset_id, plan_id",
+            rows.join(", ")
+        );
+        let mut q = sqlx::query_as::<_, (i64, String, String)>(AssertSqlSafe(sql));
+        for &i in &new {
+            let d = &chunk[i];
+            q = q.bind(d.asset_id).bind(d.plan_id).bind(d.due_at).bind(d.follows_at).bind(now_ms).bind(now_ms);
+        }
+        let created: std::collections::HashMap<(String, String), i64> =
+            q.fetch_all(&mut **tx).await?.into_iter().map(|(id, a, p)| ((a, p), id)).collect();
+        let mut events = Vec::with_capacity(created.len());
+        for &i in &new {
+            if let Some(&id) = created.get(&(chunk[i].asset_id.to_owned(), chunk[i].plan_id.to_owned())) {
+                outcomes[i] = Some(Scheduled::Created(id));
+                events.push(id);
+            }
+        }
+        record_created(tx, b, &events, now_ms).await
     }
 
     /// Moves an order from `from` to `to` if it is still in `from`; false when another change
@@ -390,6 +464,9 @@ impl Store {
     }
 }
 
+/// The reason recorded when a PM recompute creates an order.
+const SCHEDULED_REASON: &str = "scheduled from the PM interval";
+
 /// One PM to schedule: the asset, the plan, the due date and the completion it follows (epoch ms).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PmDue<'a> {
@@ -434,8 +511,7 @@ async fn schedule_in(
                 .fetch_optional(&mut **tx)
                 .await?;
                 let Some(id) = id else { continue };
-                record_event(tx, id, None, WoState::Scheduled, "scheduled from the PM interval", OPERATOR, now_ms)
-                    .await?;
+                record_event(tx, id, None, WoState::Scheduled, SCHEDULED_REASON, OPERATOR, now_ms).await?;
                 Scheduled::Created(id)
             }
             Some(OrderState { id, due_at: due, .. }) if due == d.due_at => Scheduled::Unchanged(id),
@@ -455,6 +531,34 @@ async fn schedule_in(
             Some(OrderState { id, .. }) => Scheduled::Unchanged(id),
         });
     }
+}
+
+/// Records the creation of the orders `ids` by a PM recompute, with one insert.
+async fn record_created(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    backend: crate::Backend,
+    ids: &[i64],
+    now_ms: i64,
+) -> Result<(), StoreError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..ids.len())
+        .map(|r| {
+            let p = |i: usize| crate::rows::placeholder(backend, 4 * r + i);
+            format!("({}, NULL, 'SCHEDULED', {}, {}, {})", p(1), p(2), p(3), p(4))
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO work_order_events (work_order_id, from_state, to_state, reason, actor, at) VALUES {}",
+        rows.join(", ")
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for id in ids {
+        q = q.bind(*id).bind(SCHEDULED_REASON).bind(OPERATOR).bind(now_ms);
+    }
+    q.execute(&mut **tx).await?;
+    Ok(())
 }
 
 async fn record_event(

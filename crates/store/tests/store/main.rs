@@ -325,7 +325,7 @@ async fn pms_are_scheduled_in_one_batch(db: Db) {
     use cmms_store::work_orders::{PmDue, Scheduled};
     let s = &db.store;
     s.upsert_batch(&SiteRecord::SPEC, vec![record::<SiteRecord>(&["S1", "UTC"]).to_row()], 1).await.unwrap();
-    let assets = ["A1", "A2", "A3"].map(|a| record::<AssetRecord>(&[a, "PUMPS", "S1", "90", ""]).to_row());
+    let assets = ["A1", "A2", "A3", "A4"].map(|a| record::<AssetRecord>(&[a, "PUMPS", "S1", "90", ""]).to_row());
     s.upsert_batch(&AssetRecord::SPEC, assets.to_vec(), 1).await.unwrap();
     let Scheduled::Created(a2) = s.schedule_pm("A2", "PM", 100, None, 1).await.unwrap() else { panic!("created") };
     let Scheduled::Created(a3) = s.schedule_pm("A3", "PM", 100, None, 1).await.unwrap() else { panic!("created") };
@@ -334,10 +334,15 @@ async fn pms_are_scheduled_in_one_batch(db: Db) {
     let got = s.schedule_pms(&[due("A1", 200), due("A2", 300), due("A3", 400)], 3).await.unwrap();
     let Scheduled::Created(a1) = got[0] else { panic!("A1 gets an order: {got:?}") };
     assert_eq!(got[1..], [Scheduled::Rescheduled(a2), Scheduled::Unchanged(a3)]);
-    let again = s.schedule_pms(&[due("A1", 200)], 4).await.unwrap();
-    assert_eq!(again, [Scheduled::Unchanged(a1)]);
+    // An asset named twice: created by the first item, moved by the second, as one by one.
+    let again = s.schedule_pms(&[due("A1", 200), due("A4", 500), due("A4", 600)], 4).await.unwrap();
+    let Scheduled::Created(a4) = again[1] else { panic!("A4 gets an order: {again:?}") };
+    assert_eq!(again, [Scheduled::Unchanged(a1), Scheduled::Created(a4), Scheduled::Rescheduled(a4)]);
     let open = s.open_due_dates("PM").await.unwrap();
-    assert_eq!(open, [("A1".to_owned(), 200), ("A2".to_owned(), 300), ("A3".to_owned(), 100)].into());
+    let want = [("A1", 200), ("A2", 300), ("A3", 100), ("A4", 600)].map(|(a, d)| (a.to_owned(), d));
+    assert_eq!(open, want.into());
+    // Four creations and one release; moving a due date records no event.
+    assert_eq!(s.count_rows("work_order_events").await.unwrap(), 5);
 }
 
 /// Alert updates written with threshold changes apply in order, however they group into
