@@ -187,10 +187,10 @@ impl Store {
 
     /// [`Store::schedule_pm`] for many assets in one transaction, outcomes in order (a recompute
     /// schedules every asset whose due date moved; one commit each was most of a first
-    /// recompute's PM stage). The new orders of assets without an open one, at most 1,000 per
-    /// statement, are created with one insert and one event insert; the other items (an open
-    /// order exists, an asset named again, an order created meanwhile by another writer) go
-    /// through the one-asset logic, in order.
+    /// recompute's PM stage). Per 1,000 items, the missing orders are created with one insert
+    /// (and one event insert) and the moved due dates set with one update; an asset named again,
+    /// or an order created meanwhile by another writer, goes through the one-asset logic, in
+    /// order.
     pub async fn schedule_pms(&self, due: &[PmDue<'_>], now_ms: i64) -> Result<Vec<Scheduled>, StoreError> {
         let mut outcomes: Vec<Option<Scheduled>> = vec![None; due.len()];
         if due.is_empty() {
@@ -199,7 +199,7 @@ impl Store {
         let mut tx = self.begin_write().await?;
         let mut chunk_start = 0;
         for chunk in due.chunks(1000) {
-            self.create_new_pms(&mut tx, chunk, &mut outcomes[chunk_start..chunk_start + chunk.len()], now_ms).await?;
+            self.schedule_chunk(&mut tx, chunk, &mut outcomes[chunk_start..chunk_start + chunk.len()], now_ms).await?;
             chunk_start += chunk.len();
         }
         let mut done = Vec::with_capacity(due.len());
@@ -213,9 +213,11 @@ impl Store {
         Ok(done)
     }
 
-    /// Creates, with one insert and one event insert, the orders of the items of `chunk` whose
-    /// asset has no open order of the plan and is named for the first time; sets their outcomes.
-    async fn create_new_pms(
+    /// Schedules with a few statements the items of `chunk` whose asset and plan are named for the
+    /// first time in it: the missing orders are created with one insert and one event insert, the
+    /// open orders not yet released whose due date moved get it with one update, the others are
+    /// unchanged; sets their outcomes and leaves the rest to the one-asset logic.
+    async fn schedule_chunk(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
         chunk: &[PmDue<'_>],
@@ -226,22 +228,53 @@ impl Store {
         let b = self.backend();
         // The open orders of the chunk's assets, from the partial index of open orders.
         let sql = format!(
-            "SELECT asset_id, plan_id FROM work_orders WHERE asset_id IN ({}) \
+            "SELECT id, asset_id, plan_id, state, due_at FROM work_orders WHERE asset_id IN ({}) \
              AND state NOT IN ('COMPLETED', 'CANCELLED')",
             placeholders(b, chunk.len(), 1, 0)
         );
-        let mut q = sqlx::query_as::<_, (String, String)>(AssertSqlSafe(sql));
+        let mut q = sqlx::query_as::<_, (i64, String, String, String, i64)>(AssertSqlSafe(sql));
         for d in chunk {
             q = q.bind(d.asset_id);
         }
-        let open: std::collections::HashSet<(String, String)> = q.fetch_all(&mut **tx).await?.into_iter().collect();
+        let mut open = std::collections::HashMap::new();
+        for (id, asset, plan, state, due_at) in q.fetch_all(&mut **tx).await? {
+            let state = WoState::try_from(state).map_err(|e| StoreError::invalid("work order state", e))?;
+            open.insert((asset, plan), OrderState { id, state, due_at });
+        }
         let mut seen = std::collections::HashSet::new();
-        let new: Vec<usize> = (0..chunk.len())
-            .filter(|&i| {
-                let key = (chunk[i].asset_id.to_owned(), chunk[i].plan_id.to_owned());
-                !open.contains(&key) && seen.insert(key)
-            })
-            .collect();
+        let (mut new, mut moved) = (Vec::new(), Vec::new());
+        for (i, d) in chunk.iter().enumerate() {
+            let key = (d.asset_id.to_owned(), d.plan_id.to_owned());
+            if !seen.insert(key.clone()) {
+                continue;
+            }
+            match open.get(&key) {
+                None => new.push(i),
+                Some(o) if o.due_at != d.due_at && not_released(o.state) => moved.push((i, o.id)),
+                Some(o) => outcomes[i] = Some(Scheduled::Unchanged(o.id)),
+            }
+        }
+        if !moved.is_empty() {
+            // Placeholders in the order of the text: SQLite's `?` are numbered by position.
+            let rows: Vec<String> = (0..moved.len())
+                .map(|r| {
+                    let p = |i: usize| placeholder(b, 1 + 3 * r + i);
+                    format!("({}, {}, {})", p(1), p(2), p(3))
+                })
+                .collect();
+            let sql = format!(
+                "UPDATE work_orders SET due_at = v.column2, follows_at = v.column3, updated_at = {} \
+                 FROM (VALUES {}) AS v WHERE work_orders.id = v.column1 AND work_orders.state IN {NOT_RELEASED}",
+                placeholder(b, 1),
+                rows.join(", ")
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now_ms);
+            for &(i, id) in &moved {
+                q = q.bind(id).bind(chunk[i].due_at).bind(chunk[i].follows_at);
+                outcomes[i] = Some(Scheduled::Rescheduled(id));
+            }
+            q.execute(&mut **tx).await?;
+        }
         if new.is_empty() {
             return Ok(());
         }
