@@ -285,7 +285,12 @@ pub async fn recompute_thresholds_in(
                         triple(&decision.published),
                         input.part_id
                     );
-                    alerts.push(AlertUpdate::Raise { kind: ALERT_DRIFT, subject: input.part_id.clone(), message: msg });
+                    alerts.push(AlertUpdate::Raise {
+                        kind: ALERT_DRIFT,
+                        subject: input.part_id.clone(),
+                        message: msg,
+                        details: None,
+                    });
                 } else if !on_fallback && open_drift.contains(&input.part_id) {
                     alerts.push(AlertUpdate::Resolve { kind: ALERT_DRIFT, subject: input.part_id.clone() });
                 }

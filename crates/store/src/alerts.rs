@@ -24,14 +24,6 @@ pub struct AlertRow {
     pub created_at: i64,
 }
 
-/// Raises an alert, or refreshes the open one of the same kind and subject.
-const RAISE: &str = "INSERT INTO alerts (kind, subject, message, details, status, created_at) VALUES ($1, $2, $3, $4, 'OPEN', $5) \
-     ON CONFLICT (kind, subject) WHERE status = 'OPEN' DO UPDATE SET message = excluded.message, details = excluded.details";
-
-/// Resolves the open alert of a kind and subject, if any.
-const RESOLVE: &str =
-    "UPDATE alerts SET status = 'RESOLVED', resolved_at = $1 WHERE kind = $2 AND subject = $3 AND status = 'OPEN'";
-
 /// A change to the open alert of one kind and subject, written together with other changes
 /// (see [`Store::store_threshold_changes`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -44,6 +36,8 @@ pub enum AlertUpdate {
         subject: String,
         /// In words.
         message: String,
+        /// More detail, if any.
+        details: Option<String>,
     },
     /// Resolve the open alert, if any.
     Resolve {
@@ -80,8 +74,8 @@ pub(crate) async fn apply_alert_updates(
             AlertUpdate::Raise { .. } => {
                 let rows: Vec<String> = (0..run.len())
                     .map(|r| {
-                        let p = |i: usize| placeholder(backend, 4 * r + i);
-                        format!("({}, {}, {}, NULL, 'OPEN', {})", p(1), p(2), p(3), p(4))
+                        let p = |i: usize| placeholder(backend, 5 * r + i);
+                        format!("({}, {}, {}, {}, 'OPEN', {})", p(1), p(2), p(3), p(4), p(5))
                     })
                     .collect();
                 let sql = format!(
@@ -92,8 +86,9 @@ pub(crate) async fn apply_alert_updates(
                 );
                 let mut q = sqlx::query(AssertSqlSafe(sql));
                 for u in run {
-                    if let AlertUpdate::Raise { kind, subject, message } = u {
-                        q = q.bind(kind.as_str()).bind(subject.as_str()).bind(message.as_str()).bind(now_ms);
+                    if let AlertUpdate::Raise { kind, subject, message, details } = u {
+                        q = q.bind(kind.as_str()).bind(subject.as_str()).bind(message.as_str());
+                        q = q.bind(details.as_deref()).bind(now_ms);
                     }
                 }
                 q.execute(&mut **tx).await?;
@@ -149,20 +144,20 @@ impl Store {
         details: Option<&str>,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query(RAISE)
-            .bind(kind.as_str())
-            .bind(subject)
-            .bind(message)
-            .bind(details)
-            .bind(now_ms)
-            .execute(self.writer())
-            .await?;
-        Ok(())
+        let (subject, message, details) = (subject.to_owned(), message.to_owned(), details.map(str::to_owned));
+        self.update_alerts(&[AlertUpdate::Raise { kind, subject, message, details }], now_ms).await
     }
 
     /// Resolves the open alert of a kind and subject, if any.
     pub async fn resolve_alert(&self, kind: AlertKind, subject: &str, now_ms: i64) -> Result<(), StoreError> {
-        sqlx::query(RESOLVE).bind(now_ms).bind(kind.as_str()).bind(subject).execute(self.writer()).await?;
+        self.update_alerts(&[AlertUpdate::Resolve { kind, subject: subject.to_owned() }], now_ms).await
+    }
+
+    /// Applies `updates` in one transaction.
+    async fn update_alerts(&self, updates: &[AlertUpdate], now_ms: i64) -> Result<(), StoreError> {
+        let mut tx = self.begin_write().await?;
+        apply_alert_updates(&mut tx, self.backend(), updates, now_ms).await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -179,48 +179,44 @@ impl Store {
         follows_at: Option<i64>,
         now_ms: i64,
     ) -> Result<Scheduled, StoreError> {
-        let mut tx = self.begin_write().await?;
-        let outcome = schedule_in(&mut tx, &PmDue { asset_id, plan_id, due_at, follows_at }, now_ms).await?;
-        tx.commit().await?;
-        Ok(outcome)
+        let outcomes = self.schedule_pms(&[PmDue { asset_id, plan_id, due_at, follows_at }], now_ms).await?;
+        outcomes.into_iter().next().ok_or_else(|| StoreError::invalid("scheduling outcome", "none"))
     }
 
     /// [`Store::schedule_pm`] for many assets in one transaction, outcomes in order (a recompute
     /// schedules every asset whose due date moved; one commit each was most of a first
     /// recompute's PM stage). Per 1,000 items, the missing orders are created with one insert
-    /// (and one event insert) and the moved due dates set with one update; an asset named again,
-    /// or an order created meanwhile by another writer, goes through the one-asset logic, in
-    /// order.
+    /// (and one event insert) and the moved due dates set with one update. An asset and plan
+    /// named again waits for the next pass, as does an order another writer created meanwhile
+    /// (the next pass reads it), so each asset's items apply in their order.
     pub async fn schedule_pms(&self, due: &[PmDue<'_>], now_ms: i64) -> Result<Vec<Scheduled>, StoreError> {
         let mut outcomes: Vec<Option<Scheduled>> = vec![None; due.len()];
-        if due.is_empty() {
+        let mut pending: Vec<usize> = (0..due.len()).collect();
+        if pending.is_empty() {
             return Ok(Vec::new());
         }
         let mut tx = self.begin_write().await?;
-        let mut chunk_start = 0;
-        for chunk in due.chunks(1000) {
-            self.schedule_chunk(&mut tx, chunk, &mut outcomes[chunk_start..chunk_start + chunk.len()], now_ms).await?;
-            chunk_start += chunk.len();
-        }
-        let mut done = Vec::with_capacity(due.len());
-        for (d, outcome) in due.iter().zip(outcomes) {
-            done.push(match outcome {
-                Some(o) => o,
-                None => schedule_in(&mut tx, d, now_ms).await?,
-            });
+        while !pending.is_empty() {
+            let mut named = std::collections::HashSet::new();
+            for chunk in pending.chunks(1000) {
+                self.schedule_chunk(&mut tx, due, chunk, &mut named, &mut outcomes, now_ms).await?;
+            }
+            pending.retain(|&i| outcomes[i].is_none());
         }
         tx.commit().await?;
-        Ok(done)
+        Ok(outcomes.into_iter().flatten().collect())
     }
 
-    /// Schedules with a few statements the items of `chunk` whose asset and plan are named for the
-    /// first time in it: the missing orders are created with one insert and one event insert, the
-    /// open orders not yet released whose due date moved get it with one update, the others are
-    /// unchanged; sets their outcomes and leaves the rest to the one-asset logic.
+    /// Schedules with a few statements the items `chunk` of `due` whose asset and plan are not
+    /// `named` yet in this pass (it names them all): the missing orders are created with one
+    /// insert and one event insert, the open orders not yet released whose due date moved get it
+    /// with one update, the others are unchanged. Sets their outcomes; the rest stay `None`.
     async fn schedule_chunk(
         &self,
         tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-        chunk: &[PmDue<'_>],
+        due: &[PmDue<'_>],
+        chunk: &[usize],
+        named: &mut std::collections::HashSet<(String, String)>,
         outcomes: &mut [Option<Scheduled>],
         now_ms: i64,
     ) -> Result<(), StoreError> {
@@ -233,19 +229,19 @@ impl Store {
             placeholders(b, chunk.len(), 1, 0)
         );
         let mut q = sqlx::query_as::<_, (i64, String, String, String, i64)>(AssertSqlSafe(sql));
-        for d in chunk {
-            q = q.bind(d.asset_id);
+        for &i in chunk {
+            q = q.bind(due[i].asset_id);
         }
         let mut open = std::collections::HashMap::new();
         for (id, asset, plan, state, due_at) in q.fetch_all(&mut **tx).await? {
             let state = WoState::try_from(state).map_err(|e| StoreError::invalid("work order state", e))?;
             open.insert((asset, plan), OrderState { id, state, due_at });
         }
-        let mut seen = std::collections::HashSet::new();
         let (mut new, mut moved) = (Vec::new(), Vec::new());
-        for (i, d) in chunk.iter().enumerate() {
+        for &i in chunk {
+            let d = &due[i];
             let key = (d.asset_id.to_owned(), d.plan_id.to_owned());
-            if !seen.insert(key.clone()) {
+            if !named.insert(key.clone()) {
                 continue;
             }
             match open.get(&key) {
@@ -270,7 +266,7 @@ impl Store {
             );
             let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now_ms);
             for &(i, id) in &moved {
-                q = q.bind(id).bind(chunk[i].due_at).bind(chunk[i].follows_at);
+                q = q.bind(id).bind(due[i].due_at).bind(due[i].follows_at);
                 outcomes[i] = Some(Scheduled::Rescheduled(id));
             }
             q.execute(&mut **tx).await?;
@@ -292,14 +288,14 @@ impl Store {
         );
         let mut q = sqlx::query_as::<_, (i64, String, String)>(AssertSqlSafe(sql));
         for &i in &new {
-            let d = &chunk[i];
+            let d = &due[i];
             q = q.bind(d.asset_id).bind(d.plan_id).bind(d.due_at).bind(d.follows_at).bind(now_ms).bind(now_ms);
         }
         let created: std::collections::HashMap<(String, String), i64> =
             q.fetch_all(&mut **tx).await?.into_iter().map(|(id, a, p)| ((a, p), id)).collect();
         let mut events = Vec::with_capacity(created.len());
         for &i in &new {
-            if let Some(&id) = created.get(&(chunk[i].asset_id.to_owned(), chunk[i].plan_id.to_owned())) {
+            if let Some(&id) = created.get(&(due[i].asset_id.to_owned(), due[i].plan_id.to_owned())) {
                 outcomes[i] = Some(Scheduled::Created(id));
                 events.push(id);
             }
@@ -511,59 +507,6 @@ pub struct PmDue<'a> {
     pub due_at: i64,
     /// The completion the due date was computed from, if any.
     pub follows_at: Option<i64>,
-}
-
-/// [`Store::schedule_pm`] inside the caller's transaction.
-async fn schedule_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    d: &PmDue<'_>,
-    now_ms: i64,
-) -> Result<Scheduled, StoreError> {
-    loop {
-        let open: Option<OrderState> = sqlx::query_as(
-            "SELECT id, state, due_at FROM work_orders WHERE asset_id = $1 AND plan_id = $2 \
-             AND state NOT IN ('COMPLETED', 'CANCELLED')",
-        )
-        .bind(d.asset_id)
-        .bind(d.plan_id)
-        .fetch_optional(&mut **tx)
-        .await?;
-        return Ok(match open {
-            None => {
-                // The partial unique index turns a concurrent double creation into a no-op here;
-                // the order the other writer created is then read again (a new statement sees it).
-                let id: Option<i64> = sqlx::query_scalar(
-                    "INSERT INTO work_orders (asset_id, plan_id, state, due_at, follows_at, created_at, updated_at) \
-                     VALUES ($1, $2, 'SCHEDULED', $3, $4, $5, $5) ON CONFLICT DO NOTHING RETURNING id",
-                )
-                .bind(d.asset_id)
-                .bind(d.plan_id)
-                .bind(d.due_at)
-                .bind(d.follows_at)
-                .bind(now_ms)
-                .fetch_optional(&mut **tx)
-                .await?;
-                let Some(id) = id else { continue };
-                record_event(tx, id, None, WoState::Scheduled, SCHEDULED_REASON, OPERATOR, now_ms).await?;
-                Scheduled::Created(id)
-            }
-            Some(OrderState { id, due_at: due, .. }) if due == d.due_at => Scheduled::Unchanged(id),
-            Some(OrderState { id, state, .. }) if not_released(state) => {
-                let sql = format!(
-                    "UPDATE work_orders SET due_at = $1, follows_at = $2, updated_at = $3 WHERE id = $4 AND state IN {NOT_RELEASED}"
-                );
-                sqlx::query(AssertSqlSafe(sql))
-                    .bind(d.due_at)
-                    .bind(d.follows_at)
-                    .bind(now_ms)
-                    .bind(id)
-                    .execute(&mut **tx)
-                    .await?;
-                Scheduled::Rescheduled(id)
-            }
-            Some(OrderState { id, .. }) => Scheduled::Unchanged(id),
-        });
-    }
 }
 
 /// Records the creation of the orders `ids` by a PM recompute, with one insert.

@@ -356,6 +356,7 @@ async fn alert_updates_apply_in_order(db: Db) {
         kind,
         subject: subject.to_owned(),
         message: message.to_owned(),
+        details: None,
     };
     let resolve = |kind, subject: &str| AlertUpdate::Resolve { kind, subject: subject.to_owned() };
     let mut updates = vec![raise(Drift, "P-1", "first"), raise(Drift, "P-2", "x"), raise(Drift, "P-1", "second")];
