@@ -237,6 +237,12 @@ impl Iterator for FailureSpans<'_> {
     }
 }
 
+/// The event types [`mtbf_stats`] reads: UNPLANNED starts end samples and planned downtime is
+/// subtracted. Events of the other types (CORRECTIVE, SENSOR_RESET) do not change its result, so
+/// a reader of stored logs may leave them out.
+pub const MTBF_EVENT_TYPES: [FailureEventType; 3] =
+    [FailureEventType::Unplanned, FailureEventType::Planned, FailureEventType::PlannedReplacement];
+
 /// Every raw sample (valid or not) with its origin: `true` for failure-log spans.
 fn raw_samples<'a>(
     events: &'a [FailureEvent],
@@ -649,6 +655,22 @@ mod tests {
             events.sort_by_key(|e| e.started_at);
             let got: Vec<f64> = FailureSpans::new(&events, None).collect();
             prop_assert_eq!(got, brute_force(&events));
+        }
+
+        #[test]
+        fn stats_read_only_the_mtbf_event_types(
+            raw in prop::collection::vec((0usize..5, 0i64..500, prop::option::of(-5i64..60)), 0..40),
+            since in prop::option::of(0i64..300),
+        ) {
+            let mut events: Vec<FailureEvent> = raw
+                .iter()
+                .map(|&(k, start, len)| ev(FailureEventType::ALL[k], start, len.map(|l| start + l)))
+                .collect();
+            events.sort_by_key(|e| e.started_at);
+            let read: Vec<FailureEvent> =
+                events.iter().filter(|e| MTBF_EVENT_TYPES.contains(&e.event_type)).copied().collect();
+            let scope = SampleScope { since: since.map(at_hour) };
+            prop_assert_eq!(mtbf_stats(&events, &[], scope), mtbf_stats(&read, &[], scope));
         }
 
         #[test]

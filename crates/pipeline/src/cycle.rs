@@ -1,5 +1,5 @@
 //! The pipeline cycle: the one place that orders the stages after data came in — validation and
-//! mapping gate → thresholds → PM intervals and work orders → routing.
+//! mapping gate → thresholds, beside them PM intervals and work orders, then routing.
 //!
 //! `cmms import`, `cmms recompute`, `cmms demo` and the server's reconciliation loop run
 //! [`cycle`]; what each runs is its [`CycleScope`].
@@ -11,7 +11,8 @@ use crate::thresholds::{self, RecomputeScope, ThresholdRun, ThresholdsError};
 use cmms_store::Store;
 use jiff::Timestamp;
 
-/// Which stages a cycle runs. The gate always runs first (it is cheap when nothing is staged).
+/// Which stages a cycle runs. The gate always runs (it is cheap when nothing is staged), before
+/// every stage but the PM stage.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CycleScope {
     /// The validation and mapping gate only: one file of a batch whose routing runs at the end
@@ -43,7 +44,8 @@ pub struct CycleReport {
     pub routing: Option<RoutingRun>,
 }
 
-/// Why a cycle stopped; the stages before the failed one are stored.
+/// Why a cycle stopped. What the stages before the failed one did is stored, and so is the PM
+/// stage's work when the gate or the thresholds failed beside it (and theirs when it failed).
 #[derive(Debug, thiserror::Error)]
 pub enum CycleError {
     /// The validation and mapping gate failed.
@@ -60,13 +62,31 @@ pub enum CycleError {
     Routing(#[from] RoutingError),
 }
 
-/// Runs the stages of `scope` in order, computing as of `as_of`; `now_ms` is written on the rows.
+/// Runs the stages of `scope`, computing as of `as_of`; `now_ms` is written on the rows.
+///
+/// The PM stage reads and writes only assets, their failure logs and PM work orders, none of
+/// which the gate or the thresholds touch: it runs beside them (its statements on their own
+/// connections while the other chain computes), and routing, which reads both, runs last.
 pub async fn cycle(store: &Store, as_of: Timestamp, now_ms: i64, scope: CycleScope) -> Result<CycleReport, CycleError> {
-    let mut report = CycleReport { gate: inventory::process(store, now_ms).await?, ..CycleReport::default() };
-    if let CycleScope::Recompute(parts) = scope {
-        report.thresholds = Some(thresholds::recompute_thresholds_in(store, as_of, now_ms, parts).await?);
-        report.intervals = Some(pm::recompute_intervals(store, as_of, now_ms).await?);
-    }
+    let inventory = async {
+        let gate = inventory::process(store, now_ms).await?;
+        let thresholds = match scope {
+            CycleScope::Recompute(parts) => {
+                Some(thresholds::recompute_thresholds_in(store, as_of, now_ms, parts).await?)
+            }
+            _ => None,
+        };
+        Ok::<_, CycleError>((gate, thresholds))
+    };
+    let intervals = async {
+        match scope {
+            CycleScope::Recompute(_) => pm::recompute_intervals(store, as_of, now_ms).await.map(Some),
+            _ => Ok(None),
+        }
+    };
+    let (inventory, intervals) = tokio::join!(inventory, intervals);
+    let (gate, thresholds) = inventory?;
+    let mut report = CycleReport { gate, thresholds, intervals: intervals?, routing: None };
     let routes = match scope {
         CycleScope::Gate => None,
         CycleScope::RouteTouched => Some(RouteScope::Parts(report.gate.touched.iter().cloned().collect())),

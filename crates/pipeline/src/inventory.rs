@@ -22,6 +22,7 @@ use cmms_store::inventory::{StagedScan, StagedSnapshot};
 use cmms_store::sku_map::QuarantineHold;
 use cmms_store::{Store, StoreError};
 use std::collections::{BTreeMap, BTreeSet};
+use tracing::Instrument;
 
 /// The quarantine "source" of scanned codes (scans carry no source system).
 pub const SCAN_SOURCE: &str = "SCAN";
@@ -132,9 +133,12 @@ pub async fn map_skus(
 
 /// Runs mapping, the snapshot gate and scan reconciliation over everything pending.
 pub async fn process(store: &Store, now_ms: i64) -> Result<GateRun, InventoryError> {
+    // Instrumented rather than entered: the gate runs beside the PM stage (`crate::cycle`).
+    process_in_span(store, now_ms).instrument(tracing::info_span!("validate_and_map")).await
+}
+
+async fn process_in_span(store: &Store, now_ms: i64) -> Result<GateRun, InventoryError> {
     let _stage = STAGE.lock().await;
-    let span = tracing::info_span!("validate_and_map");
-    let _enter = span.enter();
     let (_, formulas) = formulas::active(store, now_ms).await?;
     let gate = *formulas.gate();
     let mut run = GateRun::default();

@@ -11,17 +11,21 @@ use cmms_core::life::{
     weibull_cost_decisions,
 };
 use cmms_core::pm::{PmError, next_due};
-use cmms_core::reliability::{Basis, FailureEvent, IntervalReason, MtbfStats, PmInterval, asset_interval, pm_interval};
+use cmms_core::reliability::{
+    Basis, FailureEvent, FailureEventType, IntervalReason, MTBF_EVENT_TYPES, MtbfReading, MtbfStats, PmInterval,
+    asset_interval, pm_interval,
+};
 use cmms_core::time::{SiteTz, TimeError, TimeWindow, from_epoch_ms, to_epoch_ms};
 use cmms_core::work_order::{
     PmWorkOrder, WoAction, WoId, WoState, WorkOrderError, completion, correct_completion, transition,
 };
 use cmms_store::codes::PmStatus;
-use cmms_store::reliability::{LifeModelWrite, PmAsset, PmIntervalWrite};
+use cmms_store::reliability::{LifeModelWrite, LoggedEvent, PmAsset, PmIntervalWrite};
 use cmms_store::work_orders::{CompletionOutcome, CorrectionOutcome, PmDue, Scheduled, WorkOrderRow};
 use cmms_store::{Store, StoreError, UpsertCounts};
 use jiff::Timestamp;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use tracing::Instrument;
 
 /// The PM plan that MTBF-based intervals drive (one per asset until plans are imported).
 pub const DEFAULT_PLAN: &str = "PM";
@@ -140,8 +144,12 @@ type Decided = (UnitDecision, (f64, f64));
 /// the interval is the cost-optimal decision on the asset's lives (or its group's pooled lives),
 /// stored with its fit in `pm_life_models`, by the same core functions as `cmms compute`.
 pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -> Result<IntervalRun, PmServiceError> {
+    // Instrumented rather than entered: the stage runs beside the thresholds stage (`crate::cycle`).
     let span = tracing::info_span!("recompute_intervals", %as_of);
-    let _enter = span.enter();
+    intervals_in_span(store, as_of, now_ms).instrument(span).await
+}
+
+async fn intervals_in_span(store: &Store, as_of: Timestamp, now_ms: i64) -> Result<IntervalRun, PmServiceError> {
     let (formula_version, formulas) = formulas::active(store, now_ms).await?;
     let params = *formulas.pm();
     let weibull = params.method == PmMethod::WeibullCost;
@@ -156,12 +164,20 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
     // First pass: every asset's seed interval and, under weibull_cost, its lives (a decision may
     // rest on the lives of its whole asset group, so all are read before any is decided).
     let mut prepared = Vec::with_capacity(assets.len());
-    for chunk in assets.chunks(ASSET_CHUNK) {
+    let chunks: Vec<&[PmAsset]> = assets.chunks(ASSET_CHUNK).collect();
+    // The next chunk's inputs are read (on another connection) while this chunk is computed.
+    let read_ahead = |chunk: &[PmAsset]| {
         let ids: Vec<String> = chunk.iter().map(|a| a.asset_id.clone()).collect();
-        let mut logs = store.failure_logs(&ids).await?.into_iter();
-        let mut readings = store.mtbf_readings(&ids).await?;
-        let mut completions = if weibull { store.pm_completions(&ids).await? } else { Default::default() };
-        for asset in chunk {
+        tokio::spawn(read_chunk(store.clone(), ids, weibull).in_current_span())
+    };
+    let mut next = chunks.first().map(|c| read_ahead(c));
+    for (i, chunk) in chunks.iter().enumerate() {
+        let Some(reading) = next.take() else { break };
+        next = chunks.get(i + 1).map(|c| read_ahead(c));
+        let ChunkInputs { logs, mut readings, mut completions } =
+            reading.await.map_err(|e| PmServiceError::Invalid(format!("reading failure logs: {e}")))??;
+        let mut logs = logs.into_iter();
+        for asset in *chunk {
             let history = logs.next().unwrap_or_default();
             let (keys, names) = component_keys(history.iter().map(|e| e.component.as_ref().map(|c| c.as_str())));
             let names: Vec<String> = names.into_iter().map(str::to_owned).collect();
@@ -308,6 +324,27 @@ pub async fn recompute_intervals(store: &Store, as_of: Timestamp, now_ms: i64) -
     }
     tracing::info!(assets = run.assets, created = run.work_orders_created, "PM intervals recomputed");
     Ok(run)
+}
+
+/// What the PM stage reads of one chunk of assets.
+struct ChunkInputs {
+    /// Failure logs by position in the chunk: only the event types the MTBF calculation reads,
+    /// unless the life models need every event.
+    logs: Vec<Vec<LoggedEvent>>,
+    /// MTBF readings by asset.
+    readings: HashMap<String, Vec<MtbfReading>>,
+    /// Completion times by asset (read under `weibull_cost` only).
+    completions: HashMap<String, Vec<i64>>,
+}
+
+/// Reads one chunk's [`ChunkInputs`] (owned arguments: it runs as its own task).
+async fn read_chunk(store: Store, ids: Vec<String>, weibull: bool) -> Result<ChunkInputs, StoreError> {
+    let kinds: &[FailureEventType] = if weibull { &FailureEventType::ALL } else { &MTBF_EVENT_TYPES };
+    Ok(ChunkInputs {
+        logs: store.failure_logs(&ids, kinds).await?,
+        readings: store.mtbf_readings(&ids).await?,
+        completions: if weibull { store.pm_completions(&ids).await? } else { HashMap::new() },
+    })
 }
 
 /// The `weibull_cost` decision of every unit of every prepared asset (in the order of its

@@ -28,6 +28,7 @@ use cmms_store::thresholds::{Announcement, CurrentThreshold, ThresholdChange, Th
 use cmms_store::{Store, StoreError};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashSet};
+use tracing::Instrument;
 
 /// Alert kind: computed thresholds drifted from the baseline; the fallback is published.
 pub const ALERT_DRIFT: AlertKind = AlertKind::Drift;
@@ -146,8 +147,17 @@ pub async fn recompute_thresholds_in(
     now_ms: i64,
     scope: RecomputeScope,
 ) -> Result<ThresholdRun, ThresholdsError> {
+    // Instrumented rather than entered: the stage runs beside the PM stage (`crate::cycle`).
     let span = tracing::info_span!("recompute_thresholds", %as_of, ?scope);
-    let _enter = span.enter();
+    thresholds_in_span(store, as_of, now_ms, scope).instrument(span).await
+}
+
+async fn thresholds_in_span(
+    store: &Store,
+    as_of: Timestamp,
+    now_ms: i64,
+    scope: RecomputeScope,
+) -> Result<ThresholdRun, ThresholdsError> {
     let (version, formulas) = formulas::active(store, now_ms).await?;
     let mut run = ThresholdRun { formula_version: version, scope, ..Default::default() };
     let window = UsageWindow::new(as_of, formulas.params().thresholds.window_days);

@@ -58,18 +58,7 @@ pub(crate) async fn apply_alert_updates(
     now_ms: i64,
 ) -> Result<(), StoreError> {
     use crate::rows::placeholder;
-    let mut start = 0;
-    while start < updates.len() {
-        let mut seen = std::collections::HashSet::new();
-        let mut end = start;
-        while end < updates.len()
-            && end - start < 1000
-            && same_run(&updates[start], &updates[end])
-            && seen.insert(updates[end].key())
-        {
-            end += 1;
-        }
-        let run = &updates[start..end];
+    for run in crate::rows::distinct_runs(updates, 1000, AlertUpdate::key, same_run) {
         match &run[0] {
             AlertUpdate::Raise { .. } => {
                 let rows: Vec<String> = (0..run.len())
@@ -109,7 +98,6 @@ pub(crate) async fn apply_alert_updates(
                 q.execute(&mut **tx).await?;
             }
         }
-        start = end;
     }
     Ok(())
 }

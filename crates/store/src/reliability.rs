@@ -511,9 +511,14 @@ impl Store {
     /// asset's log into one text (`code,started_at,ended_at,component` per event, `;` between
     /// events), so the driver hands over one row per asset instead of one per event — per-row
     /// overhead of the driver was most of the PM stage's time. A log of more than
-    /// [`PACKED_EVENTS_MAX`] events is read row by row (a packed text has a size limit).
-    pub async fn failure_logs(&self, asset_ids: &[String]) -> Result<Vec<Vec<LoggedEvent>>, StoreError> {
-        self.failure_logs_packing_at_most(asset_ids, PACKED_EVENTS_MAX).await
+    /// [`PACKED_EVENTS_MAX`] events is read row by row (a packed text has a size limit). Only
+    /// events of the types in `kinds` are read (the MTBF calculation ignores some).
+    pub async fn failure_logs(
+        &self,
+        asset_ids: &[String],
+        kinds: &[FailureEventType],
+    ) -> Result<Vec<Vec<LoggedEvent>>, StoreError> {
+        self.failure_logs_packing_at_most(asset_ids, kinds, PACKED_EVENTS_MAX).await
     }
 
     /// [`Store::failure_logs`], packing only logs of at most `max_packed` events (tests compare
@@ -522,14 +527,22 @@ impl Store {
     pub async fn failure_logs_packing_at_most(
         &self,
         asset_ids: &[String],
+        kinds: &[FailureEventType],
         max_packed: i64,
     ) -> Result<Vec<Vec<LoggedEvent>>, StoreError> {
         let mut out: Vec<Vec<LoggedEvent>> = vec![Vec::new(); asset_ids.len()];
-        let kinds: String =
+        let codes: String =
             FailureEventType::ALL.iter().enumerate().map(|(i, k)| format!(" WHEN '{}' THEN {i}", k.as_str())).collect();
+        // The names are the enum's own constants, not input: safe to write into the statement.
+        let only: String = if FailureEventType::ALL.iter().all(|k| kinds.contains(k)) {
+            String::new()
+        } else {
+            let names: Vec<String> = kinds.iter().map(|k| format!("'{}'", k.as_str())).collect();
+            format!(" AND event_type IN ({})", names.join(", "))
+        };
         let one_log = format!(
-            "SELECT CAST(CASE event_type{kinds} ELSE -1 END AS BIGINT), started_at, ended_at, component \
-             FROM failure_events WHERE asset_id = $1 AND voided = 0 ORDER BY started_at, event_id"
+            "SELECT CAST(CASE event_type{codes} ELSE -1 END AS BIGINT), started_at, ended_at, component \
+             FROM failure_events WHERE asset_id = $1 AND voided = 0{only} ORDER BY started_at, event_id"
         );
         for (c, chunk) in asset_ids.chunks(1000).enumerate() {
             // Counted from the index alone (voided events included: an upper bound); only the
@@ -561,11 +574,11 @@ impl Store {
                 // concat_ws builds each event's text at once (a tenth faster than chained `||`);
                 // no argument is NULL, so no field is skipped.
                 let sql = format!(
-                    "SELECT CAST(v.column2 AS BIGINT), count(*), string_agg(concat_ws(',', CASE f.event_type{kinds} ELSE -1 END, \
+                    "SELECT CAST(v.column2 AS BIGINT), count(*), string_agg(concat_ws(',', CASE f.event_type{codes} ELSE -1 END, \
                      f.started_at, coalesce(f.ended_at || '', ''), coalesce(f.component, '')), ';' \
                      ORDER BY f.started_at, f.event_id) \
                      FROM failure_events f JOIN (VALUES {}) v ON v.column1 = f.asset_id \
-                     WHERE f.voided = 0 GROUP BY v.column2",
+                     WHERE f.voided = 0{only} GROUP BY v.column2",
                     values.join(", ")
                 );
                 let mut q = sqlx::query_as::<_, (i64, i64, String)>(AssertSqlSafe(sql));

@@ -246,6 +246,33 @@ pub(crate) fn placeholders(backend: Backend, rows: usize, width: usize, offset: 
     s
 }
 
+/// `items` cut into runs for multi-row statements: at most `max` items each, no key twice in one
+/// run (an upsert may not touch a row twice in one statement) and each item joining its run's
+/// first only where `joins(first, item)` holds. Order is kept.
+pub(crate) fn distinct_runs<'a, T, K: Eq + std::hash::Hash>(
+    items: &'a [T],
+    max: usize,
+    key: impl Fn(&'a T) -> K,
+    joins: impl Fn(&T, &T) -> bool,
+) -> Vec<&'a [T]> {
+    let mut runs = Vec::new();
+    let mut start = 0;
+    while start < items.len() {
+        let mut seen = std::collections::HashSet::new();
+        let mut end = start;
+        while end < items.len()
+            && end - start < max
+            && joins(&items[start], &items[end])
+            && seen.insert(key(&items[end]))
+        {
+            end += 1;
+        }
+        runs.push(&items[start..end]);
+        start = end;
+    }
+    runs
+}
+
 /// Binds whole rows followed by the write stamp.
 fn bind_rows<'q>(
     mut q: Query<'q, Any, AnyArguments>,

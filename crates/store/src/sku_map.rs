@@ -211,9 +211,10 @@ impl Store {
     }
 
     /// Holds SKUs in quarantine (or refreshes their open entries): `(source, external_sku,
-    /// reason, candidates, held_count)` each, a few thousand per write transaction — a recompute
-    /// over a large feed holds tens of thousands of SKUs, and one commit per SKU took seconds.
-    /// Each entry is a refresh on its own, so a failure part-way loses nothing.
+    /// reason, candidates, held_count)` each, a few thousand per write transaction and up to a
+    /// thousand per statement — a recompute over a large feed holds tens of thousands of SKUs,
+    /// and one commit per SKU took seconds. Each transaction holds or refreshes its entries
+    /// whole, so a failure part-way loses nothing already written.
     pub async fn quarantine_hold(&self, held: &[QuarantineHold], now_ms: i64) -> Result<(), StoreError> {
         for chunk in held.chunks(5000) {
             self.quarantine_hold_in_one(chunk, now_ms).await?;
@@ -222,22 +223,30 @@ impl Store {
     }
 
     async fn quarantine_hold_in_one(&self, held: &[QuarantineHold], now_ms: i64) -> Result<(), StoreError> {
+        use crate::rows::placeholder;
+        let backend = self.backend();
         let mut tx = self.begin_write().await?;
-        for h in held {
-            sqlx::query(
+        let runs =
+            crate::rows::distinct_runs(held, 1000, |h| (h.source.as_str(), h.external_sku.as_str()), |_, _| true);
+        for run in runs {
+            let rows: Vec<String> = (0..run.len())
+                .map(|r| {
+                    let p = |i: usize| placeholder(backend, 7 * r + i);
+                    format!("({}, {}, {}, {}, {}, 'OPEN', {}, {})", p(1), p(2), p(3), p(4), p(5), p(6), p(7))
+                })
+                .collect();
+            let sql = format!(
                 "INSERT INTO quarantine (source, external_sku, reason, candidates, held_count, status, first_seen, last_seen) \
-                 VALUES ($1, $2, $3, $4, $5, 'OPEN', $6, $6) \
-                 ON CONFLICT (source, external_sku) WHERE status = 'OPEN' DO UPDATE SET reason = excluded.reason, \
+                 VALUES {} ON CONFLICT (source, external_sku) WHERE status = 'OPEN' DO UPDATE SET reason = excluded.reason, \
                  candidates = excluded.candidates, held_count = excluded.held_count, last_seen = excluded.last_seen",
-            )
-            .bind(h.source.as_str())
-            .bind(h.external_sku.as_str())
-            .bind(h.reason)
-            .bind(h.candidates.as_deref())
-            .bind(h.held_count)
-            .bind(now_ms)
-            .execute(&mut *tx)
-            .await?;
+                rows.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for h in run {
+                q = q.bind(h.source.as_str()).bind(h.external_sku.as_str()).bind(h.reason);
+                q = q.bind(h.candidates.as_deref()).bind(h.held_count).bind(now_ms).bind(now_ms);
+            }
+            q.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())

@@ -211,6 +211,7 @@ fn main() -> std::process::ExitCode {
         case!(missing_header_column_is_a_file_error),
         case!(pm::failure_feed_is_idempotent_and_rejects_conflicts),
         case!(pm::intervals_use_unplanned_failures_only_and_fall_back),
+        case!(pm::every_asset_of_many_chunks_gets_its_own_mtbf),
         case!(pm::recompute_is_stable_and_keeps_one_open_pm),
         case!(pm::completion_schedules_exactly_one_next_pm),
         case!(pm::a_completion_in_the_future_is_refused),

@@ -129,6 +129,42 @@ pub async fn intervals_use_unplanned_failures_only_and_fall_back(db: Db) {
     assert_eq!((new.status.as_str(), new.n_discarded, new.next_due_at), ("NO_LAST_COMPLETION", 2, None));
 }
 
+/// Assets over several of the PM stage's chunks (read ahead while the previous chunk computes)
+/// each get their own log: asset `i` fails every `24 + i % 97` hours, with corrective work and
+/// sensor resets between failures that must not change its MTBF.
+pub async fn every_asset_of_many_chunks_gets_its_own_mtbf(db: Db) {
+    load_sites(&db).await;
+    let n: u32 = 2_345;
+    let mut assets = String::from("asset_id,asset_group,site_id,fallback_interval_days,last_completion_at\n");
+    let mut failures = String::from("event_id,asset_id,event_type,started_at,ended_at\n");
+    let start = parse_timestamp("2026-01-01T00:00:00Z").unwrap();
+    let at = |h: i64| (start + jiff::SignedDuration::from_hours(h)).to_string();
+    for i in 0..n {
+        assets.push_str(&format!("A-{i:05},PUMPS,PLANT-A,90,2026-10-01T07:00:00Z\n"));
+        let gap = 24 + i64::from(i % 97);
+        for k in 0..3 {
+            let t = k * gap;
+            failures.push_str(&format!("U-{i}-{k},A-{i:05},UNPLANNED,{},\n", at(t)));
+            failures.push_str(&format!("C-{i}-{k},A-{i:05},CORRECTIVE,{},{}\n", at(t + 1), at(t + 3)));
+            failures.push_str(&format!("S-{i}-{k},A-{i:05},SENSOR_RESET,{},\n", at(t + 2)));
+        }
+    }
+    for (feed_kind, name, text) in [(Feed::Assets, "assets.csv", assets), (Feed::Failures, "failures.csv", failures)] {
+        let path = write_temp(name, &text);
+        let r = feed::import(&db.store, feed_kind, feed::File { path: &path, observer: &mut Quiet }, 2).await.unwrap();
+        assert!(r.is_clean(), "{:?}", r.issues);
+    }
+    let run = pm::recompute_intervals(&db.store, parse_timestamp("2026-11-01").unwrap(), NOW).await.unwrap();
+    assert_eq!(run.assets, u64::from(n));
+    let rows = db.store.pm_intervals().await.unwrap();
+    assert_eq!(rows.len(), n as usize);
+    for (i, row) in rows.iter().enumerate() {
+        let gap = 24.0 + f64::from(i as u32 % 97);
+        assert_eq!(row.asset_id, format!("A-{i:05}"));
+        assert_eq!((row.n_samples, row.mean_mtbf_hours), (2, Some(gap)), "{}", row.asset_id);
+    }
+}
+
 pub async fn recompute_is_stable_and_keeps_one_open_pm(db: Db) {
     load_assets(&db).await;
     load_failures(&db).await;

@@ -4,8 +4,11 @@
 use cmms_core::corrections::{EventKey, VoidFeed, event_key};
 use cmms_core::feeds::{ConsumptionRecord, FailureRecord, SnapshotRecord};
 use cmms_core::master::{AssetRecord, ImportRecord, PartRecord, RawRow, SiteRecord};
+use cmms_core::reliability::FailureEventType::{self, Corrective};
+use cmms_core::reliability::MTBF_EVENT_TYPES;
 use cmms_store::corrections::{RestoreOutcome, VoidOutcome};
 use cmms_store::master::StoredRecord;
+use cmms_store::reliability::LoggedEvent;
 use cmms_store::testing::Db;
 use cmms_store::{RowOutcome, SqlValue};
 
@@ -210,8 +213,8 @@ pub async fn failure_logs_read_alike_packed_and_row_by_row(db: Db) {
     s.write_rows(&FailureRecord::SPEC, rows, 1).await.unwrap();
     s.void_event(&key(VoidFeed::Failures, "A-1", "F-9"), "duplicate", "ops", 2).await.unwrap();
     let ids: Vec<String> = ["A-1", "A-2", "A-3", "A-404"].map(str::to_owned).to_vec();
-    let packed = s.failure_logs(&ids).await.unwrap();
-    let row_by_row = s.failure_logs_packing_at_most(&ids, 1).await.unwrap();
+    let packed = s.failure_logs(&ids, &FailureEventType::ALL).await.unwrap();
+    let row_by_row = s.failure_logs_packing_at_most(&ids, &FailureEventType::ALL, 1).await.unwrap();
     assert_eq!(packed, row_by_row);
     assert_eq!(packed.iter().map(Vec::len).collect::<Vec<_>>(), [3, 0, 1, 0]);
     let a1: Vec<(String, Option<&str>)> = packed[0]
@@ -220,4 +223,11 @@ pub async fn failure_logs_read_alike_packed_and_row_by_row(db: Db) {
         .collect();
     assert_eq!(a1.iter().map(|(_, c)| *c).collect::<Vec<_>>(), [None, None, Some("bearing")], "F-1, F-2, F-3: {a1:?}");
     assert_eq!(packed[0][0].event.ended_at, None, "an open planned downtime stays open");
+    // Only the types asked for, both ways: the CORRECTIVE F-2 is left out.
+    let mtbf = s.failure_logs(&ids, &MTBF_EVENT_TYPES).await.unwrap();
+    assert_eq!(mtbf, s.failure_logs_packing_at_most(&ids, &MTBF_EVENT_TYPES, 1).await.unwrap());
+    let kept: Vec<Vec<LoggedEvent>> =
+        packed.iter().map(|log| log.iter().filter(|e| e.event.event_type != Corrective).cloned().collect()).collect();
+    assert_eq!(mtbf, kept);
+    assert_eq!(mtbf[0].len(), 2);
 }

@@ -378,6 +378,31 @@ async fn alert_updates_apply_in_order(db: Db) {
     assert_eq!(open, want);
 }
 
+/// Quarantine holds written many per statement: more than one statement's worth, a SKU named
+/// twice in one call (the later hold wins), and a second call refreshing open entries in place.
+async fn quarantine_holds_are_written_in_bulk(db: Db) {
+    use cmms_store::sku_map::QuarantineHold;
+    let s = &db.store;
+    let hold = |sku: String, n: i64| QuarantineHold {
+        source: "ERP".to_owned(),
+        external_sku: sku,
+        reason: "UNMAPPED",
+        candidates: None,
+        held_count: n,
+    };
+    let mut holds: Vec<QuarantineHold> = (0..2500).map(|i| hold(format!("SKU-{i}"), 1)).collect();
+    holds.push(hold("SKU-2400".to_owned(), 5));
+    s.quarantine_hold(&holds, 1).await.unwrap();
+    s.quarantine_hold(&[hold("SKU-8".to_owned(), 9)], 2).await.unwrap();
+    let open = s.quarantine(true).await.unwrap();
+    assert_eq!(open.len(), 2500, "one open entry per SKU");
+    let count = |sku: &str| open.iter().find(|q| q.external_sku == sku).map(|q| q.held_count);
+    assert_eq!(
+        (count("SKU-0"), count("SKU-2400"), count("SKU-8"), count("SKU-2499")),
+        (Some(1), Some(5), Some(9), Some(1))
+    );
+}
+
 fn main() -> std::process::ExitCode {
     run_suite(&[
         case!(null_then_value_doubles_share_a_prepared_statement),
@@ -393,6 +418,7 @@ fn main() -> std::process::ExitCode {
         case!(a_copy_stored_meanwhile_by_another_writer_is_judged_by_content),
         case!(pms_are_scheduled_in_one_batch),
         case!(alert_updates_apply_in_order),
+        case!(quarantine_holds_are_written_in_bulk),
         case!(corrections::voided_consumption_counts_nowhere_but_in_deduplication),
         case!(corrections::voided_failure_events_leave_the_history),
         case!(corrections::failure_logs_read_alike_packed_and_row_by_row),
