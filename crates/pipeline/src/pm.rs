@@ -3,7 +3,7 @@
 //! plus the work-order operations (transition, complete) that the CLI and API call.
 
 use crate::formulas::{self, FormulasError};
-use cmms_core::formula::{FormulaSet, PmMethod};
+use cmms_core::formula::{FormulaSet, PmMethod, PmParams};
 use cmms_core::ids::AssetGroup;
 use cmms_core::ids::PlanId;
 use cmms_core::life::{
@@ -161,9 +161,11 @@ async fn intervals_in_span(store: &Store, as_of: Timestamp, now_ms: i64) -> Resu
     if !weibull {
         store.clear_life_models().await?;
     }
-    // First pass: every asset's seed interval and, under weibull_cost, its lives (a decision may
-    // rest on the lives of its whole asset group, so all are read before any is decided).
-    let mut prepared = Vec::with_capacity(assets.len());
+    let storing = Storing { store, formula_version, plan: &plan, open_due: &open_due, now_ms };
+    // Every asset's seed interval and, under weibull_cost, its lives. Under mtbf_fraction each
+    // chunk is stored as soon as it is computed; under weibull_cost a decision may rest on the
+    // lives of the asset's whole group, so all are prepared before any is decided and stored.
+    let mut prepared = Vec::new();
     let chunks: Vec<&[PmAsset]> = assets.chunks(ASSET_CHUNK).collect();
     // The next chunk's inputs are read (on another connection) while this chunk is computed.
     let read_ahead = |chunk: &[PmAsset]| {
@@ -177,153 +179,197 @@ async fn intervals_in_span(store: &Store, as_of: Timestamp, now_ms: i64) -> Resu
         let ChunkInputs { logs, mut readings, mut completions } =
             reading.await.map_err(|e| PmServiceError::Invalid(format!("reading failure logs: {e}")))??;
         let mut logs = logs.into_iter();
-        for asset in *chunk {
-            let history = logs.next().unwrap_or_default();
-            let (keys, names) = component_keys(history.iter().map(|e| e.component.as_ref().map(|c| c.as_str())));
-            let names: Vec<String> = names.into_iter().map(str::to_owned).collect();
-            let events: Vec<FailureEvent> = history.into_iter().map(|e| e.event).collect();
-            let readings = readings.remove(&asset.asset_id).unwrap_or_default();
-            // A problem of one asset's own data is that asset's status; the others go on.
-            let mut problem = None;
-            let interval = asset_interval(&events, &readings, &params, as_of, asset.fallback_interval_days)
-                .unwrap_or_else(|e| {
-                    problem = Some(format!("failure history: {e}"));
-                    pm_interval(&MtbfStats::default(), &params, asset.fallback_interval_days)
-                });
-            let units = if weibull && problem.is_none() {
-                let mut done: Vec<Timestamp> = completions
-                    .remove(&asset.asset_id)
-                    .unwrap_or_default()
-                    .into_iter()
-                    .chain(asset.last_completion_at)
-                    .map(from_epoch_ms)
-                    .collect();
-                done.sort_unstable();
-                done.dedup();
-                match unit_lives(&events, &keys, &done, as_of) {
-                    Ok(units) => units.into_iter().map(|(k, set)| (names[k as usize].clone(), set)).collect(),
-                    Err(e) => {
-                        problem = Some(format!("failure history: {e}"));
-                        Vec::new()
-                    }
-                }
-            } else {
-                Vec::new()
-            };
-            prepared.push(Prepared { asset, interval, problem, units });
-        }
-    }
-    let decisions = if weibull { decide(&prepared, &formulas).await? } else { vec![Vec::new(); prepared.len()] };
-    for (chunk, decisions) in prepared.chunks(ASSET_CHUNK).zip(decisions.chunks(ASSET_CHUNK)) {
-        let mut rows = Vec::with_capacity(chunk.len());
-        let mut models = Vec::new();
-        let mut due = Vec::new();
-        for (p, decided) in chunk.iter().zip(decisions) {
-            let (asset, interval) = (p.asset, p.interval);
-            // Under weibull_cost the unit with the shortest recommended interval decides.
-            let decider = deciding_unit(&decided.iter().map(|d| d.0).collect::<Vec<_>>());
-            let decision = decider.map(|i| &decided[i]);
-            let mut problem = p.problem.clone();
-            let stats = interval.stats;
-            // Under weibull_cost the decision sets basis, reason and interval; `None`: no PM.
-            let (basis, reason, interval_days) = match decision {
-                Some((u, _)) => (
-                    Basis::from(u.basis),
-                    u.decision.reason.filter(|_| u.basis == CostBasis::RunToFailure).map(IntervalReason::from),
-                    u.interval_days,
-                ),
-                None => (interval.basis, interval.reason.map(IntervalReason::from), Some(interval.interval_days)),
-            };
-            let last = asset.last_completion_at.map(from_epoch_ms);
-            let next = match SiteTz::parse(&asset.timezone) {
-                Ok(tz) => interval_days.map(|d| next_due(last, d, &tz.zone())),
-                Err(e) => {
-                    problem = Some(format!("site time zone: {e}"));
-                    None
-                }
-            };
-            let status = match (&problem, &next) {
-                (Some(reason), _) => {
-                    run.asset_errors.push(AssetError { asset_id: asset.asset_id.clone(), reason: reason.clone() });
-                    PmStatus::InvalidInput
-                }
-                (None, Some(Err(e))) => PmStatus::from(e),
-                (None, None) => PmStatus::NoTimeBasedPm,
-                (None, Some(Ok(_))) => PmStatus::Ok,
-            };
-            *run.by_status.entry(status.as_str().to_owned()).or_default() += 1;
-            let basis_key = match reason {
-                Some(r) => format!("{}/{}", basis.as_str(), r.code()),
-                None => basis.as_str().to_owned(),
-            };
-            *run.by_basis.entry(basis_key).or_default() += 1;
-            run.discarded_samples += stats.n_discarded as u64;
-            let (due_ms, due_local) = match &next {
-                Some(Ok(n)) if problem.is_none() => (Some(to_epoch_ms(n.due_utc())), Some(n.local_rfc3339())),
-                Some(Err(PmError::NotMonotonic { due_at, .. })) => {
-                    tracing::warn!(asset = %asset.asset_id, %due_at, "next due date not after the last completion; not stored");
-                    (None, None)
-                }
-                _ => (None, None),
-            };
-            if let (Some(d), Some(l)) = (due_ms, last) {
-                due.push((asset.asset_id.clone(), d, to_epoch_ms(l)));
-            }
-            for ((component, set), (u, costs)) in p.units.iter().zip(decided) {
-                models.push(LifeModelWrite {
-                    asset_id: asset.asset_id.clone(),
-                    component: component.clone(),
-                    formula_version,
-                    decision: *u,
-                    lives: set.lives.len() as i64,
-                    zero_length_dropped: set.zero_length_dropped as i64,
-                    seed_interval_days: interval.interval_days,
-                    costs: *costs,
-                });
-            }
-            rows.push(PmIntervalWrite {
-                asset_id: asset.asset_id.clone(),
-                formula_version,
-                status,
-                basis,
-                reason,
-                n_samples: stats.n_samples as i64,
-                n_discarded: stats.n_discarded as i64,
-                n_open_planned: stats.n_open_planned as i64,
-                mean_mtbf_hours: stats.mean_hours,
-                cv: stats.cv,
-                interval_days,
-                last_completion_at: asset.last_completion_at,
-                next_due_at: due_ms,
-                next_due_local: due_local,
-                life_component: decider.map(|i| p.units[i].0.clone()),
-            });
-        }
-        run.assets += rows.len() as u64;
-        run.rows.add(store.store_pm_intervals(rows, now_ms).await?);
-        if !models.is_empty() {
-            store.store_life_models(models, now_ms).await?;
-        }
-        let moved: Vec<PmDue<'_>> = due
+        let ready: Vec<Prepared<'_>> = chunk
             .iter()
-            .filter(|(asset_id, due_ms, _)| open_due.get(asset_id) != Some(due_ms))
-            .map(|(asset_id, due_at, follows_at)| PmDue {
-                asset_id,
-                plan_id: plan.as_str(),
-                due_at: *due_at,
-                follows_at: Some(*follows_at),
+            .map(|asset| {
+                let history = logs.next().unwrap_or_default();
+                let readings = readings.remove(&asset.asset_id).unwrap_or_default();
+                let done = completions.remove(&asset.asset_id).unwrap_or_default();
+                prepare(asset, history, &readings, done, &params, as_of, weibull)
             })
             .collect();
-        for outcome in store.schedule_pms(&moved, now_ms).await? {
-            match outcome {
-                Scheduled::Created(_) => run.work_orders_created += 1,
-                Scheduled::Rescheduled(_) => run.work_orders_rescheduled += 1,
-                Scheduled::Unchanged(_) => {}
-            }
+        if weibull {
+            prepared.extend(ready);
+        } else {
+            // Nothing waits for other assets: the chunk is stored while the next one is read.
+            let none = vec![Vec::new(); ready.len()];
+            store_chunk(&storing, &ready, &none, &mut run).await?;
+        }
+    }
+    if weibull {
+        let decisions = decide(&prepared, &formulas).await?;
+        for (chunk, decisions) in prepared.chunks(ASSET_CHUNK).zip(decisions.chunks(ASSET_CHUNK)) {
+            store_chunk(&storing, chunk, decisions, &mut run).await?;
         }
     }
     tracing::info!(assets = run.assets, created = run.work_orders_created, "PM intervals recomputed");
     Ok(run)
+}
+
+/// One asset's first-pass result from its failure log (`history`), MTBF readings and, under
+/// `weibull_cost`, its completion times (`done`, epoch ms).
+fn prepare<'a>(
+    asset: &'a PmAsset,
+    history: Vec<LoggedEvent>,
+    readings: &[MtbfReading],
+    done: Vec<i64>,
+    params: &PmParams,
+    as_of: Timestamp,
+    weibull: bool,
+) -> Prepared<'a> {
+    let (keys, names) = component_keys(history.iter().map(|e| e.component.as_ref().map(|c| c.as_str())));
+    let names: Vec<String> = names.into_iter().map(str::to_owned).collect();
+    let events: Vec<FailureEvent> = history.into_iter().map(|e| e.event).collect();
+    // A problem of one asset's own data is that asset's status; the others go on.
+    let mut problem = None;
+    let interval = asset_interval(&events, readings, params, as_of, asset.fallback_interval_days).unwrap_or_else(|e| {
+        problem = Some(format!("failure history: {e}"));
+        pm_interval(&MtbfStats::default(), params, asset.fallback_interval_days)
+    });
+    let units = if weibull && problem.is_none() {
+        let mut completed: Vec<Timestamp> =
+            done.into_iter().chain(asset.last_completion_at).map(from_epoch_ms).collect();
+        completed.sort_unstable();
+        completed.dedup();
+        match unit_lives(&events, &keys, &completed, as_of) {
+            Ok(units) => units.into_iter().map(|(k, set)| (names[k as usize].clone(), set)).collect(),
+            Err(e) => {
+                problem = Some(format!("failure history: {e}"));
+                Vec::new()
+            }
+        }
+    } else {
+        Vec::new()
+    };
+    Prepared { asset, interval, problem, units }
+}
+
+/// What storing a chunk of prepared assets needs besides the chunk.
+struct Storing<'a> {
+    store: &'a Store,
+    formula_version: i64,
+    plan: &'a PlanId,
+    /// The due date of each asset's open PM.
+    open_due: &'a HashMap<String, i64>,
+    now_ms: i64,
+}
+
+/// Stores the intervals, life models and PM schedule of one chunk of prepared assets with their
+/// `weibull_cost` decisions (empty under `mtbf_fraction`), counting what it did in `run`.
+async fn store_chunk(
+    storing: &Storing<'_>,
+    chunk: &[Prepared<'_>],
+    decisions: &[Vec<Decided>],
+    run: &mut IntervalRun,
+) -> Result<(), PmServiceError> {
+    let Storing { store, formula_version, plan, open_due, now_ms } = *storing;
+    let mut rows = Vec::with_capacity(chunk.len());
+    let mut models = Vec::new();
+    let mut due = Vec::new();
+    for (p, decided) in chunk.iter().zip(decisions) {
+        let (asset, interval) = (p.asset, p.interval);
+        // Under weibull_cost the unit with the shortest recommended interval decides.
+        let decider = deciding_unit(&decided.iter().map(|d| d.0).collect::<Vec<_>>());
+        let decision = decider.map(|i| &decided[i]);
+        let mut problem = p.problem.clone();
+        let stats = interval.stats;
+        // Under weibull_cost the decision sets basis, reason and interval; `None`: no PM.
+        let (basis, reason, interval_days) = match decision {
+            Some((u, _)) => (
+                Basis::from(u.basis),
+                u.decision.reason.filter(|_| u.basis == CostBasis::RunToFailure).map(IntervalReason::from),
+                u.interval_days,
+            ),
+            None => (interval.basis, interval.reason.map(IntervalReason::from), Some(interval.interval_days)),
+        };
+        let last = asset.last_completion_at.map(from_epoch_ms);
+        let next = match SiteTz::parse(&asset.timezone) {
+            Ok(tz) => interval_days.map(|d| next_due(last, d, &tz.zone())),
+            Err(e) => {
+                problem = Some(format!("site time zone: {e}"));
+                None
+            }
+        };
+        let status = match (&problem, &next) {
+            (Some(reason), _) => {
+                run.asset_errors.push(AssetError { asset_id: asset.asset_id.clone(), reason: reason.clone() });
+                PmStatus::InvalidInput
+            }
+            (None, Some(Err(e))) => PmStatus::from(e),
+            (None, None) => PmStatus::NoTimeBasedPm,
+            (None, Some(Ok(_))) => PmStatus::Ok,
+        };
+        *run.by_status.entry(status.as_str().to_owned()).or_default() += 1;
+        let basis_key = match reason {
+            Some(r) => format!("{}/{}", basis.as_str(), r.code()),
+            None => basis.as_str().to_owned(),
+        };
+        *run.by_basis.entry(basis_key).or_default() += 1;
+        run.discarded_samples += stats.n_discarded as u64;
+        let (due_ms, due_local) = match &next {
+            Some(Ok(n)) if problem.is_none() => (Some(to_epoch_ms(n.due_utc())), Some(n.local_rfc3339())),
+            Some(Err(PmError::NotMonotonic { due_at, .. })) => {
+                tracing::warn!(asset = %asset.asset_id, %due_at, "next due date not after the last completion; not stored");
+                (None, None)
+            }
+            _ => (None, None),
+        };
+        if let (Some(d), Some(l)) = (due_ms, last) {
+            due.push((asset.asset_id.clone(), d, to_epoch_ms(l)));
+        }
+        for ((component, set), (u, costs)) in p.units.iter().zip(decided) {
+            models.push(LifeModelWrite {
+                asset_id: asset.asset_id.clone(),
+                component: component.clone(),
+                formula_version,
+                decision: *u,
+                lives: set.lives.len() as i64,
+                zero_length_dropped: set.zero_length_dropped as i64,
+                seed_interval_days: interval.interval_days,
+                costs: *costs,
+            });
+        }
+        rows.push(PmIntervalWrite {
+            asset_id: asset.asset_id.clone(),
+            formula_version,
+            status,
+            basis,
+            reason,
+            n_samples: stats.n_samples as i64,
+            n_discarded: stats.n_discarded as i64,
+            n_open_planned: stats.n_open_planned as i64,
+            mean_mtbf_hours: stats.mean_hours,
+            cv: stats.cv,
+            interval_days,
+            last_completion_at: asset.last_completion_at,
+            next_due_at: due_ms,
+            next_due_local: due_local,
+            life_component: decider.map(|i| p.units[i].0.clone()),
+        });
+    }
+    run.assets += rows.len() as u64;
+    run.rows.add(store.store_pm_intervals(rows, now_ms).await?);
+    if !models.is_empty() {
+        store.store_life_models(models, now_ms).await?;
+    }
+    let moved: Vec<PmDue<'_>> = due
+        .iter()
+        .filter(|(asset_id, due_ms, _)| open_due.get(asset_id) != Some(due_ms))
+        .map(|(asset_id, due_at, follows_at)| PmDue {
+            asset_id,
+            plan_id: plan.as_str(),
+            due_at: *due_at,
+            follows_at: Some(*follows_at),
+        })
+        .collect();
+    for outcome in store.schedule_pms(&moved, now_ms).await? {
+        match outcome {
+            Scheduled::Created(_) => run.work_orders_created += 1,
+            Scheduled::Rescheduled(_) => run.work_orders_rescheduled += 1,
+            Scheduled::Unchanged(_) => {}
+        }
+    }
+    Ok(())
 }
 
 /// What the PM stage reads of one chunk of assets.
