@@ -165,6 +165,11 @@ impl Store {
         Ok(subjects.into_iter().collect())
     }
 
+    /// How many alerts are open.
+    pub async fn open_alert_count(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM alerts WHERE status = 'OPEN'").fetch_one(self.pool()).await?)
+    }
+
     /// At most `limit` open alerts older (smaller id) than `before_id`, newest first.
     pub async fn open_alerts_page(&self, before_id: Option<i64>, limit: i64) -> Result<Vec<AlertRow>, StoreError> {
         Ok(sqlx::query_as(

@@ -395,6 +395,44 @@ fn backtest_report(seed_fill: f64) -> serde_json::Value {
     })
 }
 
+/// Many open alerts are listed a page at a time, newest first, with the total and links between
+/// the pages (a first recompute over a large feed can raise one for most parts).
+pub async fn the_alerts_list_comes_in_pages(db: Db) {
+    use cmms_store::alerts::AlertUpdate;
+    use cmms_store::codes::AlertKind;
+    let app = spawn_app(db).await;
+    let read = sign_in(&app, Scope::Read).await;
+    let raise = |i: usize| AlertUpdate::Raise {
+        kind: AlertKind::Drift,
+        subject: format!("P-{i:04}"),
+        message: format!("drift {i}"),
+        details: None,
+    };
+    let updates: Vec<AlertUpdate> = (0..450).map(raise).collect();
+    app.db.store.store_threshold_changes(&[], &[], &updates, 1).await.unwrap();
+    let subjects = |html: &str| -> Vec<String> {
+        rows_with(html, "href=\"/parts/P-").iter().map(|r| r.split("/parts/").nth(1).unwrap()[..6].to_owned()).collect()
+    };
+    let older =
+        |html: &str| html.split("href=\"/alerts?before=").nth(1).map(|r| r.split('"').next().unwrap().to_owned());
+    let (s, first) = page(&app, &read, "/alerts").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(first.contains("450 open, newest first") && !first.contains("Newest alerts"), "{first}");
+    let shown = subjects(&first);
+    assert_eq!((shown.len(), shown[0].as_str(), shown[199].as_str()), (200, "P-0449", "P-0250"));
+    let (_, second) = page(&app, &read, &format!("/alerts?before={}", older(&first).unwrap())).await;
+    let shown = subjects(&second);
+    assert_eq!((shown.len(), shown[0].as_str(), shown[199].as_str()), (200, "P-0249", "P-0050"));
+    assert!(second.contains("href=\"/alerts\">Newest alerts"), "{second}");
+    let (_, last) = page(&app, &read, &format!("/alerts?before={}", older(&second).unwrap())).await;
+    let shown = subjects(&last);
+    assert_eq!((shown.len(), shown[0].as_str(), shown[49].as_str()), (50, "P-0049", "P-0000"));
+    assert_eq!(older(&last), None, "the last page has no older one");
+    // A `before` that is not an id shows the newest page.
+    let (s, html) = page(&app, &read, "/alerts?before=abc").await;
+    assert_eq!((s, subjects(&html).first().map(String::as_str)), (StatusCode::OK, Some("P-0449")));
+}
+
 pub async fn the_backtest_page_shows_the_latest_saved_report(db: Db) {
     let app = spawn_app(db).await;
     let read = sign_in(&app, Scope::Read).await;
