@@ -232,17 +232,22 @@ impl Store {
         Ok(query.fetch_all(self.pool()).await?)
     }
 
-    /// Each asset with work orders: its site's time zone and whether an open PM of it is due
-    /// before `now_ms`, by asset.
-    pub async fn asset_pm_status(&self, now_ms: i64) -> Result<Vec<AssetPmStatus>, StoreError> {
-        let (open, states) = open_states(2);
+    /// Each asset from `first` to `last` (by id) with work orders: its site's time zone and
+    /// whether an open PM of it is due before `now_ms`, by asset.
+    pub async fn asset_pm_status(
+        &self,
+        now_ms: i64,
+        first: &str,
+        last: &str,
+    ) -> Result<Vec<AssetPmStatus>, StoreError> {
+        let (open, states) = open_states(4);
         let sql = format!(
             "SELECT w.asset_id, MIN(s.timezone) AS timezone, \
              CAST(MAX(CASE WHEN {open} AND w.due_at < $1 THEN 1 ELSE 0 END) AS BIGINT) AS overdue \
              FROM work_orders w JOIN assets a ON a.asset_id = w.asset_id JOIN sites s ON s.site_id = a.site_id \
-             GROUP BY w.asset_id ORDER BY w.asset_id"
+             WHERE w.asset_id BETWEEN $2 AND $3 GROUP BY w.asset_id ORDER BY w.asset_id"
         );
-        let mut query = sqlx::query_as(AssertSqlSafe(sql)).bind(now_ms);
+        let mut query = sqlx::query_as(AssertSqlSafe(sql)).bind(now_ms).bind(first).bind(last);
         for state in states {
             query = query.bind(state);
         }

@@ -727,7 +727,17 @@ impl Store {
 
     /// Stored PM intervals with their assets, ordered by asset.
     pub async fn pm_intervals(&self) -> Result<Vec<PmIntervalRow>, StoreError> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!("{PM_INTERVAL} ORDER BY p.asset_id"))).fetch_all(self.pool()).await?)
+        self.pm_intervals_page(None, i64::MAX).await
+    }
+
+    /// At most `limit` of [`Store::pm_intervals`] after the asset `after`.
+    pub async fn pm_intervals_page(&self, after: Option<&str>, limit: i64) -> Result<Vec<PmIntervalRow>, StoreError> {
+        Ok(sqlx::query_as(AssertSqlSafe(format!("{PM_INTERVAL} WHERE p.asset_id > $1 ORDER BY p.asset_id LIMIT $2")))
+            // Asset ids are never empty: "" is before every one.
+            .bind(after.unwrap_or(""))
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?)
     }
 }
 

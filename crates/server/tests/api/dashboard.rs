@@ -433,6 +433,47 @@ pub async fn the_alerts_list_comes_in_pages(db: Db) {
     assert_eq!((s, subjects(&html).first().map(String::as_str)), (StatusCode::OK, Some("P-0449")));
 }
 
+/// The assets list comes 500 assets at a time, by id, with links to the next page and back to
+/// the first (the benchmark's many-assets data has 100,000).
+pub async fn the_assets_list_comes_in_pages(db: Db) {
+    use cmms_pipeline::feed::{self, Feed};
+    let app = spawn_app(db).await;
+    let read = sign_in(&app, Scope::Read).await;
+    let mut csv = String::from("asset_id,asset_group,site_id,fallback_interval_days,last_completion_at\n");
+    for i in 0..1_100 {
+        csv.push_str(&format!("Z-{i:05},PUMPS,PLANT-BER,30,2026-10-01T07:00:00Z\n"));
+    }
+    let path = std::env::temp_dir().join(format!("assets-pages-{}.csv", std::process::id()));
+    std::fs::write(&path, csv).unwrap();
+    let observer = &mut cmms_pipeline::import::Quiet;
+    let r = feed::import(&app.db.store, Feed::Assets, feed::File { path: &path, observer }, 1).await.unwrap();
+    assert_eq!(r.rejected, 0, "{:?}", r.issues.first());
+    let now = jiff::Timestamp::now();
+    cmms_pipeline::pm::recompute_intervals(&app.db.store, now, now.as_millisecond()).await.unwrap();
+    let listed = |html: &str| -> Vec<String> {
+        rows_with(html, "href=\"/assets/Z-")
+            .iter()
+            .map(|r| r.split("/assets/").nth(1).unwrap()[..7].to_owned())
+            .collect()
+    };
+    let next = |html: &str| html.split("href=\"/assets?after=").nth(1).map(|r| r.split('"').next().unwrap().to_owned());
+    let (s, first) = page(&app, &read, "/assets").await;
+    assert_eq!(s, StatusCode::OK);
+    // The example site's own assets come before the Z- ones.
+    let before_z = rows_with(&first, "href=\"/assets/").len() - listed(&first).len();
+    assert_eq!(listed(&first).len(), 500 - before_z, "{first}");
+    assert!(!first.contains("First assets") && first.contains("PM"), "{first}");
+    let (_, second) = page(&app, &read, &format!("/assets?after={}", next(&first).unwrap())).await;
+    let z = listed(&second);
+    assert_eq!((z.len(), z[0].clone()), (500, format!("Z-{:05}", 500 - before_z)));
+    assert!(second.contains("href=\"/assets\">First assets"), "{second}");
+    let (_, third) = page(&app, &read, &format!("/assets?after={}", next(&second).unwrap())).await;
+    let z = listed(&third);
+    assert_eq!((z.len() + 1000 - before_z, z.last().map(String::as_str)), (1_100, Some("Z-01099")));
+    assert_eq!(next(&third), None, "the last page has no next one");
+    std::fs::remove_file(path).ok();
+}
+
 pub async fn the_backtest_page_shows_the_latest_saved_report(db: Db) {
     let app = spawn_app(db).await;
     let read = sign_in(&app, Scope::Read).await;

@@ -67,13 +67,16 @@ pub async fn pages_read_one_row_and_only_open_orders(db: Db) {
     assert_eq!(got, [("A1", "S1", "Europe/Berlin", 100), ("A2", "S2", "Australia/Sydney", 300)]);
     assert!(calendar.iter().all(|e| e.state == S::Scheduled));
 
-    let status = s.asset_pm_status(200).await.unwrap();
+    let status = s.asset_pm_status(200, "A1", "A3").await.unwrap();
     let got: Vec<_> = status.iter().map(|a| (a.asset_id.as_str(), a.timezone.as_str(), a.overdue)).collect();
     assert_eq!(
         got,
         [("A1", "Europe/Berlin", true), ("A2", "Australia/Sydney", false), ("A3", "Australia/Sydney", false)],
         "a cancelled or completed order is never late"
     );
+    // Only the assets of the range asked for (a page of the assets list).
+    let status = s.asset_pm_status(200, "A2", "A2").await.unwrap();
+    assert_eq!(status.iter().map(|a| a.asset_id.as_str()).collect::<Vec<_>>(), ["A2"]);
     assert_eq!(s.work_order(late).await.unwrap().map(|w| w.state), Some(S::Scheduled));
     assert_eq!(s.paused_parts().await.unwrap(), []);
     s.execute_raw(
