@@ -137,7 +137,7 @@ impl Store {
             procurement: self
                 .grouped("SELECT status AS code, COUNT(*) AS n FROM procurement_requests GROUP BY status")
                 .await?,
-            work_orders: self.grouped("SELECT state AS code, COUNT(*) AS n FROM work_orders GROUP BY state").await?,
+            work_orders: self.work_order_counts().await?,
             outbox: self.grouped("SELECT status AS code, COUNT(*) AS n FROM outbox GROUP BY status").await?,
             dead_letters: self.scalar("SELECT COUNT(*) FROM dead_letters WHERE replayed_at IS NULL").await?,
         })
@@ -230,6 +230,22 @@ impl Store {
             query = query.bind(state);
         }
         Ok(query.fetch_all(self.pool()).await?)
+    }
+
+    /// Work orders by state.
+    pub async fn work_order_counts(&self) -> Result<BTreeMap<WoState, i64>, StoreError> {
+        self.grouped("SELECT state AS code, COUNT(*) AS n FROM work_orders GROUP BY state").await
+    }
+
+    /// Open work orders due before `now_ms`.
+    pub async fn overdue_work_orders(&self, now_ms: i64) -> Result<i64, StoreError> {
+        let (open, states) = open_states(2);
+        let sql = format!("SELECT COUNT(*) FROM work_orders w WHERE {open} AND w.due_at < $1");
+        let mut query = sqlx::query_scalar(AssertSqlSafe(sql)).bind(now_ms);
+        for state in states {
+            query = query.bind(state);
+        }
+        Ok(query.fetch_one(self.pool()).await?)
     }
 
     /// Each asset from `first` to `last` (by id) with work orders: its site's time zone and

@@ -89,12 +89,16 @@ pub(super) fn back_path(back: Option<&str>) -> String {
     }
 }
 
-/// The work orders in one state.
+/// The work orders in one state: a page of them, by due date.
 struct StateSection {
     state: &'static str,
     heading: String,
     material_pending: bool,
+    /// Orders in this state in all.
+    total: i64,
     orders: Vec<OrderLine>,
+    /// Where the next page of this state starts (`DUE.ID` of the last order shown), if any.
+    more: Option<String>,
 }
 
 #[derive(Template)]
@@ -102,28 +106,60 @@ struct StateSection {
 struct WorkOrdersPage<'a> {
     shell: Shell<'a>,
     flash: Flash,
-    late: usize,
+    late: i64,
     sections: Vec<StateSection>,
+    /// Whether one state is shown from a later page (`?state=S&after=DUE.ID`).
+    paged: bool,
+}
+
+/// Work orders per state on one page (a recompute over the benchmark's 100,000 assets schedules
+/// 88,309 PMs: 23 MB of HTML on one page).
+const ORDERS_PER_SECTION: usize = 200;
+
+/// Which page of the work-order list to show: one state's orders after `DUE.ID`; without them
+/// the first page of every state. Values that do not parse show the first page.
+#[derive(Debug, Default, serde::Deserialize)]
+pub(super) struct OrdersFrom {
+    state: Option<String>,
+    after: Option<String>,
 }
 
 pub(super) async fn work_orders(
     viewer: Viewer,
     State(state): State<AppState>,
     Query(flash): Query<Flash>,
+    Query(from): Query<OrdersFrom>,
 ) -> PageResult {
-    let rows = state.store.work_orders(None, None).await.map_err(internal)?;
+    let after = from.after.as_deref().and_then(|a| {
+        let (due, id) = a.split_once('.')?;
+        Some((due.parse::<i64>().ok()?, id.parse::<i64>().ok()?))
+    });
+    let only = from.state.as_deref().and_then(|s| s.parse::<S>().ok()).filter(|_| after.is_some());
     let now = state.dashboard.now_ms();
-    let late = rows.iter().filter(|w| overdue(w.state, w.due_at, now)).count();
+    let late = state.store.overdue_work_orders(now).await.map_err(internal)?;
+    let counts = state.store.work_order_counts().await.map_err(internal)?;
     let can_operate = viewer.can_operate();
-    let sections = [S::MaterialPending, S::Scheduled, S::Released, S::InProgress, S::Completed, S::Cancelled]
-        .into_iter()
-        .map(|wo_state| StateSection {
+    let mut sections = Vec::new();
+    for wo_state in [S::MaterialPending, S::Scheduled, S::Released, S::InProgress, S::Completed, S::Cancelled] {
+        let total = counts.get(&wo_state).copied().unwrap_or(0);
+        if total == 0 || only.is_some_and(|o| o != wo_state) {
+            continue;
+        }
+        let from = if only.is_some() { after } else { None };
+        let limit = ORDERS_PER_SECTION as i64 + 1;
+        let mut rows = state.store.work_orders_page(Some(wo_state), None, from, limit).await.map_err(internal)?;
+        let more = (rows.len() > ORDERS_PER_SECTION).then(|| {
+            let last = &rows[ORDERS_PER_SECTION - 1];
+            format!("{}.{}", last.due_at, last.id)
+        });
+        rows.truncate(ORDERS_PER_SECTION);
+        sections.push(StateSection {
             state: wo_state.as_str(),
             heading: wo_state.as_str().replace('_', " "),
             material_pending: wo_state == S::MaterialPending,
+            total,
             orders: rows
                 .iter()
-                .filter(|w| w.state == wo_state)
                 .map(|w| OrderLine {
                     id: w.id,
                     asset_id: w.asset_id.clone(),
@@ -136,10 +172,11 @@ pub(super) async fn work_orders(
                     actions: action_links(w.state, can_operate),
                 })
                 .collect(),
-        })
-        .filter(|s| !s.orders.is_empty())
-        .collect();
-    Ok(render(&WorkOrdersPage { shell: viewer.shell("Work orders", "/work-orders"), flash, late, sections }))
+            more,
+        });
+    }
+    let shell = viewer.shell("Work orders", "/work-orders");
+    Ok(render(&WorkOrdersPage { shell, flash, late, sections, paged: only.is_some() }))
 }
 
 /// An open PM on the calendar.

@@ -434,8 +434,9 @@ pub async fn the_alerts_list_comes_in_pages(db: Db) {
 }
 
 /// The assets list comes 500 assets at a time, by id, with links to the next page and back to
-/// the first (the benchmark's many-assets data has 100,000).
-pub async fn the_assets_list_comes_in_pages(db: Db) {
+/// the first, and the work orders 200 per state (the benchmark's many-assets data has 100,000
+/// assets and 88,309 PM orders).
+pub async fn the_assets_and_work_order_lists_come_in_pages(db: Db) {
     use cmms_pipeline::feed::{self, Feed};
     let app = spawn_app(db).await;
     let read = sign_in(&app, Scope::Read).await;
@@ -472,6 +473,42 @@ pub async fn the_assets_list_comes_in_pages(db: Db) {
     assert_eq!((z.len() + 1000 - before_z, z.last().map(String::as_str)), (1_100, Some("Z-01099")));
     assert_eq!(next(&third), None, "the last page has no next one");
     std::fs::remove_file(path).ok();
+
+    // Their PM work orders: 200 per state on a page, the state's total in its heading, and "More"
+    // links that walk the rest by due date without repeating or skipping an order.
+    let heading = |html: &str| -> i64 {
+        let h = html.split("<h2 id=\"SCHEDULED\">SCHEDULED (").nth(1).unwrap();
+        h.split(')').next().unwrap().parse().unwrap()
+    };
+    let ids = |html: &str| -> Vec<String> {
+        rows_with(html, "data-due=")
+            .iter()
+            .map(|r| r.split("<td class=\"n\">").nth(1).unwrap().split('<').next().unwrap().to_owned())
+            .collect()
+    };
+    let more = |html: &str| {
+        html.split("href=\"/work-orders?state=SCHEDULED&amp;after=")
+            .nth(1)
+            .map(|r| r.split('#').next().unwrap().to_owned())
+    };
+    let (s, html) = page(&app, &read, "/work-orders").await;
+    assert_eq!(s, StatusCode::OK);
+    let total = heading(&html);
+    assert!(total > 1_100, "{total}");
+    let mut seen: Vec<String> = Vec::new();
+    let mut html = html;
+    let mut pages = 0;
+    loop {
+        let shown = ids(&html);
+        assert!(shown.len() <= 200, "{}", shown.len());
+        seen.extend(shown);
+        pages += 1;
+        let Some(after) = more(&html) else { break };
+        html = page(&app, &read, &format!("/work-orders?state=SCHEDULED&after={after}")).await.1;
+        assert!(html.contains("All states from the first") && heading(&html) == total, "{html}");
+    }
+    let distinct: std::collections::BTreeSet<&String> = seen.iter().collect();
+    assert_eq!((seen.len() as i64, distinct.len() as i64, pages), (total, total, (total + 199) / 200));
 }
 
 pub async fn the_backtest_page_shows_the_latest_saved_report(db: Db) {

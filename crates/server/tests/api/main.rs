@@ -167,7 +167,7 @@ fn main() -> std::process::ExitCode {
         case!(dashboard::dashboard_pages_render_and_act),
         case!(dashboard::the_backtest_page_shows_the_latest_saved_report),
         case!(dashboard::the_alerts_list_comes_in_pages),
-        case!(dashboard::the_assets_list_comes_in_pages),
+        case!(dashboard::the_assets_and_work_order_lists_come_in_pages),
         case!(dashboard::the_backtest_api_answers_404_before_the_first_report),
         case!(events::consumption_is_voided_and_restored_over_http),
         case!(events::an_ambiguous_key_needs_the_feed),
