@@ -531,6 +531,9 @@ impl Store {
         max_packed: i64,
     ) -> Result<Vec<Vec<LoggedEvent>>, StoreError> {
         let mut out: Vec<Vec<LoggedEvent>> = vec![Vec::new(); asset_ids.len()];
+        if kinds.is_empty() {
+            return Ok(out);
+        }
         let codes: String =
             FailureEventType::ALL.iter().enumerate().map(|(i, k)| format!(" WHEN '{}' THEN {i}", k.as_str())).collect();
         // The names are the enum's own constants, not input: safe to write into the statement.

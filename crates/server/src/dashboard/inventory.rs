@@ -3,7 +3,7 @@
 
 use super::html::{count, num, utc};
 use super::plots::{Plot, Series, Style, time_plot};
-use super::{Flash, PageResult, Shell, Unknown, Viewer, internal, page, render};
+use super::{Flash, PageResult, Shell, Unknown, Viewer, cut_page, internal, page, render};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -514,8 +514,7 @@ pub(super) async fn alerts(
 ) -> PageResult {
     let before = from.before.and_then(|b| b.parse::<i64>().ok()).filter(|b| *b > 0);
     let mut rows = state.store.open_alerts_page(before, ALERTS_PER_PAGE as i64 + 1).await.map_err(internal)?;
-    let older = (rows.len() > ALERTS_PER_PAGE).then(|| rows[ALERTS_PER_PAGE - 1].id);
-    rows.truncate(ALERTS_PER_PAGE);
+    let older = cut_page(&mut rows, ALERTS_PER_PAGE, |a| a.id);
     let total = state.store.open_alert_count().await.map_err(internal)?;
     let paused = state.store.paused_parts().await.map_err(internal)?;
     let paused_by: BTreeMap<&str, &str> =

@@ -232,6 +232,14 @@ fn internal(e: impl std::fmt::Display) -> Response {
     error_page(StatusCode::INTERNAL_SERVER_ERROR, "Internal error; the server log has the cause.")
 }
 
+/// Cuts `rows`, read with one row more than a page of `per_page`, to the page, and returns where
+/// the next page starts (`key` of the page's last row) when there is one.
+fn cut_page<T, K>(rows: &mut Vec<T>, per_page: usize, key: impl FnOnce(&T) -> K) -> Option<K> {
+    let next = (rows.len() > per_page && per_page > 0).then(|| key(&rows[per_page - 1]));
+    rows.truncate(per_page);
+    next
+}
+
 /// A message carried over a redirect after an action (`?done=…` or `?error=…`).
 #[derive(Debug, Default, Deserialize)]
 pub struct Flash {
@@ -256,4 +264,20 @@ fn back(path: &str, outcome: Result<String, String>) -> Response {
         }
     }
     Redirect::to(&format!("{path}?{key}={q}")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cut_page;
+
+    #[test]
+    fn a_page_is_cut_and_names_its_last_row_only_when_more_follow() {
+        let mut rows: Vec<i32> = (1..=4).collect();
+        assert_eq!(cut_page(&mut rows, 3, |r| *r), Some(3));
+        assert_eq!(rows, [1, 2, 3]);
+        assert_eq!(cut_page(&mut rows, 3, |r| *r), None, "exactly a page: nothing follows");
+        assert_eq!(rows, [1, 2, 3]);
+        let mut empty: Vec<i32> = Vec::new();
+        assert_eq!(cut_page(&mut empty, 3, |r| *r), None);
+    }
 }

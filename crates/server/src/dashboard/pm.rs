@@ -4,7 +4,7 @@
 
 use super::html::{local, local_input, local_text, num, overdue, utc};
 use super::plots::{Plot, Series, Style, XySeries, XyStyle, time_plot, xy_plot};
-use super::{Flash, PageResult, Shell, Unknown, Viewer, internal, page, render};
+use super::{Flash, PageResult, Shell, Unknown, Viewer, cut_page, internal, page, render};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, Query, State};
@@ -148,11 +148,7 @@ pub(super) async fn work_orders(
         let from = if only.is_some() { after } else { None };
         let limit = ORDERS_PER_SECTION as i64 + 1;
         let mut rows = state.store.work_orders_page(Some(wo_state), None, from, limit).await.map_err(internal)?;
-        let more = (rows.len() > ORDERS_PER_SECTION).then(|| {
-            let last = &rows[ORDERS_PER_SECTION - 1];
-            format!("{}.{}", last.due_at, last.id)
-        });
-        rows.truncate(ORDERS_PER_SECTION);
+        let more = cut_page(&mut rows, ORDERS_PER_SECTION, |last| format!("{}.{}", last.due_at, last.id));
         sections.push(StateSection {
             state: wo_state.as_str(),
             heading: wo_state.as_str().replace('_', " "),
@@ -406,8 +402,7 @@ pub(super) async fn assets(
     let after = from.after.filter(|a| !a.is_empty());
     let mut rows =
         state.store.pm_intervals_page(after.as_deref(), ASSETS_PER_PAGE as i64 + 1).await.map_err(internal)?;
-    let next = (rows.len() > ASSETS_PER_PAGE).then(|| rows[ASSETS_PER_PAGE - 1].asset_id.clone());
-    rows.truncate(ASSETS_PER_PAGE);
+    let next = cut_page(&mut rows, ASSETS_PER_PAGE, |last| last.asset_id.clone());
     let (first, last) = match (rows.first(), rows.last()) {
         (Some(f), Some(l)) => (f.asset_id.clone(), l.asset_id.clone()),
         _ => (String::new(), String::new()),

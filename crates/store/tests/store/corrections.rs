@@ -230,4 +230,6 @@ pub async fn failure_logs_read_alike_packed_and_row_by_row(db: Db) {
         packed.iter().map(|log| log.iter().filter(|e| e.event.event_type != Corrective).cloned().collect()).collect();
     assert_eq!(mtbf, kept);
     assert_eq!(mtbf[0].len(), 2);
+    // No type asked for: every log empty, not an invalid statement.
+    assert_eq!(s.failure_logs(&ids, &[]).await.unwrap(), vec![Vec::<LoggedEvent>::new(); 4]);
 }
