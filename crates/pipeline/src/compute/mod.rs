@@ -16,7 +16,7 @@ mod settle;
 mod usage;
 mod write;
 
-use crate::import::reader::{parse_row, read_file_with};
+use crate::import::reader::{join, parse_row, read_file_with};
 use crate::import::{ImportError, Location, RowIssue};
 pub use backtest::{
     BacktestError, BacktestReport, BacktestSettings, CurvePoint, FrontierResult, HistoryPart, PolicyResult, Review,
@@ -72,6 +72,18 @@ impl ComputeReport {
     fn accept(&mut self, kind: &'static str) {
         *self.accepted.entry(kind).or_default() += 1;
     }
+    /// Adds what `other` counted (its issues after these).
+    fn absorb(&mut self, other: ComputeReport) {
+        for (kind, n) in other.accepted {
+            *self.accepted.entry(kind).or_default() += n;
+        }
+        for (kind, n) in other.rejected {
+            *self.rejected.entry(kind).or_default() += n;
+        }
+        self.unmapped_events += other.unmapped_events;
+        self.duplicates += other.duplicates;
+        self.issues.extend(other.issues);
+    }
     fn add(&mut self, kind: &'static str, tally: Tally) {
         *self.accepted.entry(kind).or_default() += tally.accepted;
         *self.rejected.entry(kind).or_default() += tally.rejected.count;
@@ -104,14 +116,12 @@ fn each<R: ImportRecord>(
     .map(|_| ())
 }
 
-/// The master data the threshold side needs: sites (with their zones), parts and the SKU index,
-/// each row checked and counted in `report` as `cmms import` would.
-#[allow(clippy::type_complexity)]
-fn read_parts(
+/// The sites (with their zones), each row checked and counted in `report` as `cmms import` would.
+fn read_sites(
     input: &Path,
     window: &TimeWindow,
     report: &mut ComputeReport,
-) -> Result<(FastMap<SiteId, jiff::tz::TimeZone>, BTreeMap<String, PartRecord>, SkuIndex), ImportError> {
+) -> Result<FastMap<SiteId, jiff::tz::TimeZone>, ImportError> {
     let mut sites = FastMap::default();
     each::<SiteRecord>(input, window, |loc, r| match r {
         Ok(s) if !sites.contains_key(&s.site_id) => {
@@ -121,6 +131,29 @@ fn read_parts(
         Ok(_) => report.reject("sites", &RowIssue::row(loc, "duplicate site_id")),
         Err(e) => report.reject("sites", &e),
     })?;
+    Ok(sites)
+}
+
+/// The master data the threshold side needs: sites (with their zones), parts and the SKU index,
+/// each row checked and counted in `report` as `cmms import` would.
+#[allow(clippy::type_complexity)]
+fn read_parts(
+    input: &Path,
+    window: &TimeWindow,
+    report: &mut ComputeReport,
+) -> Result<(FastMap<SiteId, jiff::tz::TimeZone>, BTreeMap<String, PartRecord>, SkuIndex), ImportError> {
+    let sites = read_sites(input, window, report)?;
+    let (parts, index) = read_catalogue(input, window, &sites, report)?;
+    Ok((sites, parts, index))
+}
+
+/// The parts of known sites and the SKU index over them, each row checked and counted.
+fn read_catalogue(
+    input: &Path,
+    window: &TimeWindow,
+    sites: &FastMap<SiteId, jiff::tz::TimeZone>,
+    report: &mut ComputeReport,
+) -> Result<(BTreeMap<String, PartRecord>, SkuIndex), ImportError> {
     let mut parts: BTreeMap<String, PartRecord> = BTreeMap::new();
     each::<PartRecord>(input, window, |loc, r| match r {
         Ok(p) if !sites.contains_key(&p.site_id) => {
@@ -145,7 +178,31 @@ fn read_parts(
         Ok(_) => report.reject("sku_map", &RowIssue::row(loc, "duplicate source, external_sku")),
         Err(e) => report.reject("sku_map", &e),
     })?;
-    Ok((sites, parts, index))
+    Ok((parts, index))
+}
+
+/// The assets of known sites, each row checked and counted.
+fn read_assets(
+    input: &Path,
+    window: &TimeWindow,
+    sites: &FastMap<SiteId, jiff::tz::TimeZone>,
+    report: &mut ComputeReport,
+) -> Result<BTreeMap<String, AssetRecord>, ImportError> {
+    let mut assets: BTreeMap<String, AssetRecord> = BTreeMap::new();
+    each::<AssetRecord>(input, window, |loc, r| match r {
+        Ok(a) if !sites.contains_key(&a.site_id) => {
+            report.reject("assets", &RowIssue::field(loc, "site_id", "unknown site"))
+        }
+        Ok(a) if assets.contains_key(a.asset_id.as_str()) => {
+            report.reject("assets", &RowIssue::row(loc, "duplicate asset_id"))
+        }
+        Ok(a) => {
+            report.accept("assets");
+            assets.insert(a.asset_id.to_string(), a);
+        }
+        Err(e) => report.reject("assets", &e),
+    })?;
+    Ok(assets)
 }
 
 /// Validates and computes the folder `input` at `as_of`, writing `output/thresholds.csv` and
@@ -163,21 +220,15 @@ pub fn compute_folder(
     let window = &window;
     let started = std::time::Instant::now();
     let mut report = ComputeReport::default();
-    let (sites, parts, index) = read_parts(input, window, &mut report)?;
-    let mut assets: BTreeMap<String, AssetRecord> = BTreeMap::new();
-    each::<AssetRecord>(input, window, |loc, r| match r {
-        Ok(a) if !sites.contains_key(&a.site_id) => {
-            report.reject("assets", &RowIssue::field(loc, "site_id", "unknown site"))
-        }
-        Ok(a) if assets.contains_key(a.asset_id.as_str()) => {
-            report.reject("assets", &RowIssue::row(loc, "duplicate asset_id"))
-        }
-        Ok(a) => {
-            report.accept("assets");
-            assets.insert(a.asset_id.to_string(), a);
-        }
-        Err(e) => report.reject("assets", &e),
-    })?;
+    let sites = read_sites(input, window, &mut report)?;
+    // The catalogue (parts, SKU map) and the assets are independent: read side by side.
+    let mut assets_report = ComputeReport::default();
+    let (catalogue, assets) = std::thread::scope(|s| {
+        let assets = s.spawn(|| read_assets(input, window, &sites, &mut assets_report));
+        (read_catalogue(input, window, &sites, &mut report), join(assets))
+    });
+    let ((parts, index), assets) = (catalogue?, assets?);
+    report.absorb(assets_report);
     tracing::debug!(elapsed = ?started.elapsed(), "master data read");
     let asset_at: FastMap<&str, u32> = assets.keys().zip(0..).map(|(id, i)| (id.as_str(), i)).collect();
 
