@@ -284,17 +284,25 @@ pub fn compute_folder(
     std::fs::create_dir_all(output).map_err(|source| ImportError::Io { path: output.into(), cause: source })?;
     let version = &formulas.content_hash()[..12];
     let usage = write::PartUsage { sums: &usage, events: history.as_ref() };
-    write::write_thresholds(&output.join("thresholds.csv"), &parts, &index, &usage, formulas, as_of, version)?;
+    // The two outputs share nothing: written side by side.
+    let (thresholds, intervals) = std::thread::scope(|s| {
+        let thresholds = s.spawn(|| {
+            write::write_thresholds(&output.join("thresholds.csv"), &parts, &index, &usage, formulas, as_of, version)
+        });
+        let intervals = write::write_intervals(
+            &output.join("intervals.csv"),
+            &assets,
+            &mut events,
+            &mut readings,
+            &sites,
+            formulas,
+            as_of,
+        );
+        (join(thresholds), intervals)
+    });
+    thresholds?;
+    intervals?;
     report.parts = parts.len();
-    write::write_intervals(
-        &output.join("intervals.csv"),
-        &assets,
-        &mut events,
-        &mut readings,
-        &sites,
-        formulas,
-        as_of,
-    )?;
     report.assets = assets.len();
     tracing::debug!(elapsed = ?started.elapsed(), "outputs written");
     Ok(report)

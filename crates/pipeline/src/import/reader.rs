@@ -229,102 +229,14 @@ fn read_rows<R: ImportRecord, I: Read>(
             summary.delimiter = Some(delimiter);
             let mut rdr = csv_reader(std::io::Cursor::new(head).chain(input), true, delimiter);
             let header = csv_header::<R, _>(path, &mut rdr, summary)?;
-            csv_records::<R, _>(path, &mut rdr, &header, Piece::WHOLE, sink).map(|_| ())
+            csv_records::<R, _>(path, &mut rdr, &header, 0, sink)
         }
         Format::Json => read_json::<R, _>(path, input, summary, sink),
     }
 }
 
-/// What [`read_file_in_pieces`] calls for each row, with the sink of the row's piece.
+/// What [`read_file_in_blocks`] calls for each row, with the sink of the row's piece.
 pub type PieceRow<'f, S> = dyn Fn(&mut S, Location, Result<&RawRow<'_>, RowIssue>) + Sync + 'f;
-
-/// Files smaller than this are read in one piece: splitting would cost more than it saves.
-const MIN_PIECE_BYTES: usize = 1 << 20;
-
-/// Reads a whole import file with `pieces` threads: the file is cut at line ends into about
-/// equal pieces and each piece's rows go, in file order, to its own sink (made by `new_sink`,
-/// given the piece's size in bytes),
-/// so the sinks come back in file order. Locations are those of the whole file. A cut that
-/// turns out to fall inside a quoted field (the reader of the previous piece did not end there)
-/// makes the whole file be read again in one piece, so the result never depends on the cuts.
-/// JSON files and small files are read in one piece.
-pub fn read_file_in_pieces<R: ImportRecord, S: Send>(
-    path: &Path,
-    pieces: usize,
-    new_sink: &(dyn Fn(usize) -> S + Sync),
-    row: &PieceRow<'_, S>,
-) -> Result<(Vec<S>, ReadSummary), ImportError> {
-    let format = Format::from_path(path)?;
-    let buf = std::fs::read(path).map_err(|source| ImportError::Io { path: path.to_path_buf(), cause: source })?;
-    let pieces = if format == Format::Csv && buf.len() >= MIN_PIECE_BYTES { pieces } else { 1 };
-    read_in_pieces::<R, S>(path, format, &buf, pieces, new_sink, row)
-}
-
-/// [`read_file_in_pieces`] over the file's content `buf`, cut into `pieces`.
-fn read_in_pieces<R: ImportRecord, S: Send>(
-    path: &Path,
-    format: Format,
-    buf: &[u8],
-    pieces: usize,
-    new_sink: &(dyn Fn(usize) -> S + Sync),
-    row: &PieceRow<'_, S>,
-) -> Result<(Vec<S>, ReadSummary), ImportError> {
-    let delimiter = detect_delimiter(buf.split(|&b| b == b'\n').next().unwrap_or_default());
-    let whole = |summary: &mut ReadSummary| -> Result<Vec<S>, ImportError> {
-        let mut sink = new_sink(buf.len());
-        read_rows::<R, _>(path, buf, format, Some(delimiter), summary, &mut |l, r| {
-            row(&mut sink, l, r);
-            true
-        })?;
-        Ok(vec![sink])
-    };
-    let mut summary = ReadSummary::default();
-    let cuts = if format == Format::Csv { cut_points(buf, pieces) } else { vec![0, buf.len()] };
-    if cuts.len() <= 2 {
-        return whole(&mut summary).map(|s| (s, summary));
-    }
-    let mut first = csv_reader(buf, true, delimiter);
-    summary.delimiter = Some(delimiter);
-    let header = csv_header::<R, _>(path, &mut first, &mut summary)?;
-    let mut first = Some(first);
-    let outcomes: Vec<Result<(S, PieceEnd), ImportError>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = cuts
-            .windows(2)
-            .map(|w| {
-                let (from, to) = (w[0], w[1]);
-                let (rdr, header) = (first.take(), &header);
-                scope.spawn(move || {
-                    let mut rdr = rdr.unwrap_or_else(|| csv_reader(&buf[from..], false, delimiter));
-                    let piece = Piece {
-                        byte: from as u64,
-                        line: buf[..from].iter().filter(|&&b| b == b'\n').count() as u64,
-                        stop_at: (to < buf.len()).then_some(to as u64),
-                    };
-                    let mut sink = new_sink(to - from);
-                    let end = csv_records::<R, _>(path, &mut rdr, header, piece, &mut |l, r| {
-                        row(&mut sink, l, r);
-                        true
-                    })?;
-                    Ok((sink, end))
-                })
-            })
-            .collect();
-        handles.into_iter().map(join).collect()
-    });
-    let mut sinks = Vec::with_capacity(outcomes.len());
-    let mut ends = Vec::with_capacity(outcomes.len());
-    for outcome in outcomes {
-        let (sink, end) = outcome?;
-        sinks.push(sink);
-        ends.push(end);
-    }
-    if ends.windows(2).all(|w| w[0].stopped_at == w[1].first) {
-        Ok((sinks, summary))
-    } else {
-        let mut summary = ReadSummary::default();
-        whole(&mut summary).map(|s| (s, summary))
-    }
-}
 
 /// A block is cut into pieces of at least this size (threads cost more than smaller pieces save).
 const MIN_BLOCK_PIECE_BYTES: usize = if cfg!(test) { 16 } else { 64 * 1024 };
@@ -392,7 +304,7 @@ fn read_in_blocks<R: ImportRecord, S: Send>(
     let mut eof = fill(path, &mut input, &mut buf, block_bytes)?;
     if format == Format::Json {
         let rest = std::io::Cursor::new(buf).chain(input);
-        one_pass::<R, S>(path, format, rest, None, Piece::WHOLE, block_bytes, new_sink, row, block, &mut summary)?;
+        one_pass::<R, S>(path, format, rest, None, 0, block_bytes, new_sink, row, block, &mut summary)?;
         return Ok(summary);
     }
     // The header: the first line (one with a double quote makes the whole file be read in one pass).
@@ -405,14 +317,13 @@ fn read_in_blocks<R: ImportRecord, S: Send>(
     let first_line = buf.iter().position(|&b| b == b'\n').map_or(buf.len(), |nl| nl + 1);
     if buf[..first_line].contains(&b'"') {
         let rest = std::io::Cursor::new(buf).chain(input);
-        one_pass::<R, S>(path, format, rest, None, Piece::WHOLE, block_bytes, new_sink, row, block, &mut summary)?;
+        one_pass::<R, S>(path, format, rest, None, 0, block_bytes, new_sink, row, block, &mut summary)?;
         return Ok(summary);
     }
     let header = csv_header::<R, _>(path, &mut csv_reader(&buf[..first_line], true, delimiter), &mut summary)?;
     let mut start = first_line;
     // Line ends before the block.
     let mut lines = buf[..first_line].iter().filter(|&&b| b == b'\n').count() as u64;
-    let mut byte = first_line as u64;
     loop {
         // The block: whole lines, up to the last line end read (or the end of the input).
         let end = match memchr::memrchr(b'\n', &buf[start..]) {
@@ -429,13 +340,12 @@ fn read_in_blocks<R: ImportRecord, S: Send>(
             // A quoted field spans lines or holds a quote the block reader does not read alone:
             // the rest of the file is read by the csv reader, in one pass.
             let rest = std::io::Cursor::new(buf[start..].to_vec()).chain(input);
-            let piece = Piece { byte, line: lines, stop_at: None };
             return one_pass::<R, S>(
                 path,
                 format,
                 rest,
                 Some((&header, delimiter)),
-                piece,
+                lines,
                 block_bytes,
                 new_sink,
                 row,
@@ -448,7 +358,6 @@ fn read_in_blocks<R: ImportRecord, S: Send>(
             block(sinks);
         }
         lines += memchr::memchr_iter(b'\n', text).count() as u64;
-        byte += text.len() as u64;
         if eof {
             return Ok(summary);
         }
@@ -494,15 +403,15 @@ fn read_block<R: ImportRecord, S: Send>(
 }
 
 /// The rest of a file read by one reader (`header`: a CSV file's header, already read, and its
-/// delimiter; `None`: the input starts with the header, or is JSON), handed to `block` every
-/// `block_bytes / 64` rows.
+/// delimiter; `None`: the input starts with the header, or is JSON; `lines` line ends come
+/// before the input), handed to `block` every `block_bytes / 64` rows.
 #[allow(clippy::too_many_arguments)]
 fn one_pass<R: ImportRecord, S: Send>(
     path: &Path,
     format: Format,
     input: impl Read,
     header: Option<(&CsvHeader, u8)>,
-    piece: Piece,
+    lines: u64,
     block_bytes: usize,
     new_sink: &(dyn Fn(usize) -> S + Sync),
     row: &PieceRow<'_, S>,
@@ -525,7 +434,7 @@ fn one_pass<R: ImportRecord, S: Send>(
     match header {
         Some((header, delimiter)) => {
             let mut rdr = csv_reader(input, false, delimiter);
-            csv_records::<R, _>(path, &mut rdr, header, piece, &mut each)?;
+            csv_records::<R, _>(path, &mut rdr, header, lines, &mut each)?;
         }
         None => read_rows::<R, _>(path, input, format, None, summary, &mut each)?,
     }
@@ -642,55 +551,29 @@ fn csv_header<R: ImportRecord, I: Read>(
     Ok(CsvHeader { width: names.len(), index })
 }
 
-/// Where a piece of a file starts (byte offset, lines before it) and the offset at which its
-/// reader hands over to the next piece's (None: read to the end).
-#[derive(Clone, Copy)]
-struct Piece {
-    byte: u64,
-    line: u64,
-    stop_at: Option<u64>,
-}
-
-impl Piece {
-    const WHOLE: Piece = Piece { byte: 0, line: 0, stop_at: None };
-}
-
-/// Where a piece's reader found its first record and the record it stopped at (absolute byte
-/// offsets): consecutive pieces agree when one stopped where the next began.
-#[derive(Debug, Default)]
-struct PieceEnd {
-    first: Option<u64>,
-    stopped_at: Option<u64>,
-}
-
 /// The most columns a kind has (the column values of a row live on the stack).
 const MAX_COLUMNS: usize = 16;
 
+/// Hands every record `rdr` reads to `sink`, located by physical line (`lines` line ends come
+/// before the reader's input), until the input ends or `sink` says stop.
 fn csv_records<R: ImportRecord, I: Read>(
     path: &Path,
     rdr: &mut csv::Reader<Lines<I>>,
     header: &CsvHeader,
-    piece: Piece,
+    lines: u64,
     sink: &mut RowSink<'_>,
-) -> Result<PieceEnd, ImportError> {
+) -> Result<(), ImportError> {
     const { assert!(R::COLUMNS.len() <= MAX_COLUMNS) };
-    let mut end = PieceEnd::default();
     let mut record = csv::ByteRecord::new();
     loop {
         let read = rdr.read_byte_record(&mut record);
         let position = match &read {
-            Ok(false) => return Ok(end),
+            Ok(false) => return Ok(()),
             Ok(true) => record.position(),
             Err(e) => e.position(),
         };
         let byte = position.map_or(0, csv::Position::byte);
-        let line = piece.line + rdr.get_mut().line_of(byte);
-        let byte = piece.byte + byte;
-        end.first.get_or_insert(byte);
-        if piece.stop_at.is_some_and(|stop| byte >= stop) {
-            end.stopped_at = Some(byte);
-            return Ok(end);
-        }
+        let line = lines + rdr.get_mut().line_of(byte);
         let location = Location::Line(line);
         if let Err(e) = read {
             if matches!(e.kind(), csv::ErrorKind::Io(_)) {
@@ -701,7 +584,7 @@ fn csv_records<R: ImportRecord, I: Read>(
                 });
             }
             if !sink(location.clone(), Err(RowIssue::row(location, e.to_string()))) {
-                return Ok(end);
+                return Ok(());
             }
             continue;
         }
@@ -719,7 +602,7 @@ fn csv_records<R: ImportRecord, I: Read>(
             }
         };
         if !go_on {
-            return Ok(end);
+            return Ok(());
         }
     }
 }
@@ -1038,11 +921,23 @@ mod tests {
         })
     }
 
-    fn read(buf: &[u8], pieces: usize) -> Vec<String> {
-        let path = Path::new("consumption.csv");
-        let (sinks, _) = read_in_pieces::<ConsumptionRecord, _>(path, Format::Csv, buf, pieces, &|_| Vec::new(), &note)
-            .expect("a CSV body never fails as a whole");
-        sinks.concat()
+    /// Everything the csv reader reads from `buf` in one pass.
+    fn read(buf: &[u8]) -> Vec<String> {
+        let mut all = Vec::new();
+        let mut summary = ReadSummary::default();
+        read_rows::<ConsumptionRecord, _>(
+            Path::new("consumption.csv"),
+            buf,
+            Format::Csv,
+            None,
+            &mut summary,
+            &mut |l, r| {
+                note(&mut all, l, r);
+                true
+            },
+        )
+        .expect("a CSV body never fails as a whole");
+        all
     }
 
     /// Everything the sinks of [`read_in_blocks`] saw, in the order the blocks came.
@@ -1075,27 +970,15 @@ mod tests {
     }
 
     #[test]
-    fn pieces_give_the_rows_and_lines_of_one_pass() {
-        let rows: Vec<Vec<String>> = (0..1000)
-            .map(|i| vec![format!("E{i}"), "ERP".into(), format!("SKU-{}", i % 7), "1.5".into(), "2024-01-01".into()])
-            .collect();
-        let buf = file(&rows, false);
-        let one = read(&buf, 1);
-        assert_eq!(one.len(), 1000);
-        assert!(one[999].starts_with("Line(1001) "), "{}", one[999]);
-        for pieces in 2..=5 {
-            assert_eq!(read(&buf, pieces), one, "{pieces} pieces");
-        }
-    }
-
-    #[test]
     fn blocks_give_the_rows_and_lines_of_one_pass() {
         let rows: Vec<Vec<String>> = (0..500)
             .map(|i| vec![format!("E{i}"), "ERP".into(), format!("SKU-{}", i % 7), "1.5".into(), "2024-01-01".into()])
             .collect();
         for crlf in [false, true] {
             let buf = file(&rows, crlf);
-            let one = read(&buf, 1);
+            let one = read(&buf);
+            assert_eq!(one.len(), 500);
+            assert!(one[499].starts_with("Line(501) "), "{}", one[499]);
             for (pieces, block_bytes) in [(1, 1), (2, 100), (3, 1000), (2, 7), (4, 1 << 20)] {
                 assert_eq!(read_blocks(&buf, pieces, block_bytes), one, "{pieces} pieces, blocks of {block_bytes}");
             }
@@ -1117,10 +1000,12 @@ mod tests {
             ]
             .join(end)
                 + end;
-            for pieces in 1..=4 {
-                let lines: Vec<String> =
-                    read(text.as_bytes(), pieces).iter().map(|r| r.split(' ').next().unwrap().to_owned()).collect();
-                assert_eq!(lines, ["Line(2)", "Line(4)", "Line(6)", "Line(9)"], "{end:?}, {pieces} pieces");
+            let lines = |rows: Vec<String>| rows.iter().map(|r| r.split(' ').next().unwrap().to_owned()).collect();
+            let one: Vec<String> = lines(read(text.as_bytes()));
+            assert_eq!(one, ["Line(2)", "Line(4)", "Line(6)", "Line(9)"], "{end:?}");
+            for (pieces, block_bytes) in [(1, 1), (2, 30), (4, 10)] {
+                let blocks: Vec<String> = lines(read_blocks(text.as_bytes(), pieces, block_bytes));
+                assert_eq!(blocks, one, "{end:?}, {pieces} pieces, blocks of {block_bytes}");
             }
         }
     }
@@ -1136,23 +1021,9 @@ mod tests {
     }
 
     proptest! {
-        /// Quoted fields with line breaks and commas, blank lines and rows of the wrong width:
-        /// however the file is cut, the rows, their lines and their issues are those of one pass.
-        #[test]
-        fn any_cut_reads_as_one_pass(
-            rows in prop::collection::vec(
-                prop::collection::vec(prop_oneof!["[a-z0-9]{0,4}", "\"[a-z\n,]{0,6}\"", Just(String::new())], 1..7),
-                0..60,
-            ),
-            crlf in any::<bool>(),
-            pieces in 2usize..6,
-        ) {
-            let buf = file(&rows, crlf);
-            prop_assert_eq!(read(&buf, pieces), read(&buf, 1));
-        }
-
-        /// The same files read in blocks of any size give the rows of one pass too, and so do
-        /// quoted fields with doubled quotes and quotes inside unquoted fields.
+        /// Quoted fields with line breaks, commas and doubled quotes, quotes inside unquoted
+        /// fields, blank lines and rows of the wrong width: however the file is cut into blocks
+        /// and pieces, the rows, their lines and their issues are those of one pass.
         #[test]
         fn any_block_size_reads_as_one_pass(
             rows in prop::collection::vec(
@@ -1173,7 +1044,7 @@ mod tests {
             block_bytes in 1usize..300,
         ) {
             let buf = file(&rows, crlf);
-            prop_assert_eq!(read_blocks(&buf, pieces, block_bytes), read(&buf, 1));
+            prop_assert_eq!(read_blocks(&buf, pieces, block_bytes), read(&buf));
         }
 
         /// Blocks are split in place rather than by the csv reader: any bytes (stray and doubled
@@ -1192,7 +1063,7 @@ mod tests {
             let delimiter = if semicolons { ";" } else { "," };
             let mut buf = format!("{}\n", ConsumptionRecord::COLUMNS.join(delimiter)).into_bytes();
             buf.extend_from_slice(&body);
-            prop_assert_eq!(read_blocks(&buf, pieces, block_bytes), read(&buf, 1));
+            prop_assert_eq!(read_blocks(&buf, pieces, block_bytes), read(&buf));
         }
     }
 }
