@@ -250,9 +250,10 @@ pub type BlockSink<'f, S> = dyn FnMut(Vec<S>) + 'f;
 /// bytes), and `block` receives the sinks of one block, in file order, before the next is read.
 /// Locations are those of the whole file.
 ///
-/// From the first block holding a double quote on (a quoted field may hold a line break, so a
-/// cut at a line end might fall inside a field), and for JSON files, the rest of the file is read
-/// by one reader in one pass, handed over every `block_bytes / 64` rows: the rows and their
+/// Quoted fields within a line are split in place too. From the first block holding a quote
+/// the splitter does not read alone (a quoted field spanning lines, so that a cut at a line end
+/// might fall inside it, or a stray quote), and for JSON files, the rest of the file is read by
+/// one csv reader in one pass, handed over every `block_bytes / 64` rows: the rows and their
 /// locations never depend on the blocks.
 pub fn read_file_in_blocks<R: ImportRecord, S: Send>(
     path: &Path,
