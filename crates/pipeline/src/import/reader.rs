@@ -372,7 +372,6 @@ fn read_in_blocks<R: ImportRecord, S: Send>(
 /// as many threads (see [`split_records`]); `lines` line ends come before it in the file. `None`,
 /// the pieces' rows dropped, when a piece holds a line only the csv reader reads right (a quoted
 /// field spanning lines).
-#[allow(clippy::too_many_arguments)]
 fn read_block<R: ImportRecord, S: Send>(
     text: &[u8],
     pieces: usize,
